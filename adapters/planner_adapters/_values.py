@@ -1,0 +1,120 @@
+"""Typed, validated access to values in untrusted config dicts, with provenance tracking."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from planner.errors import ArtifactFormatError
+from planner.spec import FieldSource, Origin
+
+MAX_DIM = 1 << 40
+"""No real model dimension (vocab, hidden, context) comes near this; larger is corruption."""
+
+
+class Provenance:
+    """Collects ``FieldSource`` records while an adapter fills a spec."""
+
+    def __init__(self) -> None:
+        self._items: dict[str, FieldSource] = {}
+
+    def artifact(self, name: str, detail: str) -> None:
+        """Record that ``name`` was read from the artifact."""
+        self._items[name] = FieldSource(name, Origin.ARTIFACT, detail)
+
+    def derived(self, name: str, detail: str) -> None:
+        """Record that ``name`` was computed from other artifact values."""
+        self._items[name] = FieldSource(name, Origin.DERIVED, detail)
+
+    def assumed(self, name: str, detail: str) -> None:
+        """Record that ``name`` is a documented default, not a fact from the artifact."""
+        self._items[name] = FieldSource(name, Origin.ASSUMED, detail)
+
+    def freeze(self) -> tuple[FieldSource, ...]:
+        """The records, sorted by field name for deterministic output."""
+        return tuple(self._items[k] for k in sorted(self._items))
+
+
+def opt_int(
+    data: dict[str, Any], key: str, path: Path, *, minimum: int = 0, what: str = "config"
+) -> int | None:
+    """``data[key]`` as an int within [minimum, MAX_DIM], or None when absent/null.
+
+    Booleans and floats with a fraction are refused; integral floats (``4096.0``) are accepted
+    because some exporters write them.
+    """
+    if key not in data or data[key] is None:
+        return None
+    value = data[key]
+    if isinstance(value, bool):
+        raise ArtifactFormatError(f"{what} field {key!r} must be an integer, not a boolean", path=str(path))
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int):
+        raise ArtifactFormatError(
+            f"{what} field {key!r} must be an integer, got {type(value).__name__}", path=str(path)
+        )
+    if value < minimum or value > MAX_DIM:
+        raise ArtifactFormatError(
+            f"{what} field {key!r} = {value} is out of range (expected {minimum}..{MAX_DIM})",
+            path=str(path),
+        )
+    return value
+
+
+def req_int(
+    data: dict[str, Any], key: str, path: Path, *, minimum: int = 1, what: str = "config"
+) -> int:
+    """Like ``opt_int`` but the key must be present."""
+    value = opt_int(data, key, path, minimum=minimum, what=what)
+    if value is None:
+        raise ArtifactFormatError(f"{what} lacks the required field {key!r}", path=str(path))
+    return value
+
+
+def opt_str(data: dict[str, Any], key: str, path: Path, *, what: str = "config") -> str | None:
+    """``data[key]`` as a string, or None when absent/null."""
+    if key not in data or data[key] is None:
+        return None
+    value = data[key]
+    if not isinstance(value, str):
+        raise ArtifactFormatError(
+            f"{what} field {key!r} must be a string, got {type(value).__name__}", path=str(path)
+        )
+    return value
+
+
+def opt_bool(data: dict[str, Any], key: str, path: Path, *, what: str = "config") -> bool | None:
+    """``data[key]`` as a bool, or None when absent/null."""
+    if key not in data or data[key] is None:
+        return None
+    value = data[key]
+    if not isinstance(value, bool):
+        raise ArtifactFormatError(
+            f"{what} field {key!r} must be true or false, got {value!r}", path=str(path)
+        )
+    return value
+
+
+def opt_dict(data: dict[str, Any], key: str, path: Path, *, what: str = "config") -> dict[str, Any] | None:
+    """``data[key]`` as a dict, or None when absent/null."""
+    if key not in data or data[key] is None:
+        return None
+    value = data[key]
+    if not isinstance(value, dict):
+        raise ArtifactFormatError(
+            f"{what} field {key!r} must be an object, got {type(value).__name__}", path=str(path)
+        )
+    return value
+
+
+def checked_product(dims: list[int] | tuple[int, ...], path: Path, what: str) -> int:
+    """Product of tensor dims, refusing negative dims and absurd totals (overflow guard)."""
+    total = 1
+    for d in dims:
+        if isinstance(d, bool) or not isinstance(d, int) or d < 0:
+            raise ArtifactFormatError(f"{what} has an invalid dimension {d!r}", path=str(path))
+        total *= d
+        if total > MAX_DIM * 1024:
+            raise ArtifactFormatError(f"{what} has an absurd element count", path=str(path))
+    return total

@@ -1,0 +1,1 @@
+"""Emitters: build flags and config fragments for MLC-LLM and onnxruntime-genai."""
