@@ -1,0 +1,318 @@
+"""Command definitions: each parses options, calls ``planner.api``, renders, exits."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from planner.cli import (
+    AdapterOpt,
+    FormatOpt,
+    OutputOpt,
+    PathArg,
+    RuntimeChoice,
+    TextOrJson,
+    app,
+    emit,
+    guarded,
+    hint,
+)
+from planner.errors import ExitCode
+
+RuntimeOpt = Annotated[RuntimeChoice | None, typer.Option(
+    "--runtime", "-r", help="Runtime to plan for (default: mlc for MLC and Hugging Face folders, "
+    "onnxruntime for ONNX).")]
+QuantOpt = Annotated[str | None, typer.Option(
+    "--quantization", "-q", help="Target quantization: an MLC scheme (q4f16_1, q0f16, …) or an "
+    "onnxruntime precision (int4, int4-bs128, int8, fp32, …).")]
+ContextOpt = Annotated[int | None, typer.Option(
+    "--context", "-c", help="Tokens the KV cache must hold (MLC context_window_size; "
+    "onnxruntime-genai max_length).")]
+PrefillOpt = Annotated[int | None, typer.Option(
+    "--prefill", "-p", help="Tokens processed in one forward pass (MLC prefill_chunk_size; the "
+    "prompt processed at once for onnxruntime-genai).")]
+BatchOpt = Annotated[int, typer.Option("--batch", "-b", help="Concurrent sequences.")]
+KvDtypeOpt = Annotated[str | None, typer.Option("--kv-dtype", help="KV cache dtype (float16, "
+                                                "float32, int8, fp8, int4 where supported).")]
+WindowOpt = Annotated[int | None, typer.Option("--sliding-window", help="Sliding-window size "
+                                               "(tokens kept per sequence).")]
+SinkOpt = Annotated[int | None, typer.Option("--attention-sink", help="Attention-sink tokens kept "
+                                             "with a sliding window.")]
+DraftOpt = Annotated[Path | None, typer.Option("--draft", help="Draft model for speculative "
+                                               "decoding (adds its weights and KV).")]
+ProfilesOpt = Annotated[list[Path] | None, typer.Option("--profiles", help="Extra folder of device "
+                                                        "profile YAML files (repeatable).")]
+
+
+def _runtime(choice: RuntimeChoice | None, spec_format: str) -> str:
+    if choice is not None:
+        return choice.value
+    return "onnxruntime" if spec_format.startswith("onnx") else "mlc"
+
+
+def build_settings(
+    spec_format: str, runtime: RuntimeChoice | None, quantization: str | None, context: int | None,
+    prefill: int | None, batch: int, kv_dtype: str | None, sliding_window: int | None,
+    attention_sink: int | None,
+) -> "RuntimeSettings":
+    """RuntimeSettings from CLI options (validation happens in RuntimeSettings)."""
+    from planner.settings import Runtime, RuntimeSettings
+
+    return RuntimeSettings(
+        runtime=Runtime(_runtime(runtime, spec_format)), quantization=quantization, context=context,
+        prefill=prefill, batch=batch, kv_dtype=kv_dtype, sliding_window=sliding_window,
+        attention_sink=attention_sink,
+    )
+
+
+from planner.settings import RuntimeSettings  # noqa: E402
+
+
+@app.command()
+@guarded
+def inspect(path: PathArg, format: FormatOpt = TextOrJson.text, adapter: AdapterOpt = None,
+            output: OutputOpt = None) -> None:
+    """Print what a model artifact is: architecture, heads, KV layout, weights, quantization."""
+    from planner.registry import read_model
+    from planner.render.dicts import SCHEMA_VERSION, dumps, spec_dict
+    from planner.render.text import render_spec
+
+    spec = read_model(path, adapter)
+    if format is TextOrJson.json:
+        emit(dumps({"schema_version": SCHEMA_VERSION, "kind": "inspect", "model": spec_dict(spec)}),
+             output)
+    else:
+        emit(render_spec(spec), output)
+
+
+@app.command()
+@guarded
+def estimate(
+    path: PathArg,
+    runtime: RuntimeOpt = None,
+    quantization: QuantOpt = None,
+    context: ContextOpt = None,
+    prefill: PrefillOpt = None,
+    batch: BatchOpt = 1,
+    kv_dtype: KvDtypeOpt = None,
+    sliding_window: WindowOpt = None,
+    attention_sink: SinkOpt = None,
+    draft: DraftOpt = None,
+    format: FormatOpt = TextOrJson.text,
+    adapter: AdapterOpt = None,
+    output: OutputOpt = None,
+) -> None:
+    """Estimate memory: weights, KV cache, activations, runtime overhead, footprint."""
+    from planner.budget import estimate as run_estimate
+    from planner.registry import read_model
+    from planner.render.dicts import SCHEMA_VERSION, budget_dict, dumps, spec_dict
+    from planner.render.text import render_budget
+
+    spec = read_model(path, adapter)
+    settings = build_settings(spec.format, runtime, quantization, context, prefill, batch,
+                              kv_dtype, sliding_window, attention_sink)
+    draft_spec = read_model(draft) if draft is not None else None
+    budget = run_estimate(spec, settings, draft_spec)
+    if format is TextOrJson.json:
+        emit(dumps({"schema_version": SCHEMA_VERSION, "kind": "estimate", "model": spec_dict(spec),
+                    **budget_dict(budget)}), output)
+    else:
+        emit(render_budget(budget), output)
+
+
+class CheckFormat(str, Enum):
+    """Output formats of check."""
+
+    text = "text"
+    json = "json"
+    junit = "junit"
+    sarif = "sarif"
+    github = "github"
+
+
+class Entitlement(str, Enum):
+    """iOS entitlements that change memory limits."""
+
+    increased_memory_limit = "increased-memory-limit"
+
+
+@app.command()
+@guarded
+def check(
+    path: Annotated[Path | None, typer.Argument(help="Model artifact (omit with --config).")] = None,
+    device: Annotated[list[str] | None, typer.Option("--device", "-d", help="Device id, alias or "
+                                                      "family (repeatable).")] = None,
+    runtime: RuntimeOpt = None,
+    quantization: QuantOpt = None,
+    context: ContextOpt = None,
+    prefill: PrefillOpt = None,
+    batch: BatchOpt = 1,
+    kv_dtype: KvDtypeOpt = None,
+    sliding_window: WindowOpt = None,
+    attention_sink: SinkOpt = None,
+    draft: DraftOpt = None,
+    entitlement: Annotated[Entitlement | None, typer.Option(
+        "--entitlement", help="Assume this iOS entitlement is granted.")] = None,
+    ram_fraction: Annotated[float, typer.Option("--ram-fraction", min=0.05, max=1.0,
+                                                help="Fraction of RAM the model may use.")] = 0.7,
+    profiles: ProfilesOpt = None,
+    config: Annotated[Path | None, typer.Option("--config", help="planner.yaml with a matrix of "
+                                                "models × devices × settings.")] = None,
+    format: Annotated[CheckFormat, typer.Option("--format", "-f", help="Report format.")] = CheckFormat.text,
+    strict: Annotated[bool, typer.Option("--strict", help="Warnings fail too (exit 1).")] = False,
+    adapter: AdapterOpt = None,
+    output: OutputOpt = None,
+) -> None:
+    """Check a model against devices; exit 0 if every check passes, 1 if one fails."""
+    from planner.checks import CheckOptions, Status
+    from planner.errors import UsageError
+    from planner.runconfig import CheckJob, load_run_config
+    from planner.render.ci import ModelReports
+
+    if config is not None:
+        if path is not None or device:
+            raise UsageError("give either --config or a model path with --device, not both")
+        rc = load_run_config(config)
+        jobs = list(rc.jobs)
+        extra_dirs = [*(profiles or []), *rc.profile_dirs]
+    else:
+        if path is None or not device:
+            raise UsageError("planner check needs a model path and at least one --device "
+                             "(or --config planner.yaml)")
+        jobs = [CheckJob(model=path, devices=tuple(device), runtime=runtime.value if runtime else None,
+                         quantization=quantization, context=context, prefill=prefill, batch=batch,
+                         kv_dtype=kv_dtype, sliding_window=sliding_window,
+                         attention_sink=attention_sink, draft=draft,
+                         entitlement=entitlement is not None, ram_fraction=ram_fraction,
+                         adapter=adapter, label=str(path))]
+        extra_dirs = list(profiles or [])
+    from planner.api import check_devices, load_profiles, resolve_devices
+    from planner.registry import read_model
+
+    all_profiles = load_profiles(extra_dirs)
+    runs: list[ModelReports] = []
+    for job in jobs:
+        devices = resolve_devices(job.devices, all_profiles)
+        spec = read_model(job.model, job.adapter)
+        settings = build_settings(
+            spec.format, RuntimeChoice(job.runtime) if job.runtime else None, job.quantization,
+            job.context, job.prefill, job.batch, job.kv_dtype, job.sliding_window, job.attention_sink)
+        draft_spec = read_model(job.draft) if job.draft else None
+        options = CheckOptions(ram_fraction=job.ram_fraction, entitlement=job.entitlement)
+        reports = check_devices(spec, settings, devices, options, draft_spec)
+        runs.append(ModelReports(job.label, tuple(reports)))
+    emit(render_check(runs, format, strict), output)
+    worst = [r.status for run in runs for r in run.reports]
+    if Status.FAIL in worst or (strict and Status.WARN in worst):
+        raise typer.Exit(int(ExitCode.CHECK_FAILED))
+
+
+def render_check(runs: "list[ModelReports]", fmt: CheckFormat, strict: bool) -> str:
+    """Pick the renderer for a check format (exhaustive over CheckFormat)."""
+    from planner.render.ci import render_github, render_junit, render_sarif
+    from planner.render.dicts import SCHEMA_VERSION, dumps, report_dict
+    from planner.render.text import render_budget, render_report
+
+    if fmt is CheckFormat.json:
+        return dumps({
+            "schema_version": SCHEMA_VERSION, "kind": "check", "strict": strict,
+            "results": [{"model": run.model, "devices": [report_dict(r) for r in run.reports]}
+                        for run in runs],
+        })
+    if fmt is CheckFormat.junit:
+        return render_junit(runs, strict)
+    if fmt is CheckFormat.sarif:
+        return render_sarif(runs, strict)
+    if fmt is CheckFormat.github:
+        return render_github(runs, strict)
+    parts = []
+    for run in runs:
+        if run.reports:
+            parts.append(f"== {run.model}\n" + render_budget(run.reports[0].budget))
+        parts.extend(render_report(r) for r in run.reports)
+    return "\n".join(parts)
+
+
+from planner.render.ci import ModelReports  # noqa: E402
+
+devices_app = typer.Typer(help="List device profiles or show one with its sources.",
+                          no_args_is_help=False, invoke_without_command=True)
+app.add_typer(devices_app, name="devices")
+
+
+@devices_app.callback(invoke_without_command=True)
+@guarded
+def devices_list(
+    ctx: typer.Context,
+    profiles: ProfilesOpt = None,
+    format: FormatOpt = TextOrJson.text,
+) -> None:
+    """List every device profile (bundled and --profiles)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from planner.api import load_profiles
+    from planner.render.dicts import SCHEMA_VERSION, device_dict, dumps
+
+    found = load_profiles(list(profiles or []))
+    if format is TextOrJson.json:
+        typer.echo(dumps({"schema_version": SCHEMA_VERSION, "kind": "devices",
+                          "devices": [device_dict(d) for d in found]}), nl=False)
+        return
+    for d in found:
+        aliases = f"  (aliases: {', '.join(d.aliases)})" if d.aliases else ""
+        typer.echo(f"{d.id:<26}{d.name:<34}{d.os:<8}{d.ram_bytes.value / 2**30:>5.0f} GiB{aliases}")
+
+
+@devices_app.command("show")
+@guarded
+def devices_show(
+    device_id: Annotated[str, typer.Argument(metavar="ID", help="Device id or alias.")],
+    profiles: ProfilesOpt = None,
+    format: FormatOpt = TextOrJson.text,
+) -> None:
+    """Show one profile with the source of every number."""
+    from planner.api import load_profiles
+    from planner.device import describe, profile_dict, resolve_device
+    from planner.render.dicts import SCHEMA_VERSION, dumps
+
+    d = resolve_device(device_id, load_profiles(list(profiles or [])))
+    if format is TextOrJson.json:
+        typer.echo(dumps({"schema_version": SCHEMA_VERSION, "kind": "device",
+                          "device": profile_dict(d)}), nl=False)
+        return
+    typer.echo(f"{d.name} ({d.id})")
+    for row in describe(d):
+        est = " [estimate]" if row.estimate else ""
+        src = f"  — {row.source}" if row.source else ""
+        typer.echo(f"  {row.field:<30}{row.value}{est}{src}")
+
+
+@app.command()
+@guarded
+def measure(
+    path: PathArg,
+    context: Annotated[int, typer.Option("--context", "-c", help="max_length for the run.")],
+    prefill: Annotated[int, typer.Option("--prefill", "-p", help="Prompt tokens.")],
+    decode_tokens: Annotated[int, typer.Option("--decode", help="Tokens to generate.")] = 8,
+    format: FormatOpt = TextOrJson.text,
+    output: OutputOpt = None,
+) -> None:
+    """Run the model with onnxruntime and report the measured peak memory it added."""
+    from planner.measure import measure as run_measure
+    from planner.render.dicts import SCHEMA_VERSION, dumps
+
+    hint(f"running {path} (context {context}, prompt {prefill}) in a fresh process…")
+    m = run_measure(path, context=context, prefill=prefill, decode_tokens=decode_tokens)
+    data = m.to_dict() if hasattr(m, "to_dict") else {
+        k: getattr(m, k) for k in m.__dataclass_fields__  # type: ignore[attr-defined]
+    }
+    if format is TextOrJson.json:
+        emit(dumps({"schema_version": SCHEMA_VERSION, "kind": "measure", "measurement": data}), output)
+    else:
+        mib = 1024 * 1024
+        emit(f"{path}: peak added {m.added_peak_bytes / mib:,.1f} MiB "
+             f"(baseline {m.baseline_rss_bytes / mib:,.1f} MiB, peak {m.peak_rss_bytes / mib:,.1f} MiB)\n",
+             output)

@@ -1,0 +1,140 @@
+"""``planner.yaml``: a CI matrix of models × devices × settings (the only YAML run config).
+
+Read with ``yaml.safe_load`` semantics (SafeLoader: no Python tags), bounded in size, and
+validated strictly: unknown keys are errors naming the file. Relative paths are relative to
+the config file's folder. Schema (docs/reference.md#planneryaml)::
+
+    version: 1
+    profiles: [my-devices/]          # optional extra profile folders
+    defaults: {runtime: mlc, context: 4096, ...}   # optional, any job key below
+    jobs:
+      - model: examples/hf-llama-3.2-1b
+        devices: [pixel-8-pro, iphone-15-pro]
+        quantization: q4f16_1
+        entitlement: true
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from planner.errors import ConfigFileError
+
+MAX_CONFIG_BYTES = 1024 * 1024
+JOB_KEYS = {
+    "model": str, "devices": list, "runtime": str, "quantization": str, "context": int,
+    "prefill": int, "batch": int, "kv_dtype": str, "sliding_window": int, "attention_sink": int,
+    "draft": str, "entitlement": bool, "ram_fraction": float, "adapter": str, "name": str,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CheckJob:
+    """One model checked on some devices with some settings."""
+
+    model: Path
+    devices: tuple[str, ...]
+    label: str
+    runtime: str | None = None
+    quantization: str | None = None
+    context: int | None = None
+    prefill: int | None = None
+    batch: int = 1
+    kv_dtype: str | None = None
+    sliding_window: int | None = None
+    attention_sink: int | None = None
+    draft: Path | None = None
+    entitlement: bool = False
+    ram_fraction: float = 0.7
+    adapter: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunConfig:
+    """A parsed planner.yaml."""
+
+    jobs: tuple[CheckJob, ...]
+    profile_dirs: tuple[Path, ...]
+
+
+def _fail(path: Path, msg: str) -> ConfigFileError:
+    return ConfigFileError(msg, path=str(path))
+
+
+def _check_value(path: Path, where: str, key: str, value: Any) -> Any:
+    want = JOB_KEYS[key]
+    if want is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if want is int and isinstance(value, bool) or not isinstance(value, want):
+        raise _fail(path, f"{where}: {key} must be {want.__name__}, got {type(value).__name__}")
+    if key == "devices" and (not value or not all(isinstance(v, str) for v in value)):
+        raise _fail(path, f"{where}: devices must be a non-empty list of device names")
+    return value
+
+
+def load_run_config(path: Path) -> RunConfig:
+    """Read and validate a planner.yaml."""
+    try:
+        if not path.is_file():
+            raise _fail(path, "config file not found (or not a regular file)")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise _fail(path, f"cannot read config: {exc.strerror}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise _fail(path, f"config is larger than {MAX_CONFIG_BYTES} bytes")
+    try:
+        doc = yaml.safe_load(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise _fail(path, "config is not UTF-8 text") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise _fail(path, f"invalid YAML{where}: {problem}") from None
+    except RecursionError:
+        raise _fail(path, "config nests too deeply") from None
+    if not isinstance(doc, dict):
+        raise _fail(path, "config must be a mapping with a 'jobs' list")
+    unknown = set(doc) - {"version", "profiles", "defaults", "jobs"}
+    if unknown:
+        raise _fail(path, f"unknown top-level key(s): {', '.join(sorted(map(str, unknown)))}; "
+                    "allowed: version, profiles, defaults, jobs")
+    if doc.get("version", 1) != 1:
+        raise _fail(path, f"unsupported config version {doc.get('version')!r} (expected 1)")
+    base = path.parent
+    profiles = doc.get("profiles") or []
+    if not isinstance(profiles, list) or not all(isinstance(p, str) for p in profiles):
+        raise _fail(path, "profiles must be a list of folder paths")
+    defaults = doc.get("defaults") or {}
+    if not isinstance(defaults, dict):
+        raise _fail(path, "defaults must be a mapping")
+    for k, v in defaults.items():
+        if k not in JOB_KEYS or k in ("model", "name"):
+            raise _fail(path, f"defaults: unknown key {k!r}")
+        _check_value(path, "defaults", k, v)
+    jobs_raw = doc.get("jobs")
+    if not isinstance(jobs_raw, list) or not jobs_raw:
+        raise _fail(path, "jobs must be a non-empty list")
+    jobs = []
+    for i, raw in enumerate(jobs_raw, 1):
+        where = f"jobs[{i}]"
+        if not isinstance(raw, dict):
+            raise _fail(path, f"{where} must be a mapping")
+        for k in raw:
+            if k not in JOB_KEYS:
+                raise _fail(path, f"{where}: unknown key {k!r}; allowed: {', '.join(sorted(JOB_KEYS))}")
+        merged = {**defaults, **raw}
+        for k, v in merged.items():
+            _check_value(path, where, k, v)
+        if "model" not in merged or "devices" not in merged:
+            raise _fail(path, f"{where} needs 'model' and 'devices'")
+        model = base / merged.pop("model")
+        draft = merged.pop("draft", None)
+        label = merged.pop("name", None) or str(Path(raw["model"]))
+        jobs.append(CheckJob(model=model, devices=tuple(merged.pop("devices")), label=label,
+                             draft=base / draft if draft else None, **merged))
+    return RunConfig(tuple(jobs), tuple(base / p for p in profiles))
