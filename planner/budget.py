@@ -330,8 +330,8 @@ def estimate_mlc(spec: ModelSpec, settings: RuntimeSettings) -> MemoryBudget:
         temp_bytes = est.max_bytes
         temp = Component(
             ACTIVATIONS, "temporary buffer", temp_bytes,
-            f"max over compiled functions (largest: {est.largest_function})",
-            tuple((f, str(b)) for f, b in est.per_function),
+            f"max over compiled functions (largest: {est.max_function})",
+            tuple((f.name, str(f.bytes)) for f in est.functions),
             source="planner/mlc_temp.py model of mlc_llm compile's memory planning",
         )
     engine = mlc_engine_figures(spec, weights.bytes, temp_bytes, rs)

@@ -99,6 +99,7 @@ def emit(text: str, output: Path | None) -> None:
 
 
 from planner.cli import commands as _commands  # noqa: E402,F401  (registers commands)
+from planner.cli import report_cmds as _report_cmds  # noqa: E402,F401  (plot, report)
 
 
 def main() -> None:

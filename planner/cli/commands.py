@@ -316,3 +316,66 @@ def measure(
         emit(f"{path}: peak added {m.added_peak_bytes / mib:,.1f} MiB "
              f"(baseline {m.baseline_rss_bytes / mib:,.1f} MiB, peak {m.peak_rss_bytes / mib:,.1f} MiB)\n",
              output)
+
+
+@app.command()
+@guarded
+def suggest(
+    path: PathArg,
+    device: Annotated[list[str], typer.Option("--device", "-d", help="Device id, alias or family "
+                                               "(repeatable: the plan must fit all).")],
+    runtime: RuntimeOpt = None,
+    quantization: QuantOpt = None,
+    min_context: Annotated[int | None, typer.Option("--min-context", help="Reject plans with a "
+                                                    "shorter context.")] = None,
+    context: ContextOpt = None,
+    prefill: PrefillOpt = None,
+    batch: BatchOpt = 1,
+    kv_dtype: KvDtypeOpt = None,
+    entitlement: Annotated[Entitlement | None, typer.Option(
+        "--entitlement", help="Assume this iOS entitlement is granted.")] = None,
+    ram_fraction: Annotated[float, typer.Option("--ram-fraction", min=0.05, max=1.0)] = 0.7,
+    profiles: ProfilesOpt = None,
+    emit_kind: Annotated[str | None, typer.Option(
+        "--emit", help="Write only this fragment: mlc-overrides, mlc-package-config, "
+        "mlc-commands, genai-config, ort-builder.")] = None,
+    format: FormatOpt = TextOrJson.text,
+    adapter: AdapterOpt = None,
+    output: OutputOpt = None,
+) -> None:
+    """Find the best plan that fits, explain it, and print the build commands and config."""
+    from planner.api import load_profiles, resolve_devices
+    from planner.checks import CheckOptions
+    from planner.emit.fragments import EmitKind, render_fragment
+    from planner.errors import UsageError
+    from planner.registry import read_model
+    from planner.render.plan_json import plan_dict
+    from planner.render.dicts import SCHEMA_VERSION, dumps
+    from planner.render.text import render_plan
+    from planner.suggest import suggest as run_suggest
+
+    kind = None
+    if emit_kind is not None:
+        try:
+            kind = EmitKind(emit_kind)
+        except ValueError:
+            raise UsageError(f"unknown --emit {emit_kind!r}; choose one of "
+                             + ", ".join(k.value for k in EmitKind)) from None
+    spec = read_model(path, adapter)
+    if runtime is None and kind is not None:
+        runtime = RuntimeChoice.mlc if kind.value.startswith("mlc") else RuntimeChoice.onnxruntime
+    settings = build_settings(spec.format, runtime, quantization, context, prefill, batch, kv_dtype,
+                              None, None)
+    devices = resolve_devices(device, load_profiles(list(profiles or [])))
+    hint(f"searching plans for {spec.name} on {', '.join(d.id for d in devices)}…")
+    plan = run_suggest(spec, settings, devices,
+                       CheckOptions(ram_fraction=ram_fraction, entitlement=entitlement is not None),
+                       min_context)
+    if kind is not None:
+        emit(render_fragment(plan, kind), output)
+    elif format is TextOrJson.json:
+        emit(dumps({"schema_version": SCHEMA_VERSION, "kind": "suggest", **plan_dict(plan)}), output)
+    else:
+        emit(render_plan(plan), output)
+    if plan.chosen is None:
+        raise typer.Exit(int(ExitCode.CHECK_FAILED))

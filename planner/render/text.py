@@ -125,3 +125,53 @@ def render_report(r: DeviceReport) -> str:
         lines.append(f"  decode speed ≈ {r.decode.tokens_per_s:.1f} tokens/s{est} "
                      f"({r.decode.efficiency:.0%} of {r.decode.bandwidth_bytes_per_s / 1e9:.0f} GB/s)")
     return "\n".join(lines) + "\n"
+
+
+def render_plan(plan: "Plan") -> str:
+    """The chosen plan, its budget and checks, runners-up, rejections, advice and commands."""
+    from planner.emit import mlc, ort
+    from planner.emit.fragments import mlc_settings, ort_settings
+    from planner.settings import Runtime
+
+    devs = ", ".join(d.id for d in plan.devices)
+    out = [f"Plan for {plan.model.name} on {devs} ({plan.base.runtime.value})", ""]
+    c = plan.chosen
+    if c is None:
+        out.append("No plan fits. Closest attempts:")
+        out.extend(f"  {r.quantization}: {why}" for r, why in plan.rejected)
+    else:
+        window = f", sliding window {c.sliding_window}" if c.sliding_window else ""
+        out.append(f"Chosen: {c.quantization}, context {c.context}, prefill chunk {c.prefill}{window}")
+        out.append("")
+        out.append(render_budget(c.budget))
+        out.extend(render_report(r) for r in c.reports)
+        if plan.runners_up:
+            out.append("Runners-up (lower quality rank):")
+            out.extend(f"  {r.quantization}: context {r.context}, prefill {r.prefill}, total "
+                       f"{mib(r.budget.total_bytes)}" for r in plan.runners_up)
+        if plan.rejected:
+            out.append("Rejected:")
+            out.extend(f"  {r.quantization}: {why}" for r, why in plan.rejected)
+    if plan.advice:
+        out.append("Longer context:")
+        out.extend(f"  {a}" for a in plan.advice)
+    if c is not None:
+        out.append("")
+        if plan.base.runtime is Runtime.MLC:
+            p = mlc_settings(plan, c, plan.devices[0])
+            out.append("Build (MLC):")
+            out.extend("  " + line for line in mlc.commands_text(p).splitlines())
+            out.append("mlc-package-config.json entry:")
+            import json
+
+            out.extend("  " + line for line in json.dumps(mlc.package_entry(p), indent=2).splitlines())
+        else:
+            p2 = ort_settings(plan, c)
+            out.append("Build (onnxruntime-genai):")
+            out.append("  " + ort.builder_text(p2).strip())
+            out.append("genai_config.json patch:")
+            out.extend("  " + line for line in ort.config_patch_text(p2).splitlines())
+    return "\n".join(out) + "\n"
+
+
+from planner.suggest import Plan  # noqa: E402

@@ -1,0 +1,3 @@
+"""Report commands (plot, HTML report): registered on the main app by import."""
+
+from __future__ import annotations

@@ -1,0 +1,74 @@
+"""From a plan to the fragments a CI job feeds into the next step (pure)."""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+
+from planner.device import DeviceProfile
+from planner.emit import mlc, ort
+from planner.errors import UsageError
+from planner.settings import Runtime
+from planner.suggest import Candidate, Plan
+
+
+class EmitKind(str, Enum):
+    """``--emit`` values."""
+
+    mlc_overrides = "mlc-overrides"
+    mlc_package_config = "mlc-package-config"
+    mlc_commands = "mlc-commands"
+    genai_config = "genai-config"
+    ort_builder = "ort-builder"
+
+
+MLC_KINDS = (EmitKind.mlc_overrides, EmitKind.mlc_package_config, EmitKind.mlc_commands)
+
+
+def model_id(name: str) -> str:
+    """A file-name-safe model id."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "model"
+
+
+def mlc_settings(plan: Plan, c: Candidate, device: DeviceProfile) -> mlc.MlcPlanSettings:
+    """MLC fragment inputs for a candidate on one device."""
+    spec = plan.model
+    source = spec.source if spec.format == "hf" else "<path-to-hf-model>"
+    return mlc.MlcPlanSettings(
+        model_id=model_id(spec.name), source_dir=source, quantization=c.quantization,
+        context_window_size=c.context, prefill_chunk_size=c.prefill,
+        max_batch_size=max(1, plan.base.batch), sliding_window_size=c.sliding_window,
+        attention_sink_size=c.attention_sink, device_preset=device.mlc_device or "android",
+        estimated_vram_bytes=c.budget.total_bytes, conv_template=mlc.conv_template_for(spec),
+    )
+
+
+def ort_settings(plan: Plan, c: Candidate) -> ort.OrtPlanSettings:
+    """onnxruntime fragment inputs for a candidate."""
+    spec = plan.model
+    source = spec.source if spec.format == "hf" else "<path-to-hf-model>"
+    return ort.OrtPlanSettings(
+        source_dir=source, output_dir=f"{model_id(spec.name)}-{c.quantization}-cpu",
+        precision=c.quantization, max_length=c.context, tied_embeddings=spec.tie_word_embeddings,
+        ios=any(d.os in ("ios", "ipados") for d in plan.devices),
+    )
+
+
+def render_fragment(plan: Plan, kind: EmitKind) -> str:
+    """The requested fragment for the chosen plan."""
+    c = plan.chosen
+    if c is None:
+        raise UsageError("no plan fits, so there is nothing to emit")
+    if kind in MLC_KINDS and plan.base.runtime is not Runtime.MLC:
+        raise UsageError(f"--emit {kind.value} needs --runtime mlc")
+    if kind not in MLC_KINDS and plan.base.runtime is not Runtime.ONNXRUNTIME:
+        raise UsageError(f"--emit {kind.value} needs --runtime onnxruntime")
+    if kind is EmitKind.mlc_overrides:
+        return mlc.overrides_string(mlc.overrides(mlc_settings(plan, c, plan.devices[0]))) + "\n"
+    if kind is EmitKind.mlc_commands:
+        return mlc.commands_text(mlc_settings(plan, c, plan.devices[0]))
+    if kind is EmitKind.mlc_package_config:
+        return mlc.package_config([mlc_settings(plan, c, plan.devices[0])])
+    if kind is EmitKind.genai_config:
+        return ort.config_patch_text(ort_settings(plan, c))
+    return ort.builder_text(ort_settings(plan, c))

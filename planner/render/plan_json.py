@@ -1,0 +1,46 @@
+"""JSON view of a suggestion plan (pure)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from planner.emit import mlc, ort
+from planner.emit.fragments import mlc_settings, ort_settings
+from planner.render.dicts import budget_dict, report_dict, spec_dict
+from planner.settings import Runtime
+from planner.suggest import Candidate, Plan
+
+
+def candidate_dict(c: Candidate) -> dict[str, Any]:
+    """A candidate's settings and outcome."""
+    return {"quantization": c.quantization, "quality_rank": c.quality_rank, "context": c.context,
+            "prefill": c.prefill, "sliding_window": c.sliding_window,
+            "attention_sink": c.attention_sink, "fits": c.fits,
+            "total_bytes": c.budget.total_bytes}
+
+
+def plan_dict(plan: Plan) -> dict[str, Any]:
+    """The plan: chosen candidate with budget, checks and fragments; alternatives; advice."""
+    c = plan.chosen
+    out: dict[str, Any] = {
+        "model": spec_dict(plan.model),
+        "devices": [d.id for d in plan.devices],
+        "runtime": plan.base.runtime.value,
+        "chosen": None,
+        "runners_up": [candidate_dict(r) for r in plan.runners_up],
+        "rejected": [{**candidate_dict(r), "reason": why} for r, why in plan.rejected],
+        "advice": list(plan.advice),
+    }
+    if c is not None:
+        chosen = {**candidate_dict(c), **budget_dict(c.budget),
+                  "reports": [report_dict(r) for r in c.reports]}
+        if plan.base.runtime is Runtime.MLC:
+            p = mlc_settings(plan, c, plan.devices[0])
+            chosen["mlc"] = {"commands": mlc.commands(p), "overrides": mlc.overrides_string(mlc.overrides(p)),
+                             "package_entry": mlc.package_entry(p)}
+        else:
+            p2 = ort_settings(plan, c)
+            chosen["onnxruntime"] = {"builder": ort.builder_command(p2),
+                                     "genai_config_patch": ort.config_patch(p2)}
+        out["chosen"] = chosen
+    return out

@@ -1,0 +1,212 @@
+"""``planner suggest``: search the settings that fit, rank them, explain the choice (pure).
+
+Search space: the runtime's quantizations for the model family, prefill chunks, and for each
+(quantization, prefill) the longest context that passes every check on every device.
+Ranking (docs/formulas.md#ranking): quality first (``quality_rank`` in planner.quant: more
+bits per weight, float embeddings/lm_head above quantized ones at equal bits), then context
+length, then speed (a larger prefill chunk processes prompts faster).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from planner.budget import MemoryBudget
+from planner.checks import CheckOptions, DeviceReport, Status, check_device, max_context
+from planner.device import DeviceProfile
+from planner.errors import PlannerError, UsageError
+from planner.quant import ORT_DEFAULT_SCHEMES, mlc_scheme, mlc_schemes_for, ort_scheme
+from planner.settings import Runtime, RuntimeSettings
+from planner.spec import ModelSpec
+
+MLC_MOBILE_KINDS = ("no-quant", "group-quant")
+"""Scheme kinds whose kernels MLC builds for Metal/OpenCL/Vulkan (AWQ, FT and fp8 are CUDA-side)."""
+MLC_PREFILLS = (2048, 1024, 512, 256, 128)
+ORT_PREFILLS = (2048, 1024, 512, 256, 128)
+SLIDING_WINDOW_FAMILIES = frozenset({"mistral", "gemma2", "gemma3", "gemma3_text", "ministral3"})
+"""Families whose MLC model definition takes sliding_window_size (mlc-llm model/<family>)."""
+DEFAULT_SLIDING_WINDOW = 4096
+DEFAULT_SINK = 4
+"""Mistral's attention_sink_size default in MLC's MistralConfig."""
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One evaluated plan: settings, and the reports on every device."""
+
+    quantization: str
+    quality_rank: int
+    context: int
+    prefill: int
+    sliding_window: int | None
+    attention_sink: int | None
+    reports: tuple[DeviceReport, ...]
+
+    @property
+    def fits(self) -> bool:
+        """Every check passes on every device (background-kill warnings aside)."""
+        return all(
+            c.status not in (Status.FAIL, Status.WARN) or c.id == "android-background"
+            for r in self.reports for c in r.checks
+        )
+
+    @property
+    def budget(self) -> MemoryBudget:
+        """The budget (identical across devices)."""
+        return self.reports[0].budget
+
+    def settings(self, base: RuntimeSettings) -> RuntimeSettings:
+        """The runtime settings this candidate stands for."""
+        return replace(base, quantization=self.quantization, context=self.context,
+                       prefill=self.prefill, sliding_window=self.sliding_window,
+                       attention_sink=self.attention_sink)
+
+    def worst_failure(self) -> str:
+        """The check that rejects this candidate, with its margin."""
+        for r in self.reports:
+            for c in r.checks:
+                if c.status in (Status.FAIL, Status.WARN) and c.id != "android-background":
+                    return f"{r.device.id}: {c.title}: {c.message}"
+        return "passes"
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The result of a suggestion."""
+
+    model: ModelSpec
+    base: RuntimeSettings
+    devices: tuple[DeviceProfile, ...]
+    chosen: Candidate | None
+    runners_up: tuple[Candidate, ...]
+    rejected: tuple[tuple[Candidate, str], ...]
+    advice: tuple[str, ...]
+
+
+def round_context(tokens: int) -> int:
+    """Round down to a size people configure: a multiple of 1024 from 2048 up, else of 256."""
+    if tokens >= 2048:
+        return tokens // 1024 * 1024
+    return max(tokens // 256 * 256, min(tokens, 256))
+
+
+def quantization_candidates(spec: ModelSpec, runtime: Runtime, pinned: str | None) -> list[tuple[str, int]]:
+    """(name, quality rank) of each scheme to try, best quality first."""
+    if runtime is Runtime.MLC:
+        if pinned:
+            s = mlc_scheme(pinned)
+            return [(s.name, s.quality_rank)]
+        return [(s.name, s.quality_rank) for s in mlc_schemes_for(spec.architecture)
+                if s.kind in MLC_MOBILE_KINDS and s.model_dtype != "bfloat16" and s.layout == "NK"]
+    if pinned:
+        o = ort_scheme(pinned)
+        return [(o.name, o.quality_rank)]
+    names = [n for n in ORT_DEFAULT_SCHEMES if not (n.endswith("embq") and not spec.tie_word_embeddings)]
+    return sorted(((n, ort_scheme(n).quality_rank) for n in names), key=lambda t: -t[1])
+
+
+def _evaluate(spec: ModelSpec, base: RuntimeSettings, devices: Sequence[DeviceProfile],
+              options: CheckOptions, quant: str, rank: int, prefill: int, context: int,
+              window: int | None, sink: int | None) -> Candidate:
+    settings = replace(base, quantization=quant, context=context, prefill=min(prefill, context),
+                       sliding_window=window, attention_sink=sink)
+    reports = tuple(check_device(spec, settings, d, options) for d in devices)
+    return Candidate(quant, rank, context, min(prefill, context), window, sink, reports)
+
+
+def _longest(spec: ModelSpec, base: RuntimeSettings, devices: Sequence[DeviceProfile],
+             options: CheckOptions, quant: str, prefill: int, window: int | None,
+             sink: int | None, cap: int) -> int | None:
+    settings = replace(base, quantization=quant, prefill=prefill, sliding_window=window,
+                       attention_sink=sink)
+    best: int | None = cap
+    for d in devices:
+        m = max_context(spec, settings, d, options, upper=cap)
+        if m is None:
+            return None
+        best = min(best or m, m)
+    return best
+
+
+def suggest(spec: ModelSpec, base: RuntimeSettings, devices: Sequence[DeviceProfile],
+            options: CheckOptions = CheckOptions(), min_context: int | None = None) -> Plan:
+    """Find the best plan for ``spec`` on every device in ``devices``."""
+    if not devices:
+        raise UsageError("suggest needs at least one --device")
+    model_max = spec.max_context or 4096
+    cap = base.context or model_max
+    if min_context is not None and min_context > cap:
+        cap = min_context
+    prefills = MLC_PREFILLS if base.runtime is Runtime.MLC else ORT_PREFILLS
+    if base.prefill is not None:
+        prefills = (base.prefill,)
+    floor = min_context or 256
+    found: list[Candidate] = []
+    rejected: list[tuple[Candidate, str]] = []
+    for quant, rank in quantization_candidates(spec, base.runtime, base.quantization):
+        best: Candidate | None = None
+        for prefill in prefills:
+            try:
+                longest = _longest(spec, base, devices, options, quant, prefill, base.sliding_window,
+                                   base.attention_sink, cap)
+            except PlannerError:
+                continue
+            if longest is None or longest < floor:
+                continue
+            ctx = min(cap, longest) if longest < cap else cap
+            ctx = ctx if ctx == cap else round_context(ctx)
+            if ctx < floor:
+                continue
+            cand = _evaluate(spec, base, devices, options, quant, rank, prefill, ctx,
+                             base.sliding_window, base.attention_sink)
+            if cand.fits and (best is None or cand.context > best.context):
+                best = cand
+            if best is not None and best.context >= cap:
+                break
+        if best is not None:
+            found.append(best)
+        else:
+            probe = _evaluate(spec, base, devices, options, quant, rank, min(prefills),
+                              max(floor, min(cap, 256 if min_context is None else min_context)),
+                              base.sliding_window, base.attention_sink)
+            rejected.append((probe, probe.worst_failure()))
+    found.sort(key=lambda c: (-c.quality_rank, -c.context, -c.prefill))
+    chosen = found[0] if found else None
+    advice = list(_advice(spec, base, devices, options, chosen, min_context, cap))
+    return Plan(spec, base, tuple(devices), chosen, tuple(found[1:4]), tuple(rejected), tuple(advice))
+
+
+def _advice(spec: ModelSpec, base: RuntimeSettings, devices: Sequence[DeviceProfile],
+            options: CheckOptions, chosen: Candidate | None, min_context: int | None,
+            cap: int) -> list[str]:
+    out: list[str] = []
+    want = min_context or cap
+    if chosen is not None and chosen.context >= want:
+        if chosen.context < (spec.max_context or chosen.context):
+            per_tok = chosen.budget.kv_bytes_per_token
+            out.append(f"each extra 1024 tokens of context costs {per_tok * 1024 / 2**20:,.0f} MiB of KV cache; "
+                       "a smaller quantization or a sliding window frees room for more")
+        return out
+    if chosen is not None:
+        out.append(f"the longest context that fits is {chosen.context} tokens (asked for {want})")
+    if base.runtime is Runtime.MLC and spec.architecture in SLIDING_WINDOW_FAMILIES:
+        window = min(DEFAULT_SLIDING_WINDOW, want)
+        alt = None
+        for quant, rank in quantization_candidates(spec, base.runtime, base.quantization):
+            c = _evaluate(spec, base, devices, options, quant, rank, min(MLC_PREFILLS[2], window),
+                          want, window, DEFAULT_SINK)
+            if c.fits:
+                alt = c
+                break
+        if alt is not None:
+            out.append(f"sliding-window alternative: {alt.quantization} with sliding_window_size "
+                       f"{window} and attention_sink_size {DEFAULT_SINK} keeps memory flat for "
+                       f"{want}-token chats (older tokens fall out of the window)")
+    elif base.runtime is Runtime.ONNXRUNTIME and (base.kv_dtype in (None, "float32", "float16")):
+        out.append("onnxruntime-genai can quantize the KV cache (builder --extra_options "
+                   "kv_cache_quant_scheme=int8) to halve or quarter KV memory on CPU")
+    if not out:
+        out.append("no sliding window is available for this model family in MLC; reduce the "
+                   "context or choose a smaller model")
+    return out
