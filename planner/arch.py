@@ -126,7 +126,8 @@ def param_groups(spec: ModelSpec) -> tuple[ParamGroup, ...]:
         ParamGroup("layer_norms", ParamKind.NORM, (h,), L * lay.norms_per_layer * (2 if lay.norm_bias else 1)),
         ParamGroup("final_norm", ParamKind.NORM, (h,), 2 if lay.norm_bias else 1),
     ]
-    if lay.qkv_bias:
+    if lay.qkv_bias or dict(spec.extra).get("use_qkv_bias") == "true":
+        # StableLM-2 and others switch the QKV bias on in config.json (use_qkv_bias).
         groups.append(ParamGroup("qkv_bias", ParamKind.BIAS, (q + 2 * kv,), L))
     if lay.o_bias:
         groups.append(ParamGroup("o_bias", ParamKind.BIAS, (h,), L))

@@ -17,6 +17,7 @@ Every component keeps the formula and inputs that produced it; see docs/formulas
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from math import ceil
 
 from planner.errors import UsageError
@@ -27,6 +28,7 @@ from planner.quant import (
     mlc_scheme,
     ort_scheme,
 )
+from planner.mlc_temp import TempEstimate, mlc_temp_buffer
 from planner.settings import Runtime, RuntimeSettings
 from planner.spec import ModelSpec
 from planner.weights import mlc_weight_bytes, ort_weight_bytes
@@ -291,10 +293,16 @@ def _mlc_weights(spec: ModelSpec, scheme: MlcScheme) -> Component:
     )
 
 
+@lru_cache(maxsize=512)
+def _temp_cached(spec: ModelSpec, scheme: MlcScheme, prefill: int, context: int, max_batch: int,
+                 window: int | None) -> TempEstimate:
+    # Replaying the memory planner is the costly step of a plan search; it is pure, so cache it.
+    return mlc_temp_buffer(spec, scheme, prefill_chunk=prefill, context_window=context,
+                           max_batch_size=max_batch, sliding_window=window)
+
+
 def estimate_mlc(spec: ModelSpec, settings: RuntimeSettings) -> MemoryBudget:
     """MLC-LLM budget: MLC's own reported figure plus the engine's start-up overhead."""
-    from planner.mlc_temp import mlc_temp_buffer  # local: keeps import graph simple
-
     rs, scheme = resolve_mlc_settings(spec, settings)
     weights = _mlc_weights(spec, scheme)
     kv_total, per_token = kv_cache_bytes(
@@ -323,10 +331,8 @@ def estimate_mlc(spec: ModelSpec, settings: RuntimeSettings) -> MemoryBudget:
             tuple((f, str(b)) for f, b in lib.memory_usage), source="artifact",
         )
     else:
-        est = mlc_temp_buffer(
-            spec, scheme, prefill_chunk=rs.prefill, context_window=rs.context,
-            max_batch_size=rs.max_batch_size, sliding_window=rs.sliding_window,
-        )
+        est = _temp_cached(spec, scheme, rs.prefill, rs.context, rs.max_batch_size,
+                           rs.sliding_window)
         temp_bytes = est.max_bytes
         temp = Component(
             ACTIVATIONS, "temporary buffer", temp_bytes,

@@ -111,6 +111,15 @@ class CompiledLibInfo:
     sliding_window_size: int | None = None
     max_batch_size: int | None = None
     kv_state_kind: str | None = None
+    model_type: str | None = None
+    quantization: str | None = None
+    """The MLC scheme the library was compiled for (must match the weights)."""
+    attention_sink_size: int | None = None
+    tensor_parallel_shards: int | None = None
+    pipeline_parallel_stages: int | None = None
+    kv_cache: tuple[tuple[str, int], ...] = ()
+    """The metadata's ``kv_cache`` block: ``num_hidden_layers``, ``num_attention_heads``,
+    ``num_key_value_heads``, ``head_dim`` (head counts per tensor-parallel shard)."""
 
     @property
     def max_temp_bytes(self) -> int | None:

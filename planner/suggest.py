@@ -27,6 +27,8 @@ ORT_PREFILLS = (2048, 1024, 512, 256, 128)
 SLIDING_WINDOW_FAMILIES = frozenset({"mistral", "gemma2", "gemma3", "gemma3_text", "ministral3"})
 """Families whose MLC model definition takes sliding_window_size (mlc-llm model/<family>)."""
 DEFAULT_SLIDING_WINDOW = 4096
+DEFAULT_TARGET_CONTEXT = 4096
+"""Context aimed for when the user gives neither --context nor --min-context."""
 DEFAULT_SINK = 4
 """Mistral's attention_sink_size default in MLC's MistralConfig."""
 
@@ -134,8 +136,10 @@ def suggest(spec: ModelSpec, base: RuntimeSettings, devices: Sequence[DeviceProf
     """Find the best plan for ``spec`` on every device in ``devices``."""
     if not devices:
         raise UsageError("suggest needs at least one --device")
-    model_max = spec.max_context or 4096
-    cap = base.context or model_max
+    model_max = spec.max_context or DEFAULT_TARGET_CONTEXT
+    # Without an explicit request, aim for a chat-sized window rather than the model's maximum
+    # (128k contexts never fit a phone; MLC's own app configs ship 2048-4096).
+    cap = base.context or min(model_max, max(DEFAULT_TARGET_CONTEXT, min_context or 0))
     if min_context is not None and min_context > cap:
         cap = min_context
     prefills = MLC_PREFILLS if base.runtime is Runtime.MLC else ORT_PREFILLS
@@ -184,6 +188,11 @@ def _advice(spec: ModelSpec, base: RuntimeSettings, devices: Sequence[DeviceProf
     want = min_context or cap
     if chosen is not None and chosen.context >= want:
         if chosen.context < (spec.max_context or chosen.context):
+            reachable = min((r.max_context or 0) for r in chosen.reports)
+            if reachable > chosen.context:
+                out.append(f"with {chosen.quantization} and prefill chunk {chosen.prefill} the longest "
+                           f"context that passes every check is {reachable} tokens "
+                           f"(model maximum {spec.max_context}); ask for it with --context")
             per_tok = chosen.budget.kv_bytes_per_token
             out.append(f"each extra 1024 tokens of context costs {per_tok * 1024 / 2**20:,.0f} MiB of KV cache; "
                        "a smaller quantization or a sliding window frees room for more")

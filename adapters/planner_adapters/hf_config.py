@@ -3,7 +3,9 @@
 Used by the Hugging Face folder adapter and by the MLC adapter (an MLC ``model_config`` uses
 the same keys), and by the accuracy benchmark on MLC's published configs. Field defaults
 mirror MLC's model config dataclasses (mlc-llm ``python/mlc_llm/model/<family>``): e.g.
-``num_key_value_heads`` 0/None → heads, ``head_dim`` 0/None → hidden / heads.
+``num_key_value_heads`` 0/None → heads, ``head_dim`` 0/None → hidden / heads; Gemma requires
+``head_dim`` and always ties the lm_head to the embedding (``GemmaEmbedding.lm_head_forward``).
+GPTQ/AWQ ``quantization_config`` blocks become a ``QuantInfo``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from typing import Any
 
 from planner.errors import ArtifactFormatError
 from planner.spec import ArtifactSettings, ModelSpec, QuantInfo
-
 from planner_adapters._values import Provenance, opt_bool, opt_dict, opt_int, opt_str, req_int
 
 # HF model_type aliases → the family names planner (and MLC) use.
@@ -28,13 +29,27 @@ FAMILY_ALIASES = {
 _GEMMA2_PATTERN = 2  # even layers local, odd layers global (Gemma-2 modeling code)
 _GEMMA3_DEFAULT_PATTERN = 6  # five local then one global (Gemma-3 sliding_window_pattern)
 
+GEMMA_FAMILIES = frozenset({"gemma", "gemma2", "gemma3"})
+"""MLC's Gemma models have no lm_head: the embedding is always reused (tied)."""
+
+_FLOAT_DTYPES = ("float16", "bfloat16", "float32")
+
+# Config keys copied into ModelSpec.extra (as text) when present: facts that matter to a reader
+# or to later stages (rotary fraction, residual layout) but not to the memory arithmetic itself.
+_EXTRA_KEYS = (
+    "rope_theta", "position_embedding_base", "partial_rotary_factor", "rotary_pct", "rotary_dim",
+    "use_parallel_residual", "use_qkv_bias", "attention_bias", "hidden_act", "hidden_activation",
+    "sliding_window", "sliding_window_pattern", "max_window_layers", "use_sliding_window",
+    "original_max_position_embeddings",
+)
+
 
 def _pick(cfg: dict[str, Any], keys: tuple[str, ...], path: Path, prov: Provenance, name: str,
-          *, required: bool = True, minimum: int = 1) -> int | None:
+          *, required: bool = True, minimum: int = 1, label: str = "config.json") -> int | None:
     for key in keys:
         value = opt_int(cfg, key, path, minimum=0)
         if value is not None and value >= minimum:
-            prov.artifact(name, f"config.json {key}")
+            prov.artifact(name, f"{label} {key}")
             return value
     if required:
         raise ArtifactFormatError(
@@ -44,16 +59,18 @@ def _pick(cfg: dict[str, Any], keys: tuple[str, ...], path: Path, prov: Provenan
 
 
 def layer_windows_from_config(
-    family: str, cfg: dict[str, Any], num_layers: int, path: Path, prov: Provenance
+    family: str, cfg: dict[str, Any], num_layers: int, path: Path, prov: Provenance,
+    *, label: str = "config.json",
 ) -> tuple[int | None, ...]:
     """Per-layer sliding windows (None = global), as the family's modeling code applies them."""
     window = opt_int(cfg, "sliding_window", path, minimum=0)
     use_sw = opt_bool(cfg, "use_sliding_window", path)
     layer_types = cfg.get("layer_types")
     if isinstance(layer_types, list) and len(layer_types) == num_layers and window:
-        prov.artifact("layer_windows", "config.json layer_types + sliding_window")
+        prov.artifact("layer_windows", f"{label} layer_types + sliding_window")
         return tuple(window if t == "sliding_attention" else None for t in layer_types)
     if not window:
+        prov.derived("layer_windows", f"no sliding_window in {label}: every layer global")
         return ()
     if family == "gemma2":
         prov.derived("layer_windows", "Gemma-2 alternates local (even) and global (odd) layers")
@@ -64,7 +81,7 @@ def layer_windows_from_config(
         return tuple(None if (i + 1) % pattern == 0 else window for i in range(num_layers))
     if family in ("qwen2", "qwen3") and not use_sw:
         # Qwen configs carry sliding_window but use_sliding_window=false: all layers global.
-        prov.artifact("layer_windows", "config.json use_sliding_window=false")
+        prov.artifact("layer_windows", f"{label} use_sliding_window=false")
         return ()
     if family == "phi3":
         # Phi-3.5 sets sliding_window = 262144 (larger than any context): MLC ignores it.
@@ -72,8 +89,105 @@ def layer_windows_from_config(
         if window >= max_pos:
             prov.derived("layer_windows", "sliding_window ≥ max_position_embeddings: no effect")
             return ()
-    prov.artifact("layer_windows", "config.json sliding_window (all layers)")
+    prov.artifact("layer_windows", f"{label} sliding_window (all layers)")
     return tuple(window for _ in range(num_layers))
+
+
+def quant_from_hf_config(
+    qcfg: dict[str, Any], path: Path, *, compute_dtype: str, label: str = "config.json"
+) -> tuple[QuantInfo, list[str]]:
+    """A ``QuantInfo`` from a ``quantization_config`` block (GPTQ, AWQ, fp8), plus notes.
+
+    AWQ at 4 bits / group 128 is what MLC converts as ``q4f16_autoawq`` (mlc-llm
+    ``quantization/awq_quantization.py``), so that name is used; other GPTQ/AWQ settings get
+    descriptive names (``gptq-int4``, ``awq-int4``).
+    """
+    notes: list[str] = []
+    method = (opt_str(qcfg, "quant_method", path, what="quantization_config") or "").lower()
+    bits = opt_int(qcfg, "bits", path, minimum=1, what="quantization_config")
+    if bits is None:
+        bits = opt_int(qcfg, "w_bit", path, minimum=1, what="quantization_config")
+    group: int | None = None
+    for key in ("group_size", "q_group_size"):
+        if qcfg.get(key) == -1:
+            break  # GPTQ: -1 means one group per whole input row (per-channel scales)
+        group = opt_int(qcfg, key, path, minimum=0, what="quantization_config")
+        if group is not None:
+            break
+    if group == 0:
+        group = None
+    if method == "gptq":
+        if bits is None:
+            raise ArtifactFormatError(f"{label} GPTQ quantization_config lacks bits",
+                                      path=str(path))
+        sym = opt_bool(qcfg, "sym", path, what="quantization_config")
+        desc = opt_bool(qcfg, "desc_act", path, what="quantization_config")
+        details = [("quant_method", "gptq")]
+        if desc is not None:
+            details.append(("desc_act", str(desc).lower()))
+        return QuantInfo(
+            scheme=f"gptq-int{bits}", bits=bits, group_size=group,
+            symmetric=True if sym is None else sym, compute_dtype=compute_dtype,
+            unquantized=("embed_tokens", "lm_head"), details=tuple(details),
+        ), notes
+    if method == "awq":
+        if bits is None:
+            raise ArtifactFormatError(f"{label} AWQ quantization_config lacks bits", path=str(path))
+        zero = opt_bool(qcfg, "zero_point", path, what="quantization_config")
+        version = opt_str(qcfg, "version", path, what="quantization_config")
+        details = [("quant_method", "awq")]
+        if version:
+            details.append(("version", version.lower()))
+        scheme = "q4f16_autoawq" if bits == 4 and group == 128 else f"awq-int{bits}"
+        if scheme != "q4f16_autoawq":
+            notes.append(f"AWQ at {bits} bits / group {group} has no MLC scheme "
+                         "(MLC's q4f16_autoawq needs 4 bits, group 128)")
+        return QuantInfo(
+            scheme=scheme, bits=bits, group_size=group,
+            symmetric=False if zero is None else not zero, compute_dtype="float16",
+            unquantized=("embed_tokens", "lm_head"), details=tuple(details),
+        ), notes
+    if method == "fp8":
+        block = qcfg.get("weight_block_size")
+        bsize = None
+        if isinstance(block, list) and block and isinstance(block[0], int):
+            bsize = block[0]
+        return QuantInfo(
+            scheme="fp8", bits=8, group_size=bsize, symmetric=True, compute_dtype=compute_dtype,
+            unquantized=("embed_tokens", "lm_head"), details=(("quant_method", "fp8"),),
+        ), notes
+    notes.append(f"{label} quantization_config quant_method {method or '(none)'!r} is not "
+                 "understood; weights are taken as stored")
+    return QuantInfo(scheme=None, bits=bits, group_size=group, compute_dtype=compute_dtype,
+                     details=(("quant_method", method),)), notes
+
+
+def _flatten_text_config(cfg: dict[str, Any], path: Path) -> dict[str, Any]:
+    """Multimodal configs keep the language model under ``text_config``; top-level keys act as
+    defaults (MLC's Gemma3Config keeps ``vocab_size`` at the top, HF's inside)."""
+    text_cfg = opt_dict(cfg, "text_config", path)
+    if text_cfg is None or "num_hidden_layers" in cfg:
+        return cfg
+    merged = {k: v for k, v in cfg.items() if k != "text_config"}
+    merged.update(text_cfg)
+    merged["model_type"] = text_cfg.get("model_type") or cfg.get("model_type")
+    return merged
+
+
+def _extras(cfg: dict[str, Any], model_type: str, family: str) -> tuple[tuple[str, str], ...]:
+    out: list[tuple[str, str]] = []
+    if model_type != family:
+        out.append(("model_type", model_type))
+    for key in _EXTRA_KEYS:
+        value = cfg.get(key)
+        if isinstance(value, (str, int, float, bool)):
+            out.append((key, str(value).lower() if isinstance(value, bool) else str(value)))
+    rope = cfg.get("rope_scaling")
+    if isinstance(rope, dict):
+        kind = rope.get("rope_type", rope.get("type"))
+        if isinstance(kind, str):
+            out.append(("rope_type", kind))
+    return tuple(out)
 
 
 def spec_from_hf_config(
@@ -84,32 +198,49 @@ def spec_from_hf_config(
     fmt: str = "hf",
     adapter: str = "hf",
     name: str | None = None,
+    config_name: str = "config.json",
 ) -> ModelSpec:
-    """Build a config-only spec (no weights inventory) from a config.json-style dict."""
+    """Build a config-only spec (no weights inventory) from a config.json-style dict.
+
+    ``config_name`` labels provenance records (``mlc-chat-config.json model_config`` for MLC).
+    """
     prov = Provenance()
-    text_cfg = opt_dict(cfg, "text_config", path)
-    if text_cfg is not None and "num_hidden_layers" not in cfg:
-        cfg = {**text_cfg, "model_type": text_cfg.get("model_type", cfg.get("model_type"))}
+    notes: list[str] = []
+    label = config_name
+    if name:
+        prov.derived("name", "folder name")
+    else:
+        prov.derived("name", "source path name")
+    cfg = _flatten_text_config(cfg, path)
     model_type = opt_str(cfg, "model_type", path)
     if model_type is None:
         raise ArtifactFormatError("config has no model_type", path=str(path))
     family = FAMILY_ALIASES.get(model_type, model_type)
-    prov.artifact("architecture", f"config.json model_type={model_type!r}")
+    prov.artifact("architecture", f"{label} model_type={model_type!r}")
 
-    layers = _pick(cfg, ("num_hidden_layers", "n_layer", "num_layers"), path, prov, "num_layers")
-    hidden = _pick(cfg, ("hidden_size", "n_embd", "d_model"), path, prov, "hidden_size")
-    heads = _pick(cfg, ("num_attention_heads", "n_head"), path, prov, "num_attention_heads")
+    layers = _pick(cfg, ("num_hidden_layers", "n_layer", "num_layers"), path, prov, "num_layers",
+                   label=label)
+    hidden = _pick(cfg, ("hidden_size", "n_embd", "d_model"), path, prov, "hidden_size",
+                   label=label)
+    heads = _pick(cfg, ("num_attention_heads", "n_head"), path, prov, "num_attention_heads",
+                  label=label)
     assert layers is not None and hidden is not None and heads is not None
-    kv_heads = _pick(cfg, ("num_key_value_heads", "multi_query_group_num"), path, prov,
-                     "num_kv_heads", required=False)
+    kv_heads = _pick(cfg, ("num_key_value_heads", "n_head_kv", "multi_query_group_num"), path, prov,
+                     "num_kv_heads", required=False, label=label)
     if kv_heads is None:
         kv_heads = heads
         prov.derived("num_kv_heads", "no num_key_value_heads: multi-head attention (= heads)")
-    head_dim = _pick(cfg, ("head_dim",), path, prov, "head_dim", required=False)
+    head_dim = _pick(cfg, ("head_dim",), path, prov, "head_dim", required=False, label=label)
     if head_dim is None:
+        if family in ("gemma", "gemma2"):
+            # MLC's GemmaConfig declares head_dim without a default: conversion would fail.
+            raise ArtifactFormatError(
+                f"{family} config lacks head_dim (required by MLC's GemmaConfig)", path=str(path)
+            )
         if hidden % heads:
             raise ArtifactFormatError(
-                f"hidden_size {hidden} is not divisible by num_attention_heads {heads}", path=str(path)
+                f"hidden_size {hidden} is not divisible by num_attention_heads {heads}",
+                path=str(path),
             )
         head_dim = hidden // heads
         prov.derived("head_dim", "hidden_size / num_attention_heads")
@@ -119,29 +250,53 @@ def spec_from_hf_config(
             path=str(path),
         )
     inter = _pick(cfg, ("intermediate_size", "n_inner", "ffn_dim"), path, prov, "intermediate_size",
-                  required=False)
+                  required=False, label=label)
     if inter is None:
         inter = 4 * hidden
         prov.assumed("intermediate_size", "not in config: 4 × hidden_size (GPT convention)")
     vocab = req_int(cfg, "vocab_size", path)
-    prov.artifact("vocab_size", "config.json vocab_size")
+    prov.artifact("vocab_size", f"{label} vocab_size")
     tied = opt_bool(cfg, "tie_word_embeddings", path)
-    if tied is None:
-        tied = family in ("gemma", "gemma2", "gemma3")
-        prov.assumed("tie_word_embeddings", f"not in config: {tied} (family default)")
+    if family in GEMMA_FAMILIES:
+        if tied is False:
+            notes.append(f"{label} says tie_word_embeddings=false, but Gemma models always reuse "
+                         "the embedding as lm_head (MLC has no separate lm_head)")
+        tied = True
+        prov.derived("tie_word_embeddings", "Gemma family: lm_head is always the embedding")
+    elif tied is None:
+        tied = False
+        prov.assumed("tie_word_embeddings", "not in config: false (transformers default)")
     else:
-        prov.artifact("tie_word_embeddings", "config.json tie_word_embeddings")
+        prov.artifact("tie_word_embeddings", f"{label} tie_word_embeddings")
     max_ctx = _pick(cfg, ("max_position_embeddings", "max_sequence_length", "n_positions",
-                          "seq_length"), path, prov, "max_context", required=False)
-    windows = layer_windows_from_config(family, cfg, layers, path, prov)
+                          "seq_length", "context_window_size"), path, prov, "max_context",
+                    required=False, label=label)
+    if max_ctx is None:
+        prov.assumed("max_context", f"no max_position_embeddings in {label}: unknown")
+    windows = layer_windows_from_config(family, cfg, layers, path, prov, label=label)
     sink = opt_int(cfg, "attention_sink_size", path, minimum=0)
-    torch_dtype = opt_str(cfg, "torch_dtype", path) or opt_str(cfg, "dtype", path) or "float16"
-    if torch_dtype not in ("float16", "bfloat16", "float32"):
+    if sink is not None:
+        prov.artifact("attention_sink", f"{label} attention_sink_size")
+    else:
+        prov.assumed("attention_sink", "no attention sink")
+    dtype_key = "torch_dtype" if cfg.get("torch_dtype") is not None else "dtype"
+    raw_dtype = opt_str(cfg, dtype_key, path)
+    if raw_dtype in _FLOAT_DTYPES:
+        torch_dtype = raw_dtype
+        prov.artifact("kv_dtype", f"{label} {dtype_key}")
+    else:
         torch_dtype = "float16"
-    prov.artifact("kv_dtype", "config.json torch_dtype") if "torch_dtype" in cfg else prov.assumed(
-        "kv_dtype", "no torch_dtype: float16")
-    quant = QuantInfo(scheme=None, bits=16 if torch_dtype != "float32" else 32,
-                      compute_dtype=torch_dtype)
+        prov.assumed("kv_dtype", f"no float {dtype_key} in config: float16")
+    assert torch_dtype is not None
+    qcfg = opt_dict(cfg, "quantization_config", path)
+    if qcfg is not None:
+        quant, qnotes = quant_from_hf_config(qcfg, path, compute_dtype=torch_dtype, label=label)
+        notes.extend(qnotes)
+        prov.artifact("quantization", f"{label} quantization_config")
+    else:
+        quant = QuantInfo(scheme=None, bits=16 if torch_dtype != "float32" else 32,
+                          compute_dtype=torch_dtype)
+        prov.derived("quantization", f"unquantized {torch_dtype} weights")
     return ModelSpec(
         name=name or Path(source).name or model_type,
         source=source,
@@ -164,4 +319,6 @@ def spec_from_hf_config(
         attention_sink=sink,
         settings=ArtifactSettings(),
         provenance=prov.freeze(),
+        notes=tuple(notes),
+        extra=_extras(cfg, model_type, family),
     )
