@@ -199,6 +199,22 @@ def _advice(spec: ModelSpec, base: RuntimeSettings, devices: Sequence[DeviceProf
         return out
     if chosen is not None:
         out.append(f"the longest context that fits is {chosen.context} tokens (asked for {want})")
+    else:
+        best: tuple[int, str, int] | None = None
+        for quant, _rank in quantization_candidates(spec, base.runtime, base.quantization):
+            for prefill in (MLC_PREFILLS if base.runtime is Runtime.MLC else ORT_PREFILLS)[-2:]:
+                try:
+                    longest = _longest(spec, base, devices, options, quant, prefill, None, None, want)
+                except PlannerError:
+                    continue
+                if longest is not None and (best is None or longest > best[0]):
+                    best = (longest, quant, prefill)
+        if best is not None:
+            out.append(f"the longest context that fits is {best[0]} tokens, with {best[1]} and "
+                       f"prefill chunk {best[2]} (asked for {want}); rerun with --context {best[0]}")
+        else:
+            out.append("no quantization fits at any context: choose a smaller model or a device "
+                       "with more memory")
     if base.runtime is Runtime.MLC and spec.architecture in SLIDING_WINDOW_FAMILIES:
         window = min(DEFAULT_SLIDING_WINDOW, want)
         alt = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -21,6 +21,10 @@ from planner.cli import (
     hint,
 )
 from planner.errors import ExitCode
+
+if TYPE_CHECKING:
+    from planner.render.ci import ModelReports
+    from planner.settings import RuntimeSettings
 
 RuntimeOpt = Annotated[RuntimeChoice | None, typer.Option(
     "--runtime", "-r", help="Runtime to plan for (default: mlc for MLC and Hugging Face folders, "
@@ -68,7 +72,6 @@ def build_settings(
     )
 
 
-from planner.settings import RuntimeSettings  # noqa: E402
 
 
 @app.command()
@@ -235,8 +238,6 @@ def render_check(runs: "list[ModelReports]", fmt: CheckFormat, strict: bool) -> 
         parts.extend(render_report(r) for r in run.reports)
     return "\n".join(parts)
 
-
-from planner.render.ci import ModelReports  # noqa: E402
 
 devices_app = typer.Typer(help="List device profiles or show one with its sources.",
                           no_args_is_help=False, invoke_without_command=True)

@@ -10,10 +10,19 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from xml.sax.saxutils import escape, quoteattr
 
 from planner import __version__
 from planner.checks import DeviceReport, Status
+
+
+def escape(text: str) -> str:
+    """XML text escaping (xml.sax.saxutils pulls in urllib; this keeps CLI start-up fast)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def quoteattr(text: str) -> str:
+    """A double-quoted XML attribute value."""
+    return '"' + escape(text).replace('"', "&quot;").replace("\n", "&#10;") + '"'
 
 
 @dataclass(frozen=True, slots=True)
