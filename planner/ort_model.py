@@ -1,23 +1,30 @@
 """onnxruntime CPU memory model: which bytes become resident when onnxruntime-genai runs.
 
-Mechanisms (measured with onnxruntime 1.31.1, shared research onnx-runtime.md §5; ORT PR
-#11127, #22256):
+The peak resident memory that loading and generating adds is the larger of two moments
+(measured with onnxruntime 1.31.1 / onnxruntime-genai 0.18.0, benchmarks/ort_bench; mechanisms
+from shared research onnx-runtime.md §5, ORT PRs #11127 and #22256):
 
-* External-data initializers are memory-mapped and used in place (clean, file-backed).
-* Prepacking copies the weights of MatMul (MLAS packed SGEMM B) and MatMulNBits (MLAS
-  SQNBit layout: packed blocks + fp32 scales + fp32 block sums at accuracy level 4) into the
-  heap at session creation; the mapped originals are then never touched.
-* Embedded (single-file) weights are heap copies of the whole protobuf's initializers.
-* onnxruntime-genai preallocates the whole KV cache to ``search.max_length`` when
-  ``past_present_share_buffer`` is on (always for GQA CPU builds).
-* The prefill's live set: fp32 logits ``[tokens, vocab]``, the MLP's gate/up/activation,
-  attention probabilities ``[heads, tokens, tokens]`` in the CPU GroupQueryAttention kernel.
+* **Session creation.** External-data initializers are memory-mapped; prepacking copies every
+  MatMul (MLAS packed SGEMM B, same size) and MatMulNBits weight (MLAS SQNBit layout for int8
+  compute: packed blocks + an fp32 scale + an fp32 block sum + one byte per block) into the
+  heap. While one weight is packed its mapped source pages are resident too, so the load peak
+  exceeds the steady state by the largest such initializer. Tied embeddings get a heap copy:
+  the fp32 builder graph gathers from ``Transpose(lm_head)``, which session initialization
+  constant-folds, and ``GatherBlockQuantized`` copies its shared int4 table.
+* **Generation.** onnxruntime-genai preallocates the KV cache to ``max_length``; the prompt's
+  forward pass then needs the fp32 logits ``[tokens, vocab]`` on top of what the decoder layers
+  left in the CPU arena (the BFC arena keeps freed chunks, and the layers' chunks are too small
+  to hold the logits): per token the MLP's gate, up, sigmoid and SiLU outputs (the fused
+  gate_up of Phi-3 adds a slice), the packed QKV and attention output, and three hidden-size
+  tensors, all fp32. Gathering embedding rows from a memory-mapped float table faults in
+  64 KiB windows (Linux ``fault_around_bytes``): clean file-backed pages.
 """
 
 from __future__ import annotations
 
-from math import ceil
+from math import ceil, exp
 
+from planner.arch import ParamKind, param_groups
 from planner.budget import (
     ACTIVATIONS,
     KV_CACHE,
@@ -30,9 +37,19 @@ from planner.quant import OrtScheme
 from planner.spec import ModelSpec
 from planner.weights import ort_weight_bytes
 
-PAGE = 4096
-ORT_FIXED_OVERHEAD = 24 * 1024 * 1024
-"""Session, graph and genai model objects beyond the imported library (measured ~20–30 MB)."""
+MIB = 1024 * 1024
+FAULT_AROUND = 64 * 1024
+"""Linux maps up to 64 KiB of cached file pages around a read fault (fault_around_bytes)."""
+SESSION_HEAP = 9 * MIB
+"""Session, graph and generator objects on the heap (measured: 9 MiB beyond the imported library)."""
+CODE_PAGES = 10 * MIB
+"""Kernel code and tables paged in by a session (measured: 10 MiB for fp32 graphs)."""
+CODE_PAGES_NBITS = 15 * MIB
+"""Extra code paged in by the MatMulNBits (int4/int8) kernels (measured)."""
+NBITS_BLOCK_EXTRA = 9
+"""Bytes MLAS adds per quantized block when prepacking: fp32 scale + fp32 block sum + 1."""
+FUSED_GATE_UP = frozenset({"phi3"})
+"""Families the onnxruntime-genai builder exports with a fused gate_up projection."""
 
 
 def prepack_ratio(scheme: OrtScheme) -> float:
@@ -40,51 +57,79 @@ def prepack_ratio(scheme: OrtScheme) -> float:
     if not scheme.bits:
         return 1.0  # SGEMM packing re-lays B in panels of 16 columns: same size.
     data = scheme.block_size * scheme.bits / 8
-    stored = data + 4 + (scheme.bits / 8 if not scheme.symmetric else 0)  # + fp32 scale (+ zp)
-    packed = data + 4 + 4  # packed data + scale + block sum (accuracy level 4)
-    return packed / stored
+    stored = data + 4 + (scheme.bits / 8 if not scheme.symmetric else 0)
+    return (data + NBITS_BLOCK_EXTRA) / stored
+
+
+def _touched_windows(table_bytes: int, rows: int, lookups: int) -> int:
+    """Bytes mapped by ``lookups`` random row gathers from a mapped table (64 KiB windows)."""
+    if table_bytes <= 0 or rows <= 0 or lookups <= 0:
+        return 0
+    windows = max(1, table_bytes // FAULT_AROUND)
+    row = table_bytes / rows
+    per_lookup = max(1.0, row / FAULT_AROUND)  # a row wider than a window spans several
+    touched = windows * (1 - exp(-lookups * per_lookup / windows))
+    return min(table_bytes, ceil(touched) * FAULT_AROUND)
+
+
+def _layer_live_floats(spec: ModelSpec) -> int:
+    """fp32 values per prompt token that the decoder layers leave in the arena."""
+    inter = spec.intermediate_size or 4 * spec.hidden_size
+    q = spec.num_attention_heads * spec.head_dim
+    kv = spec.num_kv_heads * spec.head_dim
+    mlp = (5 if spec.architecture in FUSED_GATE_UP else 4) * inter
+    return mlp + (q + 2 * kv) + q + 3 * spec.hidden_size
 
 
 def ort_components(
     spec: ModelSpec, rs: ResolvedSettings, scheme: OrtScheme, kv_total: int
 ) -> tuple[Component, ...]:
-    """The components of an onnxruntime CPU budget."""
+    """The components of an onnxruntime CPU budget (their sum is the predicted peak)."""
     w = spec.weights
-    same_artifact = w is not None and spec.format.startswith("onnx") and rs.quantization == (
-        spec.quantization.scheme or rs.quantization
-    )
-    if same_artifact and w is not None:
-        matmul, emb, other = w.matmul_bytes, w.embedding_bytes, max(
-            0, w.total_bytes - w.matmul_bytes - w.embedding_bytes
-        )
+    from_artifact = w is not None and spec.format.startswith("onnx") and rs.quantization == (
+        spec.quantization.scheme or rs.quantization)
+    if from_artifact and w is not None:
+        matmul, emb = w.matmul_bytes, w.embedding_bytes
+        largest = w.largest_matmul_tensor_bytes or w.lm_head_bytes
         embedded = w.embedded_bytes
+        other = max(0, w.total_bytes - w.matmul_bytes - (0 if spec.tie_word_embeddings else emb))
         src = "artifact"
     else:
         wb = ort_weight_bytes(spec, scheme)
         matmul, emb, other = wb.linear_bytes + wb.lm_head_bytes, wb.embedding_bytes, wb.other_bytes
+        widest = max((g.shape[0] * g.shape[1] for g in param_groups(spec)
+                      if g.kind in (ParamKind.LINEAR, ParamKind.LM_HEAD, ParamKind.EMBEDDING)),
+                     default=0)
+        largest = ceil(widest * (scheme.bits / 8 if scheme.bits else 4))
         embedded = 0
         src = "computed from architecture (onnxruntime-genai builder layout)"
+    tied = spec.tie_word_embeddings
     ratio = prepack_ratio(scheme)
     packed = ceil(matmul * ratio)
-    touched_rows = min(spec.vocab_size, rs.prefill + 16)
-    emb_touched = min(emb, ceil(emb / max(spec.vocab_size, 1)) * touched_rows + touched_rows * PAGE)
-    comps = [
-        Component(
-            WEIGHTS, "prepacked MatMul weights (heap)", packed,
-            "MatMul/MatMulNBits initializer bytes × prepack ratio",
-            (("matmul_bytes", str(matmul)), ("ratio", f"{ratio:.3f}")), dirty=True, source=src,
-        ),
-        Component(
-            WEIGHTS, "memory-mapped initializers touched", other + emb_touched,
-            "norms + rotary caches + embedding rows gathered", (("embedding_bytes", str(emb)),),
-            dirty=False, source=src,
-        ),
-    ]
+    comps = [Component(
+        WEIGHTS, "prepacked MatMul weights (heap)", packed,
+        "MatMul/MatMulNBits initializer bytes × prepack ratio",
+        (("matmul_bytes", str(matmul)), ("ratio", f"{ratio:.3f}")), dirty=True, source=src,
+    )]
+    if tied and emb:
+        comps.append(Component(
+            WEIGHTS, "tied embedding table copy (heap)", emb,
+            "Transpose(lm_head) folded at session init / GatherBlockQuantized table copy",
+            (("embedding_bytes", str(emb)),), dirty=True, source=src,
+        ))
     if embedded:
         comps.append(Component(
             WEIGHTS, "embedded initializers (heap copy)", embedded,
-            "weights stored inside model.onnx are copied to the heap", dirty=True, source=src,
+            "weights stored inside model.onnx are parsed into the heap", dirty=True, source=src,
         ))
+    lookups = rs.prefill + 16
+    mapped_emb = 0 if tied else _touched_windows(emb, spec.vocab_size, lookups)
+    comps.append(Component(
+        WEIGHTS, "memory-mapped initializers touched (clean)", mapped_emb,
+        "embedding rows gathered by the prompt, in 64 KiB fault-around windows",
+        (("embedding_bytes", str(emb)), ("lookups", str(lookups)), ("other_bytes", str(other))),
+        dirty=False, source=src,
+    ))
     comps.append(Component(
         KV_CACHE, "KV cache (preallocated to max_length)", kv_total,
         "layers × kv_heads × head_dim × 2 × dtype bytes × max_length × batch",
@@ -92,21 +137,30 @@ def ort_components(
         source="onnxruntime-genai kv_cache.cpp (past_present_share_buffer)",
     ))
     t, b = rs.prefill, rs.batch
-    h, inter, v = spec.hidden_size, spec.intermediate_size or 4 * spec.hidden_size, spec.vocab_size
-    f32 = 4
-    logits = b * t * v * f32
-    mlp = b * t * 3 * inter * f32
-    attn = b * spec.num_attention_heads * t * t * f32
-    hidden = b * t * h * f32 * 3
-    peak = max(logits, mlp, attn) + hidden
-    comps.append(Component(
-        ACTIVATIONS, "prefill activations", peak,
-        "max(logits tokens×vocab, MLP tokens×3×intermediate, attention heads×tokens²) × 4 + hidden",
-        (("logits", str(logits)), ("mlp", str(mlp)), ("attention", str(attn)), ("hidden", str(hidden))),
-        source="model of the CPU EP's largest live tensors",
-    ))
-    comps.append(Component(
-        RUNTIME_OVERHEAD, "session and generator objects", ORT_FIXED_OVERHEAD,
-        "fixed", (), source="measured (research onnx-runtime.md §5)",
-    ))
+    logits = b * t * spec.vocab_size * 4
+    layers = b * t * _layer_live_floats(spec) * 4
+    run_peak = logits + layers
+    # At session creation the largest weight's source pages are resident while it is packed;
+    # that moment wins when the prompt is short and the KV small.
+    load_transient = max(0, largest - kv_total)
+    if run_peak >= load_transient:
+        comps.append(Component(
+            ACTIVATIONS, "prefill activations (arena)", run_peak,
+            "tokens × (vocab logits + decoder-layer live set) × 4 bytes",
+            (("logits", str(logits)), ("layer_live_set", str(layers))),
+            source="planner/ort_model.py (measured mechanism)",
+        ))
+    else:
+        comps.append(Component(
+            ACTIVATIONS, "load-time prepacking transient", load_transient,
+            "largest MatMul initializer resident while packed, beyond the KV cache",
+            (("largest_initializer", str(largest)), ("prefill_activations", str(run_peak))),
+            dirty=False, source="measured: load peak − steady state = largest initializer",
+        ))
+    code = CODE_PAGES + (CODE_PAGES_NBITS if scheme.bits else 0)
+    comps.append(Component(RUNTIME_OVERHEAD, "session heap objects", SESSION_HEAP, "fixed", (),
+                           source="measured (benchmarks/ort_bench)"))
+    comps.append(Component(RUNTIME_OVERHEAD, "runtime code pages (clean)", code,
+                           "kernel code paged in; more with MatMulNBits", (), dirty=False,
+                           source="measured (benchmarks/ort_bench)"))
     return tuple(comps)

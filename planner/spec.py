@@ -52,6 +52,9 @@ class WeightsInventory:
     """Bytes of the token embedding table (gathered row by row, so rarely all resident)."""
     lm_head_bytes: int = 0
     """Bytes of the output projection when stored separately from the embedding."""
+    largest_matmul_tensor_bytes: int = 0
+    """The largest single initializer feeding a MatMul (onnxruntime reads it whole while
+    prepacking, so it bounds the load-time transient)."""
 
     def dtype_bytes(self, dtype: str) -> int:
         """Bytes stored in ``dtype`` (0 when none)."""

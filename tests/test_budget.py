@@ -98,8 +98,10 @@ def test_ort_int4_matmulnbits_bytes() -> None:
 
 
 def test_prepack_ratio_int4_block32() -> None:
-    # stored 16 B data + 4 B scale per block; packed adds a 4 B block sum: 24 / 20.
-    assert prepack_ratio(ort_scheme("int4")) == pytest.approx(1.2)
+    # stored 16 B data + 4 B scale per block; packed: 16 B + fp32 scale + fp32 block sum + 1 B.
+    assert prepack_ratio(ort_scheme("int4")) == pytest.approx(25 / 20)
+    # int8: 32 B + 4 B stored, 32 B + 9 B packed.
+    assert prepack_ratio(ort_scheme("int8")) == pytest.approx(41 / 36)
     assert prepack_ratio(ort_scheme("fp32")) == 1.0
 
 

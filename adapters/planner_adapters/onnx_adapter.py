@@ -718,24 +718,26 @@ class _Analysis:
         """The token embedding: (node, its initializers, rows, columns)."""
         g = self.g
         ids = self.genai.input_ids if self.genai else "input_ids"
-        best: tuple[int, Node, list[str], Tensor] | None = None
+        best: tuple[int, Node, list[str], Tensor, bool] | None = None
         for node in g.ops("Gather", "GatherBlockQuantized"):
             if len(node.inputs) < 2:
                 continue
-            src, _ = self.trace(node.inputs[0])
+            src, crossed = self.trace(node.inputs[0])
             if src is None:
                 continue
             t = g.tensors[src]
             if len(t.dims) < 2:
                 continue
             score = 2 if node.inputs[1] == ids else 1 if "embed" in node.name.lower() else 0
+            # A tied fp32 builder graph gathers from Transpose(lm_head weight [hidden, vocab]).
+            flipped = sum(1 for c in crossed if c.op == "Transpose") % 2 == 1
             if best is None or score > best[0] or (score == best[0] and t.numel > best[3].numel):
-                best = (score, node, self.node_tensors(node), t)
+                best = (score, node, self.node_tensors(node), t, flipped)
         if best is None:
             return None
-        _, node, tensors, t = best
-        rows = t.dims[0]
-        cols: int | None = t.dims[-1]
+        _, node, tensors, t, flipped = best
+        rows = t.dims[-1] if flipped else t.dims[0]
+        cols: int | None = t.dims[0] if flipped else t.dims[-1]
         if node.op == "GatherBlockQuantized":
             bits = g.attr_int(node, "bits", 4) or 4
             if t.dtype == "uint8":
@@ -1159,6 +1161,7 @@ class _Analysis:
             matmul_bytes=sum(tensors[x].nbytes for x in matmul),
             embedding_bytes=sum(tensors[x].nbytes for x in emb_set),
             lm_head_bytes=0 if tied else sum(tensors[x].nbytes for x in head),
+            largest_matmul_tensor_bytes=max((tensors[x].nbytes for x in matmul), default=0),
         )
 
     def _quant(self, linears: list[_Linear], emb: tuple[Node, list[str], int, int | None] | None,
