@@ -14,16 +14,22 @@ from planner.cli import (
     OutputOpt,
     PathArg,
     RuntimeChoice,
+    TextJsonHtml,
     TextOrJson,
     app,
     emit,
     guarded,
     hint,
+    text_style,
 )
 from planner.errors import ExitCode
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from planner.plot import MemoryCurve
     from planner.render.ci import ModelReports
+    from planner.render.terminal import TextStyle
     from planner.settings import RuntimeSettings
 
 RuntimeOpt = Annotated[RuntimeChoice | None, typer.Option(
@@ -88,7 +94,7 @@ def inspect(path: PathArg, format: FormatOpt = TextOrJson.text, adapter: Adapter
         emit(dumps({"schema_version": SCHEMA_VERSION, "kind": "inspect", "model": spec_dict(spec)}),
              output)
     else:
-        emit(render_spec(spec), output)
+        emit(render_spec(spec, style=text_style(output)), output)
 
 
 @app.command()
@@ -123,7 +129,7 @@ def estimate(
         emit(dumps({"schema_version": SCHEMA_VERSION, "kind": "estimate", "model": spec_dict(spec),
                     **budget_dict(budget)}), output)
     else:
-        emit(render_budget(budget), output)
+        emit(render_budget(budget, style=text_style(output)), output)
 
 
 class CheckFormat(str, Enum):
@@ -134,6 +140,7 @@ class CheckFormat(str, Enum):
     junit = "junit"
     sarif = "sarif"
     github = "github"
+    html = "html"
 
 
 class Entitlement(str, Enum):
@@ -197,6 +204,7 @@ def check(
 
     all_profiles = load_profiles(extra_dirs)
     runs: list[ModelReports] = []
+    curves = []  # charts, for --format html only
     for job in jobs:
         devices = resolve_devices(job.devices, all_profiles)
         spec = read_model(job.model, job.adapter)
@@ -207,17 +215,22 @@ def check(
         options = CheckOptions(ram_fraction=job.ram_fraction, entitlement=job.entitlement)
         reports = check_devices(spec, settings, devices, options, draft_spec)
         runs.append(ModelReports(job.label, tuple(reports)))
-    emit(render_check(runs, format, strict), output)
+        if format is CheckFormat.html:
+            from planner.cli.report_cmds import curve_for
+
+            curves.append(curve_for(spec, settings, devices, options, draft_spec))
+    emit(render_check(runs, format, strict, style=text_style(output), curves=curves), output)
     worst = [r.status for run in runs for r in run.reports]
     if Status.FAIL in worst or (strict and Status.WARN in worst):
         raise typer.Exit(int(ExitCode.CHECK_FAILED))
 
 
-def render_check(runs: "list[ModelReports]", fmt: CheckFormat, strict: bool) -> str:
+def render_check(runs: "list[ModelReports]", fmt: CheckFormat, strict: bool, *,
+                 style: TextStyle | None = None, curves: Sequence[MemoryCurve] = ()) -> str:
     """Pick the renderer for a check format (exhaustive over CheckFormat)."""
     from planner.render.ci import render_github, render_junit, render_sarif
     from planner.render.dicts import SCHEMA_VERSION, dumps, report_dict
-    from planner.render.text import render_budget, render_report
+    from planner.render.text import PLAIN, render_check_text
 
     if fmt is CheckFormat.json:
         return dumps({
@@ -231,12 +244,11 @@ def render_check(runs: "list[ModelReports]", fmt: CheckFormat, strict: bool) -> 
         return render_sarif(runs, strict)
     if fmt is CheckFormat.github:
         return render_github(runs, strict)
-    parts = []
-    for run in runs:
-        if run.reports:
-            parts.append(f"== {run.model}\n" + render_budget(run.reports[0].budget))
-        parts.extend(render_report(r) for r in run.reports)
-    return "\n".join(parts)
+    if fmt is CheckFormat.html:
+        from planner.render.html import render_check_html
+
+        return render_check_html(runs, curves, strict)
+    return render_check_text(runs, strict, style or PLAIN)
 
 
 devices_app = typer.Typer(help="List device profiles or show one with its sources.",
@@ -302,21 +314,30 @@ def measure(
     output: OutputOpt = None,
 ) -> None:
     """Run the model with onnxruntime and report the measured peak memory it added."""
+    from planner.cli.progress import activity
+    from planner.budget import estimate as run_estimate
     from planner.measure import measure as run_measure
+    from planner.registry import read_model
     from planner.render.dicts import SCHEMA_VERSION, dumps
+    from planner.settings import Runtime, RuntimeSettings
 
+    spec = read_model(path)
+    budget = run_estimate(spec, RuntimeSettings(Runtime.ONNXRUNTIME, context=context, prefill=prefill))
     hint(f"running {path} (context {context}, prompt {prefill}) in a fresh process…")
     m = run_measure(path, context=context, prefill=prefill, decode_tokens=decode_tokens)
-    data = m.to_dict() if hasattr(m, "to_dict") else {
-        k: getattr(m, k) for k in m.__dataclass_fields__  # type: ignore[attr-defined]
-    }
+    error = (budget.total_bytes - m.added_peak_bytes) / max(m.added_peak_bytes, 1)
     if format is TextOrJson.json:
-        emit(dumps({"schema_version": SCHEMA_VERSION, "kind": "measure", "measurement": data}), output)
+        emit(dumps({"schema_version": SCHEMA_VERSION, "kind": "measure",
+                    "measurement": m.to_json(), "estimate_total_bytes": budget.total_bytes,
+                    "estimate_error": round(error, 4)}), output)
     else:
         mib = 1024 * 1024
-        emit(f"{path}: peak added {m.added_peak_bytes / mib:,.1f} MiB "
-             f"(baseline {m.baseline_rss_bytes / mib:,.1f} MiB, peak {m.peak_rss_bytes / mib:,.1f} MiB)\n",
-             output)
+        lines = [f"{path}: measured peak added {m.added_peak_bytes / mib:,.1f} MiB "
+                 f"({m.backend}; baseline {m.baseline_rss_bytes / mib:,.1f} MiB)",
+                 f"planner estimate: {budget.total_bytes / mib:,.1f} MiB ({error:+.1%})"]
+        lines += [f"  after {p.name:<11} RSS {p.rss_bytes / mib:9,.1f} MiB  peak "
+                  f"{p.peak_rss_bytes / mib:9,.1f} MiB" for p in m.phases]
+        emit("\n".join(lines) + "\n", output)
 
 
 @app.command()
@@ -340,7 +361,9 @@ def suggest(
     emit_kind: Annotated[str | None, typer.Option(
         "--emit", help="Write only this fragment: mlc-overrides, mlc-package-config, "
         "mlc-commands, genai-config, ort-builder.")] = None,
-    format: FormatOpt = TextOrJson.text,
+    format: Annotated[TextJsonHtml, typer.Option(
+        "--format", "-f", help="Output format (html: a report with the chart).",
+    )] = TextJsonHtml.text,
     adapter: AdapterOpt = None,
     output: OutputOpt = None,
 ) -> None:
@@ -368,15 +391,20 @@ def suggest(
     settings = build_settings(spec.format, runtime, quantization, context, prefill, batch, kv_dtype,
                               None, None)
     devices = resolve_devices(device, load_profiles(list(profiles or [])))
-    hint(f"searching plans for {spec.name} on {', '.join(d.id for d in devices)}…")
-    plan = run_suggest(spec, settings, devices,
-                       CheckOptions(ram_fraction=ram_fraction, entitlement=entitlement is not None),
-                       min_context)
+    from planner.cli.progress import activity  # noqa: I001  (kept next to its use)
+
+    options = CheckOptions(ram_fraction=ram_fraction, entitlement=entitlement is not None)
+    with activity(f"searching plans for {spec.name} on {', '.join(d.id for d in devices)}…"):
+        plan = run_suggest(spec, settings, devices, options, min_context)
     if kind is not None:
         emit(render_fragment(plan, kind), output)
-    elif format is TextOrJson.json:
+    elif format is TextJsonHtml.json:
         emit(dumps({"schema_version": SCHEMA_VERSION, "kind": "suggest", **plan_dict(plan)}), output)
+    elif format is TextJsonHtml.html:
+        from planner.cli.report_cmds import plan_html
+
+        emit(plan_html(plan, options), output)
     else:
-        emit(render_plan(plan), output)
+        emit(render_plan(plan, style=text_style(output)), output)
     if plan.chosen is None:
         raise typer.Exit(int(ExitCode.CHECK_FAILED))
