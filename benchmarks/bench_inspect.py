@@ -114,6 +114,23 @@ def check(spec_folder: Path, exp: Expected) -> None:
     assert spec.weights is not None and spec.weights.total_bytes == exp.total_bytes
 
 
+def process_times(folder: Path, model: str, runs: int) -> tuple[float, float, float]:
+    """Median wall ms of fresh processes: onnx.load alone, ``planner inspect`` (text, json)."""
+    planner = [sys.executable, "-m", "planner", "inspect", str(folder)]
+    load = [sys.executable, "-c",
+            f"import onnx; onnx.load({model!r}, load_external_data=False)"]
+
+    def wall(cmd: list[str]) -> float:
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            times.append((time.perf_counter() - start) * 1000)
+        return statistics.median(times)
+
+    return wall(load), wall(planner), wall([*planner, "--format", "json"])
+
+
 def main() -> None:
     """Build, measure, print a markdown table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -121,6 +138,7 @@ def main() -> None:
     args = parser.parse_args()
     adapter = OnnxAdapter()
     rows = []
+    proc_rows: list[tuple[str, float, float, float]] = []
     with tempfile.TemporaryDirectory(prefix="bench-inspect-") as tmp:
         for label, cfg, opt in CASES:
             folder = Path(tmp) / label.split()[0] / opt.precision
@@ -137,6 +155,7 @@ def main() -> None:
                 exp.tensor_count, t_load, t_floor, t_read, peak_rss_mib(folder, "read"),
             ))
             base_rss = peak_rss_mib(folder, "import")
+            proc_rows.append((label, *process_times(folder, model, max(5, args.runs // 5))))
             # Free the multi-GB sparse file as soon as it has been measured.
             exp.data_path.unlink()
     print(f"Python {platform.python_version()}, onnx {onnx.__version__}, protobuf "
@@ -151,6 +170,15 @@ def main() -> None:
         print(f"| {label} | {gib:.2f} GiB | {disk} B | {graph / 1024:.0f} KiB | {count} "
               f"| {t_load:.2f} ms | {t_floor:.2f} ms | {t_read:.2f} ms | {t_read / t_load:.1f}× "
               f"| {t_read / t_floor:.1f}× | {rss:.0f} MiB |")
+    print()
+    print("End to end, as a user runs it (fresh process each time, median wall time):")
+    print()
+    print("| model | `python -c 'import onnx; onnx.load(..., load_external_data=False)'` "
+          "| `planner inspect DIR` | ratio | `planner inspect DIR --format json` |")
+    print("|---|---|---|---|---|")
+    for label, t_onnx, t_cli, t_json in proc_rows:
+        print(f"| {label} | {t_onnx:.0f} ms | {t_cli:.0f} ms | {t_cli / t_onnx:.2f}× "
+              f"| {t_json:.0f} ms |")
     print()
     print(f"Peak RSS of the same fresh process importing the adapter without reading: "
           f"{base_rss:.0f} MiB.")

@@ -210,3 +210,35 @@ def test_more_sequences_never_lower_memory(model: str, batch: int, ctx: int) -> 
     s = RuntimeSettings(Runtime.MLC, quantization="q4f16_1", context=ctx, prefill=256, batch=batch)
     s2 = replace(s, batch=batch + 1)
     assert estimate(spec, s2).total_bytes >= estimate(spec, s).total_bytes
+
+
+def test_ort_prefill_activations_hand_computed() -> None:
+    # Llama-3.2-1B at int4, 512-token prompt: logits 512 × 128256 × 4, plus per token the
+    # layers' live set (4 × 8192 MLP + (2048 + 2×512) QKV + 2048 attention + 3 × 2048) × 4 bytes.
+    spec = hf_spec("llama-3.2-1b")
+    b = estimate(spec, RuntimeSettings(Runtime.ONNXRUNTIME, quantization="int4", context=4096,
+                                       prefill=512))
+    act = next(c for c in b.components if c.category == "activations")
+    logits = 512 * 128256 * 4
+    layers = 512 * (4 * 8192 + 3072 + 2048 + 3 * 2048) * 4
+    assert act.bytes == logits + layers
+
+
+def test_ort_load_transient_wins_for_short_prompts() -> None:
+    # fp32 untied lm_head of Llama-3.1-8B: 128256 × 4096 × 4 bytes are resident while packed;
+    # with a 16-token prompt and a small KV that moment is the peak.
+    spec = hf_spec("llama-3.1-8b")
+    b = estimate(spec, RuntimeSettings(Runtime.ONNXRUNTIME, quantization="fp32", context=256,
+                                       prefill=16))
+    act = next(c for c in b.components if c.category == "activations")
+    assert act.label == "load-time prepacking transient"
+    assert act.bytes == 128256 * 4096 * 4 - b.kv_cache_bytes
+
+
+def test_ort_fault_around_touches_64k_windows() -> None:
+    from planner.ort_model import _touched_windows
+
+    # one lookup into a 64 MiB table of 4 KiB rows maps one 64 KiB window
+    assert _touched_windows(64 * 2**20, 16384, 1) == 64 * 1024
+    # many lookups can never map more than the table
+    assert _touched_windows(64 * 2**20, 16384, 10**6) == 64 * 2**20

@@ -8,12 +8,13 @@ Dicts hold only str/int/float/bool/None/list/dict, no absolute paths or timestam
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from planner.budget import MemoryBudget
-from planner.checks import CheckResult, DeviceReport
-from planner.device import DeviceProfile
-from planner.spec import ModelSpec
+if TYPE_CHECKING:  # annotations only: `inspect` must not pay for importing the planner core
+    from planner.budget import MemoryBudget
+    from planner.checks import CheckResult, DeviceReport
+    from planner.device import DeviceProfile
+    from planner.spec import ModelSpec
 
 SCHEMA_VERSION = "1"
 
