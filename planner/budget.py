@@ -341,8 +341,12 @@ def estimate_mlc(spec: ModelSpec, settings: RuntimeSettings) -> MemoryBudget:
             source="planner/mlc_temp.py model of mlc_llm compile's memory planning",
         )
     engine = mlc_engine_figures(spec, weights.bytes, temp_bytes, rs)
-    pages_tokens = (ceil(rs.context / MLC_PAGE_SIZE) + 1) * MLC_PAGE_SIZE
-    page_extra = max(0, ceil(kv_total * pages_tokens / rs.context) - kv_total) if rs.context else 0
+    # Each layer's cache holds (ceil(tokens / 16) + 1) pages of 16 tokens.
+    per_layer_token = spec.num_kv_heads * spec.head_dim * 2 * _kv_bytes(rs.kv_dtype)
+    page_extra = ceil(sum(
+        ((ceil(t / MLC_PAGE_SIZE) + 1) * MLC_PAGE_SIZE - t) * per_layer_token
+        for t in kv_tokens_per_layer(spec, rs.context, rs.sliding_window, rs.attention_sink)
+    )) * rs.batch
     overhead = (
         Component(
             RUNTIME_OVERHEAD, "engine's second temp buffer (safety ×2)", temp_bytes,

@@ -38,3 +38,14 @@ def device(profiles: tuple[DeviceProfile, ...]) -> Callable[[str], DeviceProfile
     from planner.device import resolve_device
 
     return lambda name: resolve_device(name, profiles)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--update-goldens``: rewrite tests/golden/*.txt from the current output (then review)."""
+    parser.addoption("--update-goldens", action="store_true", default=False,
+                     help="rewrite golden files in tests/golden/ instead of comparing")
+
+
+@pytest.fixture(scope="session")
+def update_goldens(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-goldens"))

@@ -14,11 +14,14 @@ import traceback
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from planner.errors import ExitCode, PlannerError, exit_code_for
+
+if TYPE_CHECKING:
+    from planner.render.terminal import TextStyle
 
 app = typer.Typer(
     name="planner",
@@ -31,9 +34,42 @@ app = typer.Typer(
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+QUIET = False
+"""Set by ``planner --quiet`` (or ``PLANNER_QUIET=1``): no hints or progress on stderr."""
+
+
+@app.callback()
+def _root(
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", envvar="PLANNER_QUIET",
+        help="No hints or progress on stderr (errors still print). For CI logs.")] = False,
+) -> None:
+    """Plan on-device LLM deployments: will this model fit this phone, and how to build it."""
+    global QUIET
+    QUIET = quiet
+
+
 def hint(message: str) -> None:
-    """A hint or progress line: stderr, never stdout."""
+    """A hint or progress line: stderr, never stdout (nothing under --quiet)."""
+    if QUIET:
+        return
     print(message, file=sys.stderr)
+
+
+def text_style(output: Path | None) -> TextStyle:
+    """How to draw text reports: colour only on a terminal without NO_COLOR, its width."""
+    from planner.render.terminal import choose_style
+
+    to_tty = output is None and sys.stdout.isatty()
+    return choose_style(to_tty=to_tty, to_file=output is not None, env=os.environ,
+                        columns=_terminal_columns() if to_tty else None)
+
+
+def _terminal_columns() -> int | None:
+    try:
+        return os.get_terminal_size(sys.stdout.fileno()).columns
+    except (OSError, ValueError):
+        return None
 
 
 def guarded(func: F) -> F:
@@ -70,6 +106,14 @@ class TextOrJson(str, Enum):
 
     text = "text"
     json = "json"
+
+
+class TextJsonHtml(str, Enum):
+    """Output formats of suggest (html: a self-contained report with the chart)."""
+
+    text = "text"
+    json = "json"
+    html = "html"
 
 
 class RuntimeChoice(str, Enum):

@@ -205,7 +205,9 @@ def check(
     all_profiles = load_profiles(extra_dirs)
     runs: list[ModelReports] = []
     curves = []  # charts, for --format html only
-    for job in jobs:
+    from planner.cli.progress import track
+
+    for job in track(jobs, f"checking {len(jobs)} models…"):
         devices = resolve_devices(job.devices, all_profiles)
         spec = read_model(job.model, job.adapter)
         settings = build_settings(
@@ -356,7 +358,8 @@ def suggest(
     kv_dtype: KvDtypeOpt = None,
     entitlement: Annotated[Entitlement | None, typer.Option(
         "--entitlement", help="Assume this iOS entitlement is granted.")] = None,
-    ram_fraction: Annotated[float, typer.Option("--ram-fraction", min=0.05, max=1.0)] = 0.7,
+    ram_fraction: Annotated[float, typer.Option("--ram-fraction", min=0.05, max=1.0,
+                                                help="Fraction of RAM the model may use.")] = 0.7,
     profiles: ProfilesOpt = None,
     emit_kind: Annotated[str | None, typer.Option(
         "--emit", help="Write only this fragment: mlc-overrides, mlc-package-config, "
