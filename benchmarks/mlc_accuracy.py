@@ -35,31 +35,53 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     errs: dict[str, list[float]] = {"planner": [], "naive": [], "rule": []}
     for case in doc["cases"]:
-        spec = spec_from_hf_config(case["hf_config"], source=case["id"], path=args.reference,
-                                   name=case["id"])
-        settings = RuntimeSettings(Runtime.MLC, quantization=case["quantization"],
-                                   context=case["context_window_size"],
-                                   prefill=case["prefill_chunk_size"])
+        spec = spec_from_hf_config(
+            case["hf_config"], source=case["id"], path=args.reference, name=case["id"]
+        )
+        settings = RuntimeSettings(
+            Runtime.MLC,
+            quantization=case["quantization"],
+            context=case["context_window_size"],
+            prefill=case["prefill_chunk_size"],
+        )
         b = estimate(spec, settings)
         expected = case["expected_total_mib"]
         ours = b.mlc_reported_bytes / MIB
         naive = (b.weights_bytes + b.kv_cache_bytes) / MIB
         rule = naive + (0.25 * 2 * param_count(spec) + 0.15 * b.weights_bytes) / MIB
-        e = {k: (v - expected) / expected * 100 for k, v in
-             (("planner", ours), ("naive", naive), ("rule", rule))}
+        e = {
+            k: (v - expected) / expected * 100
+            for k, v in (("planner", ours), ("naive", naive), ("rule", rule))
+        }
         for k, v in e.items():
             errs[k].append(abs(v))
-        rows.append((case["id"], expected, ours, e["planner"], e["naive"], e["rule"],
-                     b.activations_bytes / MIB))
-    print("| case | MLC published MiB | planner MiB | planner err % | naive err % | rule-of-thumb err % | planner temp MiB |")
+        rows.append(
+            (
+                case["id"],
+                expected,
+                ours,
+                e["planner"],
+                e["naive"],
+                e["rule"],
+                b.activations_bytes / MIB,
+            )
+        )
+    print(
+        "| case | MLC published MiB | planner MiB | planner err % | naive err % | rule-of-thumb err % | planner temp MiB |"  # noqa: E501
+    )
     print("|---|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r[0]} | {r[1]:.2f} | {r[2]:.2f} | {r[3]:+.2f} | {r[4]:+.2f} | {r[5]:+.2f} | {r[6]:.2f} |")
+        print(
+            f"| {r[0]} | {r[1]:.2f} | {r[2]:.2f} | {r[3]:+.2f} | {r[4]:+.2f} | {r[5]:+.2f} | {r[6]:.2f} |"  # noqa: E501
+        )
     print()
     print("| estimator | median abs err % | worst abs err % |")
     print("|---|---:|---:|")
-    for k, label in (("planner", "planner"), ("naive", "naive (weights + KV)"),
-                     ("rule", "rule of thumb (25% act., 15% overhead)")):
+    for k, label in (
+        ("planner", "planner"),
+        ("naive", "naive (weights + KV)"),
+        ("rule", "rule of thumb (25% act., 15% overhead)"),
+    ):
         print(f"| {label} | {statistics.median(errs[k]):.2f} | {max(errs[k]):.2f} |")
     ok = statistics.median(errs["planner"]) <= 2.0 and max(errs["planner"]) <= 5.0
     print(f"\ntarget (median ≤ 2%, worst ≤ 5%): {'met' if ok else 'NOT met'}")

@@ -61,26 +61,48 @@ def main(argv: list[str] | None = None) -> int:
         naive = stored + b.kv_cache_bytes
         params = w.param_count if w else 0
         rule = naive + 0.25 * 2 * params + 0.15 * stored
-        e = {"planner": (b.total_bytes - measured) / measured * 100,
-             "naive": (naive - measured) / measured * 100,
-             "rule": (rule - measured) / measured * 100}
+        e = {
+            "planner": (b.total_bytes - measured) / measured * 100,
+            "naive": (naive - measured) / measured * 100,
+            "rule": (rule - measured) / measured * 100,
+        }
         for k, v in e.items():
             errs[k].append(abs(v))
-        rows.append((f"{model_id} {precision}", prefill, context, measured / MIB, b.total_bytes / MIB,
-                     e["planner"], e["naive"], e["rule"], b))
-    print("| model | prompt | max_length | measured MiB | planner MiB | planner err % | naive err % | rule-of-thumb err % |")
+        rows.append(
+            (
+                f"{model_id} {precision}",
+                prefill,
+                context,
+                measured / MIB,
+                b.total_bytes / MIB,
+                e["planner"],
+                e["naive"],
+                e["rule"],
+                b,
+            )
+        )
+    print(
+        "| model | prompt | max_length | measured MiB | planner MiB | planner err % | naive err % | rule-of-thumb err % |"  # noqa: E501
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]:.1f} | {r[4]:.1f} | {r[5]:+.1f} | {r[6]:+.1f} | {r[7]:+.1f} |")
+        print(
+            f"| {r[0]} | {r[1]} | {r[2]} | {r[3]:.1f} | {r[4]:.1f} | {r[5]:+.1f} | {r[6]:+.1f} | {r[7]:+.1f} |"  # noqa: E501
+        )
         if args.detail:
             for comp in r[8].components:
                 print(f"|  | | | | {comp.bytes / MIB:.1f} | {comp.label} | | |")
     print()
     print("| estimator | cases | median abs err % | worst abs err % |")
     print("|---|---:|---:|---:|")
-    for k, label in (("planner", "planner"), ("naive", "naive (weights + KV)"),
-                     ("rule", "rule of thumb (25% act., 15% overhead)")):
-        print(f"| {label} | {len(errs[k])} | {statistics.median(errs[k]):.1f} | {max(errs[k]):.1f} |")
+    for k, label in (
+        ("planner", "planner"),
+        ("naive", "naive (weights + KV)"),
+        ("rule", "rule of thumb (25% act., 15% overhead)"),
+    ):
+        print(
+            f"| {label} | {len(errs[k])} | {statistics.median(errs[k]):.1f} | {max(errs[k]):.1f} |"
+        )
     ok = statistics.median(errs["planner"]) <= 5 and max(errs["planner"]) <= 10
     print(f"\ntarget (median ≤ 5%, worst ≤ 10%): {'met' if ok else 'NOT met'}")
     return 0

@@ -28,8 +28,9 @@ __all__ = [
 ]
 
 
-def estimate_path(path: Path, settings: RuntimeSettings, draft: Path | None = None,
-                  adapter: str | None = None) -> tuple[ModelSpec, MemoryBudget]:
+def estimate_path(
+    path: Path, settings: RuntimeSettings, draft: Path | None = None, adapter: str | None = None
+) -> tuple[ModelSpec, MemoryBudget]:
     """Read a model (and optional draft) and estimate its budget."""
     spec = read_model(path, adapter)
     draft_spec = read_model(draft) if draft is not None else None
@@ -41,7 +42,12 @@ def resolve_devices(names: Sequence[str], profiles: Sequence[DeviceProfile]) -> 
     return [resolve_device(n, profiles) for n in names]
 
 
-def check_devices(spec: ModelSpec, settings: RuntimeSettings, devices: Sequence[DeviceProfile],
-                  options: CheckOptions, draft: ModelSpec | None = None) -> list[DeviceReport]:
+def check_devices(
+    spec: ModelSpec,
+    settings: RuntimeSettings,
+    devices: Sequence[DeviceProfile],
+    options: CheckOptions,
+    draft: ModelSpec | None = None,
+) -> list[DeviceReport]:
     """Check one model on several devices."""
     return [check_device(spec, settings, d, options, draft) for d in devices]

@@ -73,12 +73,22 @@ FAMILIES: dict[str, FamilyLayout] = {
     "gemma3_text": FamilyLayout(always_tied=True, norms_per_layer=4, qk_norm="per_head"),
     "olmo2": FamilyLayout(qk_norm="full"),
     "stablelm": FamilyLayout(norm_bias=True),
-    "gpt_neox": FamilyLayout(qkv_bias=True, o_bias=True, mlp_bias=True, gated_mlp=False,
-                             norm_bias=True, never_tied=True),
-    "phi": FamilyLayout(qkv_bias=True, o_bias=True, mlp_bias=True, gated_mlp=False,
-                        norm_bias=True, norms_per_layer=1, lm_head_bias=True, never_tied=True),
-    "starcoder2": FamilyLayout(qkv_bias=True, o_bias=True, mlp_bias=True, gated_mlp=False,
-                               norm_bias=True),
+    "gpt_neox": FamilyLayout(
+        qkv_bias=True, o_bias=True, mlp_bias=True, gated_mlp=False, norm_bias=True, never_tied=True
+    ),
+    "phi": FamilyLayout(
+        qkv_bias=True,
+        o_bias=True,
+        mlp_bias=True,
+        gated_mlp=False,
+        norm_bias=True,
+        norms_per_layer=1,
+        lm_head_bias=True,
+        never_tied=True,
+    ),
+    "starcoder2": FamilyLayout(
+        qkv_bias=True, o_bias=True, mlp_bias=True, gated_mlp=False, norm_bias=True
+    ),
     "internlm2": FamilyLayout(),
     "minicpm": FamilyLayout(),
     "cohere": FamilyLayout(norms_per_layer=1),
@@ -95,7 +105,8 @@ def family_layout(architecture: str) -> FamilyLayout:
         raise UnsupportedArtifactError(
             f"cannot lay out weights for model family {architecture!r} from its config; "
             f"supported: {known}",
-            hint="use an artifact that carries its weights (ONNX, MLC tensor-cache.json, safetensors)",
+            hint="use an artifact that carries its weights "
+            "(ONNX, MLC tensor-cache.json, safetensors)",
         ) from None
 
 
@@ -120,10 +131,19 @@ def param_groups(spec: ModelSpec) -> tuple[ParamGroup, ...]:
         ParamGroup("embed_tokens", ParamKind.EMBEDDING, (spec.vocab_size, h)),
         ParamGroup("qkv_proj", ParamKind.LINEAR, (q + 2 * kv, h), L),
         ParamGroup("o_proj", ParamKind.LINEAR, (h, q), L),
-        ParamGroup("up_proj" if not lay.gated_mlp else "gate_up_proj", ParamKind.LINEAR,
-                   ((2 if lay.gated_mlp else 1) * inter, h), L),
+        ParamGroup(
+            "up_proj" if not lay.gated_mlp else "gate_up_proj",
+            ParamKind.LINEAR,
+            ((2 if lay.gated_mlp else 1) * inter, h),
+            L,
+        ),
         ParamGroup("down_proj", ParamKind.LINEAR, (h, inter), L),
-        ParamGroup("layer_norms", ParamKind.NORM, (h,), L * lay.norms_per_layer * (2 if lay.norm_bias else 1)),
+        ParamGroup(
+            "layer_norms",
+            ParamKind.NORM,
+            (h,),
+            L * lay.norms_per_layer * (2 if lay.norm_bias else 1),
+        ),
         ParamGroup("final_norm", ParamKind.NORM, (h,), 2 if lay.norm_bias else 1),
     ]
     if lay.qkv_bias or dict(spec.extra).get("use_qkv_bias") == "true":

@@ -21,6 +21,7 @@ from functools import lru_cache
 from math import ceil
 
 from planner.errors import UsageError
+from planner.mlc_temp import TempEstimate, mlc_temp_buffer
 from planner.quant import (
     DTYPE_BYTES,
     MlcScheme,
@@ -28,10 +29,9 @@ from planner.quant import (
     mlc_scheme,
     ort_scheme,
 )
-from planner.mlc_temp import TempEstimate, mlc_temp_buffer
 from planner.settings import Runtime, RuntimeSettings
 from planner.spec import ModelSpec
-from planner.weights import mlc_weight_bytes, ort_weight_bytes
+from planner.weights import mlc_weight_bytes
 
 WEIGHTS = "weights"
 KV_CACHE = "kv_cache"
@@ -47,9 +47,17 @@ MLC_DEFAULT_PREFILL_CAP = 8192
 """Default prefill_chunk_size = min(context_window_size, 8192) (model configs' __post_init__)."""
 
 KV_DTYPES = {
-    "float32": "float32", "fp32": "float32", "float16": "float16", "fp16": "float16",
-    "bfloat16": "bfloat16", "bf16": "bfloat16", "int8": "int8", "uint8": "int8",
-    "fp8": "float8_e4m3fn", "float8_e4m3fn": "float8_e4m3fn", "int4": "int4",
+    "float32": "float32",
+    "fp32": "float32",
+    "float16": "float16",
+    "fp16": "float16",
+    "bfloat16": "bfloat16",
+    "bf16": "bfloat16",
+    "int8": "int8",
+    "uint8": "int8",
+    "fp8": "float8_e4m3fn",
+    "float8_e4m3fn": "float8_e4m3fn",
+    "int4": "int4",
 }
 
 
@@ -209,7 +217,9 @@ def kv_cache_bytes(
 # --------------------------------------------------------------------------- MLC
 
 
-def resolve_mlc_settings(spec: ModelSpec, settings: RuntimeSettings) -> tuple[ResolvedSettings, MlcScheme]:
+def resolve_mlc_settings(
+    spec: ModelSpec, settings: RuntimeSettings
+) -> tuple[ResolvedSettings, MlcScheme]:
     """Apply artifact and MLC defaults to the user's settings."""
     defaults: list[str] = []
     art = spec.settings
@@ -220,7 +230,11 @@ def resolve_mlc_settings(spec: ModelSpec, settings: RuntimeSettings) -> tuple[Re
     scheme = mlc_scheme(quant)
     context = settings.context
     if context is None:
-        context = art.context_window_size if art.context_window_size and art.context_window_size > 0 else None
+        context = (
+            art.context_window_size
+            if art.context_window_size and art.context_window_size > 0
+            else None
+        )
         if context is None:
             context = min(spec.max_context or 4096, 4096)
             defaults.append(f"context {context} (model maximum capped at 4096)")
@@ -228,11 +242,19 @@ def resolve_mlc_settings(spec: ModelSpec, settings: RuntimeSettings) -> tuple[Re
             defaults.append(f"context {context} (mlc-chat-config context_window_size)")
     prefill = settings.prefill
     if prefill is None:
-        art_pcs = art.prefill_chunk_size if art.prefill_chunk_size and art.prefill_chunk_size > 0 else None
+        art_pcs = (
+            art.prefill_chunk_size
+            if art.prefill_chunk_size and art.prefill_chunk_size > 0
+            else None
+        )
         prefill = art_pcs or min(context, MLC_DEFAULT_PREFILL_CAP)
         defaults.append(
             f"prefill {prefill} ("
-            + ("mlc-chat-config prefill_chunk_size" if art_pcs else "MLC default min(context, 8192)")
+            + (
+                "mlc-chat-config prefill_chunk_size"
+                if art_pcs
+                else "MLC default min(context, 8192)"
+            )
             + ")"
         )
     prefill = min(prefill, context) if settings.sliding_window is None else prefill
@@ -250,7 +272,11 @@ def resolve_mlc_settings(spec: ModelSpec, settings: RuntimeSettings) -> tuple[Re
         defaults.append(f"sliding window {window} (mlc-chat-config)")
     sink = settings.attention_sink
     if sink is None:
-        sink = art.attention_sink_size if art.attention_sink_size and art.attention_sink_size > 0 else 0
+        sink = (
+            art.attention_sink_size
+            if art.attention_sink_size and art.attention_sink_size > 0
+            else 0
+        )
         if window is not None and spec.attention_sink:
             sink = spec.attention_sink
     max_batch = art.max_batch_size or MLC_DEFAULT_MAX_BATCH
@@ -274,31 +300,58 @@ def resolve_mlc_settings(spec: ModelSpec, settings: RuntimeSettings) -> tuple[Re
 
 
 def _mlc_weights(spec: ModelSpec, scheme: MlcScheme) -> Component:
-    same = spec.weights is not None and spec.format == "mlc" and spec.quantization.scheme == scheme.name
+    same = (
+        spec.weights is not None
+        and spec.format == "mlc"
+        and spec.quantization.scheme == scheme.name
+    )
     if same and spec.weights is not None:
         return Component(
-            WEIGHTS, "parameters", spec.weights.total_bytes,
-            "Σ tensor-cache.json record nbytes", (("tensors", str(spec.weights.tensor_count)),),
-            dirty=True, source="artifact",
+            WEIGHTS,
+            "parameters",
+            spec.weights.total_bytes,
+            "Σ tensor-cache.json record nbytes",
+            (("tensors", str(spec.weights.tensor_count)),),
+            dirty=True,
+            source="artifact",
         )
     wb = mlc_weight_bytes(spec, scheme)
     return Component(
-        WEIGHTS, "parameters", wb.total_bytes,
+        WEIGHTS,
+        "parameters",
+        wb.total_bytes,
         f"{scheme.name}: Σ per tensor storage (group {scheme.group_size}, {scheme.bits}-bit in "
         f"{scheme.storage_dtype}, scales/norms {scheme.model_dtype})",
-        (("params", str(wb.param_count)), ("linear_bytes", str(wb.linear_bytes)),
-         ("embedding_bytes", str(wb.embedding_bytes)), ("lm_head_bytes", str(wb.lm_head_bytes))),
+        (
+            ("params", str(wb.param_count)),
+            ("linear_bytes", str(wb.linear_bytes)),
+            ("embedding_bytes", str(wb.embedding_bytes)),
+            ("lm_head_bytes", str(wb.lm_head_bytes)),
+        ),
         # MLC copies parameters into GPU buffers (Metal/OpenCL allocations): dirty.
-        dirty=True, source="computed from architecture (mlc-llm quantization/group_quantization.py)",
+        dirty=True,
+        source="computed from architecture (mlc-llm quantization/group_quantization.py)",
     )
 
 
 @lru_cache(maxsize=512)
-def _temp_cached(spec: ModelSpec, scheme: MlcScheme, prefill: int, context: int, max_batch: int,
-                 window: int | None) -> TempEstimate:
+def _temp_cached(
+    spec: ModelSpec,
+    scheme: MlcScheme,
+    prefill: int,
+    context: int,
+    max_batch: int,
+    window: int | None,
+) -> TempEstimate:
     # Replaying the memory planner is the costly step of a plan search; it is pure, so cache it.
-    return mlc_temp_buffer(spec, scheme, prefill_chunk=prefill, context_window=context,
-                           max_batch_size=max_batch, sliding_window=window)
+    return mlc_temp_buffer(
+        spec,
+        scheme,
+        prefill_chunk=prefill,
+        context_window=context,
+        max_batch_size=max_batch,
+        sliding_window=window,
+    )
 
 
 def estimate_mlc(spec: ModelSpec, settings: RuntimeSettings) -> MemoryBudget:
@@ -306,36 +359,55 @@ def estimate_mlc(spec: ModelSpec, settings: RuntimeSettings) -> MemoryBudget:
     rs, scheme = resolve_mlc_settings(spec, settings)
     weights = _mlc_weights(spec, scheme)
     kv_total, per_token = kv_cache_bytes(
-        spec, context=rs.context, batch=rs.batch, dtype=rs.kv_dtype,
-        window=rs.sliding_window, sink=rs.attention_sink,
+        spec,
+        context=rs.context,
+        batch=rs.batch,
+        dtype=rs.kv_dtype,
+        window=rs.sliding_window,
+        sink=rs.attention_sink,
     )
     kv = Component(
-        KV_CACHE, "KV cache", kv_total,
+        KV_CACHE,
+        "KV cache",
+        kv_total,
         "layers × kv_heads × head_dim × 2 × dtype bytes × tokens × batch",
-        (("layers", str(spec.num_layers)), ("kv_heads", str(spec.num_kv_heads)),
-         ("head_dim", str(spec.head_dim)), ("dtype", rs.kv_dtype), ("tokens", str(rs.context)),
-         ("batch", str(rs.batch))),
+        (
+            ("layers", str(spec.num_layers)),
+            ("kv_heads", str(spec.num_kv_heads)),
+            ("head_dim", str(spec.head_dim)),
+            ("dtype", rs.kv_dtype),
+            ("tokens", str(rs.context)),
+            ("batch", str(rs.batch)),
+        ),
         source="mlc-llm cli/model_metadata.py (KV bytes per token)",
     )
     lib = spec.compiled_lib
     lib_matches = (
-        lib is not None and lib.memory_usage and lib.prefill_chunk_size == rs.prefill
+        lib is not None
+        and lib.memory_usage
+        and lib.prefill_chunk_size == rs.prefill
         and spec.quantization.scheme == rs.quantization
         and (lib.max_batch_size is None or lib.max_batch_size == rs.max_batch_size)
     )
     if lib_matches and lib is not None and lib.max_temp_bytes is not None:
         temp_bytes = lib.max_temp_bytes
         temp = Component(
-            ACTIVATIONS, "temporary buffer (compiled library)", temp_bytes,
+            ACTIVATIONS,
+            "temporary buffer (compiled library)",
+            temp_bytes,
             "max over functions of memory_usage (compiled model library metadata)",
-            tuple((f, str(b)) for f, b in lib.memory_usage), source="artifact",
+            tuple((f, str(b)) for f, b in lib.memory_usage),
+            source="artifact",
         )
     else:
-        est = _temp_cached(spec, scheme, rs.prefill, rs.context, rs.max_batch_size,
-                           rs.sliding_window)
+        est = _temp_cached(
+            spec, scheme, rs.prefill, rs.context, rs.max_batch_size, rs.sliding_window
+        )
         temp_bytes = est.max_bytes
         temp = Component(
-            ACTIVATIONS, "temporary buffer", temp_bytes,
+            ACTIVATIONS,
+            "temporary buffer",
+            temp_bytes,
             f"max over compiled functions (largest: {est.max_function})",
             tuple((f.name, str(f.bytes)) for f in est.functions),
             source="planner/mlc_temp.py model of mlc_llm compile's memory planning",
@@ -343,46 +415,67 @@ def estimate_mlc(spec: ModelSpec, settings: RuntimeSettings) -> MemoryBudget:
     engine = mlc_engine_figures(spec, weights.bytes, temp_bytes, rs)
     # Each layer's cache holds (ceil(tokens / 16) + 1) pages of 16 tokens.
     per_layer_token = spec.num_kv_heads * spec.head_dim * 2 * _kv_bytes(rs.kv_dtype)
-    page_extra = ceil(sum(
-        ((ceil(t / MLC_PAGE_SIZE) + 1) * MLC_PAGE_SIZE - t) * per_layer_token
-        for t in kv_tokens_per_layer(spec, rs.context, rs.sliding_window, rs.attention_sink)
-    )) * rs.batch
+    page_extra = (
+        ceil(
+            sum(
+                ((ceil(t / MLC_PAGE_SIZE) + 1) * MLC_PAGE_SIZE - t) * per_layer_token
+                for t in kv_tokens_per_layer(spec, rs.context, rs.sliding_window, rs.attention_sink)
+            )
+        )
+        * rs.batch
+    )
     overhead = (
         Component(
-            RUNTIME_OVERHEAD, "engine's second temp buffer (safety ×2)", temp_bytes,
-            "temp_buffer_bytes × 2 − temp_buffer_bytes", (),
-            source="mlc-llm cpp/serve/config.cc: 'Magnify the temp buffer by a factor of 2 for safety'",
+            RUNTIME_OVERHEAD,
+            "engine's second temp buffer (safety ×2)",
+            temp_bytes,
+            "temp_buffer_bytes × 2 − temp_buffer_bytes",
+            (),
+            source="mlc-llm cpp/serve/config.cc: 'Magnify the temp buffer by a factor of 2 "
+            "for safety'",
         ),
         Component(
-            RUNTIME_OVERHEAD, "engine workspaces", engine.kv_aux_workspace_bytes
-            + engine.model_workspace_bytes + engine.logit_processor_workspace_bytes,
+            RUNTIME_OVERHEAD,
+            "engine workspaces",
+            engine.kv_aux_workspace_bytes
+            + engine.model_workspace_bytes
+            + engine.logit_processor_workspace_bytes,
             "kv_aux + model + logit-processor workspaces",
-            (("kv_aux", str(engine.kv_aux_workspace_bytes)),
-             ("model", str(engine.model_workspace_bytes)),
-             ("logit_processor", str(engine.logit_processor_workspace_bytes))),
+            (
+                ("kv_aux", str(engine.kv_aux_workspace_bytes)),
+                ("model", str(engine.model_workspace_bytes)),
+                ("logit_processor", str(engine.logit_processor_workspace_bytes)),
+            ),
             source="mlc-llm cpp/serve/config.cc EstimateMemoryUsageOnMode",
         ),
         Component(
-            RUNTIME_OVERHEAD, "KV page rounding", page_extra,
-            "(ceil(tokens / 16) + 1) pages of 16 tokens", (("page_size", str(MLC_PAGE_SIZE)),),
+            RUNTIME_OVERHEAD,
+            "KV page rounding",
+            page_extra,
+            "(ceil(tokens / 16) + 1) pages of 16 tokens",
+            (("page_size", str(MLC_PAGE_SIZE)),),
             source="TVM paged_kv_cache.cc num_total_pages = ceil(capacity / page_size) + 1",
         ),
     )
     notes = list(_context_notes(spec, rs))
     return MemoryBudget(
-        model=spec.name, settings=rs, components=(weights, kv, temp, *overhead),
-        kv_bytes_per_token=per_token, mlc_engine=engine, notes=tuple(notes),
+        model=spec.name,
+        settings=rs,
+        components=(weights, kv, temp, *overhead),
+        kv_bytes_per_token=per_token,
+        mlc_engine=engine,
+        notes=tuple(notes),
         assumptions=rs.defaults,
     )
 
 
-def mlc_engine_figures(spec: ModelSpec, params: int, temp: int, rs: ResolvedSettings) -> MlcEngineFigures:
-    """The engine's workspace terms (interactive mode: one sequence, as the iOS/Android apps run)."""
+def mlc_engine_figures(
+    spec: ModelSpec, params: int, temp: int, rs: ResolvedSettings
+) -> MlcEngineFigures:
+    """The engine's workspace terms (interactive mode: one sequence, as the mobile apps run)."""
     pcs, max_seq = rs.prefill, rs.batch
     hq, hkv, hd = spec.num_attention_heads, spec.num_kv_heads, spec.head_dim
-    kv_aux = (
-        (max_seq + 1) * 88 + pcs * (hq + 1) * 8 + pcs * hd * (hq + hkv) * 4 + 48 * 1024 * 1024
-    )
+    kv_aux = (max_seq + 1) * 88 + pcs * (hq + 1) * 8 + pcs * hd * (hq + hkv) * 4 + 48 * 1024 * 1024
     hidden = hd * hq
     model_ws = pcs * 4 + max_seq * 4 + (pcs * 2 + max_seq) * hidden * 2
     logit_ws = ceil(max_seq * 20 + max_seq * spec.vocab_size * 16.125)
@@ -393,7 +486,8 @@ def _context_notes(spec: ModelSpec, rs: ResolvedSettings) -> list[str]:
     notes = []
     if spec.max_context and rs.context > spec.max_context:
         notes.append(
-            f"context {rs.context} exceeds the model's maximum {spec.max_context}: quality degrades "
+            f"context {rs.context} exceeds the model's maximum {spec.max_context}: "
+            "quality degrades "
             "past the trained length, and with MLC a library compiled for one context and a config "
             "saying another can crash the app (mlc-ai/mlc-llm#1013)"
         )
@@ -403,13 +497,17 @@ def _context_notes(spec: ModelSpec, rs: ResolvedSettings) -> list[str]:
 # --------------------------------------------------------------------------- onnxruntime
 
 
-def resolve_ort_settings(spec: ModelSpec, settings: RuntimeSettings) -> tuple[ResolvedSettings, OrtScheme]:
+def resolve_ort_settings(
+    spec: ModelSpec, settings: RuntimeSettings
+) -> tuple[ResolvedSettings, OrtScheme]:
     """Apply artifact and onnxruntime-genai defaults to the user's settings."""
     defaults: list[str] = []
     art = spec.settings
     quant = settings.quantization or spec.quantization.scheme
-    if quant is None or quant not in ("fp32", "fp16", "bf16", "int8", "int4") and not quant.startswith(
-        ("int4-", "int8-")
+    if (
+        quant is None
+        or (quant not in ("fp32", "fp16", "bf16", "int8", "int4")
+        and not quant.startswith(("int4-", "int8-")))
     ):
         if settings.quantization:
             ort_scheme(settings.quantization)  # raises with the list of known names
@@ -420,24 +518,38 @@ def resolve_ort_settings(spec: ModelSpec, settings: RuntimeSettings) -> tuple[Re
     if context is None:
         context = art.max_length or spec.max_context or 4096
         defaults.append(
-            f"context {context} (" + ("genai_config search.max_length" if art.max_length else
-                                       "model maximum") + "; preallocated when past_present_share_buffer)"
+            f"context {context} ("
+            + ("genai_config search.max_length" if art.max_length else "model maximum")
+            + "; preallocated when past_present_share_buffer)"
         )
     prefill = settings.prefill
     if prefill is None:
         prefill = min(context, 512)
         defaults.append(f"prefill {prefill} (assumed prompt length)")
     prefill = min(prefill, context)
-    kv_dtype = normalise_kv_dtype(settings.kv_dtype) if settings.kv_dtype else (
-        spec.kv_dtype if spec.format.startswith("onnx") and not settings.quantization else scheme.io_dtype
+    kv_dtype = (
+        normalise_kv_dtype(settings.kv_dtype)
+        if settings.kv_dtype
+        else (
+            spec.kv_dtype
+            if spec.format.startswith("onnx") and not settings.quantization
+            else scheme.io_dtype
+        )
     )
     window = settings.sliding_window
     sink = settings.attention_sink or 0
     return (
         ResolvedSettings(
-            runtime=Runtime.ONNXRUNTIME, quantization=scheme.name, context=context, prefill=prefill,
-            batch=settings.batch, kv_dtype=kv_dtype, sliding_window=window, attention_sink=sink,
-            max_batch_size=settings.batch, gpu_memory_utilization=settings.gpu_memory_utilization,
+            runtime=Runtime.ONNXRUNTIME,
+            quantization=scheme.name,
+            context=context,
+            prefill=prefill,
+            batch=settings.batch,
+            kv_dtype=kv_dtype,
+            sliding_window=window,
+            attention_sink=sink,
+            max_batch_size=settings.batch,
+            gpu_memory_utilization=settings.gpu_memory_utilization,
             defaults=tuple(defaults),
         ),
         scheme,
@@ -450,38 +562,70 @@ def estimate_ort(spec: ModelSpec, settings: RuntimeSettings) -> MemoryBudget:
 
     rs, scheme = resolve_ort_settings(spec, settings)
     kv_total, per_token = kv_cache_bytes(
-        spec, context=rs.context, batch=rs.batch, dtype=rs.kv_dtype,
-        window=rs.sliding_window, sink=rs.attention_sink,
+        spec,
+        context=rs.context,
+        batch=rs.batch,
+        dtype=rs.kv_dtype,
+        window=rs.sliding_window,
+        sink=rs.attention_sink,
     )
     components = ort_components(spec, rs, scheme, kv_total)
     return MemoryBudget(
-        model=spec.name, settings=rs, components=components, kv_bytes_per_token=per_token,
-        notes=tuple(_context_notes(spec, rs)), assumptions=rs.defaults,
+        model=spec.name,
+        settings=rs,
+        components=components,
+        kv_bytes_per_token=per_token,
+        notes=tuple(_context_notes(spec, rs)),
+        assumptions=rs.defaults,
     )
 
 
-def estimate(spec: ModelSpec, settings: RuntimeSettings, draft: ModelSpec | None = None) -> MemoryBudget:
+def estimate(
+    spec: ModelSpec, settings: RuntimeSettings, draft: ModelSpec | None = None
+) -> MemoryBudget:
     """Estimate memory for ``spec`` under ``settings``; a draft model adds its weights and KV."""
-    main = estimate_mlc(spec, settings) if settings.runtime is Runtime.MLC else estimate_ort(spec, settings)
+    main = (
+        estimate_mlc(spec, settings)
+        if settings.runtime is Runtime.MLC
+        else estimate_ort(spec, settings)
+    )
     if draft is None:
         return main
     draft_settings = RuntimeSettings(
-        runtime=settings.runtime, quantization=settings.draft_quantization or settings.quantization,
-        context=main.settings.context, prefill=main.settings.prefill, batch=settings.batch,
+        runtime=settings.runtime,
+        quantization=settings.draft_quantization or settings.quantization,
+        context=main.settings.context,
+        prefill=main.settings.prefill,
+        batch=settings.batch,
         kv_dtype=settings.kv_dtype,
     )
-    d = estimate_mlc(draft, draft_settings) if settings.runtime is Runtime.MLC else estimate_ort(
-        draft, draft_settings
+    d = (
+        estimate_mlc(draft, draft_settings)
+        if settings.runtime is Runtime.MLC
+        else estimate_ort(draft, draft_settings)
     )
     extra = tuple(
-        Component(c.category, f"draft {draft.name}: {c.label}", c.bytes, c.formula, c.inputs, c.dirty,
-                  c.source)
+        Component(
+            c.category,
+            f"draft {draft.name}: {c.label}",
+            c.bytes,
+            c.formula,
+            c.inputs,
+            c.dirty,
+            c.source,
+        )
         for c in d.components
     )
     return MemoryBudget(
-        model=main.model, settings=main.settings, components=main.components + extra,
-        kv_bytes_per_token=main.kv_bytes_per_token, mlc_engine=main.mlc_engine,
-        notes=(*main.notes, f"speculative decoding: draft model {draft.name} adds its weights, "
-               "KV cache and buffers (weights are never shared between the two)"),
+        model=main.model,
+        settings=main.settings,
+        components=main.components + extra,
+        kv_bytes_per_token=main.kv_bytes_per_token,
+        mlc_engine=main.mlc_engine,
+        notes=(
+            *main.notes,
+            f"speculative decoding: draft model {draft.name} adds its weights, "
+            "KV cache and buffers (weights are never shared between the two)",
+        ),
         assumptions=main.assumptions,
     )

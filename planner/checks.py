@@ -102,14 +102,19 @@ def _mb(n: int) -> str:
     return f"{n / MIB:,.0f} MiB"
 
 
-def _limit_check(cid: str, title: str, measured: int, limit: int, threshold: str, source: str,
-                 what: str) -> CheckResult:
+def _limit_check(
+    cid: str, title: str, measured: int, limit: int, threshold: str, source: str, what: str
+) -> CheckResult:
     ok = measured <= limit
     margin = limit - measured
-    msg = (f"{what} {_mb(measured)} ≤ {_mb(limit)} ({_mb(margin)} to spare)" if ok else
-           f"{what} {_mb(measured)} > {_mb(limit)} (over by {_mb(-margin)})")
-    return CheckResult(cid, title, Status.PASS if ok else Status.FAIL, msg, measured, limit,
-                       threshold, source)
+    msg = (
+        f"{what} {_mb(measured)} ≤ {_mb(limit)} ({_mb(margin)} to spare)"
+        if ok
+        else f"{what} {_mb(measured)} > {_mb(limit)} (over by {_mb(-margin)})"
+    )
+    return CheckResult(
+        cid, title, Status.PASS if ok else Status.FAIL, msg, measured, limit, threshold, source
+    )
 
 
 def check_ram_fraction(b: MemoryBudget, d: DeviceProfile, o: CheckOptions) -> CheckResult:
@@ -117,22 +122,34 @@ def check_ram_fraction(b: MemoryBudget, d: DeviceProfile, o: CheckOptions) -> Ch
     measured = b.weights_bytes + b.kv_cache_bytes + b.activations_bytes
     limit = int(d.ram_bytes.value * o.ram_fraction)
     return _limit_check(
-        "ram-fraction", f"{o.ram_fraction:.0%} of RAM rule", measured, limit,
+        "ram-fraction",
+        f"{o.ram_fraction:.0%} of RAM rule",
+        measured,
+        limit,
         f"weights + KV + activations ≤ {o.ram_fraction:.0%} × RAM ({_mb(d.ram_bytes.value)})",
         "seed articles (shared/seeds): keep the model within ~70% of device RAM; "
-        f"RAM: {d.ram_bytes.source}", "weights + KV + activations",
+        f"RAM: {d.ram_bytes.source}",
+        "weights + KV + activations",
     )
 
 
 def check_ios_limit(b: MemoryBudget, d: DeviceProfile, o: CheckOptions) -> CheckResult:
     """iOS per-app (jetsam) limit on the dirty footprint; MLC's app pre-check too."""
     if d.os not in ("ios", "ipados"):
-        return CheckResult("ios-app-limit", "iOS per-app memory limit", Status.SKIP,
-                           f"{d.os} device: no iOS per-app limit")
+        return CheckResult(
+            "ios-app-limit",
+            "iOS per-app memory limit",
+            Status.SKIP,
+            f"{d.os} device: no iOS per-app limit",
+        )
     sourced = d.ios_app_limit_entitled_bytes if o.entitlement else d.ios_app_limit_bytes
     if sourced is None:
-        return CheckResult("ios-app-limit", "iOS per-app memory limit", Status.SKIP,
-                           "the profile gives no per-app limit for this setting")
+        return CheckResult(
+            "ios-app-limit",
+            "iOS per-app memory limit",
+            Status.SKIP,
+            "the profile gives no per-app limit for this setting",
+        )
     measured = b.footprint_bytes
     what = "footprint (dirty memory)"
     if b.settings.runtime is Runtime.MLC:
@@ -141,16 +158,21 @@ def check_ios_limit(b: MemoryBudget, d: DeviceProfile, o: CheckOptions) -> Check
         what = "footprint / estimated_vram_bytes"
     ent = "with" if o.entitlement else "without"
     res = _limit_check(
-        "ios-app-limit", f"iOS per-app limit ({ent} increased-memory-limit)", measured,
-        sourced.value, f"footprint ≤ per-app limit {_mb(sourced.value)}"
+        "ios-app-limit",
+        f"iOS per-app limit ({ent} increased-memory-limit)",
+        measured,
+        sourced.value,
+        f"footprint ≤ per-app limit {_mb(sourced.value)}"
         + (" (estimate)" if sourced.estimate else ""),
         f"{sourced.source}; MLCChat refuses to load when os_proc_available_memory() < "
-        "estimated_vram_bytes (mlc-llm ios/MLCChat ChatState.swift)", what,
+        "estimated_vram_bytes (mlc-llm ios/MLCChat ChatState.swift)",
+        what,
     )
     if res.status is Status.FAIL and not o.entitlement and d.ios_app_limit_entitled_bytes:
         ent_limit = d.ios_app_limit_entitled_bytes.value
-        hint = (" — fits with the increased-memory-limit entitlement"
-                if measured <= ent_limit else "")
+        hint = (
+            " — fits with the increased-memory-limit entitlement" if measured <= ent_limit else ""
+        )
         res = replace(res, message=res.message + hint)
     return res
 
@@ -158,67 +180,120 @@ def check_ios_limit(b: MemoryBudget, d: DeviceProfile, o: CheckOptions) -> Check
 def check_android(b: MemoryBudget, d: DeviceProfile, o: CheckOptions) -> tuple[CheckResult, ...]:
     """Low-memory-killer headroom for a foreground app, and the background-kill warning."""
     if d.os != "android":
-        return (CheckResult("android-lmk", "Android low-memory-killer headroom", Status.SKIP,
-                            f"{d.os} device: no Android low-memory killer"),)
+        return (
+            CheckResult(
+                "android-lmk",
+                "Android low-memory-killer headroom",
+                Status.SKIP,
+                f"{d.os} device: no Android low-memory killer",
+            ),
+        )
     out = []
     if d.android_foreground_budget_bytes is not None:
         fb = d.android_foreground_budget_bytes
-        out.append(_limit_check(
-            "android-lmk", "Android foreground budget (lmkd headroom)", b.total_bytes, fb.value,
-            f"resident total ≤ foreground budget {_mb(fb.value)}" + (" (estimate)" if fb.estimate else ""),
-            fb.source, "resident total",
-        ))
+        out.append(
+            _limit_check(
+                "android-lmk",
+                "Android foreground budget (lmkd headroom)",
+                b.total_bytes,
+                fb.value,
+                f"resident total ≤ foreground budget {_mb(fb.value)}"
+                + (" (estimate)" if fb.estimate else ""),
+                fb.source,
+                "resident total",
+            )
+        )
     share = b.total_bytes / d.ram_bytes.value
     bg_status = Status.WARN if share > o.background_fraction else Status.PASS
-    out.append(CheckResult(
-        "android-background", "Android background kill risk", bg_status,
-        f"the app would hold {share:.0%} of RAM; "
-        + ("lmkd kills large background apps first: expect the model to be reloaded after "
-           "switching apps" if bg_status is Status.WARN else "background kills unlikely to target it"),
-        b.total_bytes, int(d.ram_bytes.value * o.background_fraction),
-        f"warn above {o.background_fraction:.0%} of RAM",
-        d.android_background_note or "AOSP system/memory/lmkd README (oom_score_adj ordering)",
-    ))
+    out.append(
+        CheckResult(
+            "android-background",
+            "Android background kill risk",
+            bg_status,
+            f"the app would hold {share:.0%} of RAM; "
+            + (
+                "lmkd kills large background apps first: expect the model to be reloaded after "
+                "switching apps"
+                if bg_status is Status.WARN
+                else "background kills unlikely to target it"
+            ),
+            b.total_bytes,
+            int(d.ram_bytes.value * o.background_fraction),
+            f"warn above {o.background_fraction:.0%} of RAM",
+            d.android_background_note or "AOSP system/memory/lmkd README (oom_score_adj ordering)",
+        )
+    )
     return tuple(out)
 
 
 def check_mlc_engine(b: MemoryBudget, d: DeviceProfile, o: CheckOptions) -> tuple[CheckResult, ...]:
-    """MLC engine: params + 2 × temp + workspaces ≤ utilization × device memory; KV must fit after."""
+    """MLC engine: params + 2 × temp + workspaces ≤ utilization × memory; then the KV must fit."""
     if b.settings.runtime is not Runtime.MLC or b.mlc_engine is None:
         return ()
     if d.mlc_engine_memory_bytes is None:
-        return (CheckResult("mlc-engine", "MLC engine budget", Status.SKIP,
-                            "the profile gives no MLC device memory figure"),)
+        return (
+            CheckResult(
+                "mlc-engine",
+                "MLC engine budget",
+                Status.SKIP,
+                "the profile gives no MLC device memory figure",
+            ),
+        )
     e = b.mlc_engine
     util = b.settings.gpu_memory_utilization
     budget = int(d.mlc_engine_memory_bytes.value * util)
-    src = (f"mlc-llm cpp/serve/config.cc InferForKVCache (gpu_memory_utilization {util}); "
-           f"device memory: {d.mlc_engine_memory_bytes.source}")
+    src = (
+        f"mlc-llm cpp/serve/config.cc InferForKVCache (gpu_memory_utilization {util}); "
+        f"device memory: {d.mlc_engine_memory_bytes.source}"
+    )
     start = _limit_check(
-        "mlc-engine", "MLC engine start-up budget", e.startup_bytes, budget,
+        "mlc-engine",
+        "MLC engine start-up budget",
+        e.startup_bytes,
+        budget,
         f"params + 2 × temp + workspaces ≤ {util} × {_mb(d.mlc_engine_memory_bytes.value)}",
-        src, "params + 2 × temp + workspaces",
+        src,
+        "params + 2 × temp + workspaces",
     )
     if start.status is Status.FAIL:
-        start = replace(start, message=start.message
-                        + " — MLC fails with 'Insufficient GPU memory'; lower the prefill chunk "
-                        "or choose a smaller quantization")
+        start = replace(
+            start,
+            message=start.message
+            + " — MLC fails with 'Insufficient GPU memory'; lower the prefill chunk "
+            "or choose a smaller quantization",
+        )
     room = budget - e.startup_bytes
     per_token = b.kv_bytes_per_token * b.settings.batch
     need = b.kv_cache_bytes
     if room <= 0:
-        kv = CheckResult("mlc-kv-capacity", "MLC KV capacity", Status.FAIL,
-                         "no memory left for any KV page after start-up", need, max(room, 0),
-                         "KV cache for the context ≤ budget − start-up", src)
+        kv = CheckResult(
+            "mlc-kv-capacity",
+            "MLC KV capacity",
+            Status.FAIL,
+            "no memory left for any KV page after start-up",
+            need,
+            max(room, 0),
+            "KV cache for the context ≤ budget − start-up",
+            src,
+        )
     else:
         fit_tokens = room // max(per_token, 1)
         ok = need <= room
         kv = CheckResult(
-            "mlc-kv-capacity", "MLC KV capacity", Status.PASS if ok else Status.WARN,
-            (f"KV for {b.settings.context} tokens fits ({_mb(room - need)} to spare)" if ok else
-             f"the engine can hold only ~{fit_tokens} tokens of KV, not {b.settings.context}: "
-             "conversations will be cut"), need, room,
-            "KV cache for the context ≤ budget − start-up", src,
+            "mlc-kv-capacity",
+            "MLC KV capacity",
+            Status.PASS if ok else Status.WARN,
+            (
+                f"KV for {b.settings.context} tokens fits ({_mb(room - need)} to spare)"
+                if ok
+                else f"the engine can hold only ~{fit_tokens} tokens of KV, "
+                f"not {b.settings.context}: "
+                "conversations will be cut"
+            ),
+            need,
+            room,
+            "KV cache for the context ≤ budget − start-up",
+            src,
         )
     return (start, kv)
 
@@ -233,8 +308,14 @@ def decode_speed(b: MemoryBudget, d: DeviceProfile) -> DecodeSpeed | None:
         return None
     bw = d.mem_bandwidth_bytes_per_s.value
     eff = d.decode_efficiency.value
-    return DecodeSpeed(bw * eff / per_token, per_token, bw, eff, d.decode_efficiency.source,
-                       d.mem_bandwidth_bytes_per_s.estimate or d.decode_efficiency.estimate)
+    return DecodeSpeed(
+        bw * eff / per_token,
+        per_token,
+        bw,
+        eff,
+        d.decode_efficiency.source,
+        d.mem_bandwidth_bytes_per_s.estimate or d.decode_efficiency.estimate,
+    )
 
 
 def run_checks(b: MemoryBudget, d: DeviceProfile, o: CheckOptions) -> tuple[CheckResult, ...]:
@@ -247,15 +328,29 @@ def run_checks(b: MemoryBudget, d: DeviceProfile, o: CheckOptions) -> tuple[Chec
     )
 
 
-def _passes(spec: ModelSpec, settings: RuntimeSettings, d: DeviceProfile, o: CheckOptions,
-            context: int, draft: ModelSpec | None) -> bool:
+def _passes(
+    spec: ModelSpec,
+    settings: RuntimeSettings,
+    d: DeviceProfile,
+    o: CheckOptions,
+    context: int,
+    draft: ModelSpec | None,
+) -> bool:
     b = estimate(spec, replace(settings, context=context), draft)
-    return all(c.status is not Status.FAIL and c.status is not Status.WARN or c.id == "android-background"
-               for c in run_checks(b, d, o))
+    return all(
+        c.status not in (Status.FAIL, Status.WARN) or c.id == "android-background"
+        for c in run_checks(b, d, o)
+    )
 
 
-def max_context(spec: ModelSpec, settings: RuntimeSettings, d: DeviceProfile, o: CheckOptions,
-                draft: ModelSpec | None = None, upper: int | None = None) -> int | None:
+def max_context(
+    spec: ModelSpec,
+    settings: RuntimeSettings,
+    d: DeviceProfile,
+    o: CheckOptions,
+    draft: ModelSpec | None = None,
+    upper: int | None = None,
+) -> int | None:
     """Largest context passing every check (binary search; memory is monotone in context)."""
     hi = upper or max(spec.max_context or 0, settings.context or 0, 4096)
     lo = 1
@@ -276,8 +371,13 @@ def max_context(spec: ModelSpec, settings: RuntimeSettings, d: DeviceProfile, o:
     return lo
 
 
-def check_device(spec: ModelSpec, settings: RuntimeSettings, d: DeviceProfile,
-                 o: CheckOptions = CheckOptions(), draft: ModelSpec | None = None) -> DeviceReport:
+def check_device(
+    spec: ModelSpec,
+    settings: RuntimeSettings,
+    d: DeviceProfile,
+    o: CheckOptions = CheckOptions(),
+    draft: ModelSpec | None = None,
+) -> DeviceReport:
     """Estimate, run every check and find the largest context that passes."""
     b = estimate(spec, settings, draft)
     checks = run_checks(b, d, o)

@@ -41,7 +41,7 @@ MIB = 1024 * 1024
 FAULT_AROUND = 64 * 1024
 """Linux maps up to 64 KiB of cached file pages around a read fault (fault_around_bytes)."""
 SESSION_HEAP = 9 * MIB
-"""Session, graph and generator objects on the heap (measured: 9 MiB beyond the imported library)."""
+"""Session, graph and generator objects on the heap (measured: 9 MiB beyond the library)."""
 CODE_PAGES = 10 * MIB
 """Kernel code and tables paged in by a session (measured: 10 MiB for fp32 graphs)."""
 CODE_PAGES_NBITS = 15 * MIB
@@ -86,8 +86,11 @@ def ort_components(
 ) -> tuple[Component, ...]:
     """The components of an onnxruntime CPU budget (their sum is the predicted peak)."""
     w = spec.weights
-    from_artifact = w is not None and spec.format.startswith("onnx") and rs.quantization == (
-        spec.quantization.scheme or rs.quantization)
+    from_artifact = (
+        w is not None
+        and spec.format.startswith("onnx")
+        and rs.quantization == (spec.quantization.scheme or rs.quantization)
+    )
     if from_artifact and w is not None:
         matmul, emb = w.matmul_bytes, w.embedding_bytes
         largest = w.largest_matmul_tensor_bytes or w.lm_head_bytes
@@ -97,45 +100,77 @@ def ort_components(
     else:
         wb = ort_weight_bytes(spec, scheme)
         matmul, emb, other = wb.linear_bytes + wb.lm_head_bytes, wb.embedding_bytes, wb.other_bytes
-        widest = max((g.shape[0] * g.shape[1] for g in param_groups(spec)
-                      if g.kind in (ParamKind.LINEAR, ParamKind.LM_HEAD, ParamKind.EMBEDDING)),
-                     default=0)
+        widest = max(
+            (
+                g.shape[0] * g.shape[1]
+                for g in param_groups(spec)
+                if g.kind in (ParamKind.LINEAR, ParamKind.LM_HEAD, ParamKind.EMBEDDING)
+            ),
+            default=0,
+        )
         largest = ceil(widest * (scheme.bits / 8 if scheme.bits else 4))
         embedded = 0
         src = "computed from architecture (onnxruntime-genai builder layout)"
     tied = spec.tie_word_embeddings
     ratio = prepack_ratio(scheme)
     packed = ceil(matmul * ratio)
-    comps = [Component(
-        WEIGHTS, "prepacked MatMul weights (heap)", packed,
-        "MatMul/MatMulNBits initializer bytes × prepack ratio",
-        (("matmul_bytes", str(matmul)), ("ratio", f"{ratio:.3f}")), dirty=True, source=src,
-    )]
+    comps = [
+        Component(
+            WEIGHTS,
+            "prepacked MatMul weights (heap)",
+            packed,
+            "MatMul/MatMulNBits initializer bytes × prepack ratio",
+            (("matmul_bytes", str(matmul)), ("ratio", f"{ratio:.3f}")),
+            dirty=True,
+            source=src,
+        )
+    ]
     if tied and emb:
-        comps.append(Component(
-            WEIGHTS, "tied embedding table copy (heap)", emb,
-            "Transpose(lm_head) folded at session init / GatherBlockQuantized table copy",
-            (("embedding_bytes", str(emb)),), dirty=True, source=src,
-        ))
+        comps.append(
+            Component(
+                WEIGHTS,
+                "tied embedding table copy (heap)",
+                emb,
+                "Transpose(lm_head) folded at session init / GatherBlockQuantized table copy",
+                (("embedding_bytes", str(emb)),),
+                dirty=True,
+                source=src,
+            )
+        )
     if embedded:
-        comps.append(Component(
-            WEIGHTS, "embedded initializers (heap copy)", embedded,
-            "weights stored inside model.onnx are parsed into the heap", dirty=True, source=src,
-        ))
+        comps.append(
+            Component(
+                WEIGHTS,
+                "embedded initializers (heap copy)",
+                embedded,
+                "weights stored inside model.onnx are parsed into the heap",
+                dirty=True,
+                source=src,
+            )
+        )
     lookups = rs.prefill + 16
     mapped_emb = 0 if tied else _touched_windows(emb, spec.vocab_size, lookups)
-    comps.append(Component(
-        WEIGHTS, "memory-mapped initializers touched (clean)", mapped_emb,
-        "embedding rows gathered by the prompt, in 64 KiB fault-around windows",
-        (("embedding_bytes", str(emb)), ("lookups", str(lookups)), ("other_bytes", str(other))),
-        dirty=False, source=src,
-    ))
-    comps.append(Component(
-        KV_CACHE, "KV cache (preallocated to max_length)", kv_total,
-        "layers × kv_heads × head_dim × 2 × dtype bytes × max_length × batch",
-        (("kv_dtype", rs.kv_dtype), ("max_length", str(rs.context))),
-        source="onnxruntime-genai kv_cache.cpp (past_present_share_buffer)",
-    ))
+    comps.append(
+        Component(
+            WEIGHTS,
+            "memory-mapped initializers touched (clean)",
+            mapped_emb,
+            "embedding rows gathered by the prompt, in 64 KiB fault-around windows",
+            (("embedding_bytes", str(emb)), ("lookups", str(lookups)), ("other_bytes", str(other))),
+            dirty=False,
+            source=src,
+        )
+    )
+    comps.append(
+        Component(
+            KV_CACHE,
+            "KV cache (preallocated to max_length)",
+            kv_total,
+            "layers × kv_heads × head_dim × 2 × dtype bytes × max_length × batch",
+            (("kv_dtype", rs.kv_dtype), ("max_length", str(rs.context))),
+            source="onnxruntime-genai kv_cache.cpp (past_present_share_buffer)",
+        )
+    )
     t, b = rs.prefill, rs.batch
     logits = b * t * spec.vocab_size * 4
     layers = b * t * _layer_live_floats(spec) * 4
@@ -144,23 +179,48 @@ def ort_components(
     # that moment wins when the prompt is short and the KV small.
     load_transient = max(0, largest - kv_total)
     if run_peak >= load_transient:
-        comps.append(Component(
-            ACTIVATIONS, "prefill activations (arena)", run_peak,
-            "tokens × (vocab logits + decoder-layer live set) × 4 bytes",
-            (("logits", str(logits)), ("layer_live_set", str(layers))),
-            source="planner/ort_model.py (measured mechanism)",
-        ))
+        comps.append(
+            Component(
+                ACTIVATIONS,
+                "prefill activations (arena)",
+                run_peak,
+                "tokens × (vocab logits + decoder-layer live set) × 4 bytes",
+                (("logits", str(logits)), ("layer_live_set", str(layers))),
+                source="planner/ort_model.py (measured mechanism)",
+            )
+        )
     else:
-        comps.append(Component(
-            ACTIVATIONS, "load-time prepacking transient", load_transient,
-            "largest MatMul initializer resident while packed, beyond the KV cache",
-            (("largest_initializer", str(largest)), ("prefill_activations", str(run_peak))),
-            dirty=False, source="measured: load peak − steady state = largest initializer",
-        ))
+        comps.append(
+            Component(
+                ACTIVATIONS,
+                "load-time prepacking transient",
+                load_transient,
+                "largest MatMul initializer resident while packed, beyond the KV cache",
+                (("largest_initializer", str(largest)), ("prefill_activations", str(run_peak))),
+                dirty=False,
+                source="measured: load peak − steady state = largest initializer",
+            )
+        )
     code = CODE_PAGES + (CODE_PAGES_NBITS if scheme.bits else 0)
-    comps.append(Component(RUNTIME_OVERHEAD, "session heap objects", SESSION_HEAP, "fixed", (),
-                           source="measured (benchmarks/ort_bench)"))
-    comps.append(Component(RUNTIME_OVERHEAD, "runtime code pages (clean)", code,
-                           "kernel code paged in; more with MatMulNBits", (), dirty=False,
-                           source="measured (benchmarks/ort_bench)"))
+    comps.append(
+        Component(
+            RUNTIME_OVERHEAD,
+            "session heap objects",
+            SESSION_HEAP,
+            "fixed",
+            (),
+            source="measured (benchmarks/ort_bench)",
+        )
+    )
+    comps.append(
+        Component(
+            RUNTIME_OVERHEAD,
+            "runtime code pages (clean)",
+            code,
+            "kernel code paged in; more with MatMulNBits",
+            (),
+            dirty=False,
+            source="measured (benchmarks/ort_bench)",
+        )
+    )
     return tuple(comps)

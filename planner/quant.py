@@ -13,11 +13,26 @@ from math import ceil
 from planner.errors import UnknownQuantizationError
 
 DTYPE_BYTES: dict[str, float] = {
-    "float64": 8, "float32": 4, "float16": 2, "bfloat16": 2,
-    "int64": 8, "uint64": 8, "int32": 4, "uint32": 4, "int16": 2, "uint16": 2,
-    "int8": 1, "uint8": 1, "bool": 1,
-    "float8_e4m3fn": 1, "float8_e5m2": 1, "float8_e4m3fnuz": 1, "float8_e5m2fnuz": 1,
-    "int4": 0.5, "uint4": 0.5, "float4_e2m1": 0.5,
+    "float64": 8,
+    "float32": 4,
+    "float16": 2,
+    "bfloat16": 2,
+    "int64": 8,
+    "uint64": 8,
+    "int32": 4,
+    "uint32": 4,
+    "int16": 2,
+    "uint16": 2,
+    "int8": 1,
+    "uint8": 1,
+    "bool": 1,
+    "float8_e4m3fn": 1,
+    "float8_e5m2": 1,
+    "float8_e4m3fnuz": 1,
+    "float8_e5m2fnuz": 1,
+    "int4": 0.5,
+    "uint4": 0.5,
+    "float4_e2m1": 0.5,
 }
 """Bytes per element by canonical dtype name (4-bit types pack two per byte)."""
 
@@ -41,7 +56,8 @@ class MlcScheme:
 
     name: str
     kind: str
-    """``no-quant``, ``group-quant``, ``awq``, ``ft-quant``, ``per-tensor-quant``, ``block-scale-quant``."""
+    """``no-quant``, ``group-quant``, ``awq``, ``ft-quant``, ``per-tensor-quant`` or
+    ``block-scale-quant``."""
     model_dtype: str
     """Dtype of activations, scales, norms and unquantized tensors."""
     bits: int | None = None
@@ -72,42 +88,117 @@ MLC_SCHEMES: dict[str, MlcScheme] = {
         MlcScheme("q0f32", "no-quant", "float32", bits=32, quality_rank=100),
         MlcScheme("q0f16", "no-quant", "float16", bits=16, quality_rank=95),
         MlcScheme("q0bf16", "no-quant", "bfloat16", bits=16, quality_rank=94),
-        MlcScheme("e4m3_e4m3_f16", "per-tensor-quant", "float16", bits=8, storage_dtype="float8_e4m3fn",
-                  quantize_embedding=False, quantize_final_fc=False, quality_rank=80),
-        MlcScheme("e4m3_e4m3_f16_max_calibrate", "per-tensor-quant", "float16", bits=8,
-                  storage_dtype="float8_e4m3fn", quantize_embedding=False, quantize_final_fc=False,
-                  quality_rank=79),
-        MlcScheme("e5m2_e5m2_f16", "per-tensor-quant", "float16", bits=8, storage_dtype="float8_e5m2",
-                  quantize_embedding=False, quantize_final_fc=False, quality_rank=78),
-        MlcScheme("fp8_e4m3fn_bf16_block_scale", "block-scale-quant", "bfloat16", bits=8,
-                  group_size=128, storage_dtype="float8_e4m3fn", quantize_embedding=False,
-                  quantize_final_fc=False, quality_rank=81),
-        MlcScheme("fp8_e4m3fn_bf16_block_scale_static_activation", "block-scale-quant", "bfloat16",
-                  bits=8, group_size=128, storage_dtype="float8_e4m3fn", quantize_embedding=False,
-                  quantize_final_fc=False, quality_rank=80),
+        MlcScheme(
+            "e4m3_e4m3_f16",
+            "per-tensor-quant",
+            "float16",
+            bits=8,
+            storage_dtype="float8_e4m3fn",
+            quantize_embedding=False,
+            quantize_final_fc=False,
+            quality_rank=80,
+        ),
+        MlcScheme(
+            "e4m3_e4m3_f16_max_calibrate",
+            "per-tensor-quant",
+            "float16",
+            bits=8,
+            storage_dtype="float8_e4m3fn",
+            quantize_embedding=False,
+            quantize_final_fc=False,
+            quality_rank=79,
+        ),
+        MlcScheme(
+            "e5m2_e5m2_f16",
+            "per-tensor-quant",
+            "float16",
+            bits=8,
+            storage_dtype="float8_e5m2",
+            quantize_embedding=False,
+            quantize_final_fc=False,
+            quality_rank=78,
+        ),
+        MlcScheme(
+            "fp8_e4m3fn_bf16_block_scale",
+            "block-scale-quant",
+            "bfloat16",
+            bits=8,
+            group_size=128,
+            storage_dtype="float8_e4m3fn",
+            quantize_embedding=False,
+            quantize_final_fc=False,
+            quality_rank=81,
+        ),
+        MlcScheme(
+            "fp8_e4m3fn_bf16_block_scale_static_activation",
+            "block-scale-quant",
+            "bfloat16",
+            bits=8,
+            group_size=128,
+            storage_dtype="float8_e4m3fn",
+            quantize_embedding=False,
+            quantize_final_fc=False,
+            quality_rank=80,
+        ),
         MlcScheme("q4f32_1", "group-quant", "float32", bits=4, group_size=32, quality_rank=62),
-        MlcScheme("q4f16_2", "group-quant", "float16", bits=4, group_size=32,
-                  quantize_embedding=False, quantize_final_fc=False, quality_rank=61),
-        MlcScheme("q4f16_autoawq", "awq", "float16", bits=4, group_size=128,
-                  quantize_embedding=False, quantize_final_fc=False, quality_rank=60),
+        MlcScheme(
+            "q4f16_2",
+            "group-quant",
+            "float16",
+            bits=4,
+            group_size=32,
+            quantize_embedding=False,
+            quantize_final_fc=False,
+            quality_rank=61,
+        ),
+        MlcScheme(
+            "q4f16_autoawq",
+            "awq",
+            "float16",
+            bits=4,
+            group_size=128,
+            quantize_embedding=False,
+            quantize_final_fc=False,
+            quality_rank=60,
+        ),
         MlcScheme("q4f16_1", "group-quant", "float16", bits=4, group_size=32, quality_rank=58),
         MlcScheme("q4bf16_1", "group-quant", "bfloat16", bits=4, group_size=32, quality_rank=57),
-        MlcScheme("q4f16_0", "group-quant", "float16", bits=4, group_size=32, layout="KN", quality_rank=56),
-        MlcScheme("q4bf16_0", "group-quant", "bfloat16", bits=4, group_size=32, layout="KN",
-                  quality_rank=55),
-        MlcScheme("q4f16_ft", "ft-quant", "float16", bits=4, group_size=None, storage_dtype="int8",
-                  quality_rank=54),
+        MlcScheme(
+            "q4f16_0", "group-quant", "float16", bits=4, group_size=32, layout="KN", quality_rank=56
+        ),
+        MlcScheme(
+            "q4bf16_0",
+            "group-quant",
+            "bfloat16",
+            bits=4,
+            group_size=32,
+            layout="KN",
+            quality_rank=55,
+        ),
+        MlcScheme(
+            "q4f16_ft",
+            "ft-quant",
+            "float16",
+            bits=4,
+            group_size=None,
+            storage_dtype="int8",
+            quality_rank=54,
+        ),
         MlcScheme("q3f16_1", "group-quant", "float16", bits=3, group_size=40, quality_rank=30),
-        MlcScheme("q3f16_0", "group-quant", "float16", bits=3, group_size=40, layout="KN", quality_rank=29),
+        MlcScheme(
+            "q3f16_0", "group-quant", "float16", bits=3, group_size=40, layout="KN", quality_rank=29
+        ),
     )
 }
 
-MLC_FT_DISABLED = frozenset({"gemma", "gemma2", "gemma3", "gemma3_text", "orion", "llava", "rwkv6",
-                             "chatglm", "medusa"})
+MLC_FT_DISABLED = frozenset(
+    {"gemma", "gemma2", "gemma3", "gemma3_text", "orion", "llava", "rwkv6", "chatglm", "medusa"}
+)
 MLC_AWQ_FAMILIES = frozenset({"llama", "mixtral", "llava", "eagle", "olmo", "nemotron"})
 MLC_PER_TENSOR_FAMILIES = frozenset({"llama", "llama4", "mixtral", "olmo", "olmo2", "nemotron"})
-MLC_BLOCK_SCALE_FAMILIES = frozenset({"ministral3", "qwen3", "qwen3-embedding", "qwen3_moe",
-                                      "deepseek_v3"})
+MLC_BLOCK_SCALE_FAMILIES = frozenset(
+    {"ministral3", "qwen3", "qwen3-embedding", "qwen3_moe", "deepseek_v3"}
+)
 
 
 def mlc_scheme(name: str) -> MlcScheme:
@@ -122,7 +213,7 @@ def mlc_scheme(name: str) -> MlcScheme:
 
 
 def mlc_schemes_for(architecture: str) -> tuple[MlcScheme, ...]:
-    """The schemes MLC's registry offers for a model family (model.py + make_quantization_functions)."""
+    """The schemes MLC offers for a family (model.py + make_quantization_functions)."""
     out = []
     for s in MLC_SCHEMES.values():
         if s.kind == "ft-quant" and architecture in MLC_FT_DISABLED:
@@ -159,8 +250,13 @@ def ort_scheme(name: str) -> OrtScheme:
     ``-bs<N>`` block size, ``-asym`` and ``-embq`` (quantized, shared embeddings) suffixes."""
     parts = name.split("-")
     base = parts[0]
-    bases = {"fp32": ("float32", None, 100), "fp16": ("float16", None, 95), "bf16": ("bfloat16", None, 94),
-             "int8": ("float32", 8, 80), "int4": ("float32", 4, 60)}
+    bases = {
+        "fp32": ("float32", None, 100),
+        "fp16": ("float16", None, 95),
+        "bf16": ("bfloat16", None, 94),
+        "int8": ("float32", 8, 80),
+        "int4": ("float32", 4, 60),
+    }
     if base not in bases:
         known = "fp32, fp16, bf16, int8, int4[-bs16|32|64|128|256][-asym][-embq]"
         raise UnknownQuantizationError(f"unknown onnxruntime precision {name!r}; known: {known}")
@@ -174,9 +270,13 @@ def ort_scheme(name: str) -> OrtScheme:
         elif p == "embq":
             embq = True
         else:
-            raise UnknownQuantizationError(f"unknown onnxruntime precision option {p!r} in {name!r}")
+            raise UnknownQuantizationError(
+                f"unknown onnxruntime precision option {p!r} in {name!r}"
+            )
     if bits is None and (block != 32 or not sym or embq):
-        raise UnknownQuantizationError(f"{name!r}: block size, asym and embq apply to int4/int8 only")
+        raise UnknownQuantizationError(
+            f"{name!r}: block size, asym and embq apply to int4/int8 only"
+        )
     # Smaller blocks keep more precision (one scale per fewer weights).
     rank += {16: 3, 32: 2, 64: 1, 128: 0, 256: -1}[block] if bits else 0
     return OrtScheme(name, base, io_dtype, bits, block, sym, embq, True, rank)

@@ -69,9 +69,11 @@ def _check_value(path: Path, where: str, key: str, value: Any) -> Any:
     want = JOB_KEYS[key]
     if want is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
-    if want is int and isinstance(value, bool) or not isinstance(value, want):
+    if (want is int and isinstance(value, bool)) or not isinstance(value, want):
         raise _fail(path, f"{where}: {key} must be {want.__name__}, got {type(value).__name__}")
-    if key == "devices" and (not value or not all(isinstance(v, str) for v in value)):
+    if key == "devices" and (
+        not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value)
+    ):
         raise _fail(path, f"{where}: devices must be a non-empty list of device names")
     return value
 
@@ -126,7 +128,8 @@ def load_run_config(path: Path) -> RunConfig:
             raise _fail(path, f"{where} must be a mapping")
         for k in raw:
             if k not in JOB_KEYS:
-                raise _fail(path, f"{where}: unknown key {k!r}; allowed: {', '.join(sorted(JOB_KEYS))}")
+                allowed = ", ".join(sorted(JOB_KEYS))
+                raise _fail(path, f"{where}: unknown key {k!r}; allowed: {allowed}")
         merged = {**defaults, **raw}
         for k, v in merged.items():
             _check_value(path, where, k, v)

@@ -40,7 +40,9 @@ class RuntimeSettings:
         for name in ("context", "prefill", "sliding_window"):
             value = getattr(self, name)
             if value is not None and value <= 0:
-                raise UsageError(f"--{name.replace('_', '-')} must be a positive number of tokens, got {value}")
+                raise UsageError(
+                    f"--{name.replace('_', '-')} must be a positive number of tokens, got {value}"
+                )
         if self.batch <= 0:
             raise UsageError(f"--batch must be at least 1, got {self.batch}")
         if self.attention_sink is not None and self.attention_sink < 0:

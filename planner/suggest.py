@@ -50,7 +50,8 @@ class Candidate:
         """Every check passes on every device (background-kill warnings aside)."""
         return all(
             c.status not in (Status.FAIL, Status.WARN) or c.id == "android-background"
-            for r in self.reports for c in r.checks
+            for r in self.reports
+            for c in r.checks
         )
 
     @property
@@ -60,9 +61,14 @@ class Candidate:
 
     def settings(self, base: RuntimeSettings) -> RuntimeSettings:
         """The runtime settings this candidate stands for."""
-        return replace(base, quantization=self.quantization, context=self.context,
-                       prefill=self.prefill, sliding_window=self.sliding_window,
-                       attention_sink=self.attention_sink)
+        return replace(
+            base,
+            quantization=self.quantization,
+            context=self.context,
+            prefill=self.prefill,
+            sliding_window=self.sliding_window,
+            attention_sink=self.attention_sink,
+        )
 
     def worst_failure(self) -> str:
         """The check that rejects this candidate, with its margin."""
@@ -93,35 +99,66 @@ def round_context(tokens: int) -> int:
     return max(tokens // 256 * 256, min(tokens, 256))
 
 
-def quantization_candidates(spec: ModelSpec, runtime: Runtime, pinned: str | None) -> list[tuple[str, int]]:
+def quantization_candidates(
+    spec: ModelSpec, runtime: Runtime, pinned: str | None
+) -> list[tuple[str, int]]:
     """(name, quality rank) of each scheme to try, best quality first."""
     if runtime is Runtime.MLC:
         if pinned:
             s = mlc_scheme(pinned)
             return [(s.name, s.quality_rank)]
-        return [(s.name, s.quality_rank) for s in mlc_schemes_for(spec.architecture)
-                if s.kind in MLC_MOBILE_KINDS and s.model_dtype != "bfloat16" and s.layout == "NK"]
+        return [
+            (s.name, s.quality_rank)
+            for s in mlc_schemes_for(spec.architecture)
+            if s.kind in MLC_MOBILE_KINDS and s.model_dtype != "bfloat16" and s.layout == "NK"
+        ]
     if pinned:
         o = ort_scheme(pinned)
         return [(o.name, o.quality_rank)]
-    names = [n for n in ORT_DEFAULT_SCHEMES if not (n.endswith("embq") and not spec.tie_word_embeddings)]
+    names = [
+        n for n in ORT_DEFAULT_SCHEMES if not (n.endswith("embq") and not spec.tie_word_embeddings)
+    ]
     return sorted(((n, ort_scheme(n).quality_rank) for n in names), key=lambda t: -t[1])
 
 
-def _evaluate(spec: ModelSpec, base: RuntimeSettings, devices: Sequence[DeviceProfile],
-              options: CheckOptions, quant: str, rank: int, prefill: int, context: int,
-              window: int | None, sink: int | None) -> Candidate:
-    settings = replace(base, quantization=quant, context=context, prefill=min(prefill, context),
-                       sliding_window=window, attention_sink=sink)
+def _evaluate(
+    spec: ModelSpec,
+    base: RuntimeSettings,
+    devices: Sequence[DeviceProfile],
+    options: CheckOptions,
+    quant: str,
+    rank: int,
+    prefill: int,
+    context: int,
+    window: int | None,
+    sink: int | None,
+) -> Candidate:
+    settings = replace(
+        base,
+        quantization=quant,
+        context=context,
+        prefill=min(prefill, context),
+        sliding_window=window,
+        attention_sink=sink,
+    )
     reports = tuple(check_device(spec, settings, d, options) for d in devices)
     return Candidate(quant, rank, context, min(prefill, context), window, sink, reports)
 
 
-def _longest(spec: ModelSpec, base: RuntimeSettings, devices: Sequence[DeviceProfile],
-             options: CheckOptions, quant: str, prefill: int, window: int | None,
-             sink: int | None, cap: int) -> int | None:
-    settings = replace(base, quantization=quant, prefill=prefill, sliding_window=window,
-                       attention_sink=sink)
+def _longest(
+    spec: ModelSpec,
+    base: RuntimeSettings,
+    devices: Sequence[DeviceProfile],
+    options: CheckOptions,
+    quant: str,
+    prefill: int,
+    window: int | None,
+    sink: int | None,
+    cap: int,
+) -> int | None:
+    settings = replace(
+        base, quantization=quant, prefill=prefill, sliding_window=window, attention_sink=sink
+    )
     best: int | None = cap
     for d in devices:
         m = max_context(spec, settings, d, options, upper=cap)
@@ -131,18 +168,24 @@ def _longest(spec: ModelSpec, base: RuntimeSettings, devices: Sequence[DevicePro
     return best
 
 
-def suggest(spec: ModelSpec, base: RuntimeSettings, devices: Sequence[DeviceProfile],
-            options: CheckOptions = CheckOptions(), min_context: int | None = None) -> Plan:
+def suggest(
+    spec: ModelSpec,
+    base: RuntimeSettings,
+    devices: Sequence[DeviceProfile],
+    options: CheckOptions | None = None,
+    min_context: int | None = None,
+) -> Plan:
     """Find the best plan for ``spec`` on every device in ``devices``."""
     if not devices:
         raise UsageError("suggest needs at least one --device")
+    options = options or CheckOptions()
     model_max = spec.max_context or DEFAULT_TARGET_CONTEXT
     # Without an explicit request, aim for a chat-sized window rather than the model's maximum
     # (128k contexts never fit a phone; MLC's own app configs ship 2048-4096).
     cap = base.context or min(model_max, max(DEFAULT_TARGET_CONTEXT, min_context or 0))
     if min_context is not None and min_context > cap:
         cap = min_context
-    prefills = MLC_PREFILLS if base.runtime is Runtime.MLC else ORT_PREFILLS
+    prefills: tuple[int, ...] = MLC_PREFILLS if base.runtime is Runtime.MLC else ORT_PREFILLS
     if base.prefill is not None:
         prefills = (base.prefill,)
     floor = min_context or 256
@@ -152,8 +195,17 @@ def suggest(spec: ModelSpec, base: RuntimeSettings, devices: Sequence[DeviceProf
         best: Candidate | None = None
         for prefill in prefills:
             try:
-                longest = _longest(spec, base, devices, options, quant, prefill, base.sliding_window,
-                                   base.attention_sink, cap)
+                longest = _longest(
+                    spec,
+                    base,
+                    devices,
+                    options,
+                    quant,
+                    prefill,
+                    base.sliding_window,
+                    base.attention_sink,
+                    cap,
+                )
             except PlannerError:
                 continue
             if longest is None or longest < floor:
@@ -162,8 +214,18 @@ def suggest(spec: ModelSpec, base: RuntimeSettings, devices: Sequence[DeviceProf
             ctx = ctx if ctx == cap else round_context(ctx)
             if ctx < floor:
                 continue
-            cand = _evaluate(spec, base, devices, options, quant, rank, prefill, ctx,
-                             base.sliding_window, base.attention_sink)
+            cand = _evaluate(
+                spec,
+                base,
+                devices,
+                options,
+                quant,
+                rank,
+                prefill,
+                ctx,
+                base.sliding_window,
+                base.attention_sink,
+            )
             if cand.fits and (best is None or cand.context > best.context):
                 best = cand
             if best is not None and best.context >= cap:
@@ -171,31 +233,53 @@ def suggest(spec: ModelSpec, base: RuntimeSettings, devices: Sequence[DeviceProf
         if best is not None:
             found.append(best)
         else:
-            probe = _evaluate(spec, base, devices, options, quant, rank, min(prefills),
-                              max(floor, min(cap, 256 if min_context is None else min_context)),
-                              base.sliding_window, base.attention_sink)
+            probe = _evaluate(
+                spec,
+                base,
+                devices,
+                options,
+                quant,
+                rank,
+                min(prefills),
+                max(floor, min(cap, 256 if min_context is None else min_context)),
+                base.sliding_window,
+                base.attention_sink,
+            )
             rejected.append((probe, probe.worst_failure()))
     found.sort(key=lambda c: (-c.quality_rank, -c.context, -c.prefill))
     chosen = found[0] if found else None
     advice = list(_advice(spec, base, devices, options, chosen, min_context, cap))
-    return Plan(spec, base, tuple(devices), chosen, tuple(found[1:4]), tuple(rejected), tuple(advice))
+    return Plan(
+        spec, base, tuple(devices), chosen, tuple(found[1:4]), tuple(rejected), tuple(advice)
+    )
 
 
-def _advice(spec: ModelSpec, base: RuntimeSettings, devices: Sequence[DeviceProfile],
-            options: CheckOptions, chosen: Candidate | None, min_context: int | None,
-            cap: int) -> list[str]:
+def _advice(
+    spec: ModelSpec,
+    base: RuntimeSettings,
+    devices: Sequence[DeviceProfile],
+    options: CheckOptions,
+    chosen: Candidate | None,
+    min_context: int | None,
+    cap: int,
+) -> list[str]:
     out: list[str] = []
     want = min_context or cap
     if chosen is not None and chosen.context >= want:
         if chosen.context < (spec.max_context or chosen.context):
             reachable = min((r.max_context or 0) for r in chosen.reports)
             if reachable > chosen.context:
-                out.append(f"with {chosen.quantization} and prefill chunk {chosen.prefill} the longest "
-                           f"context that passes every check is {reachable} tokens "
-                           f"(model maximum {spec.max_context}); ask for it with --context")
+                out.append(
+                    f"with {chosen.quantization} and prefill chunk {chosen.prefill} the longest "
+                    f"context that passes every check is {reachable} tokens "
+                    f"(model maximum {spec.max_context}); ask for it with --context"
+                )
             per_tok = chosen.budget.kv_bytes_per_token
-            out.append(f"each extra 1024 tokens of context costs {per_tok * 1024 / 2**20:,.0f} MiB of KV cache; "
-                       "a smaller quantization or a sliding window frees room for more")
+            out.append(
+                f"each extra 1024 tokens of context costs "
+                f"{per_tok * 1024 / 2**20:,.0f} MiB of KV cache; "
+                "a smaller quantization or a sliding window frees room for more"
+            )
         return out
     if chosen is not None:
         out.append(f"the longest context that fits is {chosen.context} tokens (asked for {want})")
@@ -204,34 +288,56 @@ def _advice(spec: ModelSpec, base: RuntimeSettings, devices: Sequence[DeviceProf
         for quant, _rank in quantization_candidates(spec, base.runtime, base.quantization):
             for prefill in (MLC_PREFILLS if base.runtime is Runtime.MLC else ORT_PREFILLS)[-2:]:
                 try:
-                    longest = _longest(spec, base, devices, options, quant, prefill, None, None, want)
+                    longest = _longest(
+                        spec, base, devices, options, quant, prefill, None, None, want
+                    )
                 except PlannerError:
                     continue
                 if longest is not None and (best is None or longest > best[0]):
                     best = (longest, quant, prefill)
         if best is not None:
-            out.append(f"the longest context that fits is {best[0]} tokens, with {best[1]} and "
-                       f"prefill chunk {best[2]} (asked for {want}); rerun with --context {best[0]}")
+            out.append(
+                f"the longest context that fits is {best[0]} tokens, with {best[1]} and "
+                f"prefill chunk {best[2]} (asked for {want}); rerun with --context {best[0]}"
+            )
         else:
-            out.append("no quantization fits at any context: choose a smaller model or a device "
-                       "with more memory")
+            out.append(
+                "no quantization fits at any context: choose a smaller model or a device "
+                "with more memory"
+            )
     if base.runtime is Runtime.MLC and spec.architecture in SLIDING_WINDOW_FAMILIES:
         window = min(DEFAULT_SLIDING_WINDOW, want)
         alt = None
         for quant, rank in quantization_candidates(spec, base.runtime, base.quantization):
-            c = _evaluate(spec, base, devices, options, quant, rank, min(MLC_PREFILLS[2], window),
-                          want, window, DEFAULT_SINK)
+            c = _evaluate(
+                spec,
+                base,
+                devices,
+                options,
+                quant,
+                rank,
+                min(MLC_PREFILLS[2], window),
+                want,
+                window,
+                DEFAULT_SINK,
+            )
             if c.fits:
                 alt = c
                 break
         if alt is not None:
-            out.append(f"sliding-window alternative: {alt.quantization} with sliding_window_size "
-                       f"{window} and attention_sink_size {DEFAULT_SINK} keeps memory flat for "
-                       f"{want}-token chats (older tokens fall out of the window)")
+            out.append(
+                f"sliding-window alternative: {alt.quantization} with sliding_window_size "
+                f"{window} and attention_sink_size {DEFAULT_SINK} keeps memory flat for "
+                f"{want}-token chats (older tokens fall out of the window)"
+            )
     elif base.runtime is Runtime.ONNXRUNTIME and (base.kv_dtype in (None, "float32", "float16")):
-        out.append("onnxruntime-genai can quantize the KV cache (builder --extra_options "
-                   "kv_cache_quant_scheme=int8) to halve or quarter KV memory on CPU")
+        out.append(
+            "onnxruntime-genai can quantize the KV cache (builder --extra_options "
+            "kv_cache_quant_scheme=int8) to halve or quarter KV memory on CPU"
+        )
     if not out:
-        out.append("no sliding window is available for this model family in MLC; reduce the "
-                   "context or choose a smaller model")
+        out.append(
+            "no sliding window is available for this model family in MLC; reduce the "
+            "context or choose a smaller model"
+        )
     return out

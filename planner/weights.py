@@ -50,9 +50,11 @@ def _mlc_linear(out_f: int, in_f: int, s: MlcScheme) -> int:
     if s.kind == "awq":
         # qweight (in, out/8) uint32 + qzeros (in/128, out/8) uint32 + scales (in/128, out) fp16.
         g = s.group_size or 128
-        return 4 * (in_f * ceil(out_f / 8)) + 4 * ceil(in_f / g) * ceil(out_f / 8) + 2 * ceil(
-            in_f / g
-        ) * out_f
+        return (
+            4 * (in_f * ceil(out_f / 8))
+            + 4 * ceil(in_f / g) * ceil(out_f / 8)
+            + 2 * ceil(in_f / g) * out_f
+        )
     if s.kind == "ft-quant":
         if out_f % 8:
             # FasterTransformer kernels need out % 8 == 0; MLC falls back to q4 group 32.
@@ -105,7 +107,9 @@ def _nbits_bytes(group: ParamGroup, s: OrtScheme) -> int:
     return per * group.count
 
 
-def ort_weight_bytes(spec: ModelSpec, scheme: OrtScheme, rotary_dim: int | None = None) -> WeightBytes:
+def ort_weight_bytes(
+    spec: ModelSpec, scheme: OrtScheme, rotary_dim: int | None = None
+) -> WeightBytes:
     """Initializer bytes the onnxruntime-genai builder writes for ``spec`` at ``scheme``."""
     float_dtype = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}.get(
         scheme.precision, "float32" if scheme.io_dtype == "float32" else "float16"

@@ -23,7 +23,9 @@ MIB = 2**20
 def test_kv_per_token_llama_3_2_1b() -> None:
     # 16 layers × 8 KV heads × 64 head dim × 2 (K, V) × 2 bytes = 32,768 B/token
     spec = hf_spec("llama-3.2-1b")
-    total, per_token = kv_cache_bytes(spec, context=4096, batch=1, dtype="float16", window=None, sink=0)
+    total, per_token = kv_cache_bytes(
+        spec, context=4096, batch=1, dtype="float16", window=None, sink=0
+    )
     assert per_token == 32_768
     assert total == 32_768 * 4096 == 128 * MIB
 
@@ -93,7 +95,9 @@ def test_ort_int4_matmulnbits_bytes() -> None:
     spec = hf_spec("llama-3.2-1b")
     wb = ort_weight_bytes(spec, ort_scheme("int4"))
     q, kv, h, i = 2048, 512, 2048, 8192
-    linear_per_layer = sum(n * (k // 32) * 20 for n, k in ((q + 2 * kv, h), (h, q), (2 * i, h), (h, i)))
+    linear_per_layer = sum(
+        n * (k // 32) * 20 for n, k in ((q + 2 * kv, h), (h, q), (2 * i, h), (h, i))
+    )
     assert wb.linear_bytes == 16 * linear_per_layer
 
 
@@ -107,19 +111,29 @@ def test_prepack_ratio_int4_block32() -> None:
 
 def test_mlc_total_without_overhead_is_params_temp_kv() -> None:
     spec = hf_spec("llama-3.2-1b")
-    b = estimate(spec, RuntimeSettings(Runtime.MLC, quantization="q4f16_1", context=4096, prefill=1024))
+    b = estimate(
+        spec, RuntimeSettings(Runtime.MLC, quantization="q4f16_1", context=4096, prefill=1024)
+    )
     assert b.mlc_reported_bytes == b.weights_bytes + b.kv_cache_bytes + b.activations_bytes
     assert b.total_bytes == b.mlc_reported_bytes + b.runtime_overhead_bytes
     assert b.mlc_engine is not None
     e = b.mlc_engine
-    assert e.startup_bytes == e.params_bytes + 2 * e.temp_buffer_bytes + e.kv_aux_workspace_bytes \
-        + e.model_workspace_bytes + e.logit_processor_workspace_bytes
+    assert (
+        e.startup_bytes
+        == e.params_bytes
+        + 2 * e.temp_buffer_bytes
+        + e.kv_aux_workspace_bytes
+        + e.model_workspace_bytes
+        + e.logit_processor_workspace_bytes
+    )
 
 
 def test_mlc_engine_workspaces_hand_computed() -> None:
     # cpp/serve/config.cc with pcs = 1024, max_seq = 1, Llama-3.2-1B (32 q heads, 8 kv, 64 dim):
     spec = hf_spec("llama-3.2-1b")
-    b = estimate(spec, RuntimeSettings(Runtime.MLC, quantization="q4f16_1", context=4096, prefill=1024))
+    b = estimate(
+        spec, RuntimeSettings(Runtime.MLC, quantization="q4f16_1", context=4096, prefill=1024)
+    )
     assert b.mlc_engine is not None
     kv_aux = 2 * 88 + 1024 * 33 * 8 + 1024 * 64 * 40 * 4 + 48 * MIB
     model_ws = 1024 * 4 + 4 + (2048 + 1) * 2048 * 2
@@ -131,7 +145,9 @@ def test_mlc_engine_workspaces_hand_computed() -> None:
 
 def test_ort_kv_preallocated_to_max_length() -> None:
     spec = hf_spec("qwen2.5-0.5b")
-    b = estimate(spec, RuntimeSettings(Runtime.ONNXRUNTIME, quantization="int4", context=2048, prefill=16))
+    b = estimate(
+        spec, RuntimeSettings(Runtime.ONNXRUNTIME, quantization="int4", context=2048, prefill=16)
+    )
     # 24 layers × 2 KV heads × 64 × 2 × 4 bytes (fp32 on CPU) × 2048
     assert b.kv_cache_bytes == 24 * 2 * 64 * 2 * 4 * 2048
 
@@ -145,8 +161,10 @@ def test_footprint_excludes_clean_mapped_weights() -> None:
 
 def test_mlc_rejects_quantized_kv() -> None:
     with pytest.raises(UsageError, match="KV cache in the model dtype"):
-        estimate(hf_spec("llama-3.2-1b"),
-                 RuntimeSettings(Runtime.MLC, quantization="q4f16_1", kv_dtype="int8"))
+        estimate(
+            hf_spec("llama-3.2-1b"),
+            RuntimeSettings(Runtime.MLC, quantization="q4f16_1", kv_dtype="int8"),
+        )
 
 
 def test_draft_model_adds_weights_and_kv() -> None:
@@ -177,12 +195,15 @@ MODELS = ["llama-3.2-1b", "qwen2.5-0.5b", "phi-3.5-mini", "gemma-2-2b", "mistral
     extra=st.integers(min_value=1, max_value=8192),
     prefill=st.sampled_from([64, 128, 512, 1024]),
 )
-def test_more_context_never_lowers_memory(model: str, runtime: Runtime, ctx: int, extra: int,
-                                          prefill: int) -> None:
+def test_more_context_never_lowers_memory(
+    model: str, runtime: Runtime, ctx: int, extra: int, prefill: int
+) -> None:
     spec = hf_spec(model)
     q = "q4f16_1" if runtime is Runtime.MLC else "int4"
     a = estimate(spec, RuntimeSettings(runtime, quantization=q, context=ctx, prefill=prefill))
-    b = estimate(spec, RuntimeSettings(runtime, quantization=q, context=ctx + extra, prefill=prefill))
+    b = estimate(
+        spec, RuntimeSettings(runtime, quantization=q, context=ctx + extra, prefill=prefill)
+    )
     assert b.total_bytes >= a.total_bytes
     assert b.kv_cache_bytes >= a.kv_cache_bytes
 
@@ -194,8 +215,9 @@ def test_more_context_never_lowers_memory(model: str, runtime: Runtime, ctx: int
     ctx=st.integers(min_value=128, max_value=16384),
     divisor=st.sampled_from([1, 2, 4, 8]),
 )
-def test_dropping_kv_heads_never_raises_memory(model: str, runtime: Runtime, ctx: int,
-                                               divisor: int) -> None:
+def test_dropping_kv_heads_never_raises_memory(
+    model: str, runtime: Runtime, ctx: int, divisor: int
+) -> None:
     spec = hf_spec(model)
     fewer = replace(spec, num_kv_heads=max(1, spec.num_kv_heads // divisor))
     q = "q4f16_1" if runtime is Runtime.MLC else "int4"
@@ -216,8 +238,9 @@ def test_ort_prefill_activations_hand_computed() -> None:
     # Llama-3.2-1B at int4, 512-token prompt: logits 512 × 128256 × 4, plus per token the
     # layers' live set (4 × 8192 MLP + (2048 + 2×512) QKV + 2048 attention + 3 × 2048) × 4 bytes.
     spec = hf_spec("llama-3.2-1b")
-    b = estimate(spec, RuntimeSettings(Runtime.ONNXRUNTIME, quantization="int4", context=4096,
-                                       prefill=512))
+    b = estimate(
+        spec, RuntimeSettings(Runtime.ONNXRUNTIME, quantization="int4", context=4096, prefill=512)
+    )
     act = next(c for c in b.components if c.category == "activations")
     logits = 512 * 128256 * 4
     layers = 512 * (4 * 8192 + 3072 + 2048 + 3 * 2048) * 4
@@ -228,8 +251,9 @@ def test_ort_load_transient_wins_for_short_prompts() -> None:
     # fp32 untied lm_head of Llama-3.1-8B: 128256 × 4096 × 4 bytes are resident while packed;
     # with a 16-token prompt and a small KV that moment is the peak.
     spec = hf_spec("llama-3.1-8b")
-    b = estimate(spec, RuntimeSettings(Runtime.ONNXRUNTIME, quantization="fp32", context=256,
-                                       prefill=16))
+    b = estimate(
+        spec, RuntimeSettings(Runtime.ONNXRUNTIME, quantization="fp32", context=256, prefill=16)
+    )
     act = next(c for c in b.components if c.category == "activations")
     assert act.label == "load-time prepacking transient"
     assert act.bytes == 128256 * 4096 * 4 - b.kv_cache_bytes

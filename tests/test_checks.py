@@ -65,8 +65,9 @@ def test_3_7_gb_model_needs_the_entitlement_on_an_8gb_iphone(device: Dev) -> Non
 
 
 def test_ios_check_skipped_on_android(device: Dev) -> None:
-    r = check_device(hf_spec("llama-3.2-1b"), RuntimeSettings(Runtime.MLC, context=1024),
-                     device("pixel-8-pro"))
+    r = check_device(
+        hf_spec("llama-3.2-1b"), RuntimeSettings(Runtime.MLC, context=1024), device("pixel-8-pro")
+    )
     assert _check(r.checks, "ios-app-limit").status is Status.SKIP
 
 
@@ -89,7 +90,9 @@ def test_max_context_is_the_boundary(device: Dev) -> None:
     from dataclasses import replace
 
     at = check_device(spec, replace(s, context=r.max_context), d, CheckOptions(entitlement=True))
-    over = check_device(spec, replace(s, context=r.max_context + 1), d, CheckOptions(entitlement=True))
+    over = check_device(
+        spec, replace(s, context=r.max_context + 1), d, CheckOptions(entitlement=True)
+    )
     assert at.status is not Status.FAIL
     assert over.status is Status.FAIL
 
@@ -98,6 +101,8 @@ def test_decode_speed_uses_bandwidth_and_efficiency(device: Dev) -> None:
     d = device("iphone-15-pro")
     r = check_device(hf_spec("llama-3.2-1b"), RuntimeSettings(Runtime.MLC, context=1024), d)
     assert r.decode is not None and d.mem_bandwidth_bytes_per_s is not None
-    expected = d.mem_bandwidth_bytes_per_s.value * d.decode_efficiency.value / r.decode.bytes_per_token
+    expected = (
+        d.mem_bandwidth_bytes_per_s.value * d.decode_efficiency.value / r.decode.bytes_per_token
+    )
     assert abs(r.decode.tokens_per_s - expected) < 1e-9
     assert r.decode.bytes_per_token >= r.budget.weights_bytes

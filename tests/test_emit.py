@@ -1,4 +1,4 @@
-"""Emitted fragments are valid: overrides round-trip, package entries are complete, patches apply."""
+"""Emitted fragments are valid: overrides round-trip, package entries complete, patches apply."""
 
 from __future__ import annotations
 
@@ -11,10 +11,19 @@ from planner.errors import UsageError
 
 
 def _p(**kw: object) -> mlc.MlcPlanSettings:
-    base = dict(model_id="Llama-3.2-1B", source_dir="examples/hf-llama-3.2-1b", quantization="q4f16_1",
-                context_window_size=4096, prefill_chunk_size=1024, max_batch_size=1,
-                sliding_window_size=None, attention_sink_size=None, device_preset="android:adreno",
-                estimated_vram_bytes=1_234_567_890, conv_template="llama-3")
+    base: dict[str, object] = dict(  # noqa: C408
+        model_id="Llama-3.2-1B",
+        source_dir="examples/hf-llama-3.2-1b",
+        quantization="q4f16_1",
+        context_window_size=4096,
+        prefill_chunk_size=1024,
+        max_batch_size=1,
+        sliding_window_size=None,
+        attention_sink_size=None,
+        device_preset="android:adreno",
+        estimated_vram_bytes=1_234_567_890,
+        conv_template="llama-3",
+    )
     base.update(kw)
     return mlc.MlcPlanSettings(**base)  # type: ignore[arg-type]
 
@@ -69,25 +78,45 @@ def test_commands_carry_plan_values() -> None:
 
 
 def test_builder_command_int4() -> None:
-    p = ort.OrtPlanSettings(source_dir="hf", output_dir="out", precision="int4-bs128-asym",
-                            max_length=2048, tied_embeddings=True, ios=False)
+    p = ort.OrtPlanSettings(
+        source_dir="hf",
+        output_dir="out",
+        precision="int4-bs128-asym",
+        max_length=2048,
+        tied_embeddings=True,
+        ios=False,
+    )
     argv = ort.builder_command(p)
     assert argv[argv.index("-p") + 1] == "int4"
     assert argv[argv.index("-e") + 1] == "cpu"
-    extra = argv[argv.index("--extra_options") + 1:]
+    extra = argv[argv.index("--extra_options") + 1 :]
     assert "block_size=128" in extra and "is_symmetric=false" in extra
 
 
 def test_genai_patch_applies_to_builder_config() -> None:
     # genai_config.json as the 0.18.0 builder writes it (research onnx-runtime.md §1.3).
     builder_cfg = {
-        "model": {"context_length": 2048, "decoder": {"session_options": {
-            "log_id": "onnxruntime-genai", "provider_options": []}, "filename": "model.onnx",
-            "head_size": 64, "num_key_value_heads": 2, "num_hidden_layers": 4}, "type": "llama"},
+        "model": {
+            "context_length": 2048,
+            "decoder": {
+                "session_options": {"log_id": "onnxruntime-genai", "provider_options": []},
+                "filename": "model.onnx",
+                "head_size": 64,
+                "num_key_value_heads": 2,
+                "num_hidden_layers": 4,
+            },
+            "type": "llama",
+        },
         "search": {"max_length": 2048, "past_present_share_buffer": True, "num_beams": 1},
     }
-    p = ort.OrtPlanSettings(source_dir="hf", output_dir="out", precision="fp32", max_length=1024,
-                            tied_embeddings=False, ios=True)
+    p = ort.OrtPlanSettings(
+        source_dir="hf",
+        output_dir="out",
+        precision="fp32",
+        max_length=1024,
+        tied_embeddings=False,
+        ios=True,
+    )
     merged = ort.merge_patch(builder_cfg, ort.config_patch(p))
     assert merged["search"]["max_length"] == 1024
     assert merged["search"]["num_beams"] == 1  # untouched keys survive

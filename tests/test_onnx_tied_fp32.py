@@ -26,8 +26,16 @@ def _make_tied(folder: Path, cfg: ModelConfig) -> None:
     gather = next(n for n in g.node if n.op_type == "Gather" and "input_ids" in n.input)
     old_table = gather.input[0]
     lm_w = next(n for n in g.node if n.name == "/lm_head/MatMul").input[1]
-    g.node.insert(0, helper.make_node("Transpose", [lm_w], ["/model/embed_tokens/Transpose/output_0"],
-                                      "/model/embed_tokens/Transpose", perm=[1, 0]))
+    g.node.insert(
+        0,
+        helper.make_node(
+            "Transpose",
+            [lm_w],
+            ["/model/embed_tokens/Transpose/output_0"],
+            "/model/embed_tokens/Transpose",
+            perm=[1, 0],
+        ),
+    )
     gather.input[0] = "/model/embed_tokens/Transpose/output_0"
     keep = [t for t in g.initializer if t.name != old_table]
     del g.initializer[:]
@@ -36,8 +44,16 @@ def _make_tied(folder: Path, cfg: ModelConfig) -> None:
 
 
 def test_tied_fp32_reads_hidden_and_vocab_from_transposed_lm_head(tmp_path: Path) -> None:
-    cfg = ModelConfig(layers=2, hidden=64, heads=4, kv_heads=2, head_dim=16, intermediate=128,
-                      vocab=300, context=128)
+    cfg = ModelConfig(
+        layers=2,
+        hidden=64,
+        heads=4,
+        kv_heads=2,
+        head_dim=16,
+        intermediate=128,
+        vocab=300,
+        context=128,
+    )
     _make_tied(tmp_path, cfg)
     spec = OnnxAdapter().read(tmp_path)
     assert spec.hidden_size == 64

@@ -1,4 +1,5 @@
-"""planner suggest: the plan fits, its emitted settings pass `planner check`, long contexts get advice."""
+"""planner suggest: the plan fits, its emitted settings pass `planner check`, long contexts
+get advice."""
 
 from __future__ import annotations
 
@@ -33,8 +34,9 @@ def _run(args: list[str]) -> tuple[int, str]:
 
 
 @pytest.mark.parametrize(("example", "device", "runtime"), CASES)
-def test_suggested_plan_passes_check_with_emitted_settings(example: str, device: str,
-                                                           runtime: str) -> None:
+def test_suggested_plan_passes_check_with_emitted_settings(
+    example: str, device: str, runtime: str
+) -> None:
     model = str(EXAMPLES / example)
     code, out = _run(["suggest", model, "-d", device, "--runtime", runtime, "--format", "json"])
     assert code == 0, out
@@ -49,31 +51,69 @@ def test_suggested_plan_passes_check_with_emitted_settings(example: str, device:
         code, cmds = _run(["suggest", model, "-d", device, "--emit", "mlc-commands"])
         gen = next(shlex.split(line) for line in cmds.splitlines() if " gen_config " in line)
         quant = gen[gen.index("--quantization") + 1]
-        args = ["check", model, "-d", device, "--runtime", "mlc", "-q", quant,
-                "--context", str(overrides["context_window_size"]),
-                "--prefill", str(overrides["prefill_chunk_size"])]
+        args = [
+            "check",
+            model,
+            "-d",
+            device,
+            "--runtime",
+            "mlc",
+            "-q",
+            quant,
+            "--context",
+            str(overrides["context_window_size"]),
+            "--prefill",
+            str(overrides["prefill_chunk_size"]),
+        ]
     else:
-        code, text = _run(["suggest", model, "-d", device, "--runtime", "onnxruntime",
-                           "--emit", "genai-config"])
+        code, text = _run(
+            ["suggest", model, "-d", device, "--runtime", "onnxruntime", "--emit", "genai-config"]
+        )
         assert code == 0
         patch = json.loads(text)
         code, builder = _run(["suggest", model, "-d", device, "--emit", "ort-builder"])
         argv = shlex.split(builder)
         precision = argv[argv.index("-p") + 1]
-        extra = argv[argv.index("--extra_options") + 1:] if "--extra_options" in argv else []
+        extra = argv[argv.index("--extra_options") + 1 :] if "--extra_options" in argv else []
         block = next((e.split("=")[1] for e in extra if e.startswith("block_size=")), "32")
-        quant = precision if precision in ("fp32", "fp16") or block == "32" else f"{precision}-bs{block}"
+        quant = (
+            precision
+            if precision in ("fp32", "fp16") or block == "32"
+            else f"{precision}-bs{block}"
+        )
         if any(e == "shared_embeddings=true" for e in extra):
             quant += "-embq"
-        args = ["check", model, "-d", device, "--runtime", "onnxruntime", "-q", quant,
-                "--context", str(patch["search"]["max_length"]), "--prefill", str(chosen["prefill"])]
+        args = [
+            "check",
+            model,
+            "-d",
+            device,
+            "--runtime",
+            "onnxruntime",
+            "-q",
+            quant,
+            "--context",
+            str(patch["search"]["max_length"]),
+            "--prefill",
+            str(chosen["prefill"]),
+        ]
     code, report = _run(args)
     assert code == 0, report
 
 
 def test_pinned_quantization_is_respected() -> None:
-    code, out = _run(["suggest", str(EXAMPLES / "hf-llama-3.2-1b"), "-d", "pixel-8-pro",
-                      "-q", "q4f16_1", "--format", "json"])
+    code, out = _run(
+        [
+            "suggest",
+            str(EXAMPLES / "hf-llama-3.2-1b"),
+            "-d",
+            "pixel-8-pro",
+            "-q",
+            "q4f16_1",
+            "--format",
+            "json",
+        ]
+    )
     assert code == 0
     plan = json.loads(out)
     assert plan["chosen"]["quantization"] == "q4f16_1"
@@ -82,11 +122,20 @@ def test_pinned_quantization_is_respected() -> None:
 
 def test_quality_first_on_a_roomy_device() -> None:
     # A 1B model on a 16 GB laptop keeps full fp16 precision; on a 4 GB-limit phone it cannot.
-    code, out = _run(["suggest", str(EXAMPLES / "hf-llama-3.2-1b"), "-d", "macbook-air-m2-16gb",
-                      "--format", "json"])
+    code, out = _run(
+        [
+            "suggest",
+            str(EXAMPLES / "hf-llama-3.2-1b"),
+            "-d",
+            "macbook-air-m2-16gb",
+            "--format",
+            "json",
+        ]
+    )
     assert code == 0 and json.loads(out)["chosen"]["quantization"] in ("q0f32", "q0f16")
-    code, out = _run(["suggest", str(EXAMPLES / "hf-llama-3.2-1b"), "-d", "iphone-12",
-                      "--format", "json"])
+    code, out = _run(
+        ["suggest", str(EXAMPLES / "hf-llama-3.2-1b"), "-d", "iphone-12", "--format", "json"]
+    )
     assert code == 0
     assert json.loads(out)["chosen"]["quantization"].startswith(("q4", "q3"))
 
@@ -94,8 +143,20 @@ def test_quality_first_on_a_roomy_device() -> None:
 def test_long_context_gives_largest_fit_and_sliding_window(tmp_path: Path) -> None:
     cfg = json.loads((REPO / "tests/data/hf_configs/mistral-7b-v0.3.json").read_text())
     (tmp_path / "config.json").write_text(json.dumps(cfg))
-    code, out = _run(["suggest", str(tmp_path), "-d", "iphone-15-pro", "--entitlement",
-                      "increased-memory-limit", "--min-context", "32768", "--format", "json"])
+    code, out = _run(
+        [
+            "suggest",
+            str(tmp_path),
+            "-d",
+            "iphone-15-pro",
+            "--entitlement",
+            "increased-memory-limit",
+            "--min-context",
+            "32768",
+            "--format",
+            "json",
+        ]
+    )
     plan = json.loads(out)
     advice = " ".join(plan["advice"])
     assert "sliding" in advice and "sliding_window_size" in advice
@@ -106,8 +167,18 @@ def test_long_context_gives_largest_fit_and_sliding_window(tmp_path: Path) -> No
 
 def test_emit_writes_file(tmp_path: Path) -> None:
     out = tmp_path / "mlc-package-config.json"
-    code, _ = _run(["suggest", str(EXAMPLES / "hf-llama-3.2-1b"), "-d", "iphone-15-pro",
-                    "--emit", "mlc-package-config", "--output", str(out)])
+    code, _ = _run(
+        [
+            "suggest",
+            str(EXAMPLES / "hf-llama-3.2-1b"),
+            "-d",
+            "iphone-15-pro",
+            "--emit",
+            "mlc-package-config",
+            "--output",
+            str(out),
+        ]
+    )
     assert code == 0
     doc = json.loads(out.read_text())
     assert doc["device"] == "iphone"

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from planner.errors import ExitCode, PlannerError, exit_code_for
+from planner.errors import PlannerError, exit_code_for
 
 if TYPE_CHECKING:
     from planner.render.terminal import TextStyle
@@ -123,7 +123,8 @@ class RuntimeChoice(str, Enum):
     onnxruntime = "onnxruntime"
 
 
-PathArg = Annotated[Path, typer.Argument(help="Model artifact: .onnx file, onnxruntime-genai/Optimum "
+PathArg = Annotated[Path, typer.Argument(help="Model artifact: .onnx file, "
+                                         "onnxruntime-genai/Optimum "
                                          "folder, MLC folder or Hugging Face folder.")]
 FormatOpt = Annotated[TextOrJson, typer.Option("--format", "-f", help="Output format.")]
 OutputOpt = Annotated[Path | None, typer.Option("--output", "-o",

@@ -32,29 +32,65 @@ if TYPE_CHECKING:
     from planner.render.terminal import TextStyle
     from planner.settings import RuntimeSettings
 
-RuntimeOpt = Annotated[RuntimeChoice | None, typer.Option(
-    "--runtime", "-r", help="Runtime to plan for (default: mlc for MLC and Hugging Face folders, "
-    "onnxruntime for ONNX).")]
-QuantOpt = Annotated[str | None, typer.Option(
-    "--quantization", "-q", help="Target quantization: an MLC scheme (q4f16_1, q0f16, …) or an "
-    "onnxruntime precision (int4, int4-bs128, int8, fp32, …).")]
-ContextOpt = Annotated[int | None, typer.Option(
-    "--context", "-c", help="Tokens the KV cache must hold (MLC context_window_size; "
-    "onnxruntime-genai max_length).")]
-PrefillOpt = Annotated[int | None, typer.Option(
-    "--prefill", "-p", help="Tokens processed in one forward pass (MLC prefill_chunk_size; the "
-    "prompt processed at once for onnxruntime-genai).")]
+RuntimeOpt = Annotated[
+    RuntimeChoice | None,
+    typer.Option(
+        "--runtime",
+        "-r",
+        help="Runtime to plan for (default: mlc for MLC and Hugging Face folders, "
+        "onnxruntime for ONNX).",
+    ),
+]
+QuantOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--quantization",
+        "-q",
+        help="Target quantization: an MLC scheme (q4f16_1, q0f16, …) or an "
+        "onnxruntime precision (int4, int4-bs128, int8, fp32, …).",
+    ),
+]
+ContextOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--context",
+        "-c",
+        help="Tokens the KV cache must hold (MLC context_window_size; "
+        "onnxruntime-genai max_length).",
+    ),
+]
+PrefillOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--prefill",
+        "-p",
+        help="Tokens processed in one forward pass (MLC prefill_chunk_size; the "
+        "prompt processed at once for onnxruntime-genai).",
+    ),
+]
 BatchOpt = Annotated[int, typer.Option("--batch", "-b", help="Concurrent sequences.")]
-KvDtypeOpt = Annotated[str | None, typer.Option("--kv-dtype", help="KV cache dtype (float16, "
-                                                "float32, int8, fp8, int4 where supported).")]
-WindowOpt = Annotated[int | None, typer.Option("--sliding-window", help="Sliding-window size "
-                                               "(tokens kept per sequence).")]
-SinkOpt = Annotated[int | None, typer.Option("--attention-sink", help="Attention-sink tokens kept "
-                                             "with a sliding window.")]
-DraftOpt = Annotated[Path | None, typer.Option("--draft", help="Draft model for speculative "
-                                               "decoding (adds its weights and KV).")]
-ProfilesOpt = Annotated[list[Path] | None, typer.Option("--profiles", help="Extra folder of device "
-                                                        "profile YAML files (repeatable).")]
+KvDtypeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--kv-dtype", help="KV cache dtype (float16, float32, int8, fp8, int4 where supported)."
+    ),
+]
+WindowOpt = Annotated[
+    int | None,
+    typer.Option("--sliding-window", help="Sliding-window size (tokens kept per sequence)."),
+]
+SinkOpt = Annotated[
+    int | None,
+    typer.Option("--attention-sink", help="Attention-sink tokens kept with a sliding window."),
+]
+DraftOpt = Annotated[
+    Path | None,
+    typer.Option("--draft", help="Draft model for speculative decoding (adds its weights and KV)."),
+]
+ProfilesOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--profiles", help="Extra folder of device profile YAML files (repeatable)."),
+]
 
 
 def _runtime(choice: RuntimeChoice | None, spec_format: str) -> str:
@@ -64,26 +100,39 @@ def _runtime(choice: RuntimeChoice | None, spec_format: str) -> str:
 
 
 def build_settings(
-    spec_format: str, runtime: RuntimeChoice | None, quantization: str | None, context: int | None,
-    prefill: int | None, batch: int, kv_dtype: str | None, sliding_window: int | None,
+    spec_format: str,
+    runtime: RuntimeChoice | None,
+    quantization: str | None,
+    context: int | None,
+    prefill: int | None,
+    batch: int,
+    kv_dtype: str | None,
+    sliding_window: int | None,
     attention_sink: int | None,
-) -> "RuntimeSettings":
+) -> RuntimeSettings:
     """RuntimeSettings from CLI options (validation happens in RuntimeSettings)."""
     from planner.settings import Runtime, RuntimeSettings
 
     return RuntimeSettings(
-        runtime=Runtime(_runtime(runtime, spec_format)), quantization=quantization, context=context,
-        prefill=prefill, batch=batch, kv_dtype=kv_dtype, sliding_window=sliding_window,
+        runtime=Runtime(_runtime(runtime, spec_format)),
+        quantization=quantization,
+        context=context,
+        prefill=prefill,
+        batch=batch,
+        kv_dtype=kv_dtype,
+        sliding_window=sliding_window,
         attention_sink=attention_sink,
     )
 
 
-
-
 @app.command()
 @guarded
-def inspect(path: PathArg, format: FormatOpt = TextOrJson.text, adapter: AdapterOpt = None,
-            output: OutputOpt = None) -> None:
+def inspect(
+    path: PathArg,
+    format: FormatOpt = TextOrJson.text,
+    adapter: AdapterOpt = None,
+    output: OutputOpt = None,
+) -> None:
     """Print what a model artifact is: architecture, heads, KV layout, weights, quantization."""
     from planner.registry import read_model
     from planner.render.dicts import SCHEMA_VERSION, dumps, spec_dict
@@ -91,8 +140,10 @@ def inspect(path: PathArg, format: FormatOpt = TextOrJson.text, adapter: Adapter
 
     spec = read_model(path, adapter)
     if format is TextOrJson.json:
-        emit(dumps({"schema_version": SCHEMA_VERSION, "kind": "inspect", "model": spec_dict(spec)}),
-             output)
+        emit(
+            dumps({"schema_version": SCHEMA_VERSION, "kind": "inspect", "model": spec_dict(spec)}),
+            output,
+        )
     else:
         emit(render_spec(spec, style=text_style(output)), output)
 
@@ -121,13 +172,31 @@ def estimate(
     from planner.render.text import render_budget
 
     spec = read_model(path, adapter)
-    settings = build_settings(spec.format, runtime, quantization, context, prefill, batch,
-                              kv_dtype, sliding_window, attention_sink)
+    settings = build_settings(
+        spec.format,
+        runtime,
+        quantization,
+        context,
+        prefill,
+        batch,
+        kv_dtype,
+        sliding_window,
+        attention_sink,
+    )
     draft_spec = read_model(draft) if draft is not None else None
     budget = run_estimate(spec, settings, draft_spec)
     if format is TextOrJson.json:
-        emit(dumps({"schema_version": SCHEMA_VERSION, "kind": "estimate", "model": spec_dict(spec),
-                    **budget_dict(budget)}), output)
+        emit(
+            dumps(
+                {
+                    "schema_version": SCHEMA_VERSION,
+                    "kind": "estimate",
+                    "model": spec_dict(spec),
+                    **budget_dict(budget),
+                }
+            ),
+            output,
+        )
     else:
         emit(render_budget(budget, style=text_style(output)), output)
 
@@ -152,9 +221,13 @@ class Entitlement(str, Enum):
 @app.command()
 @guarded
 def check(
-    path: Annotated[Path | None, typer.Argument(help="Model artifact (omit with --config).")] = None,
-    device: Annotated[list[str] | None, typer.Option("--device", "-d", help="Device id, alias or "
-                                                      "family (repeatable).")] = None,
+    path: Annotated[
+        Path | None, typer.Argument(help="Model artifact (omit with --config).")
+    ] = None,
+    device: Annotated[
+        list[str] | None,
+        typer.Option("--device", "-d", help="Device id, alias or family (repeatable)."),
+    ] = None,
     runtime: RuntimeOpt = None,
     quantization: QuantOpt = None,
     context: ContextOpt = None,
@@ -164,14 +237,24 @@ def check(
     sliding_window: WindowOpt = None,
     attention_sink: SinkOpt = None,
     draft: DraftOpt = None,
-    entitlement: Annotated[Entitlement | None, typer.Option(
-        "--entitlement", help="Assume this iOS entitlement is granted.")] = None,
-    ram_fraction: Annotated[float, typer.Option("--ram-fraction", min=0.05, max=1.0,
-                                                help="Fraction of RAM the model may use.")] = 0.7,
+    entitlement: Annotated[
+        Entitlement | None,
+        typer.Option("--entitlement", help="Assume this iOS entitlement is granted."),
+    ] = None,
+    ram_fraction: Annotated[
+        float,
+        typer.Option(
+            "--ram-fraction", min=0.05, max=1.0, help="Fraction of RAM the model may use."
+        ),
+    ] = 0.7,
     profiles: ProfilesOpt = None,
-    config: Annotated[Path | None, typer.Option("--config", help="planner.yaml with a matrix of "
-                                                "models × devices × settings.")] = None,
-    format: Annotated[CheckFormat, typer.Option("--format", "-f", help="Report format.")] = CheckFormat.text,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="planner.yaml with a matrix of models × devices × settings."),
+    ] = None,
+    format: Annotated[
+        CheckFormat, typer.Option("--format", "-f", help="Report format.")
+    ] = CheckFormat.text,
     strict: Annotated[bool, typer.Option("--strict", help="Warnings fail too (exit 1).")] = False,
     adapter: AdapterOpt = None,
     output: OutputOpt = None,
@@ -179,8 +262,8 @@ def check(
     """Check a model against devices; exit 0 if every check passes, 1 if one fails."""
     from planner.checks import CheckOptions, Status
     from planner.errors import UsageError
-    from planner.runconfig import CheckJob, load_run_config
     from planner.render.ci import ModelReports
+    from planner.runconfig import CheckJob, load_run_config
 
     if config is not None:
         if path is not None or device:
@@ -190,14 +273,29 @@ def check(
         extra_dirs = [*(profiles or []), *rc.profile_dirs]
     else:
         if path is None or not device:
-            raise UsageError("planner check needs a model path and at least one --device "
-                             "(or --config planner.yaml)")
-        jobs = [CheckJob(model=path, devices=tuple(device), runtime=runtime.value if runtime else None,
-                         quantization=quantization, context=context, prefill=prefill, batch=batch,
-                         kv_dtype=kv_dtype, sliding_window=sliding_window,
-                         attention_sink=attention_sink, draft=draft,
-                         entitlement=entitlement is not None, ram_fraction=ram_fraction,
-                         adapter=adapter, label=str(path))]
+            raise UsageError(
+                "planner check needs a model path and at least one --device "
+                "(or --config planner.yaml)"
+            )
+        jobs = [
+            CheckJob(
+                model=path,
+                devices=tuple(device),
+                runtime=runtime.value if runtime else None,
+                quantization=quantization,
+                context=context,
+                prefill=prefill,
+                batch=batch,
+                kv_dtype=kv_dtype,
+                sliding_window=sliding_window,
+                attention_sink=attention_sink,
+                draft=draft,
+                entitlement=entitlement is not None,
+                ram_fraction=ram_fraction,
+                adapter=adapter,
+                label=str(path),
+            )
+        ]
         extra_dirs = list(profiles or [])
     from planner.api import check_devices, load_profiles, resolve_devices
     from planner.registry import read_model
@@ -211,8 +309,16 @@ def check(
         devices = resolve_devices(job.devices, all_profiles)
         spec = read_model(job.model, job.adapter)
         settings = build_settings(
-            spec.format, RuntimeChoice(job.runtime) if job.runtime else None, job.quantization,
-            job.context, job.prefill, job.batch, job.kv_dtype, job.sliding_window, job.attention_sink)
+            spec.format,
+            RuntimeChoice(job.runtime) if job.runtime else None,
+            job.quantization,
+            job.context,
+            job.prefill,
+            job.batch,
+            job.kv_dtype,
+            job.sliding_window,
+            job.attention_sink,
+        )
         draft_spec = read_model(job.draft) if job.draft else None
         options = CheckOptions(ram_fraction=job.ram_fraction, entitlement=job.entitlement)
         reports = check_devices(spec, settings, devices, options, draft_spec)
@@ -227,19 +333,31 @@ def check(
         raise typer.Exit(int(ExitCode.CHECK_FAILED))
 
 
-def render_check(runs: "list[ModelReports]", fmt: CheckFormat, strict: bool, *,
-                 style: TextStyle | None = None, curves: Sequence[MemoryCurve] = ()) -> str:
+def render_check(
+    runs: list[ModelReports],
+    fmt: CheckFormat,
+    strict: bool,
+    *,
+    style: TextStyle | None = None,
+    curves: Sequence[MemoryCurve] = (),
+) -> str:
     """Pick the renderer for a check format (exhaustive over CheckFormat)."""
     from planner.render.ci import render_github, render_junit, render_sarif
     from planner.render.dicts import SCHEMA_VERSION, dumps, report_dict
     from planner.render.text import PLAIN, render_check_text
 
     if fmt is CheckFormat.json:
-        return dumps({
-            "schema_version": SCHEMA_VERSION, "kind": "check", "strict": strict,
-            "results": [{"model": run.model, "devices": [report_dict(r) for r in run.reports]}
-                        for run in runs],
-        })
+        return dumps(
+            {
+                "schema_version": SCHEMA_VERSION,
+                "kind": "check",
+                "strict": strict,
+                "results": [
+                    {"model": run.model, "devices": [report_dict(r) for r in run.reports]}
+                    for run in runs
+                ],
+            }
+        )
     if fmt is CheckFormat.junit:
         return render_junit(runs, strict)
     if fmt is CheckFormat.sarif:
@@ -253,8 +371,11 @@ def render_check(runs: "list[ModelReports]", fmt: CheckFormat, strict: bool, *,
     return render_check_text(runs, strict, style or PLAIN)
 
 
-devices_app = typer.Typer(help="List device profiles or show one with its sources.",
-                          no_args_is_help=False, invoke_without_command=True)
+devices_app = typer.Typer(
+    help="List device profiles or show one with its sources.",
+    no_args_is_help=False,
+    invoke_without_command=True,
+)
 app.add_typer(devices_app, name="devices")
 
 
@@ -273,8 +394,16 @@ def devices_list(
 
     found = load_profiles(list(profiles or []))
     if format is TextOrJson.json:
-        typer.echo(dumps({"schema_version": SCHEMA_VERSION, "kind": "devices",
-                          "devices": [device_dict(d) for d in found]}), nl=False)
+        typer.echo(
+            dumps(
+                {
+                    "schema_version": SCHEMA_VERSION,
+                    "kind": "devices",
+                    "devices": [device_dict(d) for d in found],
+                }
+            ),
+            nl=False,
+        )
         return
     for d in found:
         aliases = f"  (aliases: {', '.join(d.aliases)})" if d.aliases else ""
@@ -295,8 +424,10 @@ def devices_show(
 
     d = resolve_device(device_id, load_profiles(list(profiles or [])))
     if format is TextOrJson.json:
-        typer.echo(dumps({"schema_version": SCHEMA_VERSION, "kind": "device",
-                          "device": profile_dict(d)}), nl=False)
+        typer.echo(
+            dumps({"schema_version": SCHEMA_VERSION, "kind": "device", "device": profile_dict(d)}),
+            nl=False,
+        )
         return
     typer.echo(f"{d.name} ({d.id})")
     for row in describe(d):
@@ -316,7 +447,6 @@ def measure(
     output: OutputOpt = None,
 ) -> None:
     """Run the model with onnxruntime and report the measured peak memory it added."""
-    from planner.cli.progress import activity
     from planner.budget import estimate as run_estimate
     from planner.measure import measure as run_measure
     from planner.registry import read_model
@@ -324,21 +454,37 @@ def measure(
     from planner.settings import Runtime, RuntimeSettings
 
     spec = read_model(path)
-    budget = run_estimate(spec, RuntimeSettings(Runtime.ONNXRUNTIME, context=context, prefill=prefill))
+    budget = run_estimate(
+        spec, RuntimeSettings(Runtime.ONNXRUNTIME, context=context, prefill=prefill)
+    )
     hint(f"running {path} (context {context}, prompt {prefill}) in a fresh process…")
     m = run_measure(path, context=context, prefill=prefill, decode_tokens=decode_tokens)
     error = (budget.total_bytes - m.added_peak_bytes) / max(m.added_peak_bytes, 1)
     if format is TextOrJson.json:
-        emit(dumps({"schema_version": SCHEMA_VERSION, "kind": "measure",
-                    "measurement": m.to_json(), "estimate_total_bytes": budget.total_bytes,
-                    "estimate_error": round(error, 4)}), output)
+        emit(
+            dumps(
+                {
+                    "schema_version": SCHEMA_VERSION,
+                    "kind": "measure",
+                    "measurement": m.to_json(),
+                    "estimate_total_bytes": budget.total_bytes,
+                    "estimate_error": round(error, 4),
+                }
+            ),
+            output,
+        )
     else:
         mib = 1024 * 1024
-        lines = [f"{path}: measured peak added {m.added_peak_bytes / mib:,.1f} MiB "
-                 f"({m.backend}; baseline {m.baseline_rss_bytes / mib:,.1f} MiB)",
-                 f"planner estimate: {budget.total_bytes / mib:,.1f} MiB ({error:+.1%})"]
-        lines += [f"  after {p.name:<11} RSS {p.rss_bytes / mib:9,.1f} MiB  peak "
-                  f"{p.peak_rss_bytes / mib:9,.1f} MiB" for p in m.phases]
+        lines = [
+            f"{path}: measured peak added {m.added_peak_bytes / mib:,.1f} MiB "
+            f"({m.backend}; baseline {m.baseline_rss_bytes / mib:,.1f} MiB)",
+            f"planner estimate: {budget.total_bytes / mib:,.1f} MiB ({error:+.1%})",
+        ]
+        lines += [
+            f"  after {p.name:<11} RSS {p.rss_bytes / mib:9,.1f} MiB  peak "
+            f"{p.peak_rss_bytes / mib:9,.1f} MiB"
+            for p in m.phases
+        ]
         emit("\n".join(lines) + "\n", output)
 
 
@@ -346,27 +492,48 @@ def measure(
 @guarded
 def suggest(
     path: PathArg,
-    device: Annotated[list[str], typer.Option("--device", "-d", help="Device id, alias or family "
-                                               "(repeatable: the plan must fit all).")],
+    device: Annotated[
+        list[str],
+        typer.Option(
+            "--device", "-d", help="Device id, alias or family (repeatable: the plan must fit all)."
+        ),
+    ],
     runtime: RuntimeOpt = None,
     quantization: QuantOpt = None,
-    min_context: Annotated[int | None, typer.Option("--min-context", help="Reject plans with a "
-                                                    "shorter context.")] = None,
+    min_context: Annotated[
+        int | None, typer.Option("--min-context", help="Reject plans with a shorter context.")
+    ] = None,
     context: ContextOpt = None,
     prefill: PrefillOpt = None,
     batch: BatchOpt = 1,
     kv_dtype: KvDtypeOpt = None,
-    entitlement: Annotated[Entitlement | None, typer.Option(
-        "--entitlement", help="Assume this iOS entitlement is granted.")] = None,
-    ram_fraction: Annotated[float, typer.Option("--ram-fraction", min=0.05, max=1.0,
-                                                help="Fraction of RAM the model may use.")] = 0.7,
+    entitlement: Annotated[
+        Entitlement | None,
+        typer.Option("--entitlement", help="Assume this iOS entitlement is granted."),
+    ] = None,
+    ram_fraction: Annotated[
+        float,
+        typer.Option(
+            "--ram-fraction", min=0.05, max=1.0, help="Fraction of RAM the model may use."
+        ),
+    ] = 0.7,
     profiles: ProfilesOpt = None,
-    emit_kind: Annotated[str | None, typer.Option(
-        "--emit", help="Write only this fragment: mlc-overrides, mlc-package-config, "
-        "mlc-commands, genai-config, ort-builder.")] = None,
-    format: Annotated[TextJsonHtml, typer.Option(
-        "--format", "-f", help="Output format (html: a report with the chart).",
-    )] = TextJsonHtml.text,
+    emit_kind: Annotated[
+        str | None,
+        typer.Option(
+            "--emit",
+            help="Write only this fragment: mlc-overrides, mlc-package-config, "
+            "mlc-commands, genai-config, ort-builder.",
+        ),
+    ] = None,
+    format: Annotated[
+        TextJsonHtml,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Output format (html: a report with the chart).",
+        ),
+    ] = TextJsonHtml.text,
     adapter: AdapterOpt = None,
     output: OutputOpt = None,
 ) -> None:
@@ -376,8 +543,8 @@ def suggest(
     from planner.emit.fragments import EmitKind, render_fragment
     from planner.errors import UsageError
     from planner.registry import read_model
-    from planner.render.plan_json import plan_dict
     from planner.render.dicts import SCHEMA_VERSION, dumps
+    from planner.render.plan_json import plan_dict
     from planner.render.text import render_plan
     from planner.suggest import suggest as run_suggest
 
@@ -386,15 +553,18 @@ def suggest(
         try:
             kind = EmitKind(emit_kind)
         except ValueError:
-            raise UsageError(f"unknown --emit {emit_kind!r}; choose one of "
-                             + ", ".join(k.value for k in EmitKind)) from None
+            raise UsageError(
+                f"unknown --emit {emit_kind!r}; choose one of "
+                + ", ".join(k.value for k in EmitKind)
+            ) from None
     spec = read_model(path, adapter)
     if runtime is None and kind is not None:
         runtime = RuntimeChoice.mlc if kind.value.startswith("mlc") else RuntimeChoice.onnxruntime
-    settings = build_settings(spec.format, runtime, quantization, context, prefill, batch, kv_dtype,
-                              None, None)
+    settings = build_settings(
+        spec.format, runtime, quantization, context, prefill, batch, kv_dtype, None, None
+    )
     devices = resolve_devices(device, load_profiles(list(profiles or [])))
-    from planner.cli.progress import activity  # noqa: I001  (kept next to its use)
+    from planner.cli.progress import activity
 
     options = CheckOptions(ram_fraction=ram_fraction, entitlement=entitlement is not None)
     with activity(f"searching plans for {spec.name} on {', '.join(d.id for d in devices)}…"):
@@ -402,7 +572,9 @@ def suggest(
     if kind is not None:
         emit(render_fragment(plan, kind), output)
     elif format is TextJsonHtml.json:
-        emit(dumps({"schema_version": SCHEMA_VERSION, "kind": "suggest", **plan_dict(plan)}), output)
+        emit(
+            dumps({"schema_version": SCHEMA_VERSION, "kind": "suggest", **plan_dict(plan)}), output
+        )
     elif format is TextJsonHtml.html:
         from planner.cli.report_cmds import plan_html
 

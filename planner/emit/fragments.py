@@ -35,11 +35,17 @@ def mlc_settings(plan: Plan, c: Candidate, device: DeviceProfile) -> mlc.MlcPlan
     spec = plan.model
     source = spec.source if spec.format == "hf" else "<path-to-hf-model>"
     return mlc.MlcPlanSettings(
-        model_id=model_id(spec.name), source_dir=source, quantization=c.quantization,
-        context_window_size=c.context, prefill_chunk_size=c.prefill,
-        max_batch_size=max(1, plan.base.batch), sliding_window_size=c.sliding_window,
-        attention_sink_size=c.attention_sink, device_preset=device.mlc_device or "android",
-        estimated_vram_bytes=c.budget.total_bytes, conv_template=mlc.conv_template_for(spec),
+        model_id=model_id(spec.name),
+        source_dir=source,
+        quantization=c.quantization,
+        context_window_size=c.context,
+        prefill_chunk_size=c.prefill,
+        max_batch_size=max(1, plan.base.batch),
+        sliding_window_size=c.sliding_window,
+        attention_sink_size=c.attention_sink,
+        device_preset=device.mlc_device or "android",
+        estimated_vram_bytes=c.budget.total_bytes,
+        conv_template=mlc.conv_template_for(spec),
     )
 
 
@@ -48,8 +54,11 @@ def ort_settings(plan: Plan, c: Candidate) -> ort.OrtPlanSettings:
     spec = plan.model
     source = spec.source if spec.format == "hf" else "<path-to-hf-model>"
     return ort.OrtPlanSettings(
-        source_dir=source, output_dir=f"{model_id(spec.name)}-{c.quantization}-cpu",
-        precision=c.quantization, max_length=c.context, tied_embeddings=spec.tie_word_embeddings,
+        source_dir=source,
+        output_dir=f"{model_id(spec.name)}-{c.quantization}-cpu",
+        precision=c.quantization,
+        max_length=c.context,
+        tied_embeddings=spec.tie_word_embeddings,
         ios=any(d.os in ("ios", "ipados") for d in plan.devices),
     )
 

@@ -15,15 +15,30 @@ from dataclasses import dataclass
 from planner.errors import UsageError
 from planner.spec import ModelSpec
 
-OVERRIDE_KEYS = ("context_window_size", "sliding_window_size", "prefill_chunk_size",
-                 "attention_sink_size", "max_batch_size", "tensor_parallel_shards",
-                 "pipeline_parallel_stages", "disaggregation")
+OVERRIDE_KEYS = (
+    "context_window_size",
+    "sliding_window_size",
+    "prefill_chunk_size",
+    "attention_sink_size",
+    "max_batch_size",
+    "tensor_parallel_shards",
+    "pipeline_parallel_stages",
+    "disaggregation",
+)
 """Keys ModelConfigOverride accepts."""
 
 CONV_TEMPLATES = {
-    "llama": "llama-3", "mistral": "mistral_default", "qwen2": "qwen2", "qwen3": "qwen3",
-    "phi3": "phi-3", "phi": "phi-2", "gemma": "gemma_instruction", "gemma2": "gemma_instruction",
-    "gemma3": "gemma3_instruction", "olmo2": "olmo2", "stablelm": "stablelm-2",
+    "llama": "llama-3",
+    "mistral": "mistral_default",
+    "qwen2": "qwen2",
+    "qwen3": "qwen3",
+    "phi3": "phi-3",
+    "phi": "phi-2",
+    "gemma": "gemma_instruction",
+    "gemma2": "gemma_instruction",
+    "gemma3": "gemma3_instruction",
+    "olmo2": "olmo2",
+    "stablelm": "stablelm-2",
     "gpt_neox": "redpajama_chat",
 }
 """Default conversation template per family (mlc-llm interface/gen_config.py CONV_TEMPLATES)."""
@@ -60,8 +75,11 @@ def conv_template_for(spec: ModelSpec) -> str | None:
 
 def overrides(p: MlcPlanSettings) -> dict[str, int]:
     """The compile-time caps baked into the library (package ``overrides`` / ``--overrides``)."""
-    out = {"context_window_size": p.context_window_size, "prefill_chunk_size": p.prefill_chunk_size,
-           "max_batch_size": p.max_batch_size}
+    out = {
+        "context_window_size": p.context_window_size,
+        "prefill_chunk_size": p.prefill_chunk_size,
+        "max_batch_size": p.max_batch_size,
+    }
     if p.sliding_window_size:
         out["sliding_window_size"] = p.sliding_window_size
         out["context_window_size"] = -1  # MLC: a sliding window replaces the context window
@@ -105,15 +123,38 @@ def commands(p: MlcPlanSettings) -> list[list[str]]:
             gen += ["--attention-sink-size", str(p.attention_sink_size)]
     else:
         gen += ["--context-window-size", str(p.context_window_size)]
-    gen += ["--prefill-chunk-size", str(p.prefill_chunk_size), "--max-batch-size",
-            str(p.max_batch_size), "-o", out_dir]
+    gen += [
+        "--prefill-chunk-size",
+        str(p.prefill_chunk_size),
+        "--max-batch-size",
+        str(p.max_batch_size),
+        "-o",
+        out_dir,
+    ]
     lib_ext = ".tar" if p.device_preset.startswith(("iphone", "android", "macabi")) else ".so"
     lib = f"dist/libs/{p.model_id}-{p.quantization}-{p.device_preset.replace(':', '-')}{lib_ext}"
     return [
-        ["mlc_llm", "convert_weight", p.source_dir, "--quantization", p.quantization, "-o", out_dir],
+        [
+            "mlc_llm",
+            "convert_weight",
+            p.source_dir,
+            "--quantization",
+            p.quantization,
+            "-o",
+            out_dir,
+        ],
         gen,
-        ["mlc_llm", "compile", f"{out_dir}/mlc-chat-config.json", "--device", p.device_preset,
-         "--overrides", overrides_string(overrides(p)), "-o", lib],
+        [
+            "mlc_llm",
+            "compile",
+            f"{out_dir}/mlc-chat-config.json",
+            "--device",
+            p.device_preset,
+            "--overrides",
+            overrides_string(overrides(p)),
+            "-o",
+            lib,
+        ],
     ]
 
 
@@ -140,8 +181,10 @@ def package_device(preset: str) -> str:
     for name in PACKAGE_DEVICES:
         if preset.startswith(name):
             return name
-    raise UsageError(f"mlc_llm package targets iphone, android or macabi; {preset!r} is neither",
-                     hint="use --emit mlc-commands for desktop and board targets")
+    raise UsageError(
+        f"mlc_llm package targets iphone, android or macabi; {preset!r} is neither",
+        hint="use --emit mlc-commands for desktop and board targets",
+    )
 
 
 def package_config(plans: Sequence[MlcPlanSettings], bundle_weight: bool = False) -> str:

@@ -34,8 +34,19 @@ class OrtPlanSettings:
 def builder_command(p: OrtPlanSettings) -> list[str]:
     """The builder argv for the plan's precision on the CPU execution provider."""
     s = ort_scheme(p.precision)
-    argv = ["python", "-m", "onnxruntime_genai.models.builder", "-i", p.source_dir, "-o",
-            p.output_dir, "-p", s.precision, "-e", "cpu"]
+    argv = [
+        "python",
+        "-m",
+        "onnxruntime_genai.models.builder",
+        "-i",
+        p.source_dir,
+        "-o",
+        p.output_dir,
+        "-p",
+        s.precision,
+        "-e",
+        "cpu",
+    ]
     extra: list[str] = []
     if s.bits:
         extra += [f"block_size={s.block_size}", "accuracy_level=4"]
@@ -66,8 +77,10 @@ def config_patch(p: OrtPlanSettings) -> dict[str, Any]:
         # fp32 MatMul weights stay memory-mapped (clean, not in iOS's footprint) instead of
         # prepacked heap copies (ORT PR #11127; measured 669 → 80 MB RSS after load).
         session["config_entries"] = {"session.disable_prepacking": "1"}
-    return {"model": {"decoder": {"session_options": session}},
-            "search": {"max_length": p.max_length, "past_present_share_buffer": True}}
+    return {
+        "model": {"decoder": {"session_options": session}},
+        "search": {"max_length": p.max_length, "past_present_share_buffer": True},
+    }
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

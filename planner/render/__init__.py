@@ -1,1 +1,1 @@
-"""Renderers: pure functions from results to text, JSON, JUnit, SARIF, GitHub annotations and HTML."""
+"""Renderers: pure functions from results to text, JSON, JUnit, SARIF, GitHub and HTML."""

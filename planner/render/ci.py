@@ -52,24 +52,32 @@ def render_junit(runs: Sequence[ModelReports], strict: bool = False) -> str:
                 body = ""
                 if _is_failure(c.status, strict):
                     s_fail += 1
-                    body = (f"<failure message={quoteattr(c.message)} type={quoteattr(c.status.value)}>"
-                            f"{escape(c.threshold)}; source: {escape(c.source)}</failure>")
+                    body = (
+                        f"<failure message={quoteattr(c.message)} type={quoteattr(c.status.value)}>"
+                        f"{escape(c.threshold)}; source: {escape(c.source)}</failure>"
+                    )
                 elif c.status is Status.SKIP:
                     s_skip += 1
                     body = f"<skipped message={quoteattr(c.message)}/>"
                 else:
                     body = f"<system-out>{escape(c.status.value + ': ' + c.message)}</system-out>"
-                cases.append(f'    <testcase name={name} classname={cls} time="0">{body}</testcase>')
+                cases.append(
+                    f'    <testcase name={name} classname={cls} time="0">{body}</testcase>'
+                )
             total += len(r.checks)
             failures += s_fail
             skipped += s_skip
             suites.append(
                 f"  <testsuite name={quoteattr(f'{run.model} on {r.device.id}')} "
-                f'tests="{len(r.checks)}" failures="{s_fail}" errors="0" skipped="{s_skip}" time="0">\n'
-                + "\n".join(cases) + "\n  </testsuite>"
+                f'tests="{len(r.checks)}" failures="{s_fail}" errors="0" '
+                f'skipped="{s_skip}" time="0">\n'
+                + "\n".join(cases)
+                + "\n  </testsuite>"
             )
-    head = (f'<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="planner check" '
-            f'tests="{total}" failures="{failures}" errors="0" skipped="{skipped}" time="0">\n')
+    head = (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="planner check" '
+        f'tests="{total}" failures="{failures}" errors="0" skipped="{skipped}" time="0">\n'
+    )
     return head + "\n".join(suites) + ("\n" if suites else "") + "</testsuites>\n"
 
 
@@ -83,34 +91,52 @@ def render_sarif(runs: Sequence[ModelReports], strict: bool = False) -> str:
     for run in runs:
         for r in run.reports:
             for c in r.checks:
-                rules.setdefault(c.id, {
-                    "id": c.id,
-                    "name": c.id.replace("-", " ").title().replace(" ", ""),
-                    "shortDescription": {"text": c.title},
-                    "help": {"text": f"{c.threshold}. Source: {c.source}"},
-                })
+                rules.setdefault(
+                    c.id,
+                    {
+                        "id": c.id,
+                        "name": c.id.replace("-", " ").title().replace(" ", ""),
+                        "shortDescription": {"text": c.title},
+                        "help": {"text": f"{c.threshold}. Source: {c.source}"},
+                    },
+                )
                 level = _SARIF_LEVEL.get(c.status)
                 if level is None:
                     continue
                 if strict and level == "warning":
                     level = "error"
-                results.append({
-                    "ruleId": c.id,
-                    "level": level,
-                    "message": {"text": f"{r.device.name}: {c.message}"},
-                    "locations": [{"physicalLocation": {"artifactLocation": {"uri": run.model}}}],
-                    "properties": {"device": r.device.id, "measured_bytes": c.measured_bytes,
-                                   "limit_bytes": c.limit_bytes, "margin_bytes": c.margin_bytes},
-                })
+                results.append(
+                    {
+                        "ruleId": c.id,
+                        "level": level,
+                        "message": {"text": f"{r.device.name}: {c.message}"},
+                        "locations": [
+                            {"physicalLocation": {"artifactLocation": {"uri": run.model}}}
+                        ],
+                        "properties": {
+                            "device": r.device.id,
+                            "measured_bytes": c.measured_bytes,
+                            "limit_bytes": c.limit_bytes,
+                            "margin_bytes": c.margin_bytes,
+                        },
+                    }
+                )
     doc = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "planner", "version": __version__,
-                                "informationUri": "https://github.com/mlc-planner/planner",
-                                "rules": [rules[k] for k in sorted(rules)]}},
-            "results": results,
-        }],
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "planner",
+                        "version": __version__,
+                        "informationUri": "https://github.com/mlc-planner/planner",
+                        "rules": [rules[k] for k in sorted(rules)],
+                    }
+                },
+                "results": results,
+            }
+        ],
     }
     return json.dumps(doc, indent=2, sort_keys=True) + "\n"
 
@@ -136,8 +162,12 @@ def render_github(runs: Sequence[ModelReports], strict: bool = False) -> str:
                 else:
                     continue
                 title = _gh_prop(f"{c.title} on {r.device.name}")
-                lines.append(f"::{cmd} file={_gh_prop(run.model)},title={title}::{_gh_escape(c.message)}")
+                lines.append(
+                    f"::{cmd} file={_gh_prop(run.model)},title={title}::{_gh_escape(c.message)}"
+                )
             if r.status is Status.PASS:
-                lines.append(f"::notice file={_gh_prop(run.model)},title={_gh_prop('fits ' + r.device.name)}"
-                             f"::every check passes; largest context {r.max_context}")
+                lines.append(
+                    f"::notice file={_gh_prop(run.model)},title={_gh_prop('fits ' + r.device.name)}"
+                    f"::every check passes; largest context {r.max_context}"
+                )
     return "\n".join(lines) + ("\n" if lines else "")

@@ -47,7 +47,9 @@ def spec_dict(spec: ModelSpec) -> dict[str, Any]:
         "attention_sink": spec.attention_sink,
         "kv_dtype": spec.kv_dtype,
         "kv_input_names": list(spec.kv_input_names),
-        "weights": None if w is None else {
+        "weights": None
+        if w is None
+        else {
             "tensor_count": w.tensor_count,
             "total_bytes": w.total_bytes,
             "param_count": w.param_count,
@@ -69,11 +71,20 @@ def spec_dict(spec: ModelSpec) -> dict[str, Any]:
         },
         "settings": {
             k: getattr(spec.settings, k)
-            for k in ("context_window_size", "prefill_chunk_size", "sliding_window_size",
-                      "attention_sink_size", "max_batch_size", "max_length",
-                      "past_present_share_buffer", "conv_template")
+            for k in (
+                "context_window_size",
+                "prefill_chunk_size",
+                "sliding_window_size",
+                "attention_sink_size",
+                "max_batch_size",
+                "max_length",
+                "past_present_share_buffer",
+                "conv_template",
+            )
         },
-        "compiled_lib": None if spec.compiled_lib is None else {
+        "compiled_lib": None
+        if spec.compiled_lib is None
+        else {
             "params_bytes": spec.compiled_lib.params_bytes,
             "memory_usage": dict(spec.compiled_lib.memory_usage),
             "context_window_size": spec.compiled_lib.context_window_size,
@@ -81,7 +92,9 @@ def spec_dict(spec: ModelSpec) -> dict[str, Any]:
             "sliding_window_size": spec.compiled_lib.sliding_window_size,
             "max_batch_size": spec.compiled_lib.max_batch_size,
         },
-        "provenance": {p.name: {"origin": p.origin.value, "detail": p.detail} for p in spec.provenance},
+        "provenance": {
+            p.name: {"origin": p.origin.value, "detail": p.detail} for p in spec.provenance
+        },
         "notes": list(spec.notes),
     }
 
@@ -158,8 +171,13 @@ def check_dict(c: CheckResult) -> dict[str, Any]:
 
 def device_dict(d: DeviceProfile) -> dict[str, Any]:
     """The identifying part of a device profile."""
-    return {"id": d.id, "name": d.name, "os": d.os, "ram_bytes": d.ram_bytes.value,
-            "mlc_device": d.mlc_device}
+    return {
+        "id": d.id,
+        "name": d.name,
+        "os": d.os,
+        "ram_bytes": d.ram_bytes.value,
+        "mlc_device": d.mlc_device,
+    }
 
 
 def report_dict(r: DeviceReport) -> dict[str, Any]:
@@ -170,7 +188,9 @@ def report_dict(r: DeviceReport) -> dict[str, Any]:
         "status": r.status.value,
         "checks": [check_dict(c) for c in r.checks],
         "max_context": r.max_context,
-        "decode": None if dec is None else {
+        "decode": None
+        if dec is None
+        else {
             "tokens_per_s": round(dec.tokens_per_s, 2),
             "bytes_per_token": dec.bytes_per_token,
             "bandwidth_bytes_per_s": dec.bandwidth_bytes_per_s,

@@ -13,10 +13,16 @@ from planner.suggest import Candidate, Plan
 
 def candidate_dict(c: Candidate) -> dict[str, Any]:
     """A candidate's settings and outcome."""
-    return {"quantization": c.quantization, "quality_rank": c.quality_rank, "context": c.context,
-            "prefill": c.prefill, "sliding_window": c.sliding_window,
-            "attention_sink": c.attention_sink, "fits": c.fits,
-            "total_bytes": c.budget.total_bytes}
+    return {
+        "quantization": c.quantization,
+        "quality_rank": c.quality_rank,
+        "context": c.context,
+        "prefill": c.prefill,
+        "sliding_window": c.sliding_window,
+        "attention_sink": c.attention_sink,
+        "fits": c.fits,
+        "total_bytes": c.budget.total_bytes,
+    }
 
 
 def plan_dict(plan: Plan) -> dict[str, Any]:
@@ -32,15 +38,23 @@ def plan_dict(plan: Plan) -> dict[str, Any]:
         "advice": list(plan.advice),
     }
     if c is not None:
-        chosen = {**candidate_dict(c), **budget_dict(c.budget),
-                  "reports": [report_dict(r) for r in c.reports]}
+        chosen = {
+            **candidate_dict(c),
+            **budget_dict(c.budget),
+            "reports": [report_dict(r) for r in c.reports],
+        }
         if plan.base.runtime is Runtime.MLC:
             p = mlc_settings(plan, c, plan.devices[0])
-            chosen["mlc"] = {"commands": mlc.commands(p), "overrides": mlc.overrides_string(mlc.overrides(p)),
-                             "package_entry": mlc.package_entry(p)}
+            chosen["mlc"] = {
+                "commands": mlc.commands(p),
+                "overrides": mlc.overrides_string(mlc.overrides(p)),
+                "package_entry": mlc.package_entry(p),
+            }
         else:
             p2 = ort_settings(plan, c)
-            chosen["onnxruntime"] = {"builder": ort.builder_command(p2),
-                                     "genai_config_patch": ort.config_patch(p2)}
+            chosen["onnxruntime"] = {
+                "builder": ort.builder_command(p2),
+                "genai_config_patch": ort.config_patch(p2),
+            }
         out["chosen"] = chosen
     return out
