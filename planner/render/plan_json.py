@@ -45,6 +45,11 @@ def plan_dict(plan: Plan) -> dict[str, Any]:
         }
         if plan.base.runtime is Runtime.MLC:
             p = mlc_settings(plan, c, plan.devices[0])
+            from planner.emit.mlc_check import cross_check
+
+            check = cross_check(c.quantization, mlc.overrides_string(mlc.overrides(p)))
+            chosen["mlc_cross_check"] = {"available": check.available, "ok": check.ok,
+                                         "detail": check.detail}
             chosen["mlc"] = {
                 "commands": mlc.commands(p),
                 "overrides": mlc.overrides_string(mlc.overrides(p)),

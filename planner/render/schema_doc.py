@@ -260,6 +260,8 @@ OBJECTS: tuple[ObjectDef, ...] = (
         *BUDGET_FIELDS,
         F("reports", "list[#DeviceReport]", "One report per device."),
         F("mlc", "#MlcFragments", "MLC runtime only: commands and config.", optional=True),
+        F("mlc_cross_check", "#MlcCrossCheck", "MLC runtime only: whether mlc_llm (when "
+          "importable) accepts the emitted quantization and overrides.", optional=True),
         F("onnxruntime", "#OrtFragments", "onnxruntime only: builder command and config patch.",
           optional=True),
     )),
@@ -268,6 +270,11 @@ OBJECTS: tuple[ObjectDef, ...] = (
           "`compile`, in order."),
         F("overrides", "string", "`--overrides` value (`k=v;k=v`)."),
         F("package_entry", "map[any]", "One `model_list` entry of mlc-package-config.json."),
+    )),
+    ObjectDef("MlcCrossCheck", "The optional check against mlc_llm itself.", (
+        F("available", "boolean", "Whether mlc_llm could be imported."),
+        F("ok", "boolean|null", "Whether it accepted the fragments (null when unavailable)."),
+        F("detail", "string", "What was checked, or why not."),
     )),
     ObjectDef("OrtFragments", "What to run and write for onnxruntime-genai.", (
         F("builder", "list[string]", "argv of the onnxruntime-genai model builder."),
