@@ -218,6 +218,16 @@ class Entitlement(str, Enum):
     increased_memory_limit = "increased-memory-limit"
 
 
+EntitlementOpt = Annotated[
+    Entitlement | None,
+    typer.Option("--entitlement", help="Assume this iOS entitlement is granted."),
+]
+RamFractionOpt = Annotated[
+    float,
+    typer.Option("--ram-fraction", min=0.05, max=1.0, help="Fraction of RAM the model may use."),
+]
+
+
 @app.command()
 @guarded
 def check(
@@ -237,16 +247,8 @@ def check(
     sliding_window: WindowOpt = None,
     attention_sink: SinkOpt = None,
     draft: DraftOpt = None,
-    entitlement: Annotated[
-        Entitlement | None,
-        typer.Option("--entitlement", help="Assume this iOS entitlement is granted."),
-    ] = None,
-    ram_fraction: Annotated[
-        float,
-        typer.Option(
-            "--ram-fraction", min=0.05, max=1.0, help="Fraction of RAM the model may use."
-        ),
-    ] = 0.7,
+    entitlement: EntitlementOpt = None,
+    ram_fraction: RamFractionOpt = 0.7,
     profiles: ProfilesOpt = None,
     config: Annotated[
         Path | None,
@@ -507,16 +509,8 @@ def suggest(
     prefill: PrefillOpt = None,
     batch: BatchOpt = 1,
     kv_dtype: KvDtypeOpt = None,
-    entitlement: Annotated[
-        Entitlement | None,
-        typer.Option("--entitlement", help="Assume this iOS entitlement is granted."),
-    ] = None,
-    ram_fraction: Annotated[
-        float,
-        typer.Option(
-            "--ram-fraction", min=0.05, max=1.0, help="Fraction of RAM the model may use."
-        ),
-    ] = 0.7,
+    entitlement: EntitlementOpt = None,
+    ram_fraction: RamFractionOpt = 0.7,
     profiles: ProfilesOpt = None,
     emit_kind: Annotated[
         str | None,
