@@ -279,6 +279,8 @@ def ort_scheme(name: str) -> OrtScheme:
         )
     # Smaller blocks keep more precision (one scale per fewer weights).
     rank += {16: 3, 32: 2, 64: 1, 128: 0, 256: -1}[block] if bits else 0
+    # Keeping the embedding in float protects a sensitive layer: quantizing it ranks lower.
+    rank -= 5 if embq else 0
     return OrtScheme(name, base, io_dtype, bits, block, sym, embq, True, rank)
 
 

@@ -528,6 +528,14 @@ def suggest(
             help="Output format (html: a report with the chart).",
         ),
     ] = TextJsonHtml.text,
+    with_model: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--with-model",
+            help="Another model for the same device (repeatable); with "
+            "--emit mlc-package-config one file lists every model.",
+        ),
+    ] = None,
     adapter: AdapterOpt = None,
     output: OutputOpt = None,
 ) -> None:
@@ -563,6 +571,23 @@ def suggest(
     options = CheckOptions(ram_fraction=ram_fraction, entitlement=entitlement is not None)
     with activity(f"searching plans for {spec.name} on {', '.join(d.id for d in devices)}…"):
         plan = run_suggest(spec, settings, devices, options, min_context)
+    if with_model:
+        if kind is not EmitKind.mlc_package_config:
+            raise UsageError("--with-model needs --emit mlc-package-config (one file, many models)")
+        from planner.emit.fragments import package_config_for
+
+        plans = [plan]
+        for extra_path in with_model:
+            extra = read_model(extra_path)
+            extra_settings = build_settings(
+                extra.format, runtime, None, context, prefill, batch, kv_dtype, None, None
+            )
+            with activity(f"searching plans for {extra.name}…"):
+                plans.append(run_suggest(extra, extra_settings, devices, options, min_context))
+        emit(package_config_for(plans), output)
+        if any(p.chosen is None for p in plans):
+            raise typer.Exit(int(ExitCode.CHECK_FAILED))
+        return
     if kind is not None:
         emit(render_fragment(plan, kind), output)
     elif format is TextJsonHtml.json:

@@ -8,6 +8,7 @@ from enum import Enum
 from planner.device import DeviceProfile
 from planner.emit import mlc, ort
 from planner.errors import UsageError
+from planner.quant import MLC_SCHEMES
 from planner.settings import Runtime
 from planner.suggest import Candidate, Plan
 
@@ -25,9 +26,15 @@ class EmitKind(str, Enum):
 MLC_KINDS = (EmitKind.mlc_overrides, EmitKind.mlc_package_config, EmitKind.mlc_commands)
 
 
+_QUANT_TOKENS = frozenset(MLC_SCHEMES) | {"MLC", "int4", "int8", "fp16", "fp32", "bf16", "cpu"}
+
+
 def model_id(name: str) -> str:
-    """A file-name-safe model id."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "model"
+    """A file-name-safe model id, without a quantization tag the artifact's name may carry
+    (the plan's own quantization is appended where an id is used)."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-")
+    kept = [t for t in safe.split("-") if t not in _QUANT_TOKENS]
+    return "-".join(kept) or safe or "model"
 
 
 def mlc_settings(plan: Plan, c: Candidate, device: DeviceProfile) -> mlc.MlcPlanSettings:
@@ -61,6 +68,16 @@ def ort_settings(plan: Plan, c: Candidate) -> ort.OrtPlanSettings:
         tied_embeddings=spec.tie_word_embeddings,
         ios=any(d.os in ("ios", "ipados") for d in plan.devices),
     )
+
+
+def package_config_for(plans: list[Plan]) -> str:
+    """One mlc-package-config.json listing the chosen plan of every model (one device)."""
+    missing = [p.model.name for p in plans if p.chosen is None]
+    if missing:
+        names = ", ".join(missing)
+        raise UsageError(f"no plan fits for {names}, so the package config is not written")
+    entries = [mlc_settings(p, p.chosen, p.devices[0]) for p in plans if p.chosen is not None]
+    return mlc.package_config(entries)
 
 
 def render_fragment(plan: Plan, kind: EmitKind) -> str:
