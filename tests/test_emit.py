@@ -124,3 +124,25 @@ def test_genai_patch_applies_to_builder_config() -> None:
     assert so["log_id"] == "onnxruntime-genai"
     assert so["config_entries"]["session.disable_prepacking"] == "1"
     assert so["enable_cpu_mem_arena"] is False
+
+
+def test_genai_patch_applies_to_the_example_builder_output(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # The bundled example is in the onnxruntime-genai builder's layout; patch a copy and read
+    # it back through the adapter: the planned max_length is what the runtime will allocate.
+    import shutil
+    from pathlib import Path
+
+    from planner_adapters.onnx_adapter import OnnxAdapter
+
+    src = Path(__file__).resolve().parent.parent / "examples" / "onnx-genai-tiny-llama"
+    dst = tmp_path / "model"
+    shutil.copytree(src, dst)
+    cfg_path = dst / "genai_config.json"
+    original = json.loads(cfg_path.read_text())
+    p = ort.OrtPlanSettings(source_dir="hf", output_dir="out", precision="int4", max_length=96,
+                            tied_embeddings=False, ios=False)
+    cfg_path.write_text(json.dumps(ort.merge_patch(original, ort.config_patch(p))))
+    spec = OnnxAdapter().read(dst)
+    assert spec.settings.max_length == 96
+    assert spec.settings.past_present_share_buffer is True
+    assert dict(spec.settings.session_options).get("enable_cpu_mem_arena") in ("false", "False", "0")
