@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -126,11 +127,10 @@ def test_genai_patch_applies_to_builder_config() -> None:
     assert so["enable_cpu_mem_arena"] is False
 
 
-def test_genai_patch_applies_to_the_example_builder_output(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_genai_patch_applies_to_the_example_builder_output(tmp_path: Path) -> None:
     # The bundled example is in the onnxruntime-genai builder's layout; patch a copy and read
     # it back through the adapter: the planned max_length is what the runtime will allocate.
     import shutil
-    from pathlib import Path
 
     from planner_adapters.onnx_adapter import OnnxAdapter
 
@@ -145,4 +145,5 @@ def test_genai_patch_applies_to_the_example_builder_output(tmp_path) -> None:  #
     spec = OnnxAdapter().read(dst)
     assert spec.settings.max_length == 96
     assert spec.settings.past_present_share_buffer is True
-    assert dict(spec.settings.session_options).get("enable_cpu_mem_arena") in ("false", "False", "0")
+    arena = dict(spec.settings.session_options).get("enable_cpu_mem_arena")
+    assert arena in ("false", "False", "0")
