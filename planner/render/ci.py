@@ -21,8 +21,17 @@ def escape(text: str) -> str:
 
 
 def quoteattr(text: str) -> str:
-    """A double-quoted XML attribute value."""
-    return '"' + escape(text).replace('"', "&quot;").replace("\n", "&#10;") + '"'
+    """A double-quoted XML attribute value (newline, CR and tab as references: parsers would
+    otherwise normalise them to spaces)."""
+    return (
+        '"'
+        + escape(text)
+        .replace('"', "&quot;")
+        .replace("\n", "&#10;")
+        .replace("\r", "&#13;")
+        .replace("\t", "&#9;")
+        + '"'
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +50,7 @@ def _is_failure(status: Status, strict: bool) -> bool:
 def render_junit(runs: Sequence[ModelReports], strict: bool = False) -> str:
     """JUnit XML: a testsuite per (model, device), a testcase per check."""
     suites = []
-    total = failures = skipped = 0
+    total = failures = 0
     for run in runs:
         for r in run.reports:
             cases = []
@@ -66,7 +75,6 @@ def render_junit(runs: Sequence[ModelReports], strict: bool = False) -> str:
                 )
             total += len(r.checks)
             failures += s_fail
-            skipped += s_skip
             suites.append(
                 f"  <testsuite name={quoteattr(f'{run.model} on {r.device.id}')} "
                 f'tests="{len(r.checks)}" failures="{s_fail}" errors="0" '
@@ -74,14 +82,23 @@ def render_junit(runs: Sequence[ModelReports], strict: bool = False) -> str:
                 + "\n".join(cases)
                 + "\n  </testsuite>"
             )
+    # The root carries only the attributes junit-10.xsd (Jenkins xUnit; what pytest writes and
+    # GitLab/GitHub reporters read) allows there: no `skipped` (each testsuite has its own).
     head = (
         f'<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="planner check" '
-        f'tests="{total}" failures="{failures}" errors="0" skipped="{skipped}" time="0">\n'
+        f'tests="{total}" failures="{failures}" errors="0" time="0">\n'
     )
     return head + "\n".join(suites) + ("\n" if suites else "") + "</testsuites>\n"
 
 
 _SARIF_LEVEL = {Status.FAIL: "error", Status.WARN: "warning"}
+_URI_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~/")
+
+
+def uri_reference(path: str) -> str:
+    """A model path as a relative URI reference (RFC 3986), which SARIF's ``uri`` must be: every
+    byte but unreserved characters and ``/`` percent-encoded (spaces, ``%``, ``:`` included)."""
+    return "".join(chr(b) if b in _URI_SAFE else f"%{b:02X}" for b in path.encode("utf-8"))
 
 
 def render_sarif(runs: Sequence[ModelReports], strict: bool = False) -> str:
@@ -111,7 +128,11 @@ def render_sarif(runs: Sequence[ModelReports], strict: bool = False) -> str:
                         "level": level,
                         "message": {"text": f"{r.device.name}: {c.message}"},
                         "locations": [
-                            {"physicalLocation": {"artifactLocation": {"uri": run.model}}}
+                            {
+                                "physicalLocation": {
+                                    "artifactLocation": {"uri": uri_reference(run.model)}
+                                }
+                            }
                         ],
                         "properties": {
                             "device": r.device.id,
