@@ -324,7 +324,7 @@ def check(
         draft_spec = read_model(job.draft) if job.draft else None
         options = CheckOptions(ram_fraction=job.ram_fraction, entitlement=job.entitlement)
         reports = check_devices(spec, settings, devices, options, draft_spec)
-        runs.append(ModelReports(job.label, tuple(reports)))
+        runs.append(ModelReports(job.label, tuple(reports), path=str(job.model)))
         if format is CheckFormat.html:
             from planner.cli.report_cmds import curve_for
 

@@ -39,8 +39,16 @@ class ModelReports:
     """All device reports of one model (one entry of a check run)."""
 
     model: str
-    """The model path as given (relative paths stay relative)."""
+    """The label shown for the model: the path as given, or a planner.yaml job's name."""
     reports: tuple[DeviceReport, ...]
+    path: str = ""
+    """The model path as given (relative stays relative), for file locations; defaults to
+    ``model``."""
+
+    @property
+    def location(self) -> str:
+        """Where CI annotations point: the model path."""
+        return self.path or self.model
 
 
 def _is_failure(status: Status, strict: bool) -> bool:
@@ -130,7 +138,7 @@ def render_sarif(runs: Sequence[ModelReports], strict: bool = False) -> str:
                         "locations": [
                             {
                                 "physicalLocation": {
-                                    "artifactLocation": {"uri": uri_reference(run.model)}
+                                    "artifactLocation": {"uri": uri_reference(run.location)}
                                 }
                             }
                         ],
@@ -184,11 +192,12 @@ def render_github(runs: Sequence[ModelReports], strict: bool = False) -> str:
                     continue
                 title = _gh_prop(f"{c.title} on {r.device.name}")
                 lines.append(
-                    f"::{cmd} file={_gh_prop(run.model)},title={title}::{_gh_escape(c.message)}"
+                    f"::{cmd} file={_gh_prop(run.location)},title={title}::{_gh_escape(c.message)}"
                 )
             if r.status is Status.PASS:
                 lines.append(
-                    f"::notice file={_gh_prop(run.model)},title={_gh_prop('fits ' + r.device.name)}"
+                    f"::notice file={_gh_prop(run.location)},"
+                    f"title={_gh_prop('fits ' + r.device.name)}"
                     f"::every check passes; largest context {r.max_context}"
                 )
     return "\n".join(lines) + ("\n" if lines else "")
