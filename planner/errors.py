@@ -24,6 +24,10 @@ class ExitCode(IntEnum):
     """A bug in planner: please report it with ``PLANNER_DEBUG=1`` output."""
 
 
+MAX_MESSAGE_CHARS = 2000
+"""Longest error message printed (the file name comes on top)."""
+
+
 class PlannerError(Exception):
     """Base of every error planner raises on purpose.
 
@@ -40,8 +44,14 @@ class PlannerError(Exception):
         super().__init__(self.one_line())
 
     def one_line(self) -> str:
-        """The message as printed: ``<path>: <message>`` when a file is involved."""
+        """The message as printed: ``<path>: <message>`` when a file is involved.
+
+        Capped at ``MAX_MESSAGE_CHARS``: messages quote values from untrusted files, and one of
+        those may be megabytes long.
+        """
         text = " ".join(self.message.split())
+        if len(text) > MAX_MESSAGE_CHARS:
+            text = text[: MAX_MESSAGE_CHARS - 1] + "…"
         return f"{self.path}: {text}" if self.path else text
 
 

@@ -25,6 +25,8 @@ import yaml
 from planner.errors import ConfigFileError
 
 MAX_CONFIG_BYTES = 1024 * 1024
+MAX_CONFIG_VALUES = 100_000
+"""Values a config may hold once YAML aliases are expanded (a real matrix has a few hundred)."""
 JOB_KEYS = {
     "model": str, "devices": list, "runtime": str, "quantization": str, "context": int,
     "prefill": int, "batch": int, "kv_dtype": str, "sliding_window": int, "attention_sink": int,
@@ -61,6 +63,38 @@ class RunConfig:
     profile_dirs: tuple[Path, ...]
 
 
+def _expanded_size(root: Any, limit: int) -> int | None:
+    """Values in ``root`` with every alias expanded (capped at ``limit + 1``), or None when an
+    alias is recursive.
+
+    ``safe_load`` shares one object per anchor, so loading a "billion laughs" is cheap, but
+    anything that walks or prints the value (an error message's repr) expands it. Counting with
+    one entry per shared object keeps this linear in the document.
+    """
+    sizes: dict[int, int] = {}
+    open_: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        if not isinstance(node, (list, dict)):
+            continue
+        key = id(node)
+        children = list(node.values()) if isinstance(node, dict) else node
+        if finished:
+            total = 1 + sum(sizes.get(id(c), 1) for c in children)
+            sizes[key] = min(total, limit + 1)
+            open_.discard(key)
+            continue
+        if key in sizes:
+            continue
+        if key in open_:
+            return None
+        open_.add(key)
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if isinstance(c, (list, dict)))
+    return sizes.get(id(root), 1)
+
+
 def _fail(path: Path, msg: str) -> ConfigFileError:
     return ConfigFileError(msg, path=str(path))
 
@@ -81,9 +115,12 @@ def _check_value(path: Path, where: str, key: str, value: Any) -> Any:
 def load_run_config(path: Path) -> RunConfig:
     """Read and validate a planner.yaml."""
     try:
-        if not path.is_file():
-            raise _fail(path, "config file not found (or not a regular file)")
-        data = path.read_bytes()
+        if not path.is_file():  # never opens a FIFO or device
+            kind = ("is a directory" if path.is_dir() else "is not a regular file"
+                    if path.exists() else "not found")
+            raise _fail(path, f"config file {kind}")
+        with path.open("rb") as fh:
+            data = fh.read(MAX_CONFIG_BYTES + 1)  # never more, however large the file
     except OSError as exc:
         raise _fail(path, f"cannot read config: {exc.strerror}") from None
     if len(data) > MAX_CONFIG_BYTES:
@@ -99,6 +136,14 @@ def load_run_config(path: Path) -> RunConfig:
         raise _fail(path, f"invalid YAML{where}: {problem}") from None
     except RecursionError:
         raise _fail(path, "config nests too deeply") from None
+    except (ValueError, TypeError, OverflowError) as exc:  # "!!float x", month 13, 5000 digits
+        raise _fail(path, f"invalid YAML value: {' '.join(str(exc).split())[:120]}") from None
+    expanded = _expanded_size(doc, MAX_CONFIG_VALUES)
+    if expanded is None:
+        raise _fail(path, "a YAML alias (*name) refers to the value that contains it")
+    if expanded > MAX_CONFIG_VALUES:
+        raise _fail(path, f"YAML aliases expand the config to over {MAX_CONFIG_VALUES} values "
+                    "(an alias bomb?)")
     if not isinstance(doc, dict):
         raise _fail(path, "config must be a mapping with a 'jobs' list")
     unknown = set(doc) - {"version", "profiles", "defaults", "jobs"}
@@ -106,7 +151,8 @@ def load_run_config(path: Path) -> RunConfig:
         raise _fail(path, f"unknown top-level key(s): {', '.join(sorted(map(str, unknown)))}; "
                     "allowed: version, profiles, defaults, jobs")
     if doc.get("version", 1) != 1:
-        raise _fail(path, f"unsupported config version {doc.get('version')!r} (expected 1)")
+        shown = repr(doc.get("version"))[:40]
+        raise _fail(path, f"unsupported config version {shown} (expected 1)")
     base = path.parent
     profiles = doc.get("profiles") or []
     if not isinstance(profiles, list) or not all(isinstance(p, str) for p in profiles):

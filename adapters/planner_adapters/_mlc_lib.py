@@ -47,6 +47,8 @@ _MAX_CANDIDATES = 16
 _MAX_METADATA_BYTES = 16 * 1024 * 1024
 """The metadata of a 70B model's library is a few hundred kB; larger is not MLC's."""
 _MAX_TAR_MEMBERS = 100_000
+_MAX_TAR_META_BYTES = 1024 * 1024
+"""Largest pax / GNU long-name tar header accepted (a real one holds a path or two)."""
 _TVM_STR_TYPE_INDEX = 65  # ffi::TypeIndex::kTVMFFIStr
 
 TVM_DTYPE_ALIASES = {"e4m3_float8": "float8_e4m3fn", "e5m2_float8": "float8_e5m2"}
@@ -126,9 +128,49 @@ def _try_candidate(
     return None
 
 
+def _tar_number(field: bytes) -> int | None:
+    """A tar header number: octal text, or GNU base-256 (high bit set); None if malformed."""
+    if field[:1] == b"\x80":
+        return int.from_bytes(field[1:], "big")
+    text = field.split(b"\0", 1)[0].strip()
+    try:
+        return int(text, 8) if text else 0
+    except ValueError:
+        return None
+
+
+def _check_tar_headers(path: Path, size: int) -> None:
+    """Walk the 512-byte tar headers with bounded reads before ``tarfile`` sees them.
+
+    ``tarfile`` reads a pax (``x``/``g``) or GNU long-name (``L``/``K``) header's payload whole
+    into memory, so a header claiming gigabytes (cheap in a sparse file) would exhaust memory.
+    Malformed headers are left for ``tarfile`` to report.
+    """
+    pos = 0
+    with path.open("rb") as fh:
+        for _ in range(2 * _MAX_TAR_MEMBERS + 2):
+            if pos + 512 > size:
+                return
+            fh.seek(pos)
+            block = fh.read(512)
+            if len(block) < 512 or block == bytes(512):
+                return
+            member = _tar_number(block[124:136])
+            if member is None:
+                return
+            if block[156:157] in (b"x", b"g", b"L", b"K") and member > _MAX_TAR_META_BYTES:
+                raise UnsafeArtifactError(
+                    f"compiled library tar has a {member}-byte extended header at byte {pos} "
+                    f"(over {_MAX_TAR_META_BYTES}); refusing to load it into memory",
+                    path=str(path),
+                )
+            pos += 512 + -(-member // 512) * 512
+
+
 def _tar_ranges(path: Path, size: int) -> list[tuple[int, int, str]]:
     """Data ranges of a plain tar's regular members (headers parsed, nothing extracted)."""
     ranges: list[tuple[int, int, str]] = []
+    _check_tar_headers(path, size)
     try:
         with tarfile.open(path, mode="r:") as archive:
             for count, member in enumerate(archive):

@@ -10,6 +10,7 @@ later, onnxruntime) read outside the folder or past the end of a file. Subgraphs
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -164,6 +165,10 @@ class Graph:
         return value
 
 
+_TRUNCATED_HINT = ("a truncated download, a Git LFS pointer, or not an ONNX file? compare the "
+                   "file size with the source")
+
+
 def parse_model(path: Path) -> tuple[Any, int]:
     """Parse ``path`` as an ONNX ModelProto (graph only; external data is never touched).
 
@@ -178,6 +183,9 @@ def parse_model(path: Path) -> tuple[Any, int]:
             path=str(path),
         )
     data = read_bounded(path, MAX_GRAPH_BYTES, "ONNX model")
+    if not data:
+        raise ArtifactFormatError("not a valid ONNX model: the file is empty", path=str(path),
+                                  hint=_TRUNCATED_HINT)
     try:
         from planner_adapters._onnx_proto import ModelProto  # subset schema; no onnx import
 
@@ -185,7 +193,12 @@ def parse_model(path: Path) -> tuple[Any, int]:
         model.ParseFromString(data)
     except Exception as exc:  # protobuf raises DecodeError, RuntimeError, ValueError...
         reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise ArtifactFormatError(f"not a valid ONNX model: {reason}", path=str(path)) from None
+        # "Error parsing message with type 'onnx.ModelProto': Wire format was corrupt"
+        reason = re.sub(r"^Error parsing message(?: with type '[^']*')?:?\s*", "", reason)
+        raise ArtifactFormatError(
+            f"not a valid ONNX model: the protobuf does not parse ({reason or 'corrupt'})",
+            path=str(path), hint=_TRUNCATED_HINT,
+        ) from None
     if not model.HasField("graph") or (len(model.graph.node) == 0):
         raise ArtifactFormatError("not a valid ONNX model: it has no graph nodes", path=str(path))
     return model, len(data)
@@ -236,7 +249,9 @@ class _DataFiles:
                 path=str(self.model_path),
             )
         what = f"external data {location!r} of initializer {tensor!r}"
-        target = resolve_inside(self.folder, location, what, referrer=self.model_path)
+        target = resolve_inside(self.folder, location,  # quotes the location itself
+                                f"initializer {tensor!r}: external data location",
+                                referrer=self.model_path)
         try:
             st = regular_file(target, what)
         except UnsafeArtifactError:

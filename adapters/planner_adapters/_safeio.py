@@ -18,6 +18,8 @@ from planner.errors import ArtifactFormatError, InputError, UnsafeArtifactError
 MAX_JSON_BYTES = 64 * 1024 * 1024
 """Largest JSON config planner parses (tensor-cache.json of a 70B model is ~2 MB)."""
 MAX_JSON_DEPTH = 64
+MAX_NAME_CHARS = 4096
+"""Longest file name an artifact may give (Linux PATH_MAX; a component is at most 255)."""
 MAX_GRAPH_BYTES = 2 * 1024 * 1024 * 1024
 """Protobuf's own hard limit: an ONNX file larger than this cannot be a valid model."""
 
@@ -56,7 +58,19 @@ def resolve_inside(root: Path, name: str, what: str, *, referrer: Path | None = 
     shown = str(referrer) if referrer is not None else str(root)
     if not name or "\x00" in name:
         raise UnsafeArtifactError(f"{what} has an empty or invalid file name", path=shown)
+    try:
+        encoded = os.fsencode(name)
+    except UnicodeEncodeError:  # a lone surrogate from a JSON "\ud800" escape
+        raise UnsafeArtifactError(f"{what} has an invalid file name {name!r}", path=shown) from None
+    if len(encoded) > MAX_NAME_CHARS or any(len(part) > 255 for part in encoded.split(b"/")):
+        raise UnsafeArtifactError(
+            f"{what} names a path longer than the file system allows ({len(encoded)} bytes)",
+            path=shown,
+        )
     candidate = Path(name)
+    if not candidate.parts:  # "." or "./": the folder itself
+        raise UnsafeArtifactError(f"{what} {name!r} names the model folder, not a file",
+                                  path=shown)
     if candidate.is_absolute() or name.startswith(("/", "\\")) or ":" in candidate.parts[0]:
         raise UnsafeArtifactError(
             f"{what} names an absolute path {name!r}; only files inside the model folder are read",
@@ -71,7 +85,8 @@ def resolve_inside(root: Path, name: str, what: str, *, referrer: Path | None = 
         real_root = root.resolve(strict=True)
         real = (root / candidate).resolve(strict=False)
     except (OSError, RuntimeError):
-        raise UnsafeArtifactError(f"{what} {name!r} cannot be resolved (symlink loop?)", path=shown) from None
+        raise UnsafeArtifactError(f"{what} {name!r} cannot be resolved (symlink loop?)",
+                                  path=shown) from None
     if real != real_root and real_root not in real.parents:
         raise UnsafeArtifactError(
             f"{what} {name!r} resolves outside the model folder (through a symlink)", path=shown
@@ -142,10 +157,15 @@ def parse_json_bytes(data: bytes, path: Path, what: str = "JSON file") -> Any:
             f"{what} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
             path=str(path),
         ) from None
+    except ValueError:  # Python's int() refuses literals over 4300 digits
+        raise ArtifactFormatError(
+            f"{what} holds a number too long to be a real value", path=str(path)
+        ) from None
     except RecursionError:
         raise ArtifactFormatError(f"{what} nests too deeply", path=str(path)) from None
     if _depth(value) > MAX_JSON_DEPTH:
-        raise ArtifactFormatError(f"{what} nests deeper than {MAX_JSON_DEPTH} levels", path=str(path))
+        raise ArtifactFormatError(f"{what} nests deeper than {MAX_JSON_DEPTH} levels",
+                                  path=str(path))
     return value
 
 
@@ -154,11 +174,14 @@ def read_json(path: Path, what: str = "JSON file", limit: int = MAX_JSON_BYTES) 
     return parse_json_bytes(read_bounded(path, limit, what), path, what)
 
 
-def read_json_object(path: Path, what: str = "JSON file", limit: int = MAX_JSON_BYTES) -> dict[str, Any]:
+def read_json_object(
+    path: Path, what: str = "JSON file", limit: int = MAX_JSON_BYTES
+) -> dict[str, Any]:
     """Read a JSON file whose top level must be an object."""
     value = read_json(path, what, limit)
     if not isinstance(value, dict):
-        raise ArtifactFormatError(f"{what} must hold a JSON object at the top level", path=str(path))
+        raise ArtifactFormatError(f"{what} must hold a JSON object at the top level",
+                                  path=str(path))
     return value
 
 

@@ -10,6 +10,9 @@ from planner.spec import FieldSource, Origin
 
 MAX_DIM = 1 << 40
 """No real model dimension (vocab, hidden, context) comes near this; larger is corruption."""
+MAX_LAYERS = 1024
+"""The deepest published LLMs have ~130 layers. Layer counts size per-layer tables (and the
+MLC temp-buffer replay walks every layer), so a corrupt count is refused up front."""
 
 
 class Provenance:
@@ -47,7 +50,8 @@ def opt_int(
         return None
     value = data[key]
     if isinstance(value, bool):
-        raise ArtifactFormatError(f"{what} field {key!r} must be an integer, not a boolean", path=str(path))
+        raise ArtifactFormatError(f"{what} field {key!r} must be an integer, not a boolean",
+                                  path=str(path))
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if not isinstance(value, int):
@@ -96,7 +100,9 @@ def opt_bool(data: dict[str, Any], key: str, path: Path, *, what: str = "config"
     return value
 
 
-def opt_dict(data: dict[str, Any], key: str, path: Path, *, what: str = "config") -> dict[str, Any] | None:
+def opt_dict(
+    data: dict[str, Any], key: str, path: Path, *, what: str = "config"
+) -> dict[str, Any] | None:
     """``data[key]`` as a dict, or None when absent/null."""
     if key not in data or data[key] is None:
         return None
@@ -118,3 +124,13 @@ def checked_product(dims: list[int] | tuple[int, ...], path: Path, what: str) ->
         if total > MAX_DIM * 1024:
             raise ArtifactFormatError(f"{what} has an absurd element count", path=str(path))
     return total
+
+
+def check_layers(value: int, path: Path | str, what: str) -> int:
+    """``value`` as a layer count, refusing counts no real model has (before per-layer tables)."""
+    if value > MAX_LAYERS:
+        raise ArtifactFormatError(
+            f"{what} = {value} layers is implausible (over {MAX_LAYERS}); the file is corrupt",
+            path=str(path),
+        )
+    return value

@@ -15,7 +15,15 @@ from typing import Any
 
 from planner.errors import ArtifactFormatError
 from planner.spec import ArtifactSettings, ModelSpec, QuantInfo
-from planner_adapters._values import Provenance, opt_bool, opt_dict, opt_int, opt_str, req_int
+from planner_adapters._values import (
+    Provenance,
+    check_layers,
+    opt_bool,
+    opt_dict,
+    opt_int,
+    opt_str,
+    req_int,
+)
 
 # HF model_type aliases → the family names planner (and MLC) use.
 FAMILY_ALIASES = {
@@ -46,11 +54,19 @@ _EXTRA_KEYS = (
 
 def _pick(cfg: dict[str, Any], keys: tuple[str, ...], path: Path, prov: Provenance, name: str,
           *, required: bool = True, minimum: int = 1, label: str = "config.json") -> int | None:
+    too_small: tuple[str, int] | None = None
     for key in keys:
         value = opt_int(cfg, key, path, minimum=0)
         if value is not None and value >= minimum:
             prov.artifact(name, f"{label} {key}")
             return value
+        if value is not None and too_small is None:
+            too_small = (key, value)
+    if required and too_small is not None:
+        raise ArtifactFormatError(
+            f"config field {too_small[0]!r} = {too_small[1]}: {name} must be at least {minimum}",
+            path=str(path),
+        )
     if required:
         raise ArtifactFormatError(
             f"config lacks {name} (looked for {', '.join(keys)})", path=str(path)
@@ -225,6 +241,7 @@ def spec_from_hf_config(
     heads = _pick(cfg, ("num_attention_heads", "n_head"), path, prov, "num_attention_heads",
                   label=label)
     assert layers is not None and hidden is not None and heads is not None
+    check_layers(layers, path, f"{label} num_hidden_layers")
     kv_heads = _pick(cfg, ("num_key_value_heads", "n_head_kv", "multi_query_group_num"), path, prov,
                      "num_kv_heads", required=False, label=label)
     if kv_heads is None:

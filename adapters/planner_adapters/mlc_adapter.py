@@ -18,10 +18,11 @@ Reads (mlc-ai/mlc-llm 79d603f; see shared research mlc-llm.md §3, §4, §2a):
 from __future__ import annotations
 
 import itertools
+import math
 import os
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from planner.errors import (
     ArtifactFormatError,
@@ -247,19 +248,25 @@ class _CacheReader:
         if isinstance(size, int) and not isinstance(size, bool) and size != inv.tensor_count:
             self.notes.append(f"{self.path.name} metadata ParamSize {size} ≠ {inv.tensor_count} "
                               "records")
-        if not isinstance(nbytes, (int, float)) or isinstance(nbytes, bool):
+        if not _finite(nbytes):
             return inv
         if abs(nbytes - inv.total_bytes) > 1:
             self.notes.append(f"{self.path.name} metadata ParamBytes {nbytes:.0f} ≠ "
                               f"{inv.total_bytes} bytes in its records")
             return inv
-        if isinstance(bpp, (int, float)) and not isinstance(bpp, bool) and bpp > 0:
+        if _finite(bpp) and bpp > 0 and math.isfinite(nbytes * 8.0 / bpp):
             count = round(nbytes * 8.0 / bpp)
             if inv.param_count and 0.5 <= count / inv.param_count <= 1.5:
                 return replace(inv, param_count=count)
             self.notes.append(f"{self.path.name} metadata implies {count} parameters, records "
                               f"unpack to {inv.param_count}; using the records")
         return inv
+
+
+def _finite(value: Any) -> TypeGuard[float]:
+    """A JSON number that arithmetic can use (JSON from Python may hold NaN and Infinity)."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
 
 
 def _merge_provenance(*groups: tuple[FieldSource, ...]) -> tuple[FieldSource, ...]:

@@ -28,12 +28,14 @@ from pathlib import Path
 from typing import Any
 
 from planner.errors import ArtifactFormatError, InputError
+from planner.quant import DTYPE_BYTES
 from planner.spec import ArtifactSettings, ModelSpec, QuantInfo, WeightsInventory
 from planner_adapters._onnx_graph import Graph, Node, Tensor, ValueInfo, parse_model, scan
 from planner_adapters._safeio import read_json_object, resolve_inside
 from planner_adapters._values import (
     MAX_DIM,
     Provenance,
+    check_layers,
     opt_bool,
     opt_dict,
     opt_int,
@@ -104,6 +106,12 @@ class _Layout:
     hf: dict[str, Any] | None
     hf_path: Path | None
     name: str
+
+
+def _index(digits: str) -> int:
+    """A layer index matched as digits; absurdly long ones become MAX_DIM (Python's int() refuses
+    literals over 4300 digits, and no model has that many layers)."""
+    return int(digits) if len(digits) <= 15 else MAX_DIM
 
 
 def _is_file(path: Path) -> bool:
@@ -430,7 +438,7 @@ class _Analysis:
         """Role (q_proj, down_proj, ...) and layer index from a node name."""
         m = _ROLE_RE.search(name)
         lm = _LAYER_RE.search(name)
-        return (m.group(1) if m else None), (int(lm.group(1)) if lm else None)
+        return (m.group(1) if m else None), (_index(lm.group(1)) if lm else None)
 
     def _nbits(self, node: Node) -> _Linear | None:
         g = self.g
@@ -659,9 +667,9 @@ class _Analysis:
                     continue
                 m = pat.fullmatch(name)
                 if m:
-                    index = int(m.group(1))
+                    index = _index(m.group(1))
                     if index >= MAX_DIM:
-                        raise self.error(f"KV-cache input {name!r} has an absurd layer index")
+                        raise self.error(f"KV-cache input {name[:60]!r} has an absurd layer index")
                     into[index] = name
                     break
         if keys:
@@ -707,6 +715,7 @@ class _Analysis:
                 "cannot find decoder layers: no KV-cache inputs (past_key_values.N.key), no "
                 "attention nodes and no layer-named nodes; is this an LLM decoder?"
             )
+        check_layers(layers, self.path, "the decoder's layer count")
         for label, value in (("genai_config.json num_hidden_layers", genai.layers if genai else
                               None), ("config.json num_hidden_layers", hf.layers if hf else None)):
             if value is not None and value != layers:
@@ -888,6 +897,9 @@ class _Analysis:
                 prov.derived("head_dim", "cos_cache dim 1 × 2")
                 self.notes.append("head_dim taken from cos_cache (assumes rotary on the full "
                                   "head)")
+        if hd is not None and hd < 1:  # a zero-width projection or rotary table
+            hd_from = next((x.detail for x in prov.freeze() if x.name == "head_dim"), "")
+            raise self.error(f"the graph gives head_dim={hd} ({hd_from}); nothing to plan")
         if hd is None:
             raise self.error(
                 "cannot determine the head size: the KV-cache head dim is symbolic"
@@ -1076,7 +1088,7 @@ class _Analysis:
             layer = key_layer.get(node.inputs[3]) if len(node.inputs) > 3 else None
             if layer is None:
                 m = _LAYER_RE.search(node.name)
-                layer = int(m.group(1)) if m else order
+                layer = _index(m.group(1)) if m else order
             if 0 <= layer < layers:
                 windows[layer] = size
                 found = True
@@ -1248,10 +1260,13 @@ class _Analysis:
     def _kv_dtype(self, key_infos: list[ValueInfo]) -> str:
         for vi in key_infos:
             if vi.dtype:
+                if vi.dtype not in DTYPE_BYTES:  # e.g. float8_e8m0, complex64, int2
+                    raise self.error(f"KV-cache input {vi.name!r} has element type {vi.dtype}, "
+                                     "which no runtime keeps a KV cache in")
                 self.prov.artifact("kv_dtype", f"element type of graph input {vi.name}")
                 return vi.dtype
         logits = self.g.value_info(self.genai.logits if self.genai else "logits")
-        if logits is not None and logits.dtype:
+        if logits is not None and logits.dtype in _FLOAT_DTYPES:
             self.prov.assumed("kv_dtype", "no KV-cache inputs: assumed the logits dtype")
             return logits.dtype
         self.prov.assumed("kv_dtype", "no KV-cache inputs: assumed float32")
@@ -1310,6 +1325,7 @@ def _config_only_spec(source: Path, layout: _Layout) -> ModelSpec:
             path=str(path),
         )
     assert cfg.layers and cfg.kv_heads and cfg.head_size and cfg.vocab
+    check_layers(cfg.layers, path, "genai_config.json model.decoder.num_hidden_layers")
     heads = cfg.heads or cfg.kv_heads
     hidden = cfg.hidden or heads * cfg.head_size
     for name in ("num_layers", "num_kv_heads", "head_dim", "vocab_size"):

@@ -148,5 +148,27 @@ from planner.cli import report_cmds as _report_cmds  # noqa: E402,F401  (plot, r
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point.
+
+    Command-line mistakes typer catches itself (unknown option or command, a value that does not
+    parse, a missing argument) become one ``error:`` line and exit 2 as well, like every
+    ``UsageError``, instead of a multi-line box; the hint names the ``--help`` to read.
+    """
+    from planner.errors import ExitCode
+
+    try:
+        code = app(standalone_mode=False)
+    except typer.TyperException as exc:  # typer's click: UsageError, BadParameter, ...
+        exit_code = getattr(exc, "exit_code", int(ExitCode.USAGE))
+        if type(exc).__name__ != "NoArgsIsHelpError":  # that one has printed the help already
+            format_message = getattr(exc, "format_message", None)
+            text = format_message() if callable(format_message) else str(exc)
+            print(f"error: {' '.join(str(text).split())}", file=sys.stderr)
+            ctx = getattr(exc, "ctx", None)
+            path = getattr(ctx, "command_path", None) or "planner"
+            print(f"hint: run `{path} --help` for the options", file=sys.stderr)
+        sys.exit(exit_code)
+    except typer.Abort:
+        print("error: aborted", file=sys.stderr)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
