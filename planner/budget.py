@@ -486,10 +486,27 @@ def _context_notes(spec: ModelSpec, rs: ResolvedSettings) -> list[str]:
     notes = []
     if spec.max_context and rs.context > spec.max_context:
         notes.append(
-            f"context {rs.context} exceeds the model's maximum {spec.max_context}: "
-            "quality degrades "
-            "past the trained length, and with MLC a library compiled for one context and a config "
-            "saying another can crash the app (mlc-ai/mlc-llm#1013)"
+            f"context {rs.context} exceeds the model's maximum {spec.max_context}: quality "
+            "degrades past the trained length, and with MLC a library compiled for one context "
+            "and a config saying another can crash the app (mlc-ai/mlc-llm#1013)"
+        )
+    lib = spec.compiled_lib
+    if rs.runtime is Runtime.MLC and lib is not None and lib.context_window_size:
+        if lib.context_window_size > 0 and rs.context > lib.context_window_size:
+            notes.append(
+                f"the compiled library caps the context at {lib.context_window_size} tokens but "
+                f"{rs.context} were asked for: the engine truncates to the library's limit, and "
+                "a library and mlc-chat-config.json that disagree can crash the app "
+                "(mlc-ai/mlc-llm#971, #1013); recompile with --overrides "
+                f"context_window_size={rs.context}"
+            )
+    art = spec.settings.context_window_size
+    if (rs.runtime is Runtime.MLC and lib is not None and lib.context_window_size
+            and art and art > 0 and art != lib.context_window_size):
+        notes.append(
+            f"mlc-chat-config.json says context_window_size {art} but the compiled library "
+            f"was built for {lib.context_window_size}: MLC uses the smaller; keep them equal "
+            "(mlc-ai/mlc-llm#1013)"
         )
     return notes
 

@@ -515,3 +515,21 @@ def test_sniff_and_choose(llama_q4: tuple[Path, dict[str, Any]]) -> None:
     (folder / "config.json").write_text(json.dumps(mf.TINY_LLAMA))
     assert choose(folder, [HfAdapter(), mlc]).name == "mlc"
     assert MlcAdapter().read(folder / "tensor-cache.json").weights is not None
+
+
+def test_library_context_mismatch_is_warned(llama_q4: tuple[Path, dict[str, Any]]) -> None:
+    # mlc-ai/mlc-llm#971/#1013: a library compiled for one context and a config saying another.
+    from planner.budget import estimate
+    from planner.settings import Runtime, RuntimeSettings
+
+    folder, _ = llama_q4
+    meta = _lib_meta(folder)
+    lib_ctx = meta["context_window_size"] // 2
+    meta["context_window_size"] = lib_ctx
+    (folder / "tiny.tar").write_bytes(mf.tar_library(mf.metadata_blob(meta)))
+    spec = MlcAdapter().read(folder)
+    assert spec.compiled_lib is not None and spec.compiled_lib.context_window_size == lib_ctx
+    notes = " ".join(estimate(spec, RuntimeSettings(Runtime.MLC)).notes)
+    assert f"was built for {lib_ctx}" in notes and "#1013" in notes
+    asked = estimate(spec, RuntimeSettings(Runtime.MLC, context=lib_ctx * 2)).notes
+    assert any(f"caps the context at {lib_ctx}" in n for n in asked)
