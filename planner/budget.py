@@ -24,6 +24,7 @@ from planner.errors import UsageError
 from planner.mlc_temp import TempEstimate, mlc_temp_buffer
 from planner.quant import (
     DTYPE_BYTES,
+    MLC_SCHEMES,
     MlcScheme,
     OrtScheme,
     mlc_scheme,
@@ -44,6 +45,8 @@ MLC_PAGE_SIZE = 16
 MLC_DEFAULT_MAX_BATCH = 128
 """gen_config's --max-batch-size default since mlc-llm PR #2917."""
 MLC_DEFAULT_PREFILL_CAP = 8192
+MLC_WINDOW_FAMILIES = frozenset({"mistral", "gemma2", "gemma3", "gemma3_text", "ministral3"})
+"""Families whose MLC model definition takes sliding_window_size (mlc-llm model/<family>)."""
 """Default prefill_chunk_size = min(context_window_size, 8192) (model configs' __post_init__)."""
 
 KV_DTYPES = {
@@ -224,9 +227,11 @@ def resolve_mlc_settings(
     defaults: list[str] = []
     art = spec.settings
     quant = settings.quantization or spec.quantization.scheme
-    if quant is None:
+    if quant is None or (settings.quantization is None and quant not in MLC_SCHEMES):
         quant = "q4f16_1"
-        defaults.append("quantization q4f16_1 (MLC's recommended mobile scheme; artifact has none)")
+        defaults.append(
+            "quantization q4f16_1 (MLC's recommended mobile scheme; the artifact has no MLC one)"
+        )
     scheme = mlc_scheme(quant)
     context = settings.context
     if context is None:
@@ -257,7 +262,17 @@ def resolve_mlc_settings(
             )
             + ")"
         )
-    prefill = min(prefill, context) if settings.sliding_window is None else prefill
+    if settings.sliding_window is not None and spec.architecture not in MLC_WINDOW_FAMILIES:
+        families = ", ".join(sorted(MLC_WINDOW_FAMILIES))
+        raise UsageError(
+            f"MLC's {spec.architecture} model has no sliding_window_size; --sliding-window "
+            f"works for {families}"
+        )
+    prefill = min(prefill, context)
+    if settings.sliding_window is not None and prefill > settings.sliding_window:
+        # MLC's config caps prefill_chunk_size at sliding_window_size (mistral_model.py).
+        defaults.append(f"prefill capped at the sliding window {settings.sliding_window}")
+        prefill = settings.sliding_window
     model_dtype = scheme.kv_dtype
     kv_dtype = normalise_kv_dtype(settings.kv_dtype) if settings.kv_dtype else model_dtype
     if kv_dtype != model_dtype:
@@ -501,8 +516,14 @@ def _context_notes(spec: ModelSpec, rs: ResolvedSettings) -> list[str]:
                 f"context_window_size={rs.context}"
             )
     art = spec.settings.context_window_size
-    if (rs.runtime is Runtime.MLC and lib is not None and lib.context_window_size
-            and art and art > 0 and art != lib.context_window_size):
+    if (
+        rs.runtime is Runtime.MLC
+        and lib is not None
+        and lib.context_window_size
+        and art
+        and art > 0
+        and art != lib.context_window_size
+    ):
         notes.append(
             f"mlc-chat-config.json says context_window_size {art} but the compiled library "
             f"was built for {lib.context_window_size}: MLC uses the smaller; keep them equal "
@@ -521,10 +542,9 @@ def resolve_ort_settings(
     defaults: list[str] = []
     art = spec.settings
     quant = settings.quantization or spec.quantization.scheme
-    if (
-        quant is None
-        or (quant not in ("fp32", "fp16", "bf16", "int8", "int4")
-        and not quant.startswith(("int4-", "int8-")))
+    if quant is None or (
+        quant not in ("fp32", "fp16", "bf16", "int8", "int4")
+        and not quant.startswith(("int4-", "int8-"))
     ):
         if settings.quantization:
             ort_scheme(settings.quantization)  # raises with the list of known names
@@ -554,6 +574,12 @@ def resolve_ort_settings(
         )
     )
     window = settings.sliding_window
+    if window is not None and not spec.layer_windows:
+        raise UsageError(
+            "onnxruntime-genai allocates the KV cache to max_length; a sliding window comes "
+            "from the model itself (GroupQueryAttention local_window_size), and this one has none",
+            hint="lower --context instead",
+        )
     sink = settings.attention_sink or 0
     return (
         ResolvedSettings(
@@ -633,12 +659,23 @@ def estimate(
         )
         for c in d.components
     )
+    engine = main.mlc_engine
+    if engine is not None and d.mlc_engine is not None:
+        # Two model libraries, two engines' worth of parameters, temp buffers and workspaces.
+        de = d.mlc_engine
+        engine = MlcEngineFigures(
+            engine.params_bytes + de.params_bytes,
+            engine.temp_buffer_bytes + de.temp_buffer_bytes,
+            engine.kv_aux_workspace_bytes + de.kv_aux_workspace_bytes,
+            engine.model_workspace_bytes + de.model_workspace_bytes,
+            engine.logit_processor_workspace_bytes + de.logit_processor_workspace_bytes,
+        )
     return MemoryBudget(
         model=main.model,
         settings=main.settings,
         components=main.components + extra,
         kv_bytes_per_token=main.kv_bytes_per_token,
-        mlc_engine=main.mlc_engine,
+        mlc_engine=engine,
         notes=(
             *main.notes,
             f"speculative decoding: draft model {draft.name} adds its weights, "

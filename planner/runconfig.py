@@ -105,6 +105,13 @@ def _check_value(path: Path, where: str, key: str, value: Any) -> Any:
         value = float(value)
     if (want is int and isinstance(value, bool)) or not isinstance(value, want):
         raise _fail(path, f"{where}: {key} must be {want.__name__}, got {type(value).__name__}")
+    if key == "runtime" and value not in ("mlc", "onnxruntime"):
+        raise _fail(path, f"{where}: runtime must be mlc or onnxruntime, got {value!r}")
+    if key == "ram_fraction" and isinstance(value, float) and not 0.05 <= value <= 1.0:
+        raise _fail(path, f"{where}: ram_fraction must be between 0.05 and 1.0, got {value}")
+    if key in ("context", "prefill", "batch", "sliding_window") and isinstance(value, int) \
+            and value <= 0:
+        raise _fail(path, f"{where}: {key} must be positive, got {value}")
     if key == "devices" and (
         not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value)
     ):

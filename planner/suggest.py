@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from planner.budget import MemoryBudget
+from planner.budget import MLC_WINDOW_FAMILIES, MemoryBudget, normalise_kv_dtype
 from planner.checks import CheckOptions, DeviceReport, Status, check_device, max_context
 from planner.device import DeviceProfile
 from planner.errors import PlannerError, UsageError
@@ -24,8 +24,7 @@ MLC_MOBILE_KINDS = ("no-quant", "group-quant")
 """Scheme kinds whose kernels MLC builds for Metal/OpenCL/Vulkan (AWQ, FT and fp8 are CUDA-side)."""
 MLC_PREFILLS = (2048, 1024, 512, 256, 128)
 ORT_PREFILLS = (2048, 1024, 512, 256, 128)
-SLIDING_WINDOW_FAMILIES = frozenset({"mistral", "gemma2", "gemma3", "gemma3_text", "ministral3"})
-"""Families whose MLC model definition takes sliding_window_size (mlc-llm model/<family>)."""
+SLIDING_WINDOW_FAMILIES = MLC_WINDOW_FAMILIES
 DEFAULT_SLIDING_WINDOW = 4096
 DEFAULT_TARGET_CONTEXT = 4096
 """Context aimed for when the user gives neither --context nor --min-context."""
@@ -100,7 +99,7 @@ def round_context(tokens: int) -> int:
 
 
 def quantization_candidates(
-    spec: ModelSpec, runtime: Runtime, pinned: str | None
+    spec: ModelSpec, runtime: Runtime, pinned: str | None, kv_dtype: str | None = None
 ) -> list[tuple[str, int]]:
     """(name, quality rank) of each scheme to try, best quality first."""
     if runtime is Runtime.MLC:
@@ -110,7 +109,10 @@ def quantization_candidates(
         return [
             (s.name, s.quality_rank)
             for s in mlc_schemes_for(spec.architecture)
-            if s.kind in MLC_MOBILE_KINDS and s.model_dtype != "bfloat16" and s.layout == "NK"
+            if s.kind in MLC_MOBILE_KINDS
+            and s.model_dtype != "bfloat16"
+            and s.layout == "NK"
+            and (kv_dtype is None or s.kv_dtype == normalise_kv_dtype(kv_dtype))
         ]
     if pinned:
         o = ort_scheme(pinned)
@@ -188,10 +190,12 @@ def suggest(
     prefills: tuple[int, ...] = MLC_PREFILLS if base.runtime is Runtime.MLC else ORT_PREFILLS
     if base.prefill is not None:
         prefills = (base.prefill,)
-    floor = min_context or 256
+    floor = min(min_context or 256, cap)
     found: list[Candidate] = []
     rejected: list[tuple[Candidate, str]] = []
-    for quant, rank in quantization_candidates(spec, base.runtime, base.quantization):
+    for quant, rank in quantization_candidates(
+        spec, base.runtime, base.quantization, base.kv_dtype
+    ):
         best: Candidate | None = None
         for prefill in prefills:
             try:
@@ -210,7 +214,7 @@ def suggest(
                 continue
             if longest is None or longest < floor:
                 continue
-            ctx = min(cap, longest) if longest < cap else cap
+            ctx = min(cap, longest)
             ctx = ctx if ctx == cap else round_context(ctx)
             if ctx < floor:
                 continue
@@ -285,7 +289,9 @@ def _advice(
         out.append(f"the longest context that fits is {chosen.context} tokens (asked for {want})")
     else:
         best: tuple[int, str, int] | None = None
-        for quant, _rank in quantization_candidates(spec, base.runtime, base.quantization):
+        for quant, _rank in quantization_candidates(
+            spec, base.runtime, base.quantization, base.kv_dtype
+        ):
             for prefill in (MLC_PREFILLS if base.runtime is Runtime.MLC else ORT_PREFILLS)[-2:]:
                 try:
                     longest = _longest(
@@ -308,7 +314,9 @@ def _advice(
     if base.runtime is Runtime.MLC and spec.architecture in SLIDING_WINDOW_FAMILIES:
         window = min(DEFAULT_SLIDING_WINDOW, want)
         alt = None
-        for quant, rank in quantization_candidates(spec, base.runtime, base.quantization):
+        for quant, rank in quantization_candidates(
+            spec, base.runtime, base.quantization, base.kv_dtype
+        ):
             c = _evaluate(
                 spec,
                 base,

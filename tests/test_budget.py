@@ -249,14 +249,24 @@ def test_ort_prefill_activations_hand_computed() -> None:
 
 def test_ort_load_transient_wins_for_short_prompts() -> None:
     # fp32 untied lm_head of Llama-3.1-8B: 128256 × 4096 × 4 bytes are resident while packed;
-    # with a 16-token prompt and a small KV that moment is the peak.
+    # with a 16-token prompt and a small KV that moment is the peak. The prompt's buffers stay
+    # in the (dirty) footprint; the transient's excess is clean mapped pages.
     spec = hf_spec("llama-3.1-8b")
-    b = estimate(
-        spec, RuntimeSettings(Runtime.ONNXRUNTIME, quantization="fp32", context=256, prefill=16)
-    )
-    act = next(c for c in b.components if c.category == "activations")
-    assert act.label == "load-time prepacking transient"
-    assert act.bytes == 128256 * 4096 * 4 - b.kv_cache_bytes
+    b = estimate(spec, RuntimeSettings(Runtime.ONNXRUNTIME, quantization="fp32", context=256,
+                                       prefill=16))
+    acts = {c.label: c for c in b.components if c.category == "activations"}
+    prefill = acts["prefill activations (arena)"]
+    transient = acts["load-time prepacking transient (beyond KV and prefill)"]
+    assert prefill.dirty and not transient.dirty
+    assert transient.bytes == 128256 * 4096 * 4 - b.kv_cache_bytes - prefill.bytes
+    assert b.activations_bytes + b.kv_cache_bytes == 128256 * 4096 * 4
+
+
+def test_ort_footprint_grows_with_the_prompt() -> None:
+    spec = hf_spec("llama-3.2-1b")
+    feet = [estimate(spec, RuntimeSettings(Runtime.ONNXRUNTIME, quantization="fp32", context=2048,
+                                           prefill=p)).footprint_bytes for p in (16, 1024, 2048)]
+    assert feet[0] < feet[1] < feet[2]
 
 
 def test_ort_fault_around_touches_64k_windows() -> None:
@@ -266,3 +276,22 @@ def test_ort_fault_around_touches_64k_windows() -> None:
     assert _touched_windows(64 * 2**20, 16384, 1) == 64 * 1024
     # many lookups can never map more than the table
     assert _touched_windows(64 * 2**20, 16384, 10**6) == 64 * 2**20
+
+
+def test_draft_adds_to_the_mlc_engine_startup() -> None:
+    big, small = hf_spec("llama-3.1-8b"), hf_spec("llama-3.2-1b")
+    s = RuntimeSettings(Runtime.MLC, quantization="q4f16_1", context=2048, prefill=512)
+    alone, both, d = estimate(big, s), estimate(big, s, draft=small), estimate(small, s)
+    assert alone.mlc_engine and both.mlc_engine and d.mlc_engine
+    assert both.mlc_engine.startup_bytes == alone.mlc_engine.startup_bytes + d.mlc_engine.startup_bytes
+
+
+def test_sliding_window_rules() -> None:
+    # MLC caps the prefill chunk at the window (mistral_model.py) ...
+    mistral = hf_spec("mistral-7b-v0.3")
+    b = estimate(mistral, RuntimeSettings(Runtime.MLC, quantization="q4f16_1", context=8192,
+                                          sliding_window=1024))
+    assert b.settings.prefill == 1024
+    # ... and only families whose MLC model takes a window accept one.
+    with pytest.raises(UsageError, match="sliding_window_size"):
+        estimate(hf_spec("llama-3.2-1b"), RuntimeSettings(Runtime.MLC, sliding_window=1024))

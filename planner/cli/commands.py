@@ -270,6 +270,20 @@ def check(
     if config is not None:
         if path is not None or device:
             raise UsageError("give either --config or a model path with --device, not both")
+        given = {
+            "--runtime": runtime, "--quantization": quantization, "--context": context,
+            "--prefill": prefill, "--kv-dtype": kv_dtype, "--sliding-window": sliding_window,
+            "--attention-sink": attention_sink, "--draft": draft, "--entitlement": entitlement,
+            "--adapter": adapter,
+        }
+        clashing = [k for k, v in given.items() if v is not None]
+        clashing += ["--batch"] if batch != 1 else []
+        clashing += ["--ram-fraction"] if ram_fraction != 0.7 else []
+        if clashing:
+            raise UsageError(
+                f"{', '.join(clashing)} cannot be combined with --config: set them per job or "
+                "under defaults: in the planner.yaml"
+            )
         rc = load_run_config(config)
         jobs = list(rc.jobs)
         extra_dirs = [*(profiles or []), *rc.profile_dirs]

@@ -67,7 +67,12 @@ def ort_settings(plan: Plan, c: Candidate) -> ort.OrtPlanSettings:
         max_length=c.context,
         tied_embeddings=spec.tie_word_embeddings,
         ios=any(d.os in ("ios", "ipados") for d in plan.devices),
+        kv_quant=_KV_QUANT.get(c.budget.settings.kv_dtype),
     )
+
+
+_KV_QUANT = {"int8": "int8", "int4": "int4", "float8_e4m3fn": "fp8"}
+"""Planned KV dtype → the builder's kv_cache_quant_scheme (onnxruntime-genai 0.18.0)."""
 
 
 def package_config_for(plans: list[Plan]) -> str:
