@@ -283,7 +283,8 @@ def test_draft_adds_to_the_mlc_engine_startup() -> None:
     s = RuntimeSettings(Runtime.MLC, quantization="q4f16_1", context=2048, prefill=512)
     alone, both, d = estimate(big, s), estimate(big, s, draft=small), estimate(small, s)
     assert alone.mlc_engine and both.mlc_engine and d.mlc_engine
-    assert both.mlc_engine.startup_bytes == alone.mlc_engine.startup_bytes + d.mlc_engine.startup_bytes
+    expected = alone.mlc_engine.startup_bytes + d.mlc_engine.startup_bytes
+    assert both.mlc_engine.startup_bytes == expected
 
 
 def test_sliding_window_rules() -> None:
