@@ -47,7 +47,8 @@ def mlc_settings(plan: Plan, c: Candidate, device: DeviceProfile) -> mlc.MlcPlan
         quantization=c.quantization,
         context_window_size=c.context,
         prefill_chunk_size=c.prefill,
-        max_batch_size=max(1, plan.base.batch),
+        # The budget was computed for this max batch (temp buffers scale with it): emit the same.
+        max_batch_size=c.budget.settings.max_batch_size,
         sliding_window_size=c.sliding_window,
         attention_sink_size=c.attention_sink,
         device_preset=device.mlc_device or "android",
