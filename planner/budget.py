@@ -23,10 +23,10 @@ from math import ceil
 from planner.errors import UsageError
 from planner.mlc_temp import TempEstimate, mlc_temp_buffer
 from planner.quant import (
-    DTYPE_BYTES,
     MLC_SCHEMES,
     MlcScheme,
     OrtScheme,
+    dtype_bytes,
     mlc_scheme,
     ort_scheme,
 )
@@ -178,10 +178,6 @@ class MemoryBudget:
         return self.total_bytes - self.runtime_overhead_bytes
 
 
-def _kv_bytes(dtype: str) -> float:
-    return DTYPE_BYTES[dtype]
-
-
 def normalise_kv_dtype(name: str) -> str:
     """Canonical KV dtype name, or a usage error listing the accepted ones."""
     try:
@@ -211,7 +207,7 @@ def kv_cache_bytes(
 
     bytes = Σ_layers tokens(layer) × kv_heads × head_dim × 2 (K, V) × dtype bytes × batch.
     """
-    per_layer_token = spec.num_kv_heads * spec.head_dim * 2 * _kv_bytes(dtype)
+    per_layer_token = spec.num_kv_heads * spec.head_dim * 2 * dtype_bytes(dtype)
     tokens = kv_tokens_per_layer(spec, context, window, sink)
     total = ceil(sum(tokens) * per_layer_token) * batch
     return total, ceil(per_layer_token * spec.num_layers)
@@ -429,7 +425,7 @@ def estimate_mlc(spec: ModelSpec, settings: RuntimeSettings) -> MemoryBudget:
         )
     engine = mlc_engine_figures(spec, weights.bytes, temp_bytes, rs)
     # Each layer's cache holds (ceil(tokens / 16) + 1) pages of 16 tokens.
-    per_layer_token = spec.num_kv_heads * spec.head_dim * 2 * _kv_bytes(rs.kv_dtype)
+    per_layer_token = spec.num_kv_heads * spec.head_dim * 2 * dtype_bytes(rs.kv_dtype)
     page_extra = (
         ceil(
             sum(

@@ -79,12 +79,13 @@ def mlc_weight_bytes(spec: ModelSpec, scheme: MlcScheme) -> WeightBytes:
         if g.kind is ParamKind.LINEAR:
             linear += g.count * _mlc_linear(g.shape[0], g.shape[1], scheme)
         elif g.kind is ParamKind.EMBEDDING:
-            if scheme.quantize_embedding or scheme.kind == "no-quant":
+            if scheme.kind == "ft-quant":
+                # FT kernels cover Linears only; the embedding falls back to q4 group 32.
+                emb += _group_quant_linear(g.shape[0], g.shape[1], _FT_FALLBACK)
+            elif scheme.quantize_embedding or scheme.kind == "no-quant":
                 emb += _mlc_linear(g.shape[0], g.shape[1], scheme)
             else:
                 emb += tensor_bytes(g.numel, scheme.model_dtype)
-            if scheme.kind == "ft-quant":
-                emb = _group_quant_linear(g.shape[0], g.shape[1], _FT_FALLBACK)
         elif g.kind is ParamKind.LM_HEAD:
             if scheme.kind == "ft-quant":
                 head += _group_quant_linear(g.shape[0], g.shape[1], _FT_FALLBACK)
