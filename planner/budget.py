@@ -187,6 +187,11 @@ def normalise_kv_dtype(name: str) -> str:
         raise UsageError(f"unknown KV dtype {name!r}; known: {known}") from None
 
 
+def kv_bytes_per_layer_token(spec: ModelSpec, dtype: str) -> float:
+    """K and V bytes one layer stores per token: kv_heads × head_dim × 2 × dtype bytes."""
+    return spec.num_kv_heads * spec.head_dim * 2 * dtype_bytes(dtype)
+
+
 def kv_tokens_per_layer(spec: ModelSpec, context: int, window: int | None, sink: int) -> list[int]:
     """Tokens each layer's cache holds: the context, or window + sink for sliding layers.
 
@@ -207,7 +212,7 @@ def kv_cache_bytes(
 
     bytes = Σ_layers tokens(layer) × kv_heads × head_dim × 2 (K, V) × dtype bytes × batch.
     """
-    per_layer_token = spec.num_kv_heads * spec.head_dim * 2 * dtype_bytes(dtype)
+    per_layer_token = kv_bytes_per_layer_token(spec, dtype)
     tokens = kv_tokens_per_layer(spec, context, window, sink)
     total = ceil(sum(tokens) * per_layer_token) * batch
     return total, ceil(per_layer_token * spec.num_layers)
@@ -425,7 +430,7 @@ def estimate_mlc(spec: ModelSpec, settings: RuntimeSettings) -> MemoryBudget:
         )
     engine = mlc_engine_figures(spec, weights.bytes, temp_bytes, rs)
     # Each layer's cache holds (ceil(tokens / 16) + 1) pages of 16 tokens.
-    per_layer_token = spec.num_kv_heads * spec.head_dim * 2 * dtype_bytes(rs.kv_dtype)
+    per_layer_token = kv_bytes_per_layer_token(spec, rs.kv_dtype)
     page_extra = (
         ceil(
             sum(

@@ -328,6 +328,15 @@ def run_checks(b: MemoryBudget, d: DeviceProfile, o: CheckOptions) -> tuple[Chec
     )
 
 
+ADVISORY = frozenset({"android-background"})
+"""Checks whose warnings inform but never reject a plan or shorten the largest context."""
+
+
+def blocks(c: CheckResult) -> bool:
+    """Whether this result rejects a plan: a failure, or a warning of a non-advisory check."""
+    return c.status in (Status.FAIL, Status.WARN) and c.id not in ADVISORY
+
+
 def _passes(
     spec: ModelSpec,
     settings: RuntimeSettings,
@@ -337,10 +346,7 @@ def _passes(
     draft: ModelSpec | None,
 ) -> bool:
     b = estimate(spec, replace(settings, context=context), draft)
-    return all(
-        c.status not in (Status.FAIL, Status.WARN) or c.id == "android-background"
-        for c in run_checks(b, d, o)
-    )
+    return not any(blocks(c) for c in run_checks(b, d, o))
 
 
 def max_context(

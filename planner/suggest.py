@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from planner.budget import MLC_WINDOW_FAMILIES, MemoryBudget, normalise_kv_dtype
-from planner.checks import CheckOptions, DeviceReport, Status, check_device, max_context
+from planner.checks import CheckOptions, DeviceReport, blocks, check_device, max_context
 from planner.device import DeviceProfile
 from planner.errors import PlannerError, UsageError
 from planner.quant import ORT_DEFAULT_SCHEMES, mlc_scheme, mlc_schemes_for, ort_scheme
@@ -47,11 +47,7 @@ class Candidate:
     @property
     def fits(self) -> bool:
         """Every check passes on every device (background-kill warnings aside)."""
-        return all(
-            c.status not in (Status.FAIL, Status.WARN) or c.id == "android-background"
-            for r in self.reports
-            for c in r.checks
-        )
+        return not any(blocks(c) for r in self.reports for c in r.checks)
 
     @property
     def budget(self) -> MemoryBudget:
@@ -73,7 +69,7 @@ class Candidate:
         """The check that rejects this candidate, with its margin."""
         for r in self.reports:
             for c in r.checks:
-                if c.status in (Status.FAIL, Status.WARN) and c.id != "android-background":
+                if blocks(c):
                     return f"{r.device.id}: {c.title}: {c.message}"
         return "passes"
 

@@ -19,11 +19,12 @@ from planner.cli.commands import (
     BatchOpt,
     ContextOpt,
     DraftOpt,
-    Entitlement,
+    EntitlementOpt,
     KvDtypeOpt,
     PrefillOpt,
     ProfilesOpt,
     QuantOpt,
+    RamFractionOpt,
     RuntimeOpt,
     SinkOpt,
     WindowOpt,
@@ -117,10 +118,8 @@ def plot(
     sliding_window: WindowOpt = None,
     attention_sink: SinkOpt = None,
     draft: DraftOpt = None,
-    entitlement: Annotated[Entitlement | None, typer.Option(
-        "--entitlement", help="Assume this iOS entitlement is granted.")] = None,
-    ram_fraction: Annotated[float, typer.Option("--ram-fraction", min=0.05, max=1.0,
-                                                help="Fraction of RAM the model may use.")] = 0.7,
+    entitlement: EntitlementOpt = None,
+    ram_fraction: RamFractionOpt = 0.7,
     profiles: ProfilesOpt = None,
     max_context: Annotated[int | None, typer.Option(
         "--max-context", min=16, help="Right end of the context axis (default: the model's "
