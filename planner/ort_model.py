@@ -95,11 +95,10 @@ def ort_components(
         matmul, emb = w.matmul_bytes, w.embedding_bytes
         largest = w.largest_matmul_tensor_bytes or w.lm_head_bytes
         embedded = w.embedded_bytes
-        other = max(0, w.total_bytes - w.matmul_bytes - (0 if spec.tie_word_embeddings else emb))
         src = "artifact"
     else:
         wb = ort_weight_bytes(spec, scheme)
-        matmul, emb, other = wb.linear_bytes + wb.lm_head_bytes, wb.embedding_bytes, wb.other_bytes
+        matmul, emb = wb.linear_bytes + wb.lm_head_bytes, wb.embedding_bytes
         widest = max(
             (
                 g.shape[0] * g.shape[1]
@@ -153,10 +152,10 @@ def ort_components(
     comps.append(
         Component(
             WEIGHTS,
-            "memory-mapped initializers touched (clean)",
+            "embedding rows mapped (clean)",
             mapped_emb,
             "embedding rows gathered by the prompt, in 64 KiB fault-around windows",
-            (("embedding_bytes", str(emb)), ("lookups", str(lookups)), ("other_bytes", str(other))),
+            (("embedding_bytes", str(emb)), ("lookups", str(lookups))),
             dirty=False,
             source=src,
         )
