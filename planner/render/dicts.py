@@ -2,7 +2,8 @@
 
 ``SCHEMA_VERSION`` changes when a field is renamed or removed (adding fields keeps it).
 Dicts hold only str/int/float/bool/None/list/dict, no absolute paths or timestamps, so
-``json.dumps(..., sort_keys=True)`` is deterministic. docs/json.md documents every field.
+``json.dumps(..., sort_keys=True)`` is deterministic. docs/reference.md#json-output
+documents every field.
 """
 
 from __future__ import annotations
