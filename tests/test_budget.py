@@ -116,6 +116,10 @@ def test_mlc_total_without_overhead_is_params_temp_kv() -> None:
     )
     assert b.mlc_reported_bytes == b.weights_bytes + b.kv_cache_bytes + b.activations_bytes
     assert b.total_bytes == b.mlc_reported_bytes + b.runtime_overhead_bytes
+    # Independent figures: WebLLM publishes 879.04 MiB for this lib (vram_required_MB), and the
+    # lib's metadata plans 88 MiB for prefill_to_last_hidden_states, the largest function.
+    assert round(b.mlc_reported_bytes / MIB, 2) == 879.04
+    assert b.activations_bytes == 88 * MIB
     assert b.mlc_engine is not None
     e = b.mlc_engine
     assert (
