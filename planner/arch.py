@@ -9,6 +9,7 @@ and Hugging Face ``transformers`` (names only; see docs/formulas.md#weights).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import Enum
 
@@ -38,10 +39,7 @@ class ParamGroup:
     @property
     def numel(self) -> int:
         """Elements in all ``count`` tensors."""
-        n = 1
-        for d in self.shape:
-            n *= d
-        return n * self.count
+        return math.prod(self.shape) * self.count
 
 
 @dataclass(frozen=True, slots=True)

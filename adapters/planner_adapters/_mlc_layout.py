@@ -13,6 +13,7 @@ MLC artifact from a config, by the example generator and by the tests.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from math import ceil
@@ -41,10 +42,7 @@ class MlcTensor:
     @property
     def numel(self) -> int:
         """Number of elements."""
-        n = 1
-        for d in self.shape:
-            n *= d
-        return n
+        return math.prod(self.shape)
 
     @property
     def nbytes(self) -> int:

@@ -11,6 +11,7 @@ real file, without overlapping another tensor.
 from __future__ import annotations
 
 import itertools
+import math
 import struct
 from dataclasses import dataclass
 from math import ceil
@@ -51,10 +52,7 @@ class TensorHeader:
     @property
     def numel(self) -> int:
         """Number of elements."""
-        n = 1
-        for d in self.shape:
-            n *= d
-        return n
+        return math.prod(self.shape)
 
 
 @dataclass(frozen=True, slots=True)
