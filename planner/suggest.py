@@ -24,7 +24,6 @@ MLC_MOBILE_KINDS = ("no-quant", "group-quant")
 """Scheme kinds whose kernels MLC builds for Metal/OpenCL/Vulkan (AWQ, FT and fp8 are CUDA-side)."""
 MLC_PREFILLS = (2048, 1024, 512, 256, 128)
 ORT_PREFILLS = (2048, 1024, 512, 256, 128)
-SLIDING_WINDOW_FAMILIES = MLC_WINDOW_FAMILIES
 DEFAULT_SLIDING_WINDOW = 4096
 DEFAULT_TARGET_CONTEXT = 4096
 """Context aimed for when the user gives neither --context nor --min-context."""
@@ -307,7 +306,7 @@ def _advice(
                 "no quantization fits at any context: choose a smaller model or a device "
                 "with more memory"
             )
-    if base.runtime is Runtime.MLC and spec.architecture in SLIDING_WINDOW_FAMILIES:
+    if base.runtime is Runtime.MLC and spec.architecture in MLC_WINDOW_FAMILIES:
         window = min(DEFAULT_SLIDING_WINDOW, want)
         alt = None
         for quant, rank in quantization_candidates(
