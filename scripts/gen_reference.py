@@ -29,7 +29,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 REFERENCE = REPO / "docs" / "reference.md"
-SCHEMAS = REPO / "planner" / "schemas"
+SCHEMAS = REPO / "src" / "planner" / "schemas"
 
 ENVIRONMENT = (
     ("PLANNER_DEBUG", "Set to 1 to print the traceback of an error (for bug reports)."),
@@ -352,5 +352,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(REPO))
     raise SystemExit(main())

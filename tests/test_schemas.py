@@ -14,7 +14,7 @@ from planner.cli import app
 from planner.render.schema_doc import OBJECTS, OUTPUTS, schema_files, type_schema
 
 REPO = Path(__file__).resolve().parent.parent
-SCHEMAS = REPO / "planner" / "schemas"
+SCHEMAS = REPO / "src" / "planner" / "schemas"
 EX = REPO / "examples"
 
 
