@@ -38,8 +38,6 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import onnx  # noqa: E402
-
-from planner_adapters.onnx_adapter import OnnxAdapter  # noqa: E402
 from tests.onnx_factory import (  # noqa: E402
     LLAMA2_7B,
     LLAMA3_8B,
@@ -49,13 +47,21 @@ from tests.onnx_factory import (  # noqa: E402
     build_genai,
 )
 
+from planner_adapters.onnx_adapter import OnnxAdapter  # noqa: E402
+
 CASES: list[tuple[str, ModelConfig, GenaiOptions]] = [
     ("Llama-2-7B int4 (cpu)", LLAMA2_7B, GenaiOptions(materialize=False)),
-    ("Llama-2-7B fp16 (cuda)", LLAMA2_7B,
-     GenaiOptions(precision="fp16", provider="cuda", accuracy_level=None, materialize=False)),
+    (
+        "Llama-2-7B fp16 (cuda)",
+        LLAMA2_7B,
+        GenaiOptions(precision="fp16", provider="cuda", accuracy_level=None, materialize=False),
+    ),
     ("Llama-3-8B int4 (cpu)", LLAMA3_8B, GenaiOptions(materialize=False)),
-    ("Llama-3-8B fp16 (cuda)", LLAMA3_8B,
-     GenaiOptions(precision="fp16", provider="cuda", accuracy_level=None, materialize=False)),
+    (
+        "Llama-3-8B fp16 (cuda)",
+        LLAMA3_8B,
+        GenaiOptions(precision="fp16", provider="cuda", accuracy_level=None, materialize=False),
+    ),
 ]
 
 _RSS_CHILD = """
@@ -85,18 +91,32 @@ def floor_walk(path: str) -> None:
     """onnx.load plus the minimum a safe reader must touch in the graph."""
     model = onnx.load(path, load_external_data=False)
     for t in model.graph.initializer:
-        _ = (t.name, t.data_type, tuple(t.dims), t.data_location,
-             {e.key: e.value for e in t.external_data})
+        _ = (
+            t.name,
+            t.data_type,
+            tuple(t.dims),
+            t.data_location,
+            {e.key: e.value for e in t.external_data},
+        )
     for n in model.graph.node:
         _ = (n.op_type, tuple(n.output))
 
 
 def peak_rss_mib(folder: Path, mode: str) -> float:
     """ru_maxrss of a fresh interpreter that imports the adapter (and reads, if asked)."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [str(ROOT), str(ROOT / "adapters"), os.environ.get("PYTHONPATH", "")]))
-    out = subprocess.run([sys.executable, "-c", _RSS_CHILD, str(folder), mode],
-                         capture_output=True, text=True, check=True, env=env)
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(
+            [str(ROOT), str(ROOT / "adapters"), os.environ.get("PYTHONPATH", "")]
+        ),
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", _RSS_CHILD, str(folder), mode],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
     kib = int(out.stdout.strip().splitlines()[-1])
     # Linux reports KiB, macOS bytes.
     return kib / 1024 if sys.platform != "darwin" else kib / 2**20
@@ -106,10 +126,24 @@ def check(spec_folder: Path, exp: Expected) -> None:
     """The benchmark measures a correct read, not a shortcut."""
     spec = OnnxAdapter().read(spec_folder)
     cfg = exp.config
-    got = (spec.num_layers, spec.hidden_size, spec.num_attention_heads, spec.num_kv_heads,
-           spec.head_dim, spec.intermediate_size, spec.vocab_size)
-    want = (cfg.layers, cfg.hidden, cfg.heads, cfg.kv_heads, cfg.head_dim, cfg.intermediate,
-            cfg.vocab)
+    got = (
+        spec.num_layers,
+        spec.hidden_size,
+        spec.num_attention_heads,
+        spec.num_kv_heads,
+        spec.head_dim,
+        spec.intermediate_size,
+        spec.vocab_size,
+    )
+    want = (
+        cfg.layers,
+        cfg.hidden,
+        cfg.heads,
+        cfg.kv_heads,
+        cfg.head_dim,
+        cfg.intermediate,
+        cfg.vocab,
+    )
     assert got == want, (got, want)
     assert spec.weights is not None and spec.weights.total_bytes == exp.total_bytes
 
@@ -117,8 +151,7 @@ def check(spec_folder: Path, exp: Expected) -> None:
 def process_times(folder: Path, model: str, runs: int) -> tuple[float, float, float]:
     """Median wall ms of fresh processes: onnx.load alone, ``planner inspect`` (text, json)."""
     planner = [sys.executable, "-m", "planner", "inspect", str(folder)]
-    load = [sys.executable, "-c",
-            f"import onnx; onnx.load({model!r}, load_external_data=False)"]
+    load = [sys.executable, "-c", f"import onnx; onnx.load({model!r}, load_external_data=False)"]
 
     def wall(cmd: list[str]) -> float:
         times = []
@@ -150,38 +183,59 @@ def main() -> None:
             t_load = median_ms(partial(onnx.load, model, load_external_data=False), args.runs)
             t_floor = median_ms(partial(floor_walk, model), args.runs)
             t_read = median_ms(partial(adapter.read, folder), args.runs)
-            rows.append((
-                label, st.st_size / 2**30, st.st_blocks * 512, exp.model_path.stat().st_size,
-                exp.tensor_count, t_load, t_floor, t_read, peak_rss_mib(folder, "read"),
-            ))
+            rows.append(
+                (
+                    label,
+                    st.st_size / 2**30,
+                    st.st_blocks * 512,
+                    exp.model_path.stat().st_size,
+                    exp.tensor_count,
+                    t_load,
+                    t_floor,
+                    t_read,
+                    peak_rss_mib(folder, "read"),
+                )
+            )
             base_rss = peak_rss_mib(folder, "import")
             proc_rows.append((label, *process_times(folder, model, max(5, args.runs // 5))))
             # Free the multi-GB sparse file as soon as it has been measured.
             exp.data_path.unlink()
-    print(f"Python {platform.python_version()}, onnx {onnx.__version__}, protobuf "
-          f"{version('protobuf')}, {platform.machine()}, {os.cpu_count()} CPUs, "
-          f"median of {args.runs} warm runs")
+    print(
+        f"Python {platform.python_version()}, onnx {onnx.__version__}, protobuf "
+        f"{version('protobuf')}, {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"median of {args.runs} warm runs"
+    )
     print()
-    print("| model | data file (apparent) | data on disk | graph file | initializers "
-          "| onnx.load | load + minimal walk | adapter read | adapter / onnx.load "
-          "| adapter / walk | adapter peak RSS |")
+    print(
+        "| model | data file (apparent) | data on disk | graph file | initializers "
+        "| onnx.load | load + minimal walk | adapter read | adapter / onnx.load "
+        "| adapter / walk | adapter peak RSS |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for (label, gib, disk, graph, count, t_load, t_floor, t_read, rss) in rows:
-        print(f"| {label} | {gib:.2f} GiB | {disk} B | {graph / 1024:.0f} KiB | {count} "
-              f"| {t_load:.2f} ms | {t_floor:.2f} ms | {t_read:.2f} ms | {t_read / t_load:.1f}× "
-              f"| {t_read / t_floor:.1f}× | {rss:.0f} MiB |")
+    for label, gib, disk, graph, count, t_load, t_floor, t_read, rss in rows:
+        print(
+            f"| {label} | {gib:.2f} GiB | {disk} B | {graph / 1024:.0f} KiB | {count} "
+            f"| {t_load:.2f} ms | {t_floor:.2f} ms | {t_read:.2f} ms | {t_read / t_load:.1f}× "
+            f"| {t_read / t_floor:.1f}× | {rss:.0f} MiB |"
+        )
     print()
     print("End to end, as a user runs it (fresh process each time, median wall time):")
     print()
-    print("| model | `python -c 'import onnx; onnx.load(..., load_external_data=False)'` "
-          "| `planner inspect DIR` | ratio | `planner inspect DIR --format json` |")
+    print(
+        "| model | `python -c 'import onnx; onnx.load(..., load_external_data=False)'` "
+        "| `planner inspect DIR` | ratio | `planner inspect DIR --format json` |"
+    )
     print("|---|---|---|---|---|")
     for label, t_onnx, t_cli, t_json in proc_rows:
-        print(f"| {label} | {t_onnx:.0f} ms | {t_cli:.0f} ms | {t_cli / t_onnx:.2f}× "
-              f"| {t_json:.0f} ms |")
+        print(
+            f"| {label} | {t_onnx:.0f} ms | {t_cli:.0f} ms | {t_cli / t_onnx:.2f}× "
+            f"| {t_json:.0f} ms |"
+        )
     print()
-    print(f"Peak RSS of the same fresh process importing the adapter without reading: "
-          f"{base_rss:.0f} MiB.")
+    print(
+        f"Peak RSS of the same fresh process importing the adapter without reading: "
+        f"{base_rss:.0f} MiB."
+    )
     print(f"Command: python benchmarks/bench_inspect.py --runs {args.runs}")
 
 

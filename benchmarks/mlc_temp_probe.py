@@ -33,26 +33,36 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reference", type=Path, default=DEFAULT_REF)
     args = ap.parse_args(argv)
     doc = json.loads(args.reference.read_text())
-    print("| case | ctx | implied temp MiB | planner temp MiB | set by | total err MiB "
-          "| total err % |")
+    print(
+        "| case | ctx | implied temp MiB | planner temp MiB | set by | total err MiB "
+        "| total err % |"
+    )
     print("|---|---:|---:|---:|---|---:|---:|")
     worst = 0.0
     for case in doc["cases"]:
-        spec = spec_from_hf_config(case["hf_config"], source=case["id"], path=args.reference,
-                                   name=case["id"])
+        spec = spec_from_hf_config(
+            case["hf_config"], source=case["id"], path=args.reference, name=case["id"]
+        )
         scheme = mlc_scheme(case["quantization"])
         ctx = case["context_window_size"]
         params = mlc_weight_bytes(spec, scheme).total_bytes
         kv = spec.kv_bytes_per_token_unit * int(dtype_bytes(scheme.kv_dtype)) * ctx
         mbs = 128 if case["id"].startswith(BATCH_128) else 80
-        temp = mlc_temp_buffer(spec, scheme, prefill_chunk=case["prefill_chunk_size"],
-                               context_window=ctx, max_batch_size=mbs)
+        temp = mlc_temp_buffer(
+            spec,
+            scheme,
+            prefill_chunk=case["prefill_chunk_size"],
+            context_window=ctx,
+            max_batch_size=mbs,
+        )
         expected = case["expected_total_mib"]
         implied = expected - (params + kv) / MIB
         err = (params + kv + temp.max_bytes) / MIB - expected
         worst = max(worst, abs(err))
-        print(f"| {case['id']} | {ctx} | {implied:.2f} | {temp.max_bytes / MIB:.2f} | "
-              f"{temp.max_function} | {err:+.2f} | {err / expected * 100:+.3f} |")
+        print(
+            f"| {case['id']} | {ctx} | {implied:.2f} | {temp.max_bytes / MIB:.2f} | "
+            f"{temp.max_function} | {err:+.2f} | {err / expected * 100:+.3f} |"
+        )
     print(f"\nworst abs error on the total: {worst:.2f} MiB")
     return 0
 

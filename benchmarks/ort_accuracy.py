@@ -103,17 +103,22 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"| {label} | {len(errs[k])} | {statistics.median(errs[k]):.1f} | {max(errs[k]):.1f} |"
         )
-    spreads = {k: (max(v) - min(v)) / statistics.median(v) * 100 for k, v in groups.items()
-               if len(v) > 1}
+    spreads = {
+        k: (max(v) - min(v)) / statistics.median(v) * 100 for k, v in groups.items() if len(v) > 1
+    }
     params = [int(str(meta[k]["parameters"])) for k in meta if "parameters" in meta[k]]
     models = {(meta[k]["model_id"], meta[k]["precision"]) for k in meta}
-    print(f"\n{len(models)} model folders, {min(params) / 1e6:.0f}–{max(params) / 1e6:.0f} M "
-          f"parameters; {sum(len(v) for v in groups.values())} runs")
+    print(
+        f"\n{len(models)} model folders, {min(params) / 1e6:.0f}–{max(params) / 1e6:.0f} M "
+        f"parameters; {sum(len(v) for v in groups.values())} runs"
+    )
     if spreads:
         worst = max(spreads, key=lambda k: spreads[k])
-        print(f"run-to-run spread (max − min) / median over repeats: median "
-              f"{statistics.median(spreads.values()):.1f} %, largest {spreads[worst]:.1f} % "
-              f"({worst[0]} {worst[1]}, prompt {worst[2]}, max_length {worst[3]})")
+        print(
+            f"run-to-run spread (max − min) / median over repeats: median "
+            f"{statistics.median(spreads.values()):.1f} %, largest {spreads[worst]:.1f} % "
+            f"({worst[0]} {worst[1]}, prompt {worst[2]}, max_length {worst[3]})"
+        )
     ok = statistics.median(errs["planner"]) <= 5 and max(errs["planner"]) <= 10
     print(f"\ntarget (median ≤ 5%, worst ≤ 10%): {'met' if ok else 'NOT met'}")
     return 0

@@ -23,8 +23,15 @@ from tests.onnx_factory import GenaiOptions, ModelConfig, build_genai  # noqa: E
 
 EXAMPLE = ROOT / "examples" / "onnx-genai-tiny-llama"
 CONFIG = ModelConfig(
-    layers=2, hidden=128, heads=4, kv_heads=2, head_dim=32, intermediate=256, vocab=512,
-    context=256, model_type="llama",
+    layers=2,
+    hidden=128,
+    heads=4,
+    kv_heads=2,
+    head_dim=32,
+    intermediate=256,
+    vocab=512,
+    context=256,
+    model_type="llama",
 )
 OPTIONS = GenaiOptions(precision="int4", block_size=32, accuracy_level=4, seed=20261121)
 README = """\
@@ -48,8 +55,10 @@ def main() -> None:
     built = build_genai(EXAMPLE, CONFIG, OPTIONS)
     (EXAMPLE / "README.md").write_text(README)
     total = sum(p.stat().st_size for p in EXAMPLE.iterdir())
-    print(f"wrote {EXAMPLE.relative_to(ROOT)}: {built.tensor_count} tensors, "
-          f"{built.total_bytes} weight bytes, {total} bytes on disk")
+    print(
+        f"wrote {EXAMPLE.relative_to(ROOT)}: {built.tensor_count} tensors, "
+        f"{built.total_bytes} weight bytes, {total} bytes on disk"
+    )
 
 
 if __name__ == "__main__":

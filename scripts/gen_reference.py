@@ -35,12 +35,19 @@ ENVIRONMENT = (
     ("PLANNER_DEBUG", "Set to 1 to print the traceback of an error (for bug reports)."),
     ("PLANNER_QUIET", "Set to 1 for `--quiet`: no hints or progress on stderr."),
     ("NO_COLOR", "Set (non-empty) to turn colours off in text reports (https://no-color.org)."),
-    ("FORCE_COLOR", "Set (non-empty) to colour text reports on stdout even when it is not a "
-     "terminal (never in `--output` files)."),
-    ("COLUMNS", "Width of text reports when stdout is not a terminal (default 100, kept within "
-     "72..160)."),
-    ("CI", "When set, progress bars are replaced by one hint line (as when stderr is not a "
-     "terminal)."),
+    (
+        "FORCE_COLOR",
+        "Set (non-empty) to colour text reports on stdout even when it is not a "
+        "terminal (never in `--output` files).",
+    ),
+    (
+        "COLUMNS",
+        "Width of text reports when stdout is not a terminal (default 100, kept within 72..160).",
+    ),
+    (
+        "CI",
+        "When set, progress bars are replaced by one hint line (as when stderr is not a terminal).",
+    ),
 )
 
 YAML_EXTRA = {
@@ -48,7 +55,7 @@ YAML_EXTRA = {
     "devices": "Device ids, aliases or families (`--device`).",
     "name": "Label of the job in reports (default: the model path).",
     "entitlement": "Assume the iOS increased-memory-limit entitlement (`--entitlement "
-                   "increased-memory-limit`).",
+    "increased-memory-limit`).",
 }
 
 
@@ -129,11 +136,14 @@ def _params_tables(cmd: Any) -> list[str]:
             descriptor = getattr(p, "type_descriptor", None)
             repeat = ""
             if getattr(p, "multiple", False) or (
-                descriptor is not None and _unwrap(descriptor.annotation)[2]):
+                descriptor is not None and _unwrap(descriptor.annotation)[2]
+            ):
                 repeat = " (repeatable)"
             env = f" Environment: `{p.envvar}`." if getattr(p, "envvar", None) else ""
-            out.append(f"| {names} | {_cell(_type_text(p))}{repeat} | {_default_text(p)} | "
-                       f"{_cell(p.help or '')}{env} |")
+            out.append(
+                f"| {names} | {_cell(_type_text(p))}{repeat} | {_default_text(p)} | "
+                f"{_cell(p.help or '')}{env} |"
+            )
         out.append("")
     return out
 
@@ -173,8 +183,12 @@ def member_docstrings(cls: type) -> dict[str, str]:
     body = tree.body[0].body  # type: ignore[attr-defined]
     docs: dict[str, str] = {}
     for prev, node in itertools.pairwise(body):
-        if (isinstance(prev, ast.Assign) and isinstance(node, ast.Expr)
-                and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)):
+        if (
+            isinstance(prev, ast.Assign)
+            and isinstance(node, ast.Expr)
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
+        ):
             for target in prev.targets:
                 if isinstance(target, ast.Name):
                     docs[target.id] = " ".join(node.value.value.split())
@@ -187,8 +201,11 @@ def _exit_codes() -> list[str]:
     docs = member_docstrings(ExitCode)
     out = ["| code | name | meaning |", "| --- | --- | --- |"]
     out += [f"| {int(c)} | `{c.name}` | {_cell(docs.get(c.name, ''))} |" for c in ExitCode]
-    out += ["", "Typer's own usage errors (an unknown option, a missing argument) also exit 2; "
-            "an interrupt (Ctrl-C) exits 130."]
+    out += [
+        "",
+        "Typer's own usage errors (an unknown option, a missing argument) also exit 2; "
+        "an interrupt (Ctrl-C) exits 130.",
+    ]
     return out
 
 
@@ -200,16 +217,29 @@ def _yaml_section(root: Any) -> list[str]:
 
     check = root.commands["check"]
     by_name = {p.name: p for p in check.params}
-    out = ["`planner check --config planner.yaml` runs a matrix of models × devices × settings. "
-           "The file is read with YAML's safe loader and validated strictly (unknown keys are "
-           "errors naming the file); relative paths are relative to the file's folder.", "",
-           "```yaml", *_yaml_example(runconfig.__doc__ or ""), "```", "",
-           "Keys of a job (and of `defaults`, which every job inherits):", "",
-           "| key | type | meaning |", "| --- | --- | --- |"]
+    out = [
+        "`planner check --config planner.yaml` runs a matrix of models × devices × settings. "
+        "The file is read with YAML's safe loader and validated strictly (unknown keys are "
+        "errors naming the file); relative paths are relative to the file's folder.",
+        "",
+        "```yaml",
+        *_yaml_example(runconfig.__doc__ or ""),
+        "```",
+        "",
+        "Keys of a job (and of `defaults`, which every job inherits):",
+        "",
+        "| key | type | meaning |",
+        "| --- | --- | --- |",
+    ]
     for key, typ in runconfig.JOB_KEYS.items():
         help_text = YAML_EXTRA.get(key) or (by_name[key].help if key in by_name else "") or ""
-        names = {list: "list of strings", str: "string", int: "integer", float: "number",
-                 bool: "boolean"}
+        names = {
+            list: "list of strings",
+            str: "string",
+            int: "integer",
+            float: "number",
+            bool: "boolean",
+        }
         out.append(f"| `{key}` | {names.get(typ, typ.__name__)} | {_cell(help_text)} |")
     out += ["", "See examples/planner.yaml for a complete file."]
     return out
@@ -321,8 +351,11 @@ def generated_files() -> dict[Path, str]:
 
 def stale_files() -> list[Path]:
     """Generated files whose content on disk differs (or that are missing)."""
-    return [p for p, text in generated_files().items()
-            if not p.is_file() or p.read_text(encoding="utf-8") != text]
+    return [
+        p
+        for p, text in generated_files().items()
+        if not p.is_file() or p.read_text(encoding="utf-8") != text
+    ]
 
 
 def _shown(path: Path) -> str:
@@ -340,8 +373,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         stale = stale_files()
         for p in stale:
-            print(f"stale: {_shown(p)} (run python scripts/gen_reference.py)",
-                  file=sys.stderr)
+            print(f"stale: {_shown(p)} (run python scripts/gen_reference.py)", file=sys.stderr)
         return 1 if stale else 0
     SCHEMAS.mkdir(parents=True, exist_ok=True)
     for path, text in generated_files().items():

@@ -47,15 +47,31 @@ def screenshot(page: Path, out: Path, width: int, height: int) -> bool:
         return False
     with tempfile.TemporaryDirectory() as profile:
         result = subprocess.run(
-            [binary, "--headless", "--no-sandbox", "--disable-gpu",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--no-first-run", "--hide-scrollbars", "--force-device-scale-factor=1",
-             f"--user-data-dir={profile}", f"--window-size={width},{height}",
-             f"--screenshot={out}", page.as_uri()],
-            capture_output=True, timeout=180, check=False)
+            [
+                binary,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--hide-scrollbars",
+                "--force-device-scale-factor=1",
+                f"--user-data-dir={profile}",
+                f"--window-size={width},{height}",
+                f"--screenshot={out}",
+                page.as_uri(),
+            ],
+            capture_output=True,
+            timeout=180,
+            check=False,
+        )
     if result.returncode != 0 or not out.is_file():
-        print(f"skip {out.name}: Chromium failed: {result.stderr.decode(errors='replace')[-500:]}",
-              file=sys.stderr)
+        print(
+            f"skip {out.name}: Chromium failed: {result.stderr.decode(errors='replace')[-500:]}",
+            file=sys.stderr,
+        )
         return False
     return True
 
@@ -89,7 +105,9 @@ def svg_to_png(svg_path: Path, png_path: Path) -> bool:
         page.write_text(
             "<!DOCTYPE html><html><head><meta charset='utf-8'><style>html,body{margin:0;"
             f"background:#fff}}svg{{display:block;width:{w}px;height:{h}px}}</style></head>"
-            f"<body>{svg}</body></html>", encoding="utf-8")
+            f"<body>{svg}</body></html>",
+            encoding="utf-8",
+        )
         return screenshot(page, png_path, w, h)
 
 
@@ -129,21 +147,31 @@ def main(argv: list[str] | None = None) -> int:
 
     # planner check examples/hf-llama-3.2-1b -q q0f16 -c 8192 -p 1024 -d pixel-8 -d iphone-12
     # (float16 weights: fits the Pixel, not the 4 GB iPhone, so both outcomes show)
-    settings = RuntimeSettings(runtime=Runtime.MLC, quantization="q0f16", context=8192,
-                               prefill=1024)
+    settings = RuntimeSettings(
+        runtime=Runtime.MLC, quantization="q0f16", context=8192, prefill=1024
+    )
     devices = resolve_devices(["pixel-8", "iphone-12"], profiles)
     reports = check_devices(spec, settings, devices, options)
     label = "examples/hf-llama-3.2-1b"
-    terminal_svg(check_view([(label, reports)], False, style),
-                 "planner check examples/hf-llama-3.2-1b -q q0f16 -c 8192 -p 1024 "
-                 "-d pixel-8 -d iphone-12", out / "terminal-check.svg")
+    terminal_svg(
+        check_view([(label, reports)], False, style),
+        "planner check examples/hf-llama-3.2-1b -q q0f16 -c 8192 -p 1024 -d pixel-8 -d iphone-12",
+        out / "terminal-check.svg",
+    )
     written.append(out / "terminal-check.svg")
 
     # planner suggest examples/hf-llama-3.2-1b -d iphone-15
-    plan = suggest(spec, RuntimeSettings(runtime=Runtime.MLC),
-                   resolve_devices(["iphone-15"], profiles), options)
-    terminal_svg(plan_view(plan, style), "planner suggest examples/hf-llama-3.2-1b -d iphone-15",
-                 out / "terminal-suggest.svg")
+    plan = suggest(
+        spec,
+        RuntimeSettings(runtime=Runtime.MLC),
+        resolve_devices(["iphone-15"], profiles),
+        options,
+    )
+    terminal_svg(
+        plan_view(plan, style),
+        "planner suggest examples/hf-llama-3.2-1b -d iphone-15",
+        out / "terminal-suggest.svg",
+    )
     written.append(out / "terminal-suggest.svg")
 
     # planner plot examples/hf-llama-3.2-1b -q q0f16 -c 8192 -p 1024 -d pixel-8 -d iphone-12
@@ -160,8 +188,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # MissingDependencyError
         print(f"skip chart.png: {exc}", file=sys.stderr)
 
-    written.extend(out / f"{name}.png" for name in ("terminal-check", "terminal-suggest")
-                   if svg_to_png(out / f"{name}.svg", out / f"{name}.png"))
+    written.extend(
+        out / f"{name}.png"
+        for name in ("terminal-check", "terminal-suggest")
+        if svg_to_png(out / f"{name}.svg", out / f"{name}.png")
+    )
 
     # planner check ... --format html
     html = render_check_html([ModelReports(label, tuple(reports))], [curve])

@@ -42,8 +42,12 @@ def device(profiles: tuple[DeviceProfile, ...]) -> Callable[[str], DeviceProfile
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     """``--update-goldens``: rewrite tests/golden/*.txt from the current output (then review)."""
-    parser.addoption("--update-goldens", action="store_true", default=False,
-                     help="rewrite golden files in tests/golden/ instead of comparing")
+    parser.addoption(
+        "--update-goldens",
+        action="store_true",
+        default=False,
+        help="rewrite golden files in tests/golden/ instead of comparing",
+    )
 
 
 @pytest.fixture(scope="session")

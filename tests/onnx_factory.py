@@ -45,14 +45,26 @@ __all__ = [
 ]
 
 _BITS: dict[int, int] = {
-    TensorProto.FLOAT: 32, TensorProto.FLOAT16: 16, TensorProto.BFLOAT16: 16,
-    TensorProto.INT64: 64, TensorProto.INT32: 32, TensorProto.UINT8: 8, TensorProto.INT8: 8,
-    TensorProto.INT4: 4, TensorProto.UINT4: 4,
+    TensorProto.FLOAT: 32,
+    TensorProto.FLOAT16: 16,
+    TensorProto.BFLOAT16: 16,
+    TensorProto.INT64: 64,
+    TensorProto.INT32: 32,
+    TensorProto.UINT8: 8,
+    TensorProto.INT8: 8,
+    TensorProto.INT4: 4,
+    TensorProto.UINT4: 4,
 }
 _NAMES: dict[int, str] = {
-    TensorProto.FLOAT: "float32", TensorProto.FLOAT16: "float16", TensorProto.BFLOAT16: "bfloat16",
-    TensorProto.INT64: "int64", TensorProto.INT32: "int32", TensorProto.UINT8: "uint8",
-    TensorProto.INT8: "int8", TensorProto.INT4: "int4", TensorProto.UINT4: "uint4",
+    TensorProto.FLOAT: "float32",
+    TensorProto.FLOAT16: "float16",
+    TensorProto.BFLOAT16: "bfloat16",
+    TensorProto.INT64: "int64",
+    TensorProto.INT32: "int32",
+    TensorProto.UINT8: "uint8",
+    TensorProto.INT8: "int8",
+    TensorProto.INT4: "int4",
+    TensorProto.UINT4: "uint4",
 }
 
 
@@ -173,10 +185,20 @@ class _Graph:
         self.outputs: list[onnx.ValueInfoProto] = []
         self._const = 0
 
-    def node(self, op: str, inputs: Sequence[str], outputs: Sequence[str], name: str,
-             domain: str = "", **attrs: Any) -> list[str]:
-        self.nodes.append(helper.make_node(op, list(inputs), list(outputs), name=name,
-                                           domain=domain or None, **attrs))
+    def node(
+        self,
+        op: str,
+        inputs: Sequence[str],
+        outputs: Sequence[str],
+        name: str,
+        domain: str = "",
+        **attrs: Any,
+    ) -> list[str]:
+        self.nodes.append(
+            helper.make_node(
+                op, list(inputs), list(outputs), name=name, domain=domain or None, **attrs
+            )
+        )
         return list(outputs)
 
     def const(self, value: Sequence[int] | Sequence[float] | float, dtype: type = np.int64) -> str:
@@ -184,20 +206,32 @@ class _Graph:
         self._const += 1
         name = f"/model/constants/{self._const}"
         arr: np.ndarray = np.array(value, dtype=dtype)
-        self.nodes.append(helper.make_node("Constant", [], [name], name=name + "/Constant",
-                                           value=numpy_helper.from_array(arr)))
+        self.nodes.append(
+            helper.make_node(
+                "Constant", [], [name], name=name + "/Constant", value=numpy_helper.from_array(arr)
+            )
+        )
         return name
 
-    def weight(self, name: str, dtype: int, dims: Sequence[int], roles: Sequence[str] = (),
-               *, kind: str = "normal", params: int | None = None,
-               data: np.ndarray | None = None) -> str:
+    def weight(
+        self,
+        name: str,
+        dtype: int,
+        dims: Sequence[int],
+        roles: Sequence[str] = (),
+        *,
+        kind: str = "normal",
+        params: int | None = None,
+        data: np.ndarray | None = None,
+    ) -> str:
         """Add an initializer. ``params`` is its logical parameter count (0 for metadata)."""
         dims = tuple(int(d) for d in dims)
         numel = math.prod(dims)
         if data is None and self.materialize:
             data = self._random(dtype, dims, kind)
-        self.weights[name] = _Weight(name, dtype, dims, data, frozenset(roles),
-                                     numel if params is None else params)
+        self.weights[name] = _Weight(
+            name, dtype, dims, data, frozenset(roles), numel if params is None else params
+        )
         return name
 
     def _random(self, dtype: int, dims: tuple[int, ...], kind: str) -> np.ndarray:
@@ -218,9 +252,18 @@ class _Graph:
             return (values.view(np.uint32) >> 16).astype(np.uint16)
         return values
 
-    def save(self, folder: Path, filename: str, *, data_name: str | None, threshold: int,
-             opsets: dict[str, int], ir_version: int, producer: tuple[str, str],
-             exp: Expected) -> None:
+    def save(
+        self,
+        folder: Path,
+        filename: str,
+        *,
+        data_name: str | None,
+        threshold: int,
+        opsets: dict[str, int],
+        ir_version: int,
+        producer: tuple[str, str],
+        exp: Expected,
+    ) -> None:
         """Write the model and (optionally) one external data file, packed from offset 0."""
         folder.mkdir(parents=True, exist_ok=True)
         data_path = folder / data_name if data_name else None
@@ -239,8 +282,11 @@ class _Graph:
                     raise AssertionError(f"{w.name}: {len(raw)} bytes, expected {w.nbytes}")
                 if data_path is not None and w.nbytes >= threshold:
                     t.data_location = TensorProto.EXTERNAL
-                    for key, value in (("location", data_name), ("offset", str(offset)),
-                                       ("length", str(w.nbytes))):
+                    for key, value in (
+                        ("location", data_name),
+                        ("offset", str(offset)),
+                        ("length", str(w.nbytes)),
+                    ):
                         entry = t.external_data.add()
                         entry.key, entry.value = key, str(value)
                     if fh is not None:
@@ -274,8 +320,12 @@ class _Graph:
         exp.data_path = data_path
         graph = helper.make_graph(self.nodes, "main_graph", self.inputs, self.outputs, inits)
         model = helper.make_model(
-            graph, ir_version=ir_version, producer_name=producer[0], producer_version=producer[1],
-            opset_imports=[helper.make_opsetid(d, v) for d, v in opsets.items()])
+            graph,
+            ir_version=ir_version,
+            producer_name=producer[0],
+            producer_version=producer[1],
+            opset_imports=[helper.make_opsetid(d, v) for d, v in opsets.items()],
+        )
         (folder / filename).write_bytes(model.SerializeToString())
 
 
@@ -292,9 +342,18 @@ def _rope_caches(cfg: ModelConfig, np_dtype: type) -> tuple[np.ndarray, np.ndarr
 # --------------------------------------------------------------------------- genai layout
 
 
-def _genai_linear(g: _Graph, x: str, base: str, wname: str, k: int, n: int,
-                  opt: GenaiOptions, io: int, roles: Sequence[str] = ("matmul",),
-                  out: str | None = None) -> str:
+def _genai_linear(
+    g: _Graph,
+    x: str,
+    base: str,
+    wname: str,
+    k: int,
+    n: int,
+    opt: GenaiOptions,
+    io: int,
+    roles: Sequence[str] = ("matmul",),
+    out: str | None = None,
+) -> str:
     """One projection as the builder writes it: MatMulNBits (int4/int8) or MatMul."""
     out = out or f"{base}/output_0"
     if opt.precision in ("fp32", "fp16"):
@@ -305,13 +364,27 @@ def _genai_linear(g: _Graph, x: str, base: str, wname: str, k: int, n: int,
     bs = opt.block_size
     n_blocks = -(-k // bs)
     suffix = f"_Q{bits}"
-    b = g.weight(f"{wname}.MatMul.weight{suffix}", TensorProto.UINT8,
-                 (n, n_blocks, bs * bits // 8), roles, kind="bytes", params=k * n)
+    b = g.weight(
+        f"{wname}.MatMul.weight{suffix}",
+        TensorProto.UINT8,
+        (n, n_blocks, bs * bits // 8),
+        roles,
+        kind="bytes",
+        params=k * n,
+    )
     s = g.weight(f"{wname}.MatMul.weight_scales", io, (n, n_blocks), roles, kind="scale", params=0)
     inputs = [x, b, s]
     if not opt.symmetric:
-        inputs.append(g.weight(f"{wname}.MatMul.weight_zp", TensorProto.UINT8,
-                               (n, -(-n_blocks * bits // 8)), roles, kind="bytes", params=0))
+        inputs.append(
+            g.weight(
+                f"{wname}.MatMul.weight_zp",
+                TensorProto.UINT8,
+                (n, -(-n_blocks * bits // 8)),
+                roles,
+                kind="bytes",
+                params=0,
+            )
+        )
     attrs: dict[str, object] = {"K": k, "N": n, "bits": bits, "block_size": bs}
     if opt.accuracy_level:
         attrs["accuracy_level"] = opt.accuracy_level
@@ -319,8 +392,9 @@ def _genai_linear(g: _Graph, x: str, base: str, wname: str, k: int, n: int,
     return out
 
 
-def build_genai(folder: Path, cfg: ModelConfig = ModelConfig(),
-                opt: GenaiOptions = GenaiOptions()) -> Expected:
+def build_genai(
+    folder: Path, cfg: ModelConfig = ModelConfig(), opt: GenaiOptions = GenaiOptions()
+) -> Expected:
     """Write an onnxruntime-genai builder package (model.onnx, model.onnx.data, genai_config)."""
     if opt.precision not in ("int4", "int8", "fp32", "fp16"):
         raise ValueError(f"unknown precision {opt.precision!r}")
@@ -333,8 +407,10 @@ def build_genai(folder: Path, cfg: ModelConfig = ModelConfig(),
     h, kvh, hd, n_layers = cfg.hidden, cfg.kv_heads, cfg.head_dim, cfg.layers
     kv_last: int | str = "kv_cache_dim" if opt.symbolic_kv_dim else hd
 
-    g.inputs += [_vi("input_ids", TensorProto.INT64, ["batch_size", "sequence_length"]),
-                 _vi("attention_mask", TensorProto.INT64, ["batch_size", "total_sequence_length"])]
+    g.inputs += [
+        _vi("input_ids", TensorProto.INT64, ["batch_size", "sequence_length"]),
+        _vi("attention_mask", TensorProto.INT64, ["batch_size", "total_sequence_length"]),
+    ]
     kv_names: list[str] = []
     for i in range(n_layers):
         for kind in ("key", "value"):
@@ -344,8 +420,11 @@ def build_genai(folder: Path, cfg: ModelConfig = ModelConfig(),
     g.outputs.append(_vi("logits", io, ["batch_size", "sequence_length", cfg.vocab]))
     for i in range(n_layers):
         for kind in ("key", "value"):
-            g.outputs.append(_vi(f"present.{i}.{kind}", io,
-                                 ["batch_size", kvh, "total_sequence_length", kv_last]))
+            g.outputs.append(
+                _vi(
+                    f"present.{i}.{kind}", io, ["batch_size", kvh, "total_sequence_length", kv_last]
+                )
+            )
 
     # Embedding: a float Gather, or GatherBlockQuantized over the lm_head's packed weight.
     bits = 4 if opt.precision == "int4" else 8
@@ -355,40 +434,79 @@ def build_genai(folder: Path, cfg: ModelConfig = ModelConfig(),
         if h % opt.block_size:
             raise ValueError("shared embeddings need hidden % block_size == 0")
         shape = g.const([cfg.vocab, h * bits // 8])
-        g.node("Reshape", [f"lm_head.MatMul.weight_Q{bits}", shape], [emb_src],
-               "/model/embed_tokens/Reshape")
+        g.node(
+            "Reshape",
+            [f"lm_head.MatMul.weight_Q{bits}", shape],
+            [emb_src],
+            "/model/embed_tokens/Reshape",
+        )
         gbq_in = [emb_src, "input_ids", "lm_head.MatMul.weight_scales"]
         if not opt.symmetric:
             gbq_in.append("lm_head.MatMul.weight_zp")
-        g.node("GatherBlockQuantized", gbq_in, ["/model/embed_tokens/output_0"],
-               "/model/embed_tokens/GatherBlockQuantized", "com.microsoft",
-               bits=bits, block_size=opt.block_size, gather_axis=0, quantize_axis=1)
+        g.node(
+            "GatherBlockQuantized",
+            gbq_in,
+            ["/model/embed_tokens/output_0"],
+            "/model/embed_tokens/GatherBlockQuantized",
+            "com.microsoft",
+            bits=bits,
+            block_size=opt.block_size,
+            gather_axis=0,
+            quantize_axis=1,
+        )
     else:
         emb = g.weight("model.embed_tokens.weight", io, (cfg.vocab, h), ("embedding",))
-        g.node("Gather", [emb, "input_ids"], ["/model/embed_tokens/output_0"],
-               "/model/embed_tokens/Gather")
+        g.node(
+            "Gather",
+            [emb, "input_ids"],
+            ["/model/embed_tokens/output_0"],
+            "/model/embed_tokens/Gather",
+        )
     hidden_state = "/model/embed_tokens/output_0"
 
     # Attention-mask subgraph: seqlens_k = sum(mask) - 1, total_sequence_length = mask.shape[1].
     base = "/model/attn_mask_reformat/attn_mask_subgraph"
-    g.node("ReduceSum", ["attention_mask", g.const([1])], [f"{base}/ReduceSum/output_0"],
-           f"{base}/ReduceSum", keepdims=0)
-    g.node("Sub", [f"{base}/ReduceSum/output_0", g.const(1)], [f"{base}/Sub/output_0"],
-           f"{base}/Sub")
-    g.node("Cast", [f"{base}/Sub/output_0"], [f"{base}/Sub/Cast/output_0"], f"{base}/Sub/Cast",
-           to=TensorProto.INT32)
+    g.node(
+        "ReduceSum",
+        ["attention_mask", g.const([1])],
+        [f"{base}/ReduceSum/output_0"],
+        f"{base}/ReduceSum",
+        keepdims=0,
+    )
+    g.node(
+        "Sub", [f"{base}/ReduceSum/output_0", g.const(1)], [f"{base}/Sub/output_0"], f"{base}/Sub"
+    )
+    g.node(
+        "Cast",
+        [f"{base}/Sub/output_0"],
+        [f"{base}/Sub/Cast/output_0"],
+        f"{base}/Sub/Cast",
+        to=TensorProto.INT32,
+    )
     g.node("Shape", ["attention_mask"], [f"{base}/Shape/output_0"], f"{base}/Shape")
-    g.node("Gather", [f"{base}/Shape/output_0", g.const(1)], [f"{base}/Gather/output_0"],
-           f"{base}/Gather", axis=0)
-    g.node("Cast", [f"{base}/Gather/output_0"], [f"{base}/Gather/Cast/output_0"],
-           f"{base}/Gather/Cast", to=TensorProto.INT32)
+    g.node(
+        "Gather",
+        [f"{base}/Shape/output_0", g.const(1)],
+        [f"{base}/Gather/output_0"],
+        f"{base}/Gather",
+        axis=0,
+    )
+    g.node(
+        "Cast",
+        [f"{base}/Gather/output_0"],
+        [f"{base}/Gather/Cast/output_0"],
+        f"{base}/Gather/Cast",
+        to=TensorProto.INT32,
+    )
     seqlens, total_len = f"{base}/Sub/Cast/output_0", f"{base}/Gather/Cast/output_0"
 
     cos, sin = _rope_caches(cfg, np_io)
-    g.weight("cos_cache", io, cos.shape, kind="rope", params=0,
-             data=cos if opt.materialize else None)
-    g.weight("sin_cache", io, sin.shape, kind="rope", params=0,
-             data=sin if opt.materialize else None)
+    g.weight(
+        "cos_cache", io, cos.shape, kind="rope", params=0, data=cos if opt.materialize else None
+    )
+    g.weight(
+        "sin_cache", io, sin.shape, kind="rope", params=0, data=sin if opt.materialize else None
+    )
 
     residual = hidden_state
     pending: str | None = None  # the previous layer's MLP output, not yet added to residual
@@ -396,62 +514,158 @@ def build_genai(folder: Path, cfg: ModelConfig = ModelConfig(),
         lp = f"/model/layers.{i}"
         ln = g.weight(f"model.layers.{i}.input_layernorm.weight", io, (h,), kind="ones")
         if pending is None:
-            normed = g.node("SimplifiedLayerNormalization", [residual, ln],
-                            [f"{lp}/input_layernorm/output_0"],
-                            f"{lp}/input_layernorm/LayerNorm", axis=-1, epsilon=1e-5,
-                            stash_type=1)[0]
+            normed = g.node(
+                "SimplifiedLayerNormalization",
+                [residual, ln],
+                [f"{lp}/input_layernorm/output_0"],
+                f"{lp}/input_layernorm/LayerNorm",
+                axis=-1,
+                epsilon=1e-5,
+                stash_type=1,
+            )[0]
         else:
             normed, _, _, residual = g.node(
-                "SkipSimplifiedLayerNormalization", [pending, residual, ln],
+                "SkipSimplifiedLayerNormalization",
+                [pending, residual, ln],
                 [f"{lp}/input_layernorm/output_0", "", "", f"{lp}/input_layernorm/output_3"],
-                f"{lp}/input_layernorm/SkipLayerNorm", "com.microsoft", epsilon=1e-5)
-        qkv = _genai_linear(g, normed, f"{lp}/attn/qkv_proj", f"model.layers.{i}.attn.qkv_proj",
-                            h, (cfg.heads + 2 * kvh) * hd, opt, io)
+                f"{lp}/input_layernorm/SkipLayerNorm",
+                "com.microsoft",
+                epsilon=1e-5,
+            )
+        qkv = _genai_linear(
+            g,
+            normed,
+            f"{lp}/attn/qkv_proj",
+            f"model.layers.{i}.attn.qkv_proj",
+            h,
+            (cfg.heads + 2 * kvh) * hd,
+            opt,
+            io,
+        )
         window = cfg.local_windows[i] if i < len(cfg.local_windows) else None
-        g.node("GroupQueryAttention",
-               [qkv, "", "", f"past_key_values.{i}.key", f"past_key_values.{i}.value", seqlens,
-                total_len, "cos_cache", "sin_cache"],
-               [f"{lp}/attn/GroupQueryAttention/output_0", f"present.{i}.key",
-                f"present.{i}.value"],
-               f"{lp}/attn/GroupQueryAttention", "com.microsoft",
-               num_heads=cfg.heads, kv_num_heads=kvh, scale=1.0 / math.sqrt(hd),
-               local_window_size=-1 if window is None else window, softcap=0.0,
-               do_rotary=1, rotary_interleaved=0)
-        attn = _genai_linear(g, f"{lp}/attn/GroupQueryAttention/output_0", f"{lp}/attn/o_proj",
-                             f"model.layers.{i}.attn.o_proj", cfg.heads * hd, h, opt, io)
+        g.node(
+            "GroupQueryAttention",
+            [
+                qkv,
+                "",
+                "",
+                f"past_key_values.{i}.key",
+                f"past_key_values.{i}.value",
+                seqlens,
+                total_len,
+                "cos_cache",
+                "sin_cache",
+            ],
+            [f"{lp}/attn/GroupQueryAttention/output_0", f"present.{i}.key", f"present.{i}.value"],
+            f"{lp}/attn/GroupQueryAttention",
+            "com.microsoft",
+            num_heads=cfg.heads,
+            kv_num_heads=kvh,
+            scale=1.0 / math.sqrt(hd),
+            local_window_size=-1 if window is None else window,
+            softcap=0.0,
+            do_rotary=1,
+            rotary_interleaved=0,
+        )
+        attn = _genai_linear(
+            g,
+            f"{lp}/attn/GroupQueryAttention/output_0",
+            f"{lp}/attn/o_proj",
+            f"model.layers.{i}.attn.o_proj",
+            cfg.heads * hd,
+            h,
+            opt,
+            io,
+        )
         post = g.weight(f"model.layers.{i}.post_attention_layernorm.weight", io, (h,), kind="ones")
         normed2, _, _, residual = g.node(
-            "SkipSimplifiedLayerNormalization", [attn, residual, post],
-            [f"{lp}/post_attention_layernorm/output_0", "", "",
-             f"{lp}/post_attention_layernorm/output_3"],
-            f"{lp}/post_attention_layernorm/SkipLayerNorm", "com.microsoft", epsilon=1e-5)
-        gate = _genai_linear(g, normed2, f"{lp}/mlp/gate_proj", f"model.layers.{i}.mlp.gate_proj",
-                             h, cfg.intermediate, opt, io)
-        up = _genai_linear(g, normed2, f"{lp}/mlp/up_proj", f"model.layers.{i}.mlp.up_proj",
-                           h, cfg.intermediate, opt, io)
+            "SkipSimplifiedLayerNormalization",
+            [attn, residual, post],
+            [
+                f"{lp}/post_attention_layernorm/output_0",
+                "",
+                "",
+                f"{lp}/post_attention_layernorm/output_3",
+            ],
+            f"{lp}/post_attention_layernorm/SkipLayerNorm",
+            "com.microsoft",
+            epsilon=1e-5,
+        )
+        gate = _genai_linear(
+            g,
+            normed2,
+            f"{lp}/mlp/gate_proj",
+            f"model.layers.{i}.mlp.gate_proj",
+            h,
+            cfg.intermediate,
+            opt,
+            io,
+        )
+        up = _genai_linear(
+            g,
+            normed2,
+            f"{lp}/mlp/up_proj",
+            f"model.layers.{i}.mlp.up_proj",
+            h,
+            cfg.intermediate,
+            opt,
+            io,
+        )
         g.node("Sigmoid", [gate], [f"{lp}/mlp/act_fn/Sigmoid/output_0"], f"{lp}/mlp/act_fn/Sigmoid")
-        g.node("Mul", [gate, f"{lp}/mlp/act_fn/Sigmoid/output_0"], [f"{lp}/mlp/act_fn/output_0"],
-               f"{lp}/mlp/act_fn/Mul")
-        g.node("Mul", [f"{lp}/mlp/act_fn/output_0", up], [f"{lp}/mlp/Mul/output_0"],
-               f"{lp}/mlp/Mul")
-        pending = _genai_linear(g, f"{lp}/mlp/Mul/output_0", f"{lp}/mlp/down_proj",
-                                f"model.layers.{i}.mlp.down_proj", cfg.intermediate, h, opt, io)
+        g.node(
+            "Mul",
+            [gate, f"{lp}/mlp/act_fn/Sigmoid/output_0"],
+            [f"{lp}/mlp/act_fn/output_0"],
+            f"{lp}/mlp/act_fn/Mul",
+        )
+        g.node(
+            "Mul", [f"{lp}/mlp/act_fn/output_0", up], [f"{lp}/mlp/Mul/output_0"], f"{lp}/mlp/Mul"
+        )
+        pending = _genai_linear(
+            g,
+            f"{lp}/mlp/Mul/output_0",
+            f"{lp}/mlp/down_proj",
+            f"model.layers.{i}.mlp.down_proj",
+            cfg.intermediate,
+            h,
+            opt,
+            io,
+        )
 
-    final = g.weight(f"model.layers.{n_layers}.final_norm_layernorm.weight", io, (h,),
-                     kind="ones")
+    final = g.weight(f"model.layers.{n_layers}.final_norm_layernorm.weight", io, (h,), kind="ones")
     fp = f"/model/layers.{n_layers}/final_norm_layernorm"
     assert pending is not None
-    normed_f = g.node("SkipSimplifiedLayerNormalization", [pending, residual, final],
-                      [f"{fp}/output_0"], f"{fp}/SkipLayerNorm", "com.microsoft", epsilon=1e-5)[0]
+    normed_f = g.node(
+        "SkipSimplifiedLayerNormalization",
+        [pending, residual, final],
+        [f"{fp}/output_0"],
+        f"{fp}/SkipLayerNorm",
+        "com.microsoft",
+        epsilon=1e-5,
+    )[0]
     # The lm_head is quantized too (N = vocab); with shared embeddings it doubles as the
     # embedding table.
     _genai_linear(g, normed_f, "/lm_head", "lm_head", h, cfg.vocab, opt, io, lm_roles, "logits")
 
-    exp = Expected(folder, folder / "model.onnx", None, cfg, "onnx-genai",
-                   tied=opt.shared_embeddings, kv_input_names=tuple(kv_names))
-    g.save(folder, "model.onnx", data_name="model.onnx.data", threshold=0,
-           opsets={"": 22, "com.microsoft": 1}, ir_version=10,
-           producer=("onnxruntime-genai", "0.18.0"), exp=exp)
+    exp = Expected(
+        folder,
+        folder / "model.onnx",
+        None,
+        cfg,
+        "onnx-genai",
+        tied=opt.shared_embeddings,
+        kv_input_names=tuple(kv_names),
+    )
+    g.save(
+        folder,
+        "model.onnx",
+        data_name="model.onnx.data",
+        threshold=0,
+        opsets={"": 22, "com.microsoft": 1},
+        ir_version=10,
+        producer=("onnxruntime-genai", "0.18.0"),
+        exp=exp,
+    )
     io_name = _NAMES[io]
     exp.kv_dtype = exp.compute_dtype = io_name
     if quantized:
@@ -527,8 +741,9 @@ def genai_config(cfg: ModelConfig, opt: GenaiOptions) -> dict[str, object]:
 # --------------------------------------------------------------------------- Optimum layout
 
 
-def _optimum_body(g: _Graph, nodes: list[onnx.NodeProto], cfg: ModelConfig,
-                  w: dict[str, str], sfx: str) -> None:
+def _optimum_body(
+    g: _Graph, nodes: list[onnx.NodeProto], cfg: ModelConfig, w: dict[str, str], sfx: str
+) -> None:
     """The decoder as torch.onnx export writes it: only ai.onnx ops, module-path node names.
 
     ``sfx`` keeps value names unique when the body is emitted twice (merged decoder).
@@ -571,13 +786,20 @@ def _optimum_body(g: _Graph, nodes: list[onnx.NodeProto], cfg: ModelConfig,
     inv = 1.0 / (10000.0 ** (np.arange(0, hd, 2, dtype=np.float64) / hd))
     pos = n("Cast", ["position_ids"], "/model/rotary_emb/Cast", to=TensorProto.FLOAT)[0]
     pos = n("Unsqueeze", [pos, c([-1])], "/model/rotary_emb/Unsqueeze")[0]
-    freqs = n("Mul", [pos, c(inv.astype(np.float32).tolist(), np.float32)],
-              "/model/rotary_emb/Mul")[0]
+    freqs = n(
+        "Mul", [pos, c(inv.astype(np.float32).tolist(), np.float32)], "/model/rotary_emb/Mul"
+    )[0]
     emb = n("Concat", [freqs, freqs], "/model/rotary_emb/Concat", axis=-1)[0]
-    cos = n("Unsqueeze", [n("Cos", [emb], "/model/rotary_emb/Cos")[0], c([1])],
-            "/model/rotary_emb/Unsqueeze_1")[0]
-    sin = n("Unsqueeze", [n("Sin", [emb], "/model/rotary_emb/Sin")[0], c([1])],
-            "/model/rotary_emb/Unsqueeze_2")[0]
+    cos = n(
+        "Unsqueeze",
+        [n("Cos", [emb], "/model/rotary_emb/Cos")[0], c([1])],
+        "/model/rotary_emb/Unsqueeze_1",
+    )[0]
+    sin = n(
+        "Unsqueeze",
+        [n("Sin", [emb], "/model/rotary_emb/Sin")[0], c([1])],
+        "/model/rotary_emb/Unsqueeze_2",
+    )[0]
     # Additive mask [B, 1, S, T]: causal (Trilu with k = T - S) and padding.
     mb = "/model/mask"
     shape_ids = n("Shape", ["input_ids"], f"{mb}/Shape")[0]
@@ -585,10 +807,17 @@ def _optimum_body(g: _Graph, nodes: list[onnx.NodeProto], cfg: ModelConfig,
     shape_mask = n("Shape", ["attention_mask"], f"{mb}/Shape_1")[0]
     total = n("Gather", [shape_mask, c([1])], f"{mb}/Gather_1")[0]
     st = n("Concat", [seq, total], f"{mb}/Concat", axis=0)[0]
-    ones = n("ConstantOfShape", [st], f"{mb}/ConstantOfShape",
-             value=numpy_helper.from_array(np.array([1.0], np.float32)))[0]
-    k_off = n("Sub", [n("Squeeze", [total], f"{mb}/Squeeze")[0],
-                      n("Squeeze", [seq], f"{mb}/Squeeze_1")[0]], f"{mb}/Sub")[0]
+    ones = n(
+        "ConstantOfShape",
+        [st],
+        f"{mb}/ConstantOfShape",
+        value=numpy_helper.from_array(np.array([1.0], np.float32)),
+    )[0]
+    k_off = n(
+        "Sub",
+        [n("Squeeze", [total], f"{mb}/Squeeze")[0], n("Squeeze", [seq], f"{mb}/Squeeze_1")[0]],
+        f"{mb}/Sub",
+    )[0]
     causal = n("Trilu", [ones, k_off], f"{mb}/Trilu", upper=0)[0]
     pad = n("Cast", ["attention_mask"], f"{mb}/Cast", to=TensorProto.FLOAT)[0]
     pad = n("Unsqueeze", [pad, c([1, 2])], f"{mb}/Unsqueeze")[0]
@@ -605,18 +834,34 @@ def _optimum_body(g: _Graph, nodes: list[onnx.NodeProto], cfg: ModelConfig,
         q = rotate(heads(q, nh, f"{lp}/self_attn/q"), cos, sin, f"{lp}/self_attn/rotary_q")
         k = rotate(heads(k, kvh, f"{lp}/self_attn/k"), cos, sin, f"{lp}/self_attn/rotary_k")
         v = heads(v, kvh, f"{lp}/self_attn/v")
-        g.node("Concat", [f"past_key_values.{i}.key", k], [f"present.{i}.key{sfx}"],
-               f"{lp}/self_attn/Concat_k", axis=2)
-        g.node("Concat", [f"past_key_values.{i}.value", v], [f"present.{i}.value{sfx}"],
-               f"{lp}/self_attn/Concat_v", axis=2)
+        g.node(
+            "Concat",
+            [f"past_key_values.{i}.key", k],
+            [f"present.{i}.key{sfx}"],
+            f"{lp}/self_attn/Concat_k",
+            axis=2,
+        )
+        g.node(
+            "Concat",
+            [f"past_key_values.{i}.value", v],
+            [f"present.{i}.value{sfx}"],
+            f"{lp}/self_attn/Concat_v",
+            axis=2,
+        )
         kk, vv = f"present.{i}.key{sfx}", f"present.{i}.value{sfx}"
         if nh != kvh:  # repeat_kv: [B, KVH, T, D] -> [B, H, T, D]
             reps = c([1, 1, nh // kvh, 1, 1])
-            kk = n("Tile", [n("Unsqueeze", [kk, c([2])], f"{lp}/self_attn/Unsqueeze_k")[0], reps],
-                   f"{lp}/self_attn/Tile_k")[0]
+            kk = n(
+                "Tile",
+                [n("Unsqueeze", [kk, c([2])], f"{lp}/self_attn/Unsqueeze_k")[0], reps],
+                f"{lp}/self_attn/Tile_k",
+            )[0]
             kk = n("Reshape", [kk, c([0, nh, -1, hd])], f"{lp}/self_attn/Reshape_k")[0]
-            vv = n("Tile", [n("Unsqueeze", [vv, c([2])], f"{lp}/self_attn/Unsqueeze_v")[0], reps],
-                   f"{lp}/self_attn/Tile_v")[0]
+            vv = n(
+                "Tile",
+                [n("Unsqueeze", [vv, c([2])], f"{lp}/self_attn/Unsqueeze_v")[0], reps],
+                f"{lp}/self_attn/Tile_v",
+            )[0]
             vv = n("Reshape", [vv, c([0, nh, -1, hd])], f"{lp}/self_attn/Reshape_v")[0]
         kt = n("Transpose", [kk], f"{lp}/self_attn/Transpose_k", perm=[0, 1, 3, 2])[0]
         scores = n("MatMul", [q, kt], f"{lp}/self_attn/MatMul")[0]
@@ -644,29 +889,45 @@ def _optimum_body(g: _Graph, nodes: list[onnx.NodeProto], cfg: ModelConfig,
     g.nodes = saved
 
 
-def build_optimum(folder: Path, cfg: ModelConfig = ModelConfig(),
-                  opt: OptimumOptions = OptimumOptions()) -> Expected:
+def build_optimum(
+    folder: Path, cfg: ModelConfig = ModelConfig(), opt: OptimumOptions = OptimumOptions()
+) -> Expected:
     """Write an Optimum ``text-generation-with-past`` export (fp32) plus config.json."""
     g = _Graph(np.random.default_rng(opt.seed), True)
     h, kvh, hd = cfg.hidden, cfg.kv_heads, cfg.head_dim
     f32 = TensorProto.FLOAT
-    g.inputs += [_vi("input_ids", TensorProto.INT64, ["batch_size", "sequence_length"]),
-                 _vi("attention_mask", TensorProto.INT64,
-                     ["batch_size", "past_sequence_length + sequence_length"]),
-                 _vi("position_ids", TensorProto.INT64, ["batch_size", "sequence_length"])]
+    g.inputs += [
+        _vi("input_ids", TensorProto.INT64, ["batch_size", "sequence_length"]),
+        _vi(
+            "attention_mask",
+            TensorProto.INT64,
+            ["batch_size", "past_sequence_length + sequence_length"],
+        ),
+        _vi("position_ids", TensorProto.INT64, ["batch_size", "sequence_length"]),
+    ]
     kv_names: list[str] = []
     for i in range(cfg.layers):
         for kind in ("key", "value"):
             kv_names.append(f"past_key_values.{i}.{kind}")
-            g.inputs.append(_vi(f"past_key_values.{i}.{kind}", f32,
-                                ["batch_size", kvh, "past_sequence_length", hd]))
+            g.inputs.append(
+                _vi(
+                    f"past_key_values.{i}.{kind}",
+                    f32,
+                    ["batch_size", kvh, "past_sequence_length", hd],
+                )
+            )
     if opt.merged:
         g.inputs.append(_vi("use_cache_branch", TensorProto.BOOL, [1]))
     g.outputs.append(_vi("logits", f32, ["batch_size", "sequence_length", cfg.vocab]))
     for i in range(cfg.layers):
         for kind in ("key", "value"):
-            g.outputs.append(_vi(f"present.{i}.{kind}", f32,
-                                 ["batch_size", kvh, "past_sequence_length + sequence_length", hd]))
+            g.outputs.append(
+                _vi(
+                    f"present.{i}.{kind}",
+                    f32,
+                    ["batch_size", kvh, "past_sequence_length + sequence_length", hd],
+                )
+            )
 
     # torch export names: parameters used as-is keep their names, transposed Linear weights
     # become anonymous onnx::MatMul_<n>.
@@ -684,8 +945,9 @@ def build_optimum(folder: Path, cfg: ModelConfig = ModelConfig(),
         lin(f"k{i}", h, kvh * hd)
         lin(f"v{i}", h, kvh * hd)
         lin(f"o{i}", cfg.heads * hd, h)
-        w[f"post{i}"] = g.weight(f"model.layers.{i}.post_attention_layernorm.weight", f32, (h,),
-                                 kind="ones")
+        w[f"post{i}"] = g.weight(
+            f"model.layers.{i}.post_attention_layernorm.weight", f32, (h,), kind="ones"
+        )
         lin(f"gate{i}", h, cfg.intermediate)
         lin(f"up{i}", h, cfg.intermediate)
         lin(f"down{i}", cfg.intermediate, h)
@@ -696,34 +958,67 @@ def build_optimum(folder: Path, cfg: ModelConfig = ModelConfig(),
         lin("lm_head", h, cfg.vocab, ("matmul", "lm_head"))
 
     if opt.merged:
-        outs = ["logits"] + [f"present.{i}.{k}" for i in range(cfg.layers)
-                             for k in ("key", "value")]
+        outs = ["logits"] + [
+            f"present.{i}.{k}" for i in range(cfg.layers) for k in ("key", "value")
+        ]
         branches = []
         for sfx in ("", "_nocache"):
             body: list[onnx.NodeProto] = []
             _optimum_body(g, body, cfg, w, sfx)
-            branches.append(helper.make_graph(
-                body, f"branch{sfx}", [], [_vi(o + sfx, f32, None) for o in outs]))
-        g.node("If", ["use_cache_branch"], outs, "optimum::if", then_branch=branches[0],
-               else_branch=branches[1])
+            branches.append(
+                helper.make_graph(body, f"branch{sfx}", [], [_vi(o + sfx, f32, None) for o in outs])
+            )
+        g.node(
+            "If",
+            ["use_cache_branch"],
+            outs,
+            "optimum::if",
+            then_branch=branches[0],
+            else_branch=branches[1],
+        )
     else:
         _optimum_body(g, g.nodes, cfg, w, "")
 
-    exp = Expected(folder, folder / opt.filename, None, cfg, "onnx-optimum", tied=opt.tied,
-                   kv_input_names=tuple(kv_names))
-    g.save(folder, opt.filename, data_name=opt.filename + "_data" if opt.external_data else None,
-           threshold=opt.size_threshold, opsets={"": 18}, ir_version=8,
-           producer=("pytorch", "2.13.0"), exp=exp)
+    exp = Expected(
+        folder,
+        folder / opt.filename,
+        None,
+        cfg,
+        "onnx-optimum",
+        tied=opt.tied,
+        kv_input_names=tuple(kv_names),
+    )
+    g.save(
+        folder,
+        opt.filename,
+        data_name=opt.filename + "_data" if opt.external_data else None,
+        threshold=opt.size_threshold,
+        opsets={"": 18},
+        ir_version=8,
+        producer=("pytorch", "2.13.0"),
+        exp=exp,
+    )
     exp.unquantized = ()
     if opt.write_config:
         config = {
-            "architectures": ["LlamaForCausalLM"], "model_type": cfg.model_type,
-            "hidden_size": h, "intermediate_size": cfg.intermediate,
-            "num_attention_heads": cfg.heads, "num_hidden_layers": cfg.layers,
-            "num_key_value_heads": kvh, "head_dim": hd, "vocab_size": cfg.vocab,
-            "max_position_embeddings": cfg.context, "rms_norm_eps": 1e-5, "rope_theta": 10000.0,
-            "tie_word_embeddings": opt.tied, "torch_dtype": "float32", "bos_token_id": 1,
-            "eos_token_id": 2, "use_cache": True, "transformers_version": "4.57.6",
+            "architectures": ["LlamaForCausalLM"],
+            "model_type": cfg.model_type,
+            "hidden_size": h,
+            "intermediate_size": cfg.intermediate,
+            "num_attention_heads": cfg.heads,
+            "num_hidden_layers": cfg.layers,
+            "num_key_value_heads": kvh,
+            "head_dim": hd,
+            "vocab_size": cfg.vocab,
+            "max_position_embeddings": cfg.context,
+            "rms_norm_eps": 1e-5,
+            "rope_theta": 10000.0,
+            "tie_word_embeddings": opt.tied,
+            "torch_dtype": "float32",
+            "bos_token_id": 1,
+            "eos_token_id": 2,
+            "use_cache": True,
+            "transformers_version": "4.57.6",
         }
         (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     return exp

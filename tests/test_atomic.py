@@ -46,8 +46,9 @@ def test_existing_file_keeps_its_mode(tmp_path: Path) -> None:
     assert stat.S_IMODE(out.stat().st_mode) == 0o640
 
 
-def test_failed_rename_keeps_the_previous_file(tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_rename_keeps_the_previous_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "planner.json"
     out.write_text("previous good report\n")
 
@@ -62,8 +63,9 @@ def test_failed_rename_keeps_the_previous_file(tmp_path: Path,
     assert _listing(tmp_path) == ["planner.json"]
 
 
-def test_disk_full_mid_write_keeps_the_previous_file(tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_disk_full_mid_write_keeps_the_previous_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "fragment.json"
     out.write_text("{}\n")
 
@@ -77,8 +79,9 @@ def test_disk_full_mid_write_keeps_the_previous_file(tmp_path: Path,
     assert _listing(tmp_path) == ["fragment.json"]
 
 
-def test_interrupt_mid_write_removes_the_temporary_file(tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_interrupt_mid_write_removes_the_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "report.txt"
 
     def interrupted(fd: int) -> None:
@@ -117,8 +120,9 @@ def test_unwritable_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert out.read_text() == "old"
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0,
-                    reason="root ignores folder permissions")
+@pytest.mark.skipif(
+    os.name != "posix" or os.geteuid() == 0, reason="root ignores folder permissions"
+)
 def test_read_only_folder(tmp_path: Path) -> None:
     folder = tmp_path / "ro"
     folder.mkdir()
@@ -135,8 +139,14 @@ def test_read_only_folder(tmp_path: Path) -> None:
 
 def _planner(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "PLANNER_DEBUG"}
-    return subprocess.run([sys.executable, "-m", "planner", *args], cwd=cwd, capture_output=True,
-                          text=True, env=env, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "planner", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
 
 
 def test_cli_failure_keeps_the_previous_report(tmp_path: Path) -> None:
@@ -144,8 +154,9 @@ def test_cli_failure_keeps_the_previous_report(tmp_path: Path) -> None:
     (tmp_path / "model.onnx").write_bytes(b"\x0a\x05trunc")
     report = tmp_path / "report.json"
     report.write_text('{"previous": true}\n')
-    proc = _planner("estimate", "model.onnx", "--format", "json", "--output", "report.json",
-                    cwd=tmp_path)
+    proc = _planner(
+        "estimate", "model.onnx", "--format", "json", "--output", "report.json", cwd=tmp_path
+    )
     assert proc.returncode == 3, proc.stderr
     assert proc.stderr.startswith("error: model.onnx: ")
     assert report.read_text() == '{"previous": true}\n'

@@ -45,10 +45,21 @@ from tests.onnx_factory import (
 
 CASES = Path(__file__).parent / "bad_inputs"
 REPO = Path(__file__).resolve().parent.parent
-TINY = ModelConfig(layers=2, hidden=64, heads=4, kv_heads=2, head_dim=16, intermediate=128,
-                   vocab=256, context=128)
-CASE_KEYS = {"description", "build", "setup", "args", "exit", "stderr", "file", "output",
-             "output_contains", "hint"}
+TINY = ModelConfig(
+    layers=2, hidden=64, heads=4, kv_heads=2, head_dim=16, intermediate=128, vocab=256, context=128
+)
+CASE_KEYS = {
+    "description",
+    "build",
+    "setup",
+    "args",
+    "exit",
+    "stderr",
+    "file",
+    "output",
+    "output_contains",
+    "hint",
+}
 
 
 @dataclass(frozen=True)
@@ -96,8 +107,9 @@ def _build(kind: str, folder: Path) -> None:
         mlc_factory.write_model(folder, mlc_factory.TINY_LLAMA, "q4f16_1", cap_bytes=4096)
     elif kind == "hf":
         folder.mkdir(parents=True, exist_ok=True)
-        shutil.copy(REPO / "tests" / "data" / "hf_configs" / "llama-3.2-1b.json",
-                    folder / "config.json")
+        shutil.copy(
+            REPO / "tests" / "data" / "hf_configs" / "llama-3.2-1b.json", folder / "config.json"
+        )
     else:
         raise AssertionError(f"unknown build {kind!r}")
 
@@ -133,10 +145,15 @@ def _relocate_external(model: Path, location: str, move_to: str | None) -> None:
 def _tar_header(name: str, size: int, typeflag: bytes) -> bytes:
     """One ustar header block (POSIX.1-1988 layout, octal fields, checksum)."""
     h = bytearray(512)
-    h[0:len(name)] = name.encode()
-    for start, width, value in ((100, 8, 0o644), (108, 8, 0), (116, 8, 0), (124, 12, size),
-                                (136, 12, 0)):
-        h[start:start + width] = oct(value)[2:].rjust(width - 1, "0").encode() + b"\0"
+    h[0 : len(name)] = name.encode()
+    for start, width, value in (
+        (100, 8, 0o644),
+        (108, 8, 0),
+        (116, 8, 0),
+        (124, 12, size),
+        (136, 12, 0),
+    ):
+        h[start : start + width] = oct(value)[2:].rjust(width - 1, "0").encode() + b"\0"
     h[156:157] = typeflag
     h[257:265] = b"ustar\x0000"
     h[148:156] = b" " * 8
@@ -146,7 +163,7 @@ def _tar_header(name: str, size: int, typeflag: bytes) -> bytes:
 
 def _setup(action: dict[str, Any], case_dir: Path) -> None:
     """One fixture action from ``setup:`` (paths are relative to the case folder)."""
-    (kind, arg), = action.items()
+    ((kind, arg),) = action.items()
     if kind == "truncate":
         path = case_dir / arg["file"]
         path.write_bytes(path.read_bytes()[: arg["size"]])
@@ -224,8 +241,15 @@ def _run(case: Case, root: Path) -> Result:
     case_dir, out_dir = _prepare(case, root)
     env = {k: v for k, v in os.environ.items() if k != "PLANNER_DEBUG"}
     env["COLUMNS"] = "200"
-    proc = subprocess.run(_command(case, out_dir), cwd=case_dir, capture_output=True, text=True,
-                          timeout=60, env=env, stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        _command(case, out_dir),
+        cwd=case_dir,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
     return Result(proc.returncode, proc.stdout, proc.stderr, out_dir, case_dir.parent)
 
 
@@ -247,12 +271,24 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Result]:
 def test_corpus_covers_the_issue() -> None:
     """The corpus holds the kinds of bad input the reliability issue lists."""
     names = {c.name for c in ALL_CASES}
-    for required in ("onnx-truncated", "onnx-random-bytes", "onnx-external-traversal",
-                     "safetensors-oversized-header", "mlc-corrupt-tensor-cache",
-                     "runconfig-python-tag", "fifo-as-model", "symlink-loop", "unknown-device",
-                     "negative-context", "context-above-maximum", "unknown-quantization",
-                     "profile-dir-bad-profile", "directory-as-file", "empty-file",
-                     "missing-path"):
+    for required in (
+        "onnx-truncated",
+        "onnx-random-bytes",
+        "onnx-external-traversal",
+        "safetensors-oversized-header",
+        "mlc-corrupt-tensor-cache",
+        "runconfig-python-tag",
+        "fifo-as-model",
+        "symlink-loop",
+        "unknown-device",
+        "negative-context",
+        "context-above-maximum",
+        "unknown-quantization",
+        "profile-dir-bad-profile",
+        "directory-as-file",
+        "empty-file",
+        "missing-path",
+    ):
         assert required in names
 
 
@@ -296,8 +332,13 @@ def test_debug_variable_shows_the_traceback(tmp_path: Path) -> None:
     bad = tmp_path / "model.onnx"
     bad.write_bytes(b"\x08")
     env = {**os.environ, "PLANNER_DEBUG": "1"}
-    proc = subprocess.run([sys.executable, "-m", "planner", "inspect", str(bad)],
-                          capture_output=True, text=True, env=env, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "planner", "inspect", str(bad)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert proc.returncode == 3
     assert "Traceback" in proc.stderr
     assert any(line.startswith("error: ") for line in proc.stderr.splitlines())

@@ -256,8 +256,9 @@ def test_ort_load_transient_wins_for_short_prompts() -> None:
     # with a 16-token prompt and a small KV that moment is the peak. The prompt's buffers stay
     # in the (dirty) footprint; the transient's excess is clean mapped pages.
     spec = hf_spec("llama-3.1-8b")
-    b = estimate(spec, RuntimeSettings(Runtime.ONNXRUNTIME, quantization="fp32", context=256,
-                                       prefill=16))
+    b = estimate(
+        spec, RuntimeSettings(Runtime.ONNXRUNTIME, quantization="fp32", context=256, prefill=16)
+    )
     acts = {c.label: c for c in b.components if c.category == "activations"}
     prefill = acts["prefill activations (arena)"]
     transient = acts["load-time prepacking transient (beyond KV and prefill)"]
@@ -268,8 +269,12 @@ def test_ort_load_transient_wins_for_short_prompts() -> None:
 
 def test_ort_footprint_grows_with_the_prompt() -> None:
     spec = hf_spec("llama-3.2-1b")
-    feet = [estimate(spec, RuntimeSettings(Runtime.ONNXRUNTIME, quantization="fp32", context=2048,
-                                           prefill=p)).footprint_bytes for p in (16, 1024, 2048)]
+    feet = [
+        estimate(
+            spec, RuntimeSettings(Runtime.ONNXRUNTIME, quantization="fp32", context=2048, prefill=p)
+        ).footprint_bytes
+        for p in (16, 1024, 2048)
+    ]
     assert feet[0] < feet[1] < feet[2]
 
 
@@ -294,8 +299,10 @@ def test_draft_adds_to_the_mlc_engine_startup() -> None:
 def test_sliding_window_rules() -> None:
     # MLC caps the prefill chunk at the window (mistral_model.py) ...
     mistral = hf_spec("mistral-7b-v0.3")
-    b = estimate(mistral, RuntimeSettings(Runtime.MLC, quantization="q4f16_1", context=8192,
-                                          sliding_window=1024))
+    b = estimate(
+        mistral,
+        RuntimeSettings(Runtime.MLC, quantization="q4f16_1", context=8192, sliding_window=1024),
+    )
     assert b.settings.prefill == 1024
     # ... and only families whose MLC model takes a window accept one.
     with pytest.raises(UsageError, match="sliding_window_size"):

@@ -139,8 +139,14 @@ def test_genai_patch_applies_to_the_example_builder_output(tmp_path: Path) -> No
     shutil.copytree(src, dst)
     cfg_path = dst / "genai_config.json"
     original = json.loads(cfg_path.read_text())
-    p = ort.OrtPlanSettings(source_dir="hf", output_dir="out", precision="int4", max_length=96,
-                            tied_embeddings=False, ios=False)
+    p = ort.OrtPlanSettings(
+        source_dir="hf",
+        output_dir="out",
+        precision="int4",
+        max_length=96,
+        tied_embeddings=False,
+        ios=False,
+    )
     cfg_path.write_text(json.dumps(ort.merge_patch(original, ort.config_patch(p))))
     spec = OnnxAdapter().read(dst)
     assert spec.settings.max_length == 96

@@ -39,21 +39,46 @@ from planner_adapters.onnx_adapter import OnnxAdapter
 from tests import mlc_factory
 from tests.onnx_factory import GenaiOptions, ModelConfig, build_genai
 
-FAST = settings(max_examples=60, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FAST = settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 # Integers that break size arithmetic: zero, negatives, 2**31/2**32/2**63/2**64 neighbours.
 EDGE_INTS = st.one_of(
-    st.sampled_from([0, 1, -1, 2**31 - 1, 2**31, 2**32, 2**40, 2**53 + 1, 2**63 - 1, 2**63,
-                     2**64, -(2**63), 10**30]),
+    st.sampled_from(
+        [
+            0,
+            1,
+            -1,
+            2**31 - 1,
+            2**31,
+            2**32,
+            2**40,
+            2**53 + 1,
+            2**63 - 1,
+            2**63,
+            2**64,
+            -(2**63),
+            10**30,
+        ]
+    ),
     st.integers(min_value=-(2**70), max_value=2**70),
 )
-JSON_SCALARS = st.one_of(st.none(), st.booleans(), EDGE_INTS,
-                         st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=20))
+JSON_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    EDGE_INTS,
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=20),
+)
 JSON_VALUES = st.recursive(
     JSON_SCALARS,
-    lambda inner: st.one_of(st.lists(inner, max_size=4),
-                            st.dictionaries(st.text(max_size=8), inner, max_size=4)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 
@@ -104,17 +129,34 @@ def test_json_parser_on_json_like_text(text: str) -> None:
 # --------------------------------------------------------------------------- Hugging Face
 
 _HF_BASE: dict[str, Any] = {
-    "model_type": "llama", "hidden_size": 64, "num_attention_heads": 4, "num_hidden_layers": 2,
-    "num_key_value_heads": 2, "intermediate_size": 128, "vocab_size": 256,
-    "max_position_embeddings": 512, "sliding_window": 16, "torch_dtype": "bfloat16",
+    "model_type": "llama",
+    "hidden_size": 64,
+    "num_attention_heads": 4,
+    "num_hidden_layers": 2,
+    "num_key_value_heads": 2,
+    "intermediate_size": 128,
+    "vocab_size": 256,
+    "max_position_embeddings": 512,
+    "sliding_window": 16,
+    "torch_dtype": "bfloat16",
 }
-_HF_KEYS = [*_HF_BASE, "head_dim", "layer_types", "quantization_config", "text_config",
-            "tie_word_embeddings", "use_sliding_window", "sliding_window_pattern"]
+_HF_KEYS = [
+    *_HF_BASE,
+    "head_dim",
+    "layer_types",
+    "quantization_config",
+    "text_config",
+    "tie_word_embeddings",
+    "use_sliding_window",
+    "sliding_window_pattern",
+]
 
 
 @FAST
-@given(st.dictionaries(st.sampled_from(_HF_KEYS), JSON_VALUES, max_size=4),
-       st.sampled_from(["llama", "gemma2", "gemma3", "qwen2", "phi3", "mistral"]))
+@given(
+    st.dictionaries(st.sampled_from(_HF_KEYS), JSON_VALUES, max_size=4),
+    st.sampled_from(["llama", "gemma2", "gemma3", "qwen2", "phi3", "mistral"]),
+)
 def test_hf_config_fields(overrides: dict[str, Any], family: str) -> None:
     cfg = {**_HF_BASE, "model_type": family, **overrides}
     try:
@@ -197,8 +239,9 @@ def test_tensor_cache(scratch: Path, mlc_seed: dict[str, Any], data: st.DataObje
     else:
         doc["records"][shard][data.draw(st.sampled_from(_SHARD_KEYS))] = data.draw(JSON_VALUES)
     if data.draw(st.booleans()):
-        doc["metadata"] = {k: data.draw(JSON_VALUES)
-                           for k in ("ParamSize", "ParamBytes", "BitsPerParam")}
+        doc["metadata"] = {
+            k: data.draw(JSON_VALUES) for k in ("ParamSize", "ParamBytes", "BitsPerParam")
+        }
     folder = _fresh(scratch, "mlc")
     (folder / "mlc-chat-config.json").write_text(_json_dumps(mlc_seed["chat"]))
     (folder / "tensor-cache.json").write_text(_json_dumps(doc))
@@ -225,14 +268,30 @@ def test_mlc_chat_config(scratch: Path, mlc_seed: dict[str, Any], data: st.DataO
 
 
 @FAST
-@given(st.dictionaries(st.sampled_from(["memory_usage", "params", "context_window_size",
-                                        "kv_cache", "model_type", "quantization",
-                                        "prefill_chunk_size", "tensor_parallel_shards"]),
-                       JSON_VALUES, max_size=4))
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "memory_usage",
+                "params",
+                "context_window_size",
+                "kv_cache",
+                "model_type",
+                "quantization",
+                "prefill_chunk_size",
+                "tensor_parallel_shards",
+            ]
+        ),
+        JSON_VALUES,
+        max_size=4,
+    )
+)
 def test_lib_metadata_values(meta: dict[str, Any]) -> None:
-    base: dict[str, Any] = {"model_type": "llama", "memory_usage": {"prefill": 10},
-                            "params": [{"name": "w", "shape": ["vocab_size", 4],
-                                        "dtype": "float16"}]}
+    base: dict[str, Any] = {
+        "model_type": "llama",
+        "memory_usage": {"prefill": 10},
+        "params": [{"name": "w", "shape": ["vocab_size", 4], "dtype": "float16"}],
+    }
     try:
         lib_info_from_metadata({**base, **meta}, Path("lib.so"), {"vocab_size": 8})
     except PlannerError as err:
@@ -259,8 +318,10 @@ def test_tar_header_prescan_accepts_real_extended_headers(scratch: Path, fmt: in
     blob = mlc_factory.metadata_blob(meta)
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=fmt) as archive:
-        for name, data in (("d" * 150 + "/lib0.o", b"\x90" * 64),
-                           ("devc-" + "x" * 120 + ".o", mlc_factory.elf_object(blob))):
+        for name, data in (
+            ("d" * 150 + "/lib0.o", b"\x90" * 64),
+            ("devc-" + "x" * 120 + ".o", mlc_factory.elf_object(blob)),
+        ):
             info = tarfile.TarInfo(name)
             info.size = len(data)
             info.pax_headers = {"comment": "é" * 10} if fmt == tarfile.PAX_FORMAT else {}
@@ -277,8 +338,20 @@ def test_tar_header_prescan_accepts_real_extended_headers(scratch: Path, fmt: in
 @pytest.fixture(scope="module")
 def onnx_seed(scratch: Path) -> dict[str, bytes]:
     folder = scratch / "onnx-seed"
-    build_genai(folder, ModelConfig(layers=1, hidden=32, heads=2, kv_heads=1, head_dim=16,
-                                    intermediate=64, vocab=64, context=64), GenaiOptions())
+    build_genai(
+        folder,
+        ModelConfig(
+            layers=1,
+            hidden=32,
+            heads=2,
+            kv_heads=1,
+            head_dim=16,
+            intermediate=64,
+            vocab=64,
+            context=64,
+        ),
+        GenaiOptions(),
+    )
     return {p.name: p.read_bytes() for p in folder.iterdir()}
 
 
@@ -294,10 +367,13 @@ def test_onnx_on_bytes(scratch: Path, data: bytes) -> None:
 
 
 @FAST
-@given(st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), min_size=1, max_size=6),
-       st.integers(0, 10**6))
-def test_onnx_mutated_seed(scratch: Path, onnx_seed: dict[str, bytes],
-                           flips: list[tuple[int, int]], cut: int) -> None:
+@given(
+    st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), min_size=1, max_size=6),
+    st.integers(0, 10**6),
+)
+def test_onnx_mutated_seed(
+    scratch: Path, onnx_seed: dict[str, bytes], flips: list[tuple[int, int]], cut: int
+) -> None:
     data = bytearray(onnx_seed["model.onnx"])
     for pos, value in flips:
         data[pos % len(data)] = value
@@ -312,8 +388,21 @@ def test_onnx_mutated_seed(scratch: Path, onnx_seed: dict[str, bytes],
 
 
 _LOCATIONS = st.one_of(
-    st.sampled_from(["model.onnx.data", "../model.onnx.data", "/etc/passwd", ".", "", "a/../b",
-                     "sub/../../x", "C:\\x", "loop", "fifo", "x" * 300]),
+    st.sampled_from(
+        [
+            "model.onnx.data",
+            "../model.onnx.data",
+            "/etc/passwd",
+            ".",
+            "",
+            "a/../b",
+            "sub/../../x",
+            "C:\\x",
+            "loop",
+            "fifo",
+            "x" * 300,
+        ]
+    ),
     st.text(max_size=12),
 )
 _OFFSETS = st.one_of(EDGE_INTS.map(str), st.text(max_size=6))
@@ -321,9 +410,15 @@ _OFFSETS = st.one_of(EDGE_INTS.map(str), st.text(max_size=6))
 
 @FAST
 @given(st.integers(0, 50), _LOCATIONS, _OFFSETS, _OFFSETS, st.lists(EDGE_INTS, max_size=3))
-def test_onnx_external_data_fields(scratch: Path, onnx_seed: dict[str, bytes], which: int,
-                                   location: str, offset: str, length: str,
-                                   dims: list[int]) -> None:
+def test_onnx_external_data_fields(
+    scratch: Path,
+    onnx_seed: dict[str, bytes],
+    which: int,
+    location: str,
+    offset: str,
+    length: str,
+    dims: list[int],
+) -> None:
     from planner_adapters._onnx_proto import ModelProto
 
     model = ModelProto()
@@ -402,8 +497,9 @@ def test_profile_text(text: str) -> None:
 def test_profile_values(profile_seed: dict[str, Any], data: st.DataObject) -> None:
     doc = json.loads(json.dumps(profile_seed))
     key = data.draw(st.sampled_from(sorted(doc)))
-    value = data.draw(JSON_VALUES | st.sampled_from(["-1 GiB", "1e400 GB", "9" * 50 + " B",
-                                                     "12 XB", "0 GiB"]))
+    value = data.draw(
+        JSON_VALUES | st.sampled_from(["-1 GiB", "1e400 GB", "9" * 50 + " B", "12 XB", "0 GiB"])
+    )
     if isinstance(doc[key], dict) and "value" in doc[key] and data.draw(st.booleans()):
         doc[key]["value"] = value
     else:
@@ -418,10 +514,21 @@ def test_profile_values(profile_seed: dict[str, Any], data: st.DataObject) -> No
 
 
 @FAST
-@given(st.one_of(_YAML_TEXT, st.text(max_size=100), st.sampled_from([
-    "jobs: !!python/object/apply:os.system ['true']", "jobs: [{model: m, devices: [x], "
-    "context: 2024-13-01}]", "jobs: [{model: m, devices: [x], context: !!float x}]",
-    "jobs: [{model: m, devices: [x], context: " + "9" * 5000 + "}]", "&a [*a]"])))
+@given(
+    st.one_of(
+        _YAML_TEXT,
+        st.text(max_size=100),
+        st.sampled_from(
+            [
+                "jobs: !!python/object/apply:os.system ['true']",
+                "jobs: [{model: m, devices: [x], context: 2024-13-01}]",
+                "jobs: [{model: m, devices: [x], context: !!float x}]",
+                "jobs: [{model: m, devices: [x], context: " + "9" * 5000 + "}]",
+                "&a [*a]",
+            ]
+        ),
+    )
+)
 def test_run_config(scratch: Path, text: str) -> None:
     path = scratch / "planner.yaml"
     path.write_text(text, encoding="utf-8", errors="surrogatepass")
@@ -449,8 +556,10 @@ def test_profile_values_yaml_cannot_construct(profile_seed: dict[str, Any], valu
 
 def test_mlc_metadata_nan_and_tiny_bits_per_param(scratch: Path, mlc_seed: dict[str, Any]) -> None:
     doc = mlc_seed["doc"]
-    for meta in ({"ParamBytes": math.nan, "BitsPerParam": 1.0},
-                 {"ParamBytes": doc["metadata"]["ParamBytes"], "BitsPerParam": 1e-320}):
+    for meta in (
+        {"ParamBytes": math.nan, "BitsPerParam": 1.0},
+        {"ParamBytes": doc["metadata"]["ParamBytes"], "BitsPerParam": 1e-320},
+    ):
         folder = _fresh(scratch, "mlc-nan")
         (folder / "mlc-chat-config.json").write_text(_json_dumps(mlc_seed["chat"]))
         (folder / "tensor-cache.json").write_text(_json_dumps({**doc, "metadata": meta}))
@@ -459,8 +568,7 @@ def test_mlc_metadata_nan_and_tiny_bits_per_param(scratch: Path, mlc_seed: dict[
 
 
 @pytest.mark.parametrize("name", ["x" * 5000, "a/" * 3000, "\ud800", ".", "./"])
-def test_unusable_file_names_in_configs(scratch: Path, mlc_seed: dict[str, Any],
-                                        name: str) -> None:
+def test_unusable_file_names_in_configs(scratch: Path, mlc_seed: dict[str, Any], name: str) -> None:
     doc = json.loads(json.dumps(mlc_seed["doc"]))
     doc["records"][0]["dataPath"] = name
     folder = _fresh(scratch, "mlc-names")
@@ -487,8 +595,9 @@ def _edited_onnx(scratch: Path, onnx_seed: dict[str, bytes], edit: Any) -> Path:
     return folder / "model.onnx"
 
 
-def test_onnx_layer_indices_with_thousands_of_digits(scratch: Path,
-                                                     onnx_seed: dict[str, bytes]) -> None:
+def test_onnx_layer_indices_with_thousands_of_digits(
+    scratch: Path, onnx_seed: dict[str, bytes]
+) -> None:
     def edit(model: Any) -> None:
         model.graph.input[2].name = f"past_key_values.{'9' * 5000}.key"
         for node in model.graph.node:
@@ -516,8 +625,9 @@ def test_onnx_zero_head_dim_from_rotary_table(scratch: Path, onnx_seed: dict[str
         OnnxAdapter().read(_edited_onnx(scratch, onnx_seed, edit))
 
 
-def test_onnx_kv_input_of_a_dtype_without_byte_width(scratch: Path,
-                                                     onnx_seed: dict[str, bytes]) -> None:
+def test_onnx_kv_input_of_a_dtype_without_byte_width(
+    scratch: Path, onnx_seed: dict[str, bytes]
+) -> None:
     def edit(model: Any) -> None:
         for vi in model.graph.input:
             if vi.name.startswith("past_key_values"):

@@ -30,8 +30,13 @@ ST_BYTES = {"F32": 4, "F16": 2, "BF16": 2, "I32": 4, "U8": 1, "I8": 1, "F8_E4M3"
 
 # --- writers ------------------------------------------------------------------------------
 
-def st_bytes(tensors: dict[str, tuple[str, list[int]]], metadata: dict[str, str] | None = None,
-             *, header_patch: dict[str, Any] | None = None) -> bytes:
+
+def st_bytes(
+    tensors: dict[str, tuple[str, list[int]]],
+    metadata: dict[str, str] | None = None,
+    *,
+    header_patch: dict[str, Any] | None = None,
+) -> bytes:
     """A safetensors file: contiguous data in insertion order, zero-filled."""
     header: dict[str, Any] = {}
     if metadata is not None:
@@ -51,8 +56,9 @@ def write_st(path: Path, tensors: dict[str, tuple[str, list[int]]], **kw: Any) -
     path.write_bytes(st_bytes(tensors, **kw))
 
 
-def llama_tensors(cfg: dict[str, Any], dtype: str = "BF16",
-                  norm: str = "F32") -> dict[str, tuple[str, list[int]]]:
+def llama_tensors(
+    cfg: dict[str, Any], dtype: str = "BF16", norm: str = "F32"
+) -> dict[str, tuple[str, list[int]]]:
     """HF Llama parameter names and shapes for ``cfg``."""
     h, inter, v = cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"]
     hd = cfg.get("head_dim") or h // cfg["num_attention_heads"]
@@ -60,15 +66,17 @@ def llama_tensors(cfg: dict[str, Any], dtype: str = "BF16",
     out: dict[str, tuple[str, list[int]]] = {"model.embed_tokens.weight": (dtype, [v, h])}
     for i in range(cfg["num_hidden_layers"]):
         p = f"model.layers.{i}"
-        out |= {f"{p}.self_attn.q_proj.weight": (dtype, [q, h]),
-                f"{p}.self_attn.k_proj.weight": (dtype, [kv, h]),
-                f"{p}.self_attn.v_proj.weight": (dtype, [kv, h]),
-                f"{p}.self_attn.o_proj.weight": (dtype, [h, q]),
-                f"{p}.mlp.gate_proj.weight": (dtype, [inter, h]),
-                f"{p}.mlp.up_proj.weight": (dtype, [inter, h]),
-                f"{p}.mlp.down_proj.weight": (dtype, [h, inter]),
-                f"{p}.input_layernorm.weight": (norm, [h]),
-                f"{p}.post_attention_layernorm.weight": (norm, [h])}
+        out |= {
+            f"{p}.self_attn.q_proj.weight": (dtype, [q, h]),
+            f"{p}.self_attn.k_proj.weight": (dtype, [kv, h]),
+            f"{p}.self_attn.v_proj.weight": (dtype, [kv, h]),
+            f"{p}.self_attn.o_proj.weight": (dtype, [h, q]),
+            f"{p}.mlp.gate_proj.weight": (dtype, [inter, h]),
+            f"{p}.mlp.up_proj.weight": (dtype, [inter, h]),
+            f"{p}.mlp.down_proj.weight": (dtype, [h, inter]),
+            f"{p}.input_layernorm.weight": (norm, [h]),
+            f"{p}.post_attention_layernorm.weight": (norm, [h]),
+        }
     out["model.norm.weight"] = (norm, [h])
     if not cfg.get("tie_word_embeddings"):
         out["lm_head.weight"] = (dtype, [v, h])
@@ -76,11 +84,20 @@ def llama_tensors(cfg: dict[str, Any], dtype: str = "BF16",
 
 
 TINY: dict[str, Any] = {
-    "architectures": ["LlamaForCausalLM"], "hidden_act": "silu", "hidden_size": 64,
-    "intermediate_size": 160, "max_position_embeddings": 2048, "model_type": "llama",
-    "num_attention_heads": 4, "num_hidden_layers": 2, "num_key_value_heads": 2,
-    "rms_norm_eps": 1e-05, "rope_theta": 10000.0, "tie_word_embeddings": False,
-    "torch_dtype": "bfloat16", "vocab_size": 320,
+    "architectures": ["LlamaForCausalLM"],
+    "hidden_act": "silu",
+    "hidden_size": 64,
+    "intermediate_size": 160,
+    "max_position_embeddings": 2048,
+    "model_type": "llama",
+    "num_attention_heads": 4,
+    "num_hidden_layers": 2,
+    "num_key_value_heads": 2,
+    "rms_norm_eps": 1e-05,
+    "rope_theta": 10000.0,
+    "tie_word_embeddings": False,
+    "torch_dtype": "bfloat16",
+    "vocab_size": 320,
 }
 
 
@@ -103,94 +120,235 @@ def expected_bytes(tensors: dict[str, tuple[str, list[int]]]) -> dict[str, int]:
 
 PRESETS: dict[str, dict[str, Any]] = {
     "llama3_2_1b": json.loads((EXAMPLES / "hf-llama-3.2-1b" / "config.json").read_text()),
-    "mistral_7b_v03": {"architectures": ["MistralForCausalLM"], "hidden_act": "silu",
-                       "hidden_size": 4096, "intermediate_size": 14336,
-                       "max_position_embeddings": 32768, "model_type": "mistral",
-                       "num_attention_heads": 32, "num_hidden_layers": 32,
-                       "num_key_value_heads": 8, "rms_norm_eps": 1e-05, "rope_theta": 1000000.0,
-                       "sliding_window": None, "tie_word_embeddings": False,
-                       "torch_dtype": "bfloat16", "vocab_size": 32768},
-    "mistral_7b_v01": {"architectures": ["MistralForCausalLM"], "hidden_act": "silu",
-                       "hidden_size": 4096, "intermediate_size": 14336,
-                       "max_position_embeddings": 32768, "model_type": "mistral",
-                       "num_attention_heads": 32, "num_hidden_layers": 32,
-                       "num_key_value_heads": 8, "rms_norm_eps": 1e-05, "rope_theta": 10000.0,
-                       "sliding_window": 4096, "tie_word_embeddings": False,
-                       "torch_dtype": "bfloat16", "vocab_size": 32000},
-    "qwen2_0_5b": {"architectures": ["Qwen2ForCausalLM"], "hidden_act": "silu",
-                   "hidden_size": 896, "intermediate_size": 4864,
-                   "max_position_embeddings": 32768, "max_window_layers": 24,
-                   "model_type": "qwen2", "num_attention_heads": 14, "num_hidden_layers": 24,
-                   "num_key_value_heads": 2, "rms_norm_eps": 1e-06, "rope_theta": 1000000.0,
-                   "sliding_window": 32768, "tie_word_embeddings": True,
-                   "torch_dtype": "bfloat16", "use_sliding_window": False, "vocab_size": 151936},
-    "qwen3_0.6b": {"architectures": ["Qwen3ForCausalLM"], "attention_bias": False,
-                   "head_dim": 128, "hidden_act": "silu", "hidden_size": 1024,
-                   "intermediate_size": 3072, "max_position_embeddings": 40960,
-                   "model_type": "qwen3", "num_attention_heads": 16, "num_hidden_layers": 28,
-                   "num_key_value_heads": 8, "rms_norm_eps": 1e-06, "rope_theta": 1000000,
-                   "sliding_window": None, "tie_word_embeddings": True,
-                   "torch_dtype": "bfloat16", "use_sliding_window": False, "vocab_size": 151936},
-    "phi-3_5": {"architectures": ["Phi3ForCausalLM"], "hidden_act": "silu", "hidden_size": 3072,
-                "intermediate_size": 8192, "max_position_embeddings": 131072,
-                "model_type": "phi3", "num_attention_heads": 32, "num_hidden_layers": 32,
-                "num_key_value_heads": 32, "original_max_position_embeddings": 4096,
-                "rms_norm_eps": 1e-05, "rope_scaling": {"type": "longrope"},
-                "rope_theta": 10000.0, "sliding_window": 262144, "tie_word_embeddings": False,
-                "torch_dtype": "bfloat16", "vocab_size": 32064},
-    "gemma_2b": {"architectures": ["GemmaForCausalLM"], "head_dim": 256, "hidden_act": "gelu",
-                 "hidden_size": 2048, "intermediate_size": 16384,
-                 "max_position_embeddings": 8192, "model_type": "gemma",
-                 "num_attention_heads": 8, "num_hidden_layers": 18, "num_key_value_heads": 1,
-                 "rms_norm_eps": 1e-06, "rope_theta": 10000.0, "torch_dtype": "bfloat16",
-                 "vocab_size": 256000},
-    "gemma2_2b": {"architectures": ["Gemma2ForCausalLM"], "head_dim": 256,
-                  "hidden_activation": "gelu_pytorch_tanh", "hidden_size": 2304,
-                  "intermediate_size": 9216, "max_position_embeddings": 8192,
-                  "model_type": "gemma2", "num_attention_heads": 8, "num_hidden_layers": 26,
-                  "num_key_value_heads": 4, "query_pre_attn_scalar": 256,
-                  "rms_norm_eps": 1e-06, "rope_theta": 10000.0, "sliding_window": 4096,
-                  "torch_dtype": "bfloat16", "vocab_size": 256000},
-    "gemma3_1b_it": {"architectures": ["Gemma3ForCausalLM"], "head_dim": 256,
-                     "hidden_activation": "gelu_pytorch_tanh", "hidden_size": 1152,
-                     "intermediate_size": 6912, "max_position_embeddings": 32768,
-                     "model_type": "gemma3_text", "num_attention_heads": 4,
-                     "num_hidden_layers": 26, "num_key_value_heads": 1,
-                     "query_pre_attn_scalar": 256, "rms_norm_eps": 1e-06, "rope_theta": 1000000,
-                     "sliding_window": 512, "sliding_window_pattern": 6,
-                     "torch_dtype": "bfloat16", "vocab_size": 262144},
-    "olmo2_7b": {"architectures": ["Olmo2ForCausalLM"], "hidden_act": "silu",
-                 "hidden_size": 4096, "intermediate_size": 11008,
-                 "max_position_embeddings": 4096, "model_type": "olmo2",
-                 "num_attention_heads": 32, "num_hidden_layers": 32, "num_key_value_heads": 32,
-                 "rms_norm_eps": 1e-06, "rope_theta": 500000.0, "tie_word_embeddings": False,
-                 "torch_dtype": "float32", "vocab_size": 100352},
-    "stablelm-2-zephyr-1_6b": {"architectures": ["StableLmForCausalLM"], "hidden_act": "silu",
-                               "hidden_size": 2048, "intermediate_size": 5632,
-                               "max_position_embeddings": 4096, "model_type": "stablelm",
-                               "layer_norm_eps": 1e-05, "num_attention_heads": 32,
-                               "num_hidden_layers": 24, "num_key_value_heads": 32,
-                               "partial_rotary_factor": 0.25, "rope_theta": 10000,
-                               "tie_word_embeddings": False, "torch_dtype": "float16",
-                               "use_qkv_bias": True, "vocab_size": 100352},
-    "redpajama_3b_v1": {"architectures": ["GPTNeoXForCausalLM"], "hidden_act": "gelu",
-                        "hidden_size": 2560, "intermediate_size": 10240, "layer_norm_eps": 1e-05,
-                        "max_position_embeddings": 2048, "model_type": "gpt_neox",
-                        "num_attention_heads": 32, "num_hidden_layers": 32,
-                        "rotary_emb_base": 10000, "rotary_pct": 1.0, "tie_word_embeddings": False,
-                        "torch_dtype": "float16", "use_parallel_residual": False,
-                        "vocab_size": 50432},
-    "phi-2": {"architectures": ["PhiForCausalLM"], "hidden_act": "gelu_new", "hidden_size": 2560,
-              "intermediate_size": 10240, "layer_norm_eps": 1e-05,
-              "max_position_embeddings": 2048, "model_type": "phi", "num_attention_heads": 32,
-              "num_hidden_layers": 32, "num_key_value_heads": None, "partial_rotary_factor": 0.4,
-              "rope_theta": 10000.0, "tie_word_embeddings": False, "torch_dtype": "float16",
-              "vocab_size": 51200},
-    "phi-2-msft": {"architectures": ["PhiForCausalLM"], "activation_function": "gelu_new",
-                   "layer_norm_epsilon": 1e-05, "model_type": "phi-msft", "n_embd": 2560,
-                   "n_head": 32, "n_head_kv": None, "n_inner": None, "n_layer": 32,
-                   "n_positions": 2048, "rotary_dim": 32, "tie_word_embeddings": False,
-                   "torch_dtype": "float16", "vocab_size": 51200},
+    "mistral_7b_v03": {
+        "architectures": ["MistralForCausalLM"],
+        "hidden_act": "silu",
+        "hidden_size": 4096,
+        "intermediate_size": 14336,
+        "max_position_embeddings": 32768,
+        "model_type": "mistral",
+        "num_attention_heads": 32,
+        "num_hidden_layers": 32,
+        "num_key_value_heads": 8,
+        "rms_norm_eps": 1e-05,
+        "rope_theta": 1000000.0,
+        "sliding_window": None,
+        "tie_word_embeddings": False,
+        "torch_dtype": "bfloat16",
+        "vocab_size": 32768,
+    },
+    "mistral_7b_v01": {
+        "architectures": ["MistralForCausalLM"],
+        "hidden_act": "silu",
+        "hidden_size": 4096,
+        "intermediate_size": 14336,
+        "max_position_embeddings": 32768,
+        "model_type": "mistral",
+        "num_attention_heads": 32,
+        "num_hidden_layers": 32,
+        "num_key_value_heads": 8,
+        "rms_norm_eps": 1e-05,
+        "rope_theta": 10000.0,
+        "sliding_window": 4096,
+        "tie_word_embeddings": False,
+        "torch_dtype": "bfloat16",
+        "vocab_size": 32000,
+    },
+    "qwen2_0_5b": {
+        "architectures": ["Qwen2ForCausalLM"],
+        "hidden_act": "silu",
+        "hidden_size": 896,
+        "intermediate_size": 4864,
+        "max_position_embeddings": 32768,
+        "max_window_layers": 24,
+        "model_type": "qwen2",
+        "num_attention_heads": 14,
+        "num_hidden_layers": 24,
+        "num_key_value_heads": 2,
+        "rms_norm_eps": 1e-06,
+        "rope_theta": 1000000.0,
+        "sliding_window": 32768,
+        "tie_word_embeddings": True,
+        "torch_dtype": "bfloat16",
+        "use_sliding_window": False,
+        "vocab_size": 151936,
+    },
+    "qwen3_0.6b": {
+        "architectures": ["Qwen3ForCausalLM"],
+        "attention_bias": False,
+        "head_dim": 128,
+        "hidden_act": "silu",
+        "hidden_size": 1024,
+        "intermediate_size": 3072,
+        "max_position_embeddings": 40960,
+        "model_type": "qwen3",
+        "num_attention_heads": 16,
+        "num_hidden_layers": 28,
+        "num_key_value_heads": 8,
+        "rms_norm_eps": 1e-06,
+        "rope_theta": 1000000,
+        "sliding_window": None,
+        "tie_word_embeddings": True,
+        "torch_dtype": "bfloat16",
+        "use_sliding_window": False,
+        "vocab_size": 151936,
+    },
+    "phi-3_5": {
+        "architectures": ["Phi3ForCausalLM"],
+        "hidden_act": "silu",
+        "hidden_size": 3072,
+        "intermediate_size": 8192,
+        "max_position_embeddings": 131072,
+        "model_type": "phi3",
+        "num_attention_heads": 32,
+        "num_hidden_layers": 32,
+        "num_key_value_heads": 32,
+        "original_max_position_embeddings": 4096,
+        "rms_norm_eps": 1e-05,
+        "rope_scaling": {"type": "longrope"},
+        "rope_theta": 10000.0,
+        "sliding_window": 262144,
+        "tie_word_embeddings": False,
+        "torch_dtype": "bfloat16",
+        "vocab_size": 32064,
+    },
+    "gemma_2b": {
+        "architectures": ["GemmaForCausalLM"],
+        "head_dim": 256,
+        "hidden_act": "gelu",
+        "hidden_size": 2048,
+        "intermediate_size": 16384,
+        "max_position_embeddings": 8192,
+        "model_type": "gemma",
+        "num_attention_heads": 8,
+        "num_hidden_layers": 18,
+        "num_key_value_heads": 1,
+        "rms_norm_eps": 1e-06,
+        "rope_theta": 10000.0,
+        "torch_dtype": "bfloat16",
+        "vocab_size": 256000,
+    },
+    "gemma2_2b": {
+        "architectures": ["Gemma2ForCausalLM"],
+        "head_dim": 256,
+        "hidden_activation": "gelu_pytorch_tanh",
+        "hidden_size": 2304,
+        "intermediate_size": 9216,
+        "max_position_embeddings": 8192,
+        "model_type": "gemma2",
+        "num_attention_heads": 8,
+        "num_hidden_layers": 26,
+        "num_key_value_heads": 4,
+        "query_pre_attn_scalar": 256,
+        "rms_norm_eps": 1e-06,
+        "rope_theta": 10000.0,
+        "sliding_window": 4096,
+        "torch_dtype": "bfloat16",
+        "vocab_size": 256000,
+    },
+    "gemma3_1b_it": {
+        "architectures": ["Gemma3ForCausalLM"],
+        "head_dim": 256,
+        "hidden_activation": "gelu_pytorch_tanh",
+        "hidden_size": 1152,
+        "intermediate_size": 6912,
+        "max_position_embeddings": 32768,
+        "model_type": "gemma3_text",
+        "num_attention_heads": 4,
+        "num_hidden_layers": 26,
+        "num_key_value_heads": 1,
+        "query_pre_attn_scalar": 256,
+        "rms_norm_eps": 1e-06,
+        "rope_theta": 1000000,
+        "sliding_window": 512,
+        "sliding_window_pattern": 6,
+        "torch_dtype": "bfloat16",
+        "vocab_size": 262144,
+    },
+    "olmo2_7b": {
+        "architectures": ["Olmo2ForCausalLM"],
+        "hidden_act": "silu",
+        "hidden_size": 4096,
+        "intermediate_size": 11008,
+        "max_position_embeddings": 4096,
+        "model_type": "olmo2",
+        "num_attention_heads": 32,
+        "num_hidden_layers": 32,
+        "num_key_value_heads": 32,
+        "rms_norm_eps": 1e-06,
+        "rope_theta": 500000.0,
+        "tie_word_embeddings": False,
+        "torch_dtype": "float32",
+        "vocab_size": 100352,
+    },
+    "stablelm-2-zephyr-1_6b": {
+        "architectures": ["StableLmForCausalLM"],
+        "hidden_act": "silu",
+        "hidden_size": 2048,
+        "intermediate_size": 5632,
+        "max_position_embeddings": 4096,
+        "model_type": "stablelm",
+        "layer_norm_eps": 1e-05,
+        "num_attention_heads": 32,
+        "num_hidden_layers": 24,
+        "num_key_value_heads": 32,
+        "partial_rotary_factor": 0.25,
+        "rope_theta": 10000,
+        "tie_word_embeddings": False,
+        "torch_dtype": "float16",
+        "use_qkv_bias": True,
+        "vocab_size": 100352,
+    },
+    "redpajama_3b_v1": {
+        "architectures": ["GPTNeoXForCausalLM"],
+        "hidden_act": "gelu",
+        "hidden_size": 2560,
+        "intermediate_size": 10240,
+        "layer_norm_eps": 1e-05,
+        "max_position_embeddings": 2048,
+        "model_type": "gpt_neox",
+        "num_attention_heads": 32,
+        "num_hidden_layers": 32,
+        "rotary_emb_base": 10000,
+        "rotary_pct": 1.0,
+        "tie_word_embeddings": False,
+        "torch_dtype": "float16",
+        "use_parallel_residual": False,
+        "vocab_size": 50432,
+    },
+    "phi-2": {
+        "architectures": ["PhiForCausalLM"],
+        "hidden_act": "gelu_new",
+        "hidden_size": 2560,
+        "intermediate_size": 10240,
+        "layer_norm_eps": 1e-05,
+        "max_position_embeddings": 2048,
+        "model_type": "phi",
+        "num_attention_heads": 32,
+        "num_hidden_layers": 32,
+        "num_key_value_heads": None,
+        "partial_rotary_factor": 0.4,
+        "rope_theta": 10000.0,
+        "tie_word_embeddings": False,
+        "torch_dtype": "float16",
+        "vocab_size": 51200,
+    },
+    "phi-2-msft": {
+        "architectures": ["PhiForCausalLM"],
+        "activation_function": "gelu_new",
+        "layer_norm_epsilon": 1e-05,
+        "model_type": "phi-msft",
+        "n_embd": 2560,
+        "n_head": 32,
+        "n_head_kv": None,
+        "n_inner": None,
+        "n_layer": 32,
+        "n_positions": 2048,
+        "rotary_dim": 32,
+        "tie_word_embeddings": False,
+        "torch_dtype": "float16",
+        "vocab_size": 51200,
+    },
 }
 
 # preset: (family, layers, hidden, heads, kv heads, head_dim, intermediate, vocab, tied, ctx)
@@ -216,15 +374,38 @@ EXPECTED: dict[str, tuple[str, int, int, int, int, int, int, int, bool, int]] = 
 def test_family_configs(tmp_path: Path, preset: str) -> None:
     spec = HfAdapter().read(make_folder(tmp_path, PRESETS[preset]))
     fam, layers, hidden, heads, kv, hd, inter, vocab, tied, ctx = EXPECTED[preset]
-    got = (spec.architecture, spec.num_layers, spec.hidden_size, spec.num_attention_heads,
-           spec.num_kv_heads, spec.head_dim, spec.intermediate_size, spec.vocab_size,
-           spec.tie_word_embeddings, spec.max_context)
+    got = (
+        spec.architecture,
+        spec.num_layers,
+        spec.hidden_size,
+        spec.num_attention_heads,
+        spec.num_kv_heads,
+        spec.head_dim,
+        spec.intermediate_size,
+        spec.vocab_size,
+        spec.tie_word_embeddings,
+        spec.max_context,
+    )
     assert got == (fam, layers, hidden, heads, kv, hd, inter, vocab, tied, ctx)
     assert spec.format == "hf" and spec.adapter == "hf" and spec.weights is None
-    for field in ("architecture", "num_layers", "hidden_size", "num_attention_heads",
-                  "num_kv_heads", "head_dim", "intermediate_size", "vocab_size",
-                  "tie_word_embeddings", "max_context", "layer_windows", "kv_dtype",
-                  "quantization", "weights", "name", "attention_sink"):
+    for field in (
+        "architecture",
+        "num_layers",
+        "hidden_size",
+        "num_attention_heads",
+        "num_kv_heads",
+        "head_dim",
+        "intermediate_size",
+        "vocab_size",
+        "tie_word_embeddings",
+        "max_context",
+        "layer_windows",
+        "kv_dtype",
+        "quantization",
+        "weights",
+        "name",
+        "attention_sink",
+    ):
         assert spec.source_of(field) is not None, field
 
 
@@ -256,8 +437,9 @@ def test_family_specific_extras(tmp_path: Path) -> None:
     msft = spec_from_hf_config(PRESETS["phi-2-msft"], source="phi-2", path=Path("config.json"))
     assert ("rotary_dim", "32") in msft.extra
     assert msft.source_of("intermediate_size").origin.value == "assumed"  # type: ignore[union-attr]
-    stablelm = spec_from_hf_config(PRESETS["stablelm-2-zephyr-1_6b"], source="s",
-                                   path=Path("config.json"))
+    stablelm = spec_from_hf_config(
+        PRESETS["stablelm-2-zephyr-1_6b"], source="s", path=Path("config.json")
+    )
     assert ("use_qkv_bias", "true") in stablelm.extra
 
 
@@ -273,13 +455,17 @@ def test_gemma_rules(tmp_path: Path) -> None:
 
 
 def test_text_config_nesting() -> None:
-    multimodal = {"model_type": "gemma3", "text_config": {**PRESETS["gemma3_1b_it"]},
-                  "vision_config": {"hidden_size": 1152}}
+    multimodal = {
+        "model_type": "gemma3",
+        "text_config": {**PRESETS["gemma3_1b_it"]},
+        "vision_config": {"hidden_size": 1152},
+    }
     spec = spec_from_hf_config(multimodal, source="g", path=Path("config.json"))
     assert (spec.architecture, spec.num_layers, spec.vocab_size) == ("gemma3", 26, 262144)
 
 
 # --- the committed example ----------------------------------------------------------------
+
 
 def test_llama_example_config_only() -> None:
     folder = EXAMPLES / "hf-llama-3.2-1b"
@@ -302,6 +488,7 @@ def test_llama_example_config_only() -> None:
 
 
 # --- safetensors --------------------------------------------------------------------------
+
 
 def test_single_safetensors_inventory(tmp_path: Path) -> None:
     folder = make_folder(tmp_path, TINY)
@@ -336,7 +523,7 @@ def test_sharded_with_index(tmp_path: Path) -> None:
     tensors = llama_tensors(TINY)
     names = list(tensors)
     first = {n: tensors[n] for n in names[: len(names) // 2]}
-    second = {n: tensors[n] for n in names[len(names) // 2:]}
+    second = {n: tensors[n] for n in names[len(names) // 2 :]}
     write_st(folder / "model-00001-of-00002.safetensors", first)
     write_st(folder / "model-00002-of-00002.safetensors", second)
     total = sum(expected_bytes(tensors).values())
@@ -360,8 +547,12 @@ def test_sharded_with_index(tmp_path: Path) -> None:
 
 def test_index_without_shards_is_config_only(tmp_path: Path) -> None:
     folder = make_folder(tmp_path, TINY)
-    index = {"weight_map": {"a": "model-00001-of-00002.safetensors",
-                            "b": "model-00002-of-00002.safetensors"}}
+    index = {
+        "weight_map": {
+            "a": "model-00001-of-00002.safetensors",
+            "b": "model-00002-of-00002.safetensors",
+        }
+    }
     (folder / "model.safetensors.index.json").write_text(json.dumps(index))
     spec = HfAdapter().read(folder)
     assert spec.weights is None and any("none present" in n for n in spec.notes)
@@ -390,19 +581,31 @@ def test_pytorch_bin_only(tmp_path: Path) -> None:
 
 
 def test_gptq_quantization(tmp_path: Path) -> None:
-    cfg = {**TINY, "torch_dtype": "float16",
-           "quantization_config": {"quant_method": "gptq", "bits": 4, "group_size": 32,
-                                   "sym": True, "desc_act": False}}
+    cfg = {
+        **TINY,
+        "torch_dtype": "float16",
+        "quantization_config": {
+            "quant_method": "gptq",
+            "bits": 4,
+            "group_size": 32,
+            "sym": True,
+            "desc_act": False,
+        },
+    }
     folder = make_folder(tmp_path, cfg)
     h, inter = TINY["hidden_size"], TINY["intermediate_size"]
     tensors: dict[str, tuple[str, list[int]]] = {}
     linear_params = 0
-    for name, (out_f, in_f) in {"model.layers.0.mlp.down_proj": (h, inter),
-                                "model.layers.0.self_attn.q_proj": (h, h)}.items():
-        tensors |= {f"{name}.qweight": ("I32", [in_f * 4 // 32, out_f]),
-                    f"{name}.qzeros": ("I32", [in_f // 32, out_f * 4 // 32]),
-                    f"{name}.scales": ("F16", [in_f // 32, out_f]),
-                    f"{name}.g_idx": ("I32", [in_f])}
+    for name, (out_f, in_f) in {
+        "model.layers.0.mlp.down_proj": (h, inter),
+        "model.layers.0.self_attn.q_proj": (h, h),
+    }.items():
+        tensors |= {
+            f"{name}.qweight": ("I32", [in_f * 4 // 32, out_f]),
+            f"{name}.qzeros": ("I32", [in_f // 32, out_f * 4 // 32]),
+            f"{name}.scales": ("F16", [in_f // 32, out_f]),
+            f"{name}.g_idx": ("I32", [in_f]),
+        }
         linear_params += in_f * out_f
     tensors["model.embed_tokens.weight"] = ("F16", [TINY["vocab_size"], h])
     tensors["lm_head.weight"] = ("F16", [TINY["vocab_size"], h])
@@ -416,12 +619,20 @@ def test_gptq_quantization(tmp_path: Path) -> None:
     assert dict(spec.weights.bytes_by_dtype) == expected_bytes(tensors)
 
 
-@pytest.mark.parametrize(("bits", "group", "scheme"),
-                         [(4, 128, "q4f16_autoawq"), (4, 64, "awq-int4")])
+@pytest.mark.parametrize(
+    ("bits", "group", "scheme"), [(4, 128, "q4f16_autoawq"), (4, 64, "awq-int4")]
+)
 def test_awq_quantization(tmp_path: Path, bits: int, group: int, scheme: str) -> None:
-    cfg = {**TINY, "quantization_config": {"quant_method": "awq", "bits": bits,
-                                           "group_size": group, "zero_point": True,
-                                           "version": "gemm"}}
+    cfg = {
+        **TINY,
+        "quantization_config": {
+            "quant_method": "awq",
+            "bits": bits,
+            "group_size": group,
+            "zero_point": True,
+            "version": "gemm",
+        },
+    }
     spec = HfAdapter().read(make_folder(tmp_path, cfg))
     q = spec.quantization
     assert (q.scheme, q.bits, q.group_size, q.symmetric) == (scheme, bits, group, False)
@@ -439,13 +650,18 @@ def test_matches_safetensors_library(tmp_path: Path) -> None:
     numpy = pytest.importorskip("numpy")
     st = pytest.importorskip("safetensors.numpy")
     path = tmp_path / "lib.safetensors"
-    arrays = {"a": numpy.zeros((3, 5), dtype=numpy.float16),
-              "b": numpy.zeros((7,), dtype=numpy.int32),
-              "c": numpy.zeros((2, 2, 2), numpy.float32)}
+    arrays = {
+        "a": numpy.zeros((3, 5), dtype=numpy.float16),
+        "b": numpy.zeros((7,), dtype=numpy.int32),
+        "c": numpy.zeros((2, 2, 2), numpy.float32),
+    }
     st.save_file(arrays, str(path), metadata={"format": "np"})
     header = read_safetensors_header(path)
     assert {t.name: (t.dtype, t.shape, t.nbytes) for t in header.tensors} == {
-        "a": ("float16", (3, 5), 30), "b": ("int32", (7,), 28), "c": ("float32", (2, 2, 2), 32)}
+        "a": ("float16", (3, 5), 30),
+        "b": ("int32", (7,), 28),
+        "c": ("float32", (2, 2, 2), 32),
+    }
     assert header.metadata == (("format", "np"),)
 
 
@@ -461,6 +677,7 @@ def test_reader_agrees_with_own_writer_layout(tmp_path: Path) -> None:
 
 
 # --- hostile and broken inputs --------------------------------------------------------------
+
 
 def _bad(tmp_path: Path, data: bytes) -> Path:
     folder = make_folder(tmp_path, TINY)
@@ -482,8 +699,9 @@ def test_oversized_header_length(tmp_path: Path) -> None:
 
 def test_header_length_beyond_file(tmp_path: Path) -> None:
     good = st_bytes({"w": ("F16", [4])})
-    _raises(_bad(tmp_path, struct.pack("<Q", len(good)) + good[8:]), ArtifactFormatError,
-            "past the end")
+    _raises(
+        _bad(tmp_path, struct.pack("<Q", len(good)) + good[8:]), ArtifactFormatError, "past the end"
+    )
 
 
 def test_offsets_beyond_file(tmp_path: Path) -> None:
@@ -493,8 +711,11 @@ def test_offsets_beyond_file(tmp_path: Path) -> None:
 
 def test_truncated_json(tmp_path: Path) -> None:
     raw = b'{"w": {"dtype": "F16", "shape": [4], "data_of'
-    _raises(_bad(tmp_path, struct.pack("<Q", len(raw)) + raw + bytes(8)), ArtifactFormatError,
-            "not valid JSON")
+    _raises(
+        _bad(tmp_path, struct.pack("<Q", len(raw)) + raw + bytes(8)),
+        ArtifactFormatError,
+        "not valid JSON",
+    )
 
 
 def test_too_short_file(tmp_path: Path) -> None:
@@ -504,30 +725,43 @@ def test_too_short_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize("shape", [[-1, 4], [4, "8"], [True]])
 def test_invalid_dims(tmp_path: Path, shape: list[Any]) -> None:
     patch = {"w": {"dtype": "F16", "shape": shape, "data_offsets": [0, 8]}}
-    _raises(_bad(tmp_path, st_bytes({"w": ("F16", [4])}, header_patch=patch)),
-            ArtifactFormatError, "invalid dimension")
+    _raises(
+        _bad(tmp_path, st_bytes({"w": ("F16", [4])}, header_patch=patch)),
+        ArtifactFormatError,
+        "invalid dimension",
+    )
 
 
 def test_span_disagrees_with_shape(tmp_path: Path) -> None:
     patch = {"w": {"dtype": "F16", "shape": [3], "data_offsets": [0, 8]}}
-    _raises(_bad(tmp_path, st_bytes({"w": ("F16", [4])}, header_patch=patch)),
-            ArtifactFormatError, "needs 6")
+    _raises(
+        _bad(tmp_path, st_bytes({"w": ("F16", [4])}, header_patch=patch)),
+        ArtifactFormatError,
+        "needs 6",
+    )
 
 
 def test_overlapping_tensors(tmp_path: Path) -> None:
     patch = {"v": {"dtype": "F16", "shape": [2], "data_offsets": [2, 6]}}
-    _raises(_bad(tmp_path, st_bytes({"w": ("F16", [4])}, header_patch=patch)),
-            ArtifactFormatError, "overlap")
+    _raises(
+        _bad(tmp_path, st_bytes({"w": ("F16", [4])}, header_patch=patch)),
+        ArtifactFormatError,
+        "overlap",
+    )
 
 
 def test_unknown_dtype(tmp_path: Path) -> None:
     patch = {"w": {"dtype": "Q4", "shape": [4], "data_offsets": [0, 8]}}
-    _raises(_bad(tmp_path, st_bytes({"w": ("F16", [4])}, header_patch=patch)),
-            ArtifactFormatError, "unsupported dtype")
+    _raises(
+        _bad(tmp_path, st_bytes({"w": ("F16", [4])}, header_patch=patch)),
+        ArtifactFormatError,
+        "unsupported dtype",
+    )
 
 
-@pytest.mark.parametrize("name",
-                         ["../outside.safetensors", "/etc/passwd", "sub/../../x.safetensors"])
+@pytest.mark.parametrize(
+    "name", ["../outside.safetensors", "/etc/passwd", "sub/../../x.safetensors"]
+)
 def test_index_paths_outside_folder(tmp_path: Path, name: str) -> None:
     folder = make_folder(tmp_path, TINY)
     (tmp_path / "outside.safetensors").write_bytes(st_bytes({"a": ("F16", [2])}))
@@ -570,6 +804,7 @@ def test_hub_cache_symlinks_are_allowed(tmp_path: Path) -> None:
 
 
 # --- sniffing -----------------------------------------------------------------------------
+
 
 def test_sniff_scores(tmp_path: Path) -> None:
     hf = HfAdapter()

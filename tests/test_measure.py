@@ -28,8 +28,16 @@ LINUX = sys.platform.startswith("linux")
 
 # KV cache: layers x (K, V) x kv_heads x head_dim x 4 bytes = 2 KiB per token, so a context of
 # 32768 tokens needs 64 MiB more than one of 256: far above allocator and page noise.
-CFG = ModelConfig(layers=2, hidden=64, heads=4, kv_heads=2, head_dim=64, intermediate=128,
-                  vocab=256, context=32768)
+CFG = ModelConfig(
+    layers=2,
+    hidden=64,
+    heads=4,
+    kv_heads=2,
+    head_dim=64,
+    intermediate=128,
+    vocab=256,
+    context=32768,
+)
 KV_BYTES_PER_TOKEN = CFG.layers * 2 * CFG.kv_heads * CFG.head_dim * 4
 SMALL, LARGE = 256, 32768
 
@@ -170,8 +178,9 @@ def test_timeout_is_an_input_error(genai_model: Path) -> None:
         ({"context": 8, "prefill": 4, "timeout_s": 0}, "timeout"),
     ],
 )
-def test_bad_arguments_are_usage_errors(tmp_path: Path, kwargs: dict[str, object],
-                                        match: str) -> None:
+def test_bad_arguments_are_usage_errors(
+    tmp_path: Path, kwargs: dict[str, object], match: str
+) -> None:
     with pytest.raises(UsageError, match=match):
         measure(tmp_path, **kwargs)  # type: ignore[arg-type]
 

@@ -76,7 +76,12 @@ def test_q4f16_1_spec_matches_what_built_it(llama_q4: tuple[Path, dict[str, Any]
     scheme = mlc_scheme(chat["quantization"])
     q = spec.quantization
     assert (q.scheme, q.bits, q.group_size, q.symmetric, q.compute_dtype) == (
-        "q4f16_1", scheme.bits, scheme.group_size, True, scheme.model_dtype)
+        "q4f16_1",
+        scheme.bits,
+        scheme.group_size,
+        True,
+        scheme.model_dtype,
+    )
     assert q.unquantized == ()
     assert spec.kv_dtype == scheme.model_dtype == "float16"
     assert spec.layer_windows == () and spec.compiled_lib is None
@@ -97,13 +102,31 @@ def test_q4f16_1_spec_matches_what_built_it(llama_q4: tuple[Path, dict[str, Any]
     assert w.param_count == param_count(spec)
     assert len(doc["records"]) > 1  # small shard cap: several shards, one out of band
     assert not spec.notes
-    for field in ("architecture", "num_layers", "hidden_size", "num_attention_heads",
-                  "num_kv_heads", "head_dim", "intermediate_size", "vocab_size",
-                  "tie_word_embeddings", "max_context", "layer_windows", "attention_sink",
-                  "kv_dtype", "quantization", "weights", "compiled_lib", "name",
-                  "settings.context_window_size", "settings.prefill_chunk_size",
-                  "settings.sliding_window_size", "settings.attention_sink_size",
-                  "settings.max_batch_size", "settings.conv_template"):
+    for field in (
+        "architecture",
+        "num_layers",
+        "hidden_size",
+        "num_attention_heads",
+        "num_kv_heads",
+        "head_dim",
+        "intermediate_size",
+        "vocab_size",
+        "tie_word_embeddings",
+        "max_context",
+        "layer_windows",
+        "attention_sink",
+        "kv_dtype",
+        "quantization",
+        "weights",
+        "compiled_lib",
+        "name",
+        "settings.context_window_size",
+        "settings.prefill_chunk_size",
+        "settings.sliding_window_size",
+        "settings.attention_sink_size",
+        "settings.max_batch_size",
+        "settings.conv_template",
+    ):
         assert spec.source_of(field) is not None, field
     assert spec.source_of("quantization").origin.value == "artifact"  # type: ignore[union-attr]
 
@@ -173,6 +196,7 @@ def test_no_tensor_cache(tmp_path: Path) -> None:
 
 # --- bad tensor caches ----------------------------------------------------------------------
 
+
 def _first(doc: dict[str, Any]) -> dict[str, Any]:
     rec: dict[str, Any] = doc["records"][0]["records"][0]
     return rec
@@ -196,11 +220,17 @@ def test_short_shard_file(llama_q4: tuple[Path, dict[str, Any]]) -> None:
     assert shard.name in str(err.value)
 
 
-@pytest.mark.parametrize(("data_path", "match"), [
-    ("../x.bin", "'..'"), ("/etc/passwd", "absolute"), ("sub/../../x.bin", "'..'"),
-])
-def test_data_path_escapes(llama_q4: tuple[Path, dict[str, Any]], data_path: str,
-                           match: str) -> None:
+@pytest.mark.parametrize(
+    ("data_path", "match"),
+    [
+        ("../x.bin", "'..'"),
+        ("/etc/passwd", "absolute"),
+        ("sub/../../x.bin", "'..'"),
+    ],
+)
+def test_data_path_escapes(
+    llama_q4: tuple[Path, dict[str, Any]], data_path: str, match: str
+) -> None:
     folder, _ = llama_q4
     edit_cache(folder, lambda d: d["records"][0].update(dataPath=data_path))
     with pytest.raises(UnsafeArtifactError, match=match) as err:
@@ -230,9 +260,10 @@ def test_unknown_quantization(tmp_path: Path) -> None:
     assert "mlc-chat-config.json" in str(err.value) and "q4f16_1" in str(err.value)
 
 
-@pytest.mark.parametrize(("shape", "match"), [([0, 8], "zero dimension"),
-                                              ([-4, 8], "invalid dimension"),
-                                              (["320", 8], "invalid dimension")])
+@pytest.mark.parametrize(
+    ("shape", "match"),
+    [([0, 8], "zero dimension"), ([-4, 8], "invalid dimension"), (["320", 8], "invalid dimension")],
+)
 def test_bad_dims(llama_q4: tuple[Path, dict[str, Any]], shape: list[Any], match: str) -> None:
     folder, _ = llama_q4
     edit_cache(folder, lambda d: _first(d).update(shape=shape))
@@ -261,13 +292,16 @@ def test_wrong_shard_format_and_dtype(llama_q4: tuple[Path, dict[str, Any]]) -> 
     edit_cache(folder, lambda d: d["records"][0].update(format="zip"))
     with pytest.raises(ArtifactFormatError, match="raw-shard"):
         MlcAdapter().read(folder)
-    edit_cache(folder, lambda d: (d["records"][0].update(format="raw-shard"),
-                                  _first(d).update(dtype="int5")))
+    edit_cache(
+        folder,
+        lambda d: (d["records"][0].update(format="raw-shard"), _first(d).update(dtype="int5")),
+    )
     with pytest.raises(ArtifactFormatError, match="unknown dtype"):
         MlcAdapter().read(folder)
 
 
 # --- MLC model_config variants --------------------------------------------------------------
+
 
 def _write_chat(tmp_path: Path, chat: dict[str, Any]) -> Path:
     folder: Path = tmp_path / str(chat["model_type"])
@@ -277,15 +311,35 @@ def _write_chat(tmp_path: Path, chat: dict[str, Any]) -> Path:
 
 
 def test_mistral_sliding_window(tmp_path: Path) -> None:
-    mc = {"hidden_size": 4096, "intermediate_size": 14336, "num_attention_heads": 32,
-          "num_hidden_layers": 32, "rms_norm_eps": 1e-05, "vocab_size": 32000,
-          "position_embedding_base": 10000.0, "num_key_value_heads": 8, "head_dim": 128,
-          "context_window_size": -1, "sliding_window_size": 4096, "prefill_chunk_size": 4096,
-          "attention_sink_size": 4, "tensor_parallel_shards": 1, "max_batch_size": 128}
-    chat = {"model_type": "mistral", "quantization": "q4f16_1", "model_config": mc,
-            "vocab_size": 32000, "context_window_size": -1, "sliding_window_size": 4096,
-            "prefill_chunk_size": 4096, "attention_sink_size": 4, "tensor_parallel_shards": 1,
-            "conv_template": {"name": "mistral_default"}}
+    mc = {
+        "hidden_size": 4096,
+        "intermediate_size": 14336,
+        "num_attention_heads": 32,
+        "num_hidden_layers": 32,
+        "rms_norm_eps": 1e-05,
+        "vocab_size": 32000,
+        "position_embedding_base": 10000.0,
+        "num_key_value_heads": 8,
+        "head_dim": 128,
+        "context_window_size": -1,
+        "sliding_window_size": 4096,
+        "prefill_chunk_size": 4096,
+        "attention_sink_size": 4,
+        "tensor_parallel_shards": 1,
+        "max_batch_size": 128,
+    }
+    chat = {
+        "model_type": "mistral",
+        "quantization": "q4f16_1",
+        "model_config": mc,
+        "vocab_size": 32000,
+        "context_window_size": -1,
+        "sliding_window_size": 4096,
+        "prefill_chunk_size": 4096,
+        "attention_sink_size": 4,
+        "tensor_parallel_shards": 1,
+        "conv_template": {"name": "mistral_default"},
+    }
     spec = MlcAdapter().read(_write_chat(tmp_path, chat))
     assert spec.layer_windows == (4096,) * 32 and spec.sliding_window == 4096
     assert spec.settings.context_window_size is None and spec.max_context is None
@@ -294,37 +348,90 @@ def test_mistral_sliding_window(tmp_path: Path) -> None:
 
 
 def test_gemma2_has_no_window_in_mlc(tmp_path: Path) -> None:
-    mc = {"hidden_size": 2304, "intermediate_size": 9216, "attention_bias": False,
-          "num_attention_heads": 8, "num_key_value_heads": 4, "head_dim": 256,
-          "num_hidden_layers": 26, "rms_norm_eps": 1e-06, "vocab_size": 256000,
-          "hidden_activation": "gelu_pytorch_tanh", "position_embedding_base": 10000.0,
-          "context_window_size": 4096, "prefill_chunk_size": 4096, "tensor_parallel_shards": 1,
-          "max_batch_size": 128, "attn_logit_softcapping": 50.0,
-          "final_logit_softcapping": 30.0, "query_pre_attn_scalar": 256, "sliding_window": 4096}
-    chat = {"model_type": "gemma2", "quantization": "q4f16_1", "model_config": mc,
-            "vocab_size": 256000, "context_window_size": 4096, "sliding_window_size": -1,
-            "prefill_chunk_size": 4096, "attention_sink_size": -1, "conv_template": "gemma"}
+    mc = {
+        "hidden_size": 2304,
+        "intermediate_size": 9216,
+        "attention_bias": False,
+        "num_attention_heads": 8,
+        "num_key_value_heads": 4,
+        "head_dim": 256,
+        "num_hidden_layers": 26,
+        "rms_norm_eps": 1e-06,
+        "vocab_size": 256000,
+        "hidden_activation": "gelu_pytorch_tanh",
+        "position_embedding_base": 10000.0,
+        "context_window_size": 4096,
+        "prefill_chunk_size": 4096,
+        "tensor_parallel_shards": 1,
+        "max_batch_size": 128,
+        "attn_logit_softcapping": 50.0,
+        "final_logit_softcapping": 30.0,
+        "query_pre_attn_scalar": 256,
+        "sliding_window": 4096,
+    }
+    chat = {
+        "model_type": "gemma2",
+        "quantization": "q4f16_1",
+        "model_config": mc,
+        "vocab_size": 256000,
+        "context_window_size": 4096,
+        "sliding_window_size": -1,
+        "prefill_chunk_size": 4096,
+        "attention_sink_size": -1,
+        "conv_template": "gemma",
+    }
     spec = MlcAdapter().read(_write_chat(tmp_path, chat))
     assert spec.layer_windows == ()  # MLC caps Gemma-2's context at the window instead
     assert spec.settings.context_window_size == 4096 and spec.tie_word_embeddings is True
 
 
 def test_gemma3_nested_text_config(tmp_path: Path) -> None:
-    text = {"hidden_size": 1152, "intermediate_size": 6912, "num_hidden_layers": 26,
-            "attention_bias": False, "num_attention_heads": 4, "num_key_value_heads": 1,
-            "head_dim": 256, "rms_norm_eps": 1e-06, "hidden_activation": "gelu_pytorch_tanh",
-            "position_embedding_base": 1000000, "rope_scaling": 0, "context_window_size": 32768,
-            "prefill_chunk_size": 8192, "query_pre_attn_scalar": 256, "sliding_window_size": 512,
-            "kwargs": {"sliding_window": 512}}
-    mc = {"text_config": text, "vocab_size": 262144, "tensor_parallel_shards": 1,
-          "max_batch_size": 128, "context_window_size": 32768, "sliding_window_size": 512,
-          "prefill_chunk_size": 8192, "is_text_model": True}
-    chat = {"model_type": "gemma3_text", "quantization": "q4bf16_1", "model_config": mc,
-            "vocab_size": 262144, "context_window_size": 32768, "sliding_window_size": 512,
-            "prefill_chunk_size": 8192, "attention_sink_size": -1, "conv_template": "gemma3"}
+    text = {
+        "hidden_size": 1152,
+        "intermediate_size": 6912,
+        "num_hidden_layers": 26,
+        "attention_bias": False,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 1,
+        "head_dim": 256,
+        "rms_norm_eps": 1e-06,
+        "hidden_activation": "gelu_pytorch_tanh",
+        "position_embedding_base": 1000000,
+        "rope_scaling": 0,
+        "context_window_size": 32768,
+        "prefill_chunk_size": 8192,
+        "query_pre_attn_scalar": 256,
+        "sliding_window_size": 512,
+        "kwargs": {"sliding_window": 512},
+    }
+    mc = {
+        "text_config": text,
+        "vocab_size": 262144,
+        "tensor_parallel_shards": 1,
+        "max_batch_size": 128,
+        "context_window_size": 32768,
+        "sliding_window_size": 512,
+        "prefill_chunk_size": 8192,
+        "is_text_model": True,
+    }
+    chat = {
+        "model_type": "gemma3_text",
+        "quantization": "q4bf16_1",
+        "model_config": mc,
+        "vocab_size": 262144,
+        "context_window_size": 32768,
+        "sliding_window_size": 512,
+        "prefill_chunk_size": 8192,
+        "attention_sink_size": -1,
+        "conv_template": "gemma3",
+    }
     spec = MlcAdapter().read(_write_chat(tmp_path, chat))
     assert (spec.architecture, spec.num_layers, spec.head_dim, spec.vocab_size) == (
-        "gemma3", 26, 256, 262144)
+        "gemma3",
+        26,
+        256,
+        262144,
+    )
     assert spec.layer_windows == tuple(None if (i + 1) % 6 == 0 else 512 for i in range(26))
     assert spec.kv_dtype == "bfloat16" and spec.settings.max_batch_size == 128
 
@@ -336,8 +443,9 @@ MEMORY = {"prefill": 9_437_184, "decode": 1_234_567, "batch_prefill": 12_582_912
 
 def _lib_meta(folder: Path, **kw: Any) -> dict[str, Any]:
     chat = json.loads((folder / "mlc-chat-config.json").read_text())
-    return mf.lib_metadata(chat, mf.tensors_for(mf.TINY_LLAMA, chat["quantization"]),
-                           memory_usage=MEMORY, **kw)
+    return mf.lib_metadata(
+        chat, mf.tensors_for(mf.TINY_LLAMA, chat["quantization"]), memory_usage=MEMORY, **kw
+    )
 
 
 def _check_lib(spec_lib: Any, folder: Path, weights_total: int) -> None:
@@ -390,8 +498,10 @@ def test_read_compiled_lib_needs_model_config_for_dynamic_dims(tmp_path: Path) -
     assert read_compiled_lib(lib).params_bytes is None
     static = tmp_path / "static.so"
     static.write_bytes(mf.elf_object(mf.metadata_blob(_lib_meta(folder, dynamic_vocab=False))))
-    assert read_compiled_lib(static).params_bytes == read_compiled_lib(
-        lib, {"vocab_size": mf.TINY_LLAMA["vocab_size"]}).params_bytes
+    assert (
+        read_compiled_lib(static).params_bytes
+        == read_compiled_lib(lib, {"vocab_size": mf.TINY_LLAMA["vocab_size"]}).params_bytes
+    )
 
 
 def test_lib_without_length_prefix_is_still_found(tmp_path: Path) -> None:
@@ -443,8 +553,9 @@ def test_several_libs_need_a_choice(llama_q4: tuple[Path, dict[str, Any]]) -> No
     assert spec.compiled_lib is None and any("several compiled libraries" in n for n in spec.notes)
 
 
-def test_lib_symlink_outside_is_refused(llama_q4: tuple[Path, dict[str, Any]],
-                                        tmp_path: Path) -> None:
+def test_lib_symlink_outside_is_refused(
+    llama_q4: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
     folder, _ = llama_q4
     outside = tmp_path / "outside.so"
     outside.write_bytes(mf.elf_object(mf.metadata_blob(_lib_meta(folder))))
@@ -475,26 +586,41 @@ def test_wasm_module_is_valid_and_holds_the_blob(tmp_path: Path) -> None:
     blob = b"tvm-blob-\x00\x01\x02"
     path = tmp_path / "m.wasm"
     path.write_bytes(mf.wasm_module(blob, at=2048))
-    script = ("const b=require('fs').readFileSync(process.argv[1]);"
-              "const i=new WebAssembly.Instance(new WebAssembly.Module(b),{});"
-              "process.stdout.write(Buffer.from(i.exports.memory.buffer,2048,"
-              f"{len(blob)}).toString('hex'))")
-    out = subprocess.run([node, "-e", script, str(path)], check=True, capture_output=True,
-                         text=True).stdout
+    script = (
+        "const b=require('fs').readFileSync(process.argv[1]);"
+        "const i=new WebAssembly.Instance(new WebAssembly.Module(b),{});"
+        "process.stdout.write(Buffer.from(i.exports.memory.buffer,2048,"
+        f"{len(blob)}).toString('hex'))"
+    )
+    out = subprocess.run(
+        [node, "-e", script, str(path)], check=True, capture_output=True, text=True
+    ).stdout
     assert bytes.fromhex(out) == blob
 
 
 # --- the committed example and sniffing ---------------------------------------------------
+
 
 def test_qwen_example() -> None:
     chat = json.loads((EXAMPLE / "mlc-chat-config.json").read_text())
     doc = json.loads((EXAMPLE / "tensor-cache.json").read_text())
     spec = MlcAdapter().read(EXAMPLE)
     mc = chat["model_config"]
-    assert (spec.architecture, spec.num_layers, spec.hidden_size, spec.num_kv_heads,
-            spec.head_dim, spec.vocab_size) == (
-        "qwen2", mc["num_hidden_layers"], mc["hidden_size"], mc["num_key_value_heads"],
-        mc["head_dim"], mc["vocab_size"])
+    assert (
+        spec.architecture,
+        spec.num_layers,
+        spec.hidden_size,
+        spec.num_kv_heads,
+        spec.head_dim,
+        spec.vocab_size,
+    ) == (
+        "qwen2",
+        mc["num_hidden_layers"],
+        mc["hidden_size"],
+        mc["num_key_value_heads"],
+        mc["head_dim"],
+        mc["vocab_size"],
+    )
     assert spec.tie_word_embeddings is True and spec.weights is not None
     assert spec.weights.lm_head_bytes == 0
     assert spec.weights.total_bytes == sum(r["nbytes"] for r in records(doc))

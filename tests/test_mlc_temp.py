@@ -25,68 +25,125 @@ def _spec(cfg: dict[str, Any]) -> ModelSpec:
 
 
 LLAMA_1B: dict[str, Any] = {
-    "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 2048,
-    "intermediate_size": 8192, "num_attention_heads": 32, "num_hidden_layers": 16,
-    "num_key_value_heads": 8, "head_dim": 64, "vocab_size": 128256, "tie_word_embeddings": True,
-    "rms_norm_eps": 1e-5, "max_position_embeddings": 131072, "torch_dtype": "bfloat16",
+    "architectures": ["LlamaForCausalLM"],
+    "model_type": "llama",
+    "hidden_size": 2048,
+    "intermediate_size": 8192,
+    "num_attention_heads": 32,
+    "num_hidden_layers": 16,
+    "num_key_value_heads": 8,
+    "head_dim": 64,
+    "vocab_size": 128256,
+    "tie_word_embeddings": True,
+    "rms_norm_eps": 1e-5,
+    "max_position_embeddings": 131072,
+    "torch_dtype": "bfloat16",
 }
 QWEN2_05B: dict[str, Any] = {
-    "architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "hidden_size": 896,
-    "intermediate_size": 4864, "num_attention_heads": 14, "num_hidden_layers": 24,
-    "num_key_value_heads": 2, "vocab_size": 151936, "tie_word_embeddings": True,
-    "rms_norm_eps": 1e-6, "max_position_embeddings": 32768, "torch_dtype": "bfloat16",
+    "architectures": ["Qwen2ForCausalLM"],
+    "model_type": "qwen2",
+    "hidden_size": 896,
+    "intermediate_size": 4864,
+    "num_attention_heads": 14,
+    "num_hidden_layers": 24,
+    "num_key_value_heads": 2,
+    "vocab_size": 151936,
+    "tie_word_embeddings": True,
+    "rms_norm_eps": 1e-6,
+    "max_position_embeddings": 32768,
+    "torch_dtype": "bfloat16",
 }
 PHI35: dict[str, Any] = {
-    "architectures": ["Phi3ForCausalLM"], "model_type": "phi3", "hidden_size": 3072,
-    "intermediate_size": 8192, "num_attention_heads": 32, "num_hidden_layers": 32,
-    "num_key_value_heads": 32, "vocab_size": 32064, "tie_word_embeddings": False,
-    "rms_norm_eps": 1e-5, "max_position_embeddings": 131072, "torch_dtype": "bfloat16",
+    "architectures": ["Phi3ForCausalLM"],
+    "model_type": "phi3",
+    "hidden_size": 3072,
+    "intermediate_size": 8192,
+    "num_attention_heads": 32,
+    "num_hidden_layers": 32,
+    "num_key_value_heads": 32,
+    "vocab_size": 32064,
+    "tie_word_embeddings": False,
+    "rms_norm_eps": 1e-5,
+    "max_position_embeddings": 131072,
+    "torch_dtype": "bfloat16",
 }
 QWEN3_06B: dict[str, Any] = {
-    "architectures": ["Qwen3ForCausalLM"], "model_type": "qwen3", "hidden_size": 1024,
-    "intermediate_size": 3072, "num_attention_heads": 16, "num_hidden_layers": 28,
-    "num_key_value_heads": 8, "head_dim": 128, "vocab_size": 151936, "tie_word_embeddings": True,
-    "rms_norm_eps": 1e-6, "max_position_embeddings": 40960, "torch_dtype": "bfloat16",
+    "architectures": ["Qwen3ForCausalLM"],
+    "model_type": "qwen3",
+    "hidden_size": 1024,
+    "intermediate_size": 3072,
+    "num_attention_heads": 16,
+    "num_hidden_layers": 28,
+    "num_key_value_heads": 8,
+    "head_dim": 128,
+    "vocab_size": 151936,
+    "tie_word_embeddings": True,
+    "rms_norm_eps": 1e-6,
+    "max_position_embeddings": 40960,
+    "torch_dtype": "bfloat16",
 }
 
 
 def _temp(cfg: dict[str, Any], quant: str, chunk: int = 1024, batch: int = 128) -> Any:
-    return mlc_temp_buffer(_spec(cfg), mlc_scheme(quant), prefill_chunk=chunk,
-                           context_window=4096, max_batch_size=batch)
+    return mlc_temp_buffer(
+        _spec(cfg),
+        mlc_scheme(quant),
+        prefill_chunk=chunk,
+        context_window=4096,
+        max_batch_size=batch,
+    )
 
 
 # --- the planner itself --------------------------------------------------------------------
 
+
 def test_free_block_is_reused_by_a_smaller_request() -> None:
     # a (100) is freed after op 2; c (60) fits in it, so one block of 100 plus b's 50.
-    ops = (Op((Tensor("a", 100, "f"),), ()), Op((Tensor("b", 50, "f"),), ("a",)),
-           Op((Tensor("c", 60, "f"),), ("b",)), Op((), ("c",)))
+    ops = (
+        Op((Tensor("a", 100, "f"),), ()),
+        Op((Tensor("b", 50, "f"),), ("a",)),
+        Op((Tensor("c", 60, "f"),), ("b",)),
+        Op((), ("c",)),
+    )
     assert plan_blocks(ops) == (100, 50)
 
 
 def test_smaller_free_block_is_enlarged() -> None:
     # a (10) is free when c (100) asks: 100 / 16 <= 10, so a's block grows to 100.
-    ops = (Op((Tensor("a", 10, "f"),), ()), Op((Tensor("b", 10, "f"),), ("a",)),
-           Op((Tensor("c", 100, "f"),), ("b",)), Op((), ("c",)))
+    ops = (
+        Op((Tensor("a", 10, "f"),), ()),
+        Op((Tensor("b", 10, "f"),), ("a",)),
+        Op((Tensor("c", 100, "f"),), ("b",)),
+        Op((), ("c",)),
+    )
     assert plan_blocks(ops) == (100, 10)
 
 
 def test_match_range_and_dtype_separate_pools() -> None:
     # a (1000) is free, but c (10) is more than 16x smaller: a new block. d (500) is float32
     # while the free block is "f": pools are per dtype, another new block.
-    ops = (Op((Tensor("a", 1000, "f"),), ()), Op((Tensor("b", 1, "f"),), ("a",)),
-           Op((Tensor("c", 10, "f"),), ("b",)), Op((Tensor("d", 500, "float32"),), ("c",)),
-           Op((), ("d",)))
+    ops = (
+        Op((Tensor("a", 1000, "f"),), ()),
+        Op((Tensor("b", 1, "f"),), ("a",)),
+        Op((Tensor("c", 10, "f"),), ("b",)),
+        Op((Tensor("d", 500, "float32"),), ("c",)),
+        Op((), ("d",)),
+    )
     assert plan_blocks(ops) == (1000, 1, 10, 500)
 
 
 def test_outputs_get_own_block_and_dynamic_is_not_counted() -> None:
-    ops = (Op((Tensor("a", 100, "f"),), ()), Op((Tensor("out", 40, "f"),), ("a",)),
-           Op((Tensor("dyn", None, "f"),), ("out",)), Op((), ("dyn",)))
+    ops = (
+        Op((Tensor("a", 100, "f"),), ()),
+        Op((Tensor("out", 40, "f"),), ("a",)),
+        Op((Tensor("dyn", None, "f"),), ("out",)),
+        Op((), ("dyn",)),
+    )
     assert plan_blocks(ops, (Tensor("out", 40, "f"),)) == (100, 40)
 
 
 # --- whole models -------------------------------------------------------------------------
+
 
 def test_llama_1b_f16_hand_computed() -> None:
     t = _temp(LLAMA_1B, "q0f16")
@@ -140,10 +197,17 @@ def test_phi3_batch_prefill_depends_on_batch() -> None:
 
 def test_cuda_thread_count_changes_fusion() -> None:
     # hidden 3072 is a multiple of 256 (webgpu) and of 1024 (cuda): fused either way, same temp.
-    assert (_temp(PHI35, "q4f16_1").max_bytes
-            == mlc_temp_buffer(_spec(PHI35), mlc_scheme("q4f16_1"), prefill_chunk=1024,
-                               context_window=4096, max_batch_size=128,
-                               max_threads_per_block=1024).max_bytes)
+    assert (
+        _temp(PHI35, "q4f16_1").max_bytes
+        == mlc_temp_buffer(
+            _spec(PHI35),
+            mlc_scheme("q4f16_1"),
+            prefill_chunk=1024,
+            context_window=4096,
+            max_batch_size=128,
+            max_threads_per_block=1024,
+        ).max_bytes
+    )
 
 
 @pytest.mark.parametrize("cfg", [LLAMA_1B, QWEN2_05B, PHI35, QWEN3_06B])

@@ -82,9 +82,22 @@ def assert_matches(spec: ModelSpec, exp: fac.Expected) -> None:
 
 
 SPEC_FIELDS = (
-    "architecture", "num_layers", "hidden_size", "num_attention_heads", "num_kv_heads",
-    "head_dim", "intermediate_size", "vocab_size", "tie_word_embeddings", "max_context",
-    "weights", "quantization", "kv_dtype", "layer_windows", "format", "name",
+    "architecture",
+    "num_layers",
+    "hidden_size",
+    "num_attention_heads",
+    "num_kv_heads",
+    "head_dim",
+    "intermediate_size",
+    "vocab_size",
+    "tie_word_embeddings",
+    "max_context",
+    "weights",
+    "quantization",
+    "kv_dtype",
+    "layer_windows",
+    "format",
+    "name",
 )
 
 
@@ -103,15 +116,17 @@ GENAI_CASES = {
         fac.GenaiOptions(block_size=128, symmetric=False, accuracy_level=1),
     ),
     "fp32": (fac.ModelConfig(), fac.GenaiOptions(precision="fp32")),
-    "fp16-cuda": (fac.ModelConfig(), fac.GenaiOptions(precision="fp16", provider="cuda",
-                                                      accuracy_level=None)),
+    "fp16-cuda": (
+        fac.ModelConfig(),
+        fac.GenaiOptions(precision="fp16", provider="cuda", accuracy_level=None),
+    ),
     "int4-shared-emb": (fac.ModelConfig(vocab=320), fac.GenaiOptions(shared_embeddings=True)),
-    "int8-shared-asym": (fac.ModelConfig(), fac.GenaiOptions(precision="int8",
-                                                             shared_embeddings=True,
-                                                             symmetric=False)),
+    "int8-shared-asym": (
+        fac.ModelConfig(),
+        fac.GenaiOptions(precision="int8", shared_embeddings=True, symmetric=False),
+    ),
     "concrete-kv-dim": (fac.ModelConfig(layers=3), fac.GenaiOptions(symbolic_kv_dim=False)),
-    "windows": (fac.ModelConfig(layers=4, local_windows=(16, None, 16, None)),
-                fac.GenaiOptions()),
+    "windows": (fac.ModelConfig(layers=4, local_windows=(16, None, 16, None)), fac.GenaiOptions()),
     "mha": (fac.ModelConfig(heads=4, kv_heads=4), fac.GenaiOptions()),
 }
 
@@ -161,19 +176,29 @@ def test_genai_param_count_uses_k_times_n_not_packed_dims(tmp_path: Path) -> Non
     # Same model, two storages: the parameter count is the same, the bytes are not.
     assert int4.weights.param_count == fp32.weights.param_count
     assert int4.weights.total_bytes < fp32.weights.total_bytes / 2
-    h, v, i, kvh, hd, heads = cfg.hidden, cfg.vocab, cfg.intermediate, cfg.kv_heads, \
-        cfg.head_dim, cfg.heads
+    h, v, i, kvh, hd, heads = (
+        cfg.hidden,
+        cfg.vocab,
+        cfg.intermediate,
+        cfg.kv_heads,
+        cfg.head_dim,
+        cfg.heads,
+    )
     per_layer = h * (heads + 2 * kvh) * hd + heads * hd * h + 3 * h * i + 2 * h
     assert fp32.weights.param_count == cfg.layers * per_layer + 2 * v * h + h
 
 
 def test_genai_session_options_flattened(tmp_path: Path) -> None:
-    exp = fac.build_genai(tmp_path / "m", fac.ModelConfig(),
-                          fac.GenaiOptions(precision="fp16", provider="cuda", max_length=64))
+    exp = fac.build_genai(
+        tmp_path / "m",
+        fac.ModelConfig(),
+        fac.GenaiOptions(precision="fp16", provider="cuda", max_length=64),
+    )
     cfg_path = tmp_path / "m" / "genai_config.json"
     cfg = json.loads(cfg_path.read_text())
     cfg["model"]["decoder"]["session_options"]["config_entries"] = {
-        "session.disable_prepacking": "1"}
+        "session.disable_prepacking": "1"
+    }
     cfg["model"]["decoder"]["session_options"]["enable_cpu_mem_arena"] = False
     cfg_path.write_text(json.dumps(cfg))
     spec = read(exp.folder)
@@ -223,8 +248,7 @@ def test_file_inside_genai_folder_uses_its_config(tmp_path: Path) -> None:
 def test_genai_custom_decoder_filename(tmp_path: Path) -> None:
     exp = fac.build_genai(tmp_path / "m", fac.ModelConfig(), fac.GenaiOptions())
     (exp.folder / "model.onnx").rename(exp.folder / "decoder.onnx")
-    edit_genai(exp.folder, lambda c: c["model"]["decoder"].__setitem__("filename",
-                                                                       "decoder.onnx"))
+    edit_genai(exp.folder, lambda c: c["model"]["decoder"].__setitem__("filename", "decoder.onnx"))
     spec = read(exp.folder)
     assert dict(spec.extra)["model_file"] == "decoder.onnx"
     assert_matches(spec, exp)
@@ -234,8 +258,7 @@ def test_config_only_genai_package(tmp_path: Path) -> None:
     cfg = fac.ModelConfig(layers=5, kv_heads=2, head_dim=16)
     folder = tmp_path / "cfg"
     folder.mkdir()
-    (folder / "genai_config.json").write_text(
-        json.dumps(fac.genai_config(cfg, fac.GenaiOptions())))
+    (folder / "genai_config.json").write_text(json.dumps(fac.genai_config(cfg, fac.GenaiOptions())))
     spec = read(folder)
     assert spec.weights is None
     assert (spec.num_layers, spec.num_kv_heads, spec.head_dim) == (5, 2, 16)
@@ -299,8 +322,10 @@ def test_genai_config_type_errors(tmp_path: Path) -> None:
     with pytest.raises(ArtifactFormatError, match="head_size"):
         read(exp.folder)
     edit_genai(exp.folder, lambda c: c["model"]["decoder"].__setitem__("head_size", 16))
-    edit_genai(exp.folder, lambda c: c["model"]["decoder"]["inputs"].__setitem__(
-        "past_key_names", "past.key"))
+    edit_genai(
+        exp.folder,
+        lambda c: c["model"]["decoder"]["inputs"].__setitem__("past_key_names", "past.key"),
+    )
     with pytest.raises(ArtifactFormatError, match="%d"):
         read(exp.folder)
 
@@ -311,8 +336,10 @@ OPTIMUM_CASES = {
     "embedded": (fac.ModelConfig(), fac.OptimumOptions()),
     "external": (fac.ModelConfig(), fac.OptimumOptions(external_data=True)),
     "external-tied": (fac.ModelConfig(), fac.OptimumOptions(external_data=True, tied=True)),
-    "merged": (fac.ModelConfig(layers=3),
-               fac.OptimumOptions(filename="decoder_model_merged.onnx", merged=True)),
+    "merged": (
+        fac.ModelConfig(layers=3),
+        fac.OptimumOptions(filename="decoder_model_merged.onnx", merged=True),
+    ),
     "mha": (fac.ModelConfig(kv_heads=4), fac.OptimumOptions()),
     "legacy-decoder": (fac.ModelConfig(), fac.OptimumOptions(filename="decoder_model.onnx")),
 }
@@ -373,8 +400,11 @@ def test_qdq_int8_weights(tmp_path: Path) -> None:
             inits[name].CopyFrom(onnx.numpy_helper.from_array(q, name))
             scale = onnx.numpy_helper.from_array(np.array(0.01, np.float32), name + "_scale")
             model.graph.initializer.append(scale)
-            new_nodes.append(onnx.helper.make_node("DequantizeLinear", [name, name + "_scale"],
-                                                   [name + "_dq"], name=name + "/DQ"))
+            new_nodes.append(
+                onnx.helper.make_node(
+                    "DequantizeLinear", [name, name + "_scale"], [name + "_dq"], name=name + "/DQ"
+                )
+            )
             node.input[1] = name + "_dq"
         new_nodes.append(node)
     del model.graph.node[:]
@@ -400,22 +430,30 @@ def test_combined_kv_inputs_gpt2_style(tmp_path: Path) -> None:
     nodes.append(helper.make_node("Gather", ["wte", "input_ids"], [x], name="/wte/Gather"))
     inits.append(onnx.numpy_helper.from_array(np.zeros((vocab, hidden), np.float32), "wte"))
     for i in range(layers):
-        g_inputs.append(helper.make_tensor_value_info(f"past_{i}", TensorProto.FLOAT,
-                                                      [2, "b", heads, "p", hd]))
+        g_inputs.append(
+            helper.make_tensor_value_info(f"past_{i}", TensorProto.FLOAT, [2, "b", heads, "p", hd])
+        )
         w = f"c_attn_{i}"
-        inits.append(onnx.numpy_helper.from_array(
-            np.zeros((hidden, 3 * heads * hd), np.float32), w))
-        nodes.append(helper.make_node("MatMul", [x, w], [f"qkv{i}"],
-                                      name=f"/transformer/h.{i}/attn/c_attn/MatMul"))
+        inits.append(
+            onnx.numpy_helper.from_array(np.zeros((hidden, 3 * heads * hd), np.float32), w)
+        )
+        nodes.append(
+            helper.make_node(
+                "MatMul", [x, w], [f"qkv{i}"], name=f"/transformer/h.{i}/attn/c_attn/MatMul"
+            )
+        )
         x = f"qkv{i}"
     out = helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["b", "s", vocab])
     graph = helper.make_graph(nodes, "g", g_inputs, [out], inits)
     folder = tmp_path / "gpt2"
     folder.mkdir()
     write_model(folder / "model.onnx", helper.make_model(graph))
-    cfg = fac.genai_config(fac.ModelConfig(layers=layers, heads=heads, kv_heads=heads,
-                                           head_dim=hd, hidden=hidden, vocab=vocab),
-                           fac.GenaiOptions())
+    cfg = fac.genai_config(
+        fac.ModelConfig(
+            layers=layers, heads=heads, kv_heads=heads, head_dim=hd, hidden=hidden, vocab=vocab
+        ),
+        fac.GenaiOptions(),
+    )
     inputs = cfg["model"]["decoder"]["inputs"]  # type: ignore[index]
     del inputs["past_key_names"], inputs["past_value_names"]
     inputs["past_names"] = "past_%d"
@@ -448,8 +486,9 @@ def test_folder_layout_errors(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"no \.onnx"):
         read(tmp_path / "none")
     two = tmp_path / "two"
-    fac.build_optimum(two, fac.ModelConfig(), fac.OptimumOptions(filename="a.onnx",
-                                                                 write_config=False))
+    fac.build_optimum(
+        two, fac.ModelConfig(), fac.OptimumOptions(filename="a.onnx", write_config=False)
+    )
     shutil.copy(two / "a.onnx", two / "b.onnx")
     with pytest.raises(InputError, match="several"):
         read(two)
@@ -522,8 +561,9 @@ def test_offset_past_end_of_file(genai: fac.Expected) -> None:
         read(genai.folder)
 
 
-@pytest.mark.parametrize("location", ["../secret.data", "/etc/passwd", "sub/../../x.data",
-                                      "C:\\weights.data"])
+@pytest.mark.parametrize(
+    "location", ["../secret.data", "/etc/passwd", "sub/../../x.data", "C:\\weights.data"]
+)
 def test_external_path_escapes_refused(genai: fac.Expected, location: str) -> None:
     (genai.folder.parent / "secret.data").write_bytes(b"\0" * 10**6)
     set_location(genai.model_path, location)
@@ -568,8 +608,9 @@ def test_missing_external_file(genai: fac.Expected) -> None:
 
 
 def test_decoder_filename_escape_refused(genai: fac.Expected) -> None:
-    edit_genai(genai.folder, lambda c: c["model"]["decoder"].__setitem__("filename",
-                                                                         "../model.onnx"))
+    edit_genai(
+        genai.folder, lambda c: c["model"]["decoder"].__setitem__("filename", "../model.onnx")
+    )
     with pytest.raises(UnsafeArtifactError):
         read(genai.folder)
 
@@ -606,8 +647,9 @@ def test_random_bytes_model_file(tmp_path: Path, seed: int) -> None:
 
 def test_mutated_models_raise_only_planner_errors(tmp_path: Path) -> None:
     """Byte flips in a valid graph: either a spec or a PlannerError, never another exception."""
-    exp = fac.build_genai(tmp_path / "m", fac.ModelConfig(layers=1), fac.GenaiOptions(
-        write_config=False))
+    exp = fac.build_genai(
+        tmp_path / "m", fac.ModelConfig(layers=1), fac.GenaiOptions(write_config=False)
+    )
     original = exp.model_path.read_bytes()
     rng = random.Random(1234)
     outcomes = {"ok": 0, "error": 0}
@@ -702,8 +744,16 @@ def no_reads_of(*paths: Path) -> Iterator[list[str]]:
 
 def test_over_2gb_external_data_is_never_read(tmp_path: Path) -> None:
     """A > 2 GB weight file (sparse: no bytes on disk) costs only a stat."""
-    cfg = fac.ModelConfig(layers=2, hidden=1024, heads=8, kv_heads=2, head_dim=128,
-                          intermediate=256, vocab=600_000, context=4096)
+    cfg = fac.ModelConfig(
+        layers=2,
+        hidden=1024,
+        heads=8,
+        kv_heads=2,
+        head_dim=128,
+        intermediate=256,
+        vocab=600_000,
+        context=4096,
+    )
     exp = fac.build_genai(tmp_path / "big", cfg, fac.GenaiOptions(materialize=False))
     assert exp.data_path is not None and exp.data_path.stat().st_size > 2**31
     with no_reads_of(exp.data_path) as opened:
@@ -739,10 +789,25 @@ def example_config() -> fac.ModelConfig:
 def test_bundled_example_matches_its_generator() -> None:
     cfg = example_config()
     spec = read(EXAMPLE)
-    assert (spec.num_layers, spec.hidden_size, spec.num_attention_heads, spec.num_kv_heads,
-            spec.head_dim, spec.intermediate_size, spec.vocab_size, spec.max_context) == (
-        cfg.layers, cfg.hidden, cfg.heads, cfg.kv_heads, cfg.head_dim, cfg.intermediate,
-        cfg.vocab, cfg.context)
+    assert (
+        spec.num_layers,
+        spec.hidden_size,
+        spec.num_attention_heads,
+        spec.num_kv_heads,
+        spec.head_dim,
+        spec.intermediate_size,
+        spec.vocab_size,
+        spec.max_context,
+    ) == (
+        cfg.layers,
+        cfg.hidden,
+        cfg.heads,
+        cfg.kv_heads,
+        cfg.head_dim,
+        cfg.intermediate,
+        cfg.vocab,
+        cfg.context,
+    )
     assert spec.quantization.scheme == "int4" and spec.format == "onnx-genai"
     assert sum(p.stat().st_size for p in EXAMPLE.iterdir()) < 1_000_000
 
@@ -774,11 +839,28 @@ def _run_decoder(exp: fac.Expected, ids: list[int], optimum: bool) -> np.ndarray
         assert logits.shape == (1, len(chunk), cfg.vocab)
         past = {n: result[n.replace("past_key_values", "present")] for n in exp.kv_input_names}
         assert past[exp.kv_input_names[0]].shape == (1, cfg.kv_heads, total, cfg.head_dim)
-    full = dict(zip(outputs, session.run(None, {
-        "input_ids": np.array([ids], np.int64), "attention_mask": np.ones((1, len(ids)), np.int64),
-        **{n: np.zeros((1, cfg.kv_heads, 0, cfg.head_dim), dtype) for n in exp.kv_input_names},
-        **({"position_ids": np.arange(len(ids), dtype=np.int64)[None]} if optimum else {}),
-    }), strict=True))["logits"]
+    full = dict(
+        zip(
+            outputs,
+            session.run(
+                None,
+                {
+                    "input_ids": np.array([ids], np.int64),
+                    "attention_mask": np.ones((1, len(ids)), np.int64),
+                    **{
+                        n: np.zeros((1, cfg.kv_heads, 0, cfg.head_dim), dtype)
+                        for n in exp.kv_input_names
+                    },
+                    **(
+                        {"position_ids": np.arange(len(ids), dtype=np.int64)[None]}
+                        if optimum
+                        else {}
+                    ),
+                },
+            ),
+            strict=True,
+        )
+    )["logits"]
     # Decoding with the cache gives the same next-token logits as a full prefill.
     np.testing.assert_allclose(logits[0, -1], full[0, -1], rtol=1e-3, atol=1e-3)
     assert np.isfinite(logits).all()
@@ -794,12 +876,19 @@ def test_onnxruntime_runs_genai_int4(tmp_path: Path) -> None:
 
 
 def test_onnxruntime_runs_optimum_fp32(tmp_path: Path) -> None:
-    exp = fac.build_optimum(tmp_path / "m", fac.ModelConfig(), fac.OptimumOptions(
-        external_data=True))
+    exp = fac.build_optimum(
+        tmp_path / "m", fac.ModelConfig(), fac.OptimumOptions(external_data=True)
+    )
     _run_decoder(exp, [5, 17, 42, 7], optimum=True)
 
 
 def test_onnxruntime_runs_bundled_example() -> None:
-    exp = fac.Expected(EXAMPLE, EXAMPLE / "model.onnx", None, example_config(), "onnx-genai",
-                       kv_input_names=read(EXAMPLE).kv_input_names)
+    exp = fac.Expected(
+        EXAMPLE,
+        EXAMPLE / "model.onnx",
+        None,
+        example_config(),
+        "onnx-genai",
+        kv_input_names=read(EXAMPLE).kv_input_names,
+    )
     _run_decoder(exp, [1, 2, 3], optimum=False)

@@ -102,8 +102,9 @@ def test_svg_escapes_names_from_artifacts(curve_inputs) -> None:  # type: ignore
     assert "<script>" not in svg and "&lt;script&gt;" in svg
 
 
-@pytest.mark.parametrize(("span", "ticks", "step"),
-                         [(10, 5, 2), (131072, 6, 25000), (7.3, 5, 2), (0.9, 5, 0.2)])
+@pytest.mark.parametrize(
+    ("span", "ticks", "step"), [(10, 5, 2), (131072, 6, 25000), (7.3, 5, 2), (0.9, 5, 0.2)]
+)
 def test_nice_steps(span: float, ticks: int, step: float) -> None:
     assert nice_step(span, ticks) == pytest.approx(step)
     assert span / nice_step(span, ticks) <= ticks  # never more intervals than asked
@@ -121,8 +122,9 @@ def test_png_needs_matplotlib(curve_inputs, monkeypatch: pytest.MonkeyPatch) -> 
     assert "mlc-planner[plot]" in (info.value.hint or "")
 
 
-def test_cli_png_without_matplotlib_is_a_usage_error(tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_png_without_matplotlib_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     target = tmp_path / "chart.png"
     result = CliRunner().invoke(app, ["plot", str(LLAMA), "-d", "pixel-8", "-o", str(target)])
@@ -134,8 +136,9 @@ def test_cli_png_without_matplotlib_is_a_usage_error(tmp_path: Path,
 def test_png_with_matplotlib(curve_inputs) -> None:  # type: ignore[no-untyped-def]
     pytest.importorskip("matplotlib")
     spec, settings, devices = curve_inputs
-    png = render_png(memory_curve(spec, settings, devices, points=8), width_in=6, height_in=4,
-                     dpi=50)
+    png = render_png(
+        memory_curve(spec, settings, devices, points=8), width_in=6, height_in=4, dpi=50
+    )
     assert png.startswith(PNG_MAGIC)
     width = int.from_bytes(png[16:20], "big")
     height = int.from_bytes(png[20:24], "big")
@@ -144,13 +147,15 @@ def test_png_with_matplotlib(curve_inputs) -> None:  # type: ignore[no-untyped-d
 
 def test_cli_writes_svg_and_html(tmp_path: Path) -> None:
     runner = CliRunner()
-    svg = runner.invoke(app, ["--quiet", "plot", str(LLAMA), "-d", "pixel-8", "-d", "iphone-15",
-                              "--points", "8"])
+    svg = runner.invoke(
+        app, ["--quiet", "plot", str(LLAMA), "-d", "pixel-8", "-d", "iphone-15", "--points", "8"]
+    )
     assert svg.exit_code == 0 and svg.stderr == ""
     ET.fromstring(svg.stdout)
     out = tmp_path / "chart.html"
-    html = runner.invoke(app, ["plot", str(LLAMA), "-d", "iphone-15", "-o", str(out),
-                               "--points", "8"])
+    html = runner.invoke(
+        app, ["plot", str(LLAMA), "-d", "iphone-15", "-o", str(out), "--points", "8"]
+    )
     assert html.exit_code == 0, html.stderr
     text = out.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>") and "<svg" in text and "iOS per-app limit" in text
@@ -159,18 +164,23 @@ def test_cli_writes_svg_and_html(tmp_path: Path) -> None:
 def test_cli_writes_png_with_matplotlib(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     png = tmp_path / "chart.png"
-    res = CliRunner().invoke(app, ["plot", str(LLAMA), "-d", "pixel-8", "-o", str(png),
-                                   "--points", "6"])
+    res = CliRunner().invoke(
+        app, ["plot", str(LLAMA), "-d", "pixel-8", "-o", str(png), "--points", "6"]
+    )
     assert res.exit_code == 0, res.stderr
     assert png.read_bytes().startswith(PNG_MAGIC)
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["-o", "chart.png", "--format", "svg"], "does not match"),
-    (["--format", "png"], "give a file with -o"),
-])
-def test_cli_format_errors(args: list[str], message: str, tmp_path: Path,
-                           monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-o", "chart.png", "--format", "svg"], "does not match"),
+        (["--format", "png"], "give a file with -o"),
+    ],
+)
+def test_cli_format_errors(
+    args: list[str], message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(app, ["plot", str(LLAMA), "-d", "pixel-8", *args])
     assert result.exit_code == ExitCode.USAGE and message in result.stderr

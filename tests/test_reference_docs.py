@@ -19,8 +19,9 @@ REFERENCE = REPO / "docs" / "reference.md"
 
 
 def generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("gen_reference", REPO / "scripts" /
-                                                  "gen_reference.py")
+    spec = importlib.util.spec_from_file_location(
+        "gen_reference", REPO / "scripts" / "gen_reference.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules.setdefault("gen_reference", module)
@@ -30,8 +31,10 @@ def generator() -> ModuleType:
 
 def test_reference_is_current() -> None:
     stale = generator().stale_files()
-    assert not stale, (f"stale generated files: {[str(p.relative_to(REPO)) for p in stale]}; "
-                       "run python scripts/gen_reference.py and commit the result")
+    assert not stale, (
+        f"stale generated files: {[str(p.relative_to(REPO)) for p in stale]}; "
+        "run python scripts/gen_reference.py and commit the result"
+    )
 
 
 def test_every_command_and_option_is_documented() -> None:

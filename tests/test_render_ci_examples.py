@@ -35,7 +35,7 @@ def planner_lines(script: str) -> list[str]:
     for raw in script.splitlines():
         line = raw.strip()
         if line.startswith("NO_COLOR=1 "):
-            line = line[len("NO_COLOR=1 "):]
+            line = line[len("NO_COLOR=1 ") :]
         if not line.startswith("planner "):
             continue
         for stop in (" || ", " >> ", " | "):
@@ -103,8 +103,12 @@ def test_pre_commit_hooks(hook: dict[str, Any], tmp_path: Path) -> None:
     assert {"id", "name", "entry", "language"} <= set(hook)
     assert hook["language"] == "python" and hook["pass_filenames"] is False
     files = re.compile(hook["files"])
-    for touched in ("planner.yaml", "app/models/mlc-chat-config.json", "m/genai_config.json",
-                    "model.onnx"):
+    for touched in (
+        "planner.yaml",
+        "app/models/mlc-chat-config.json",
+        "m/genai_config.json",
+        "model.onnx",
+    ):
         assert files.search(touched), touched
     assert not files.search("README.md")
     assert run_line(hook["entry"], tmp_path) == 0

@@ -41,8 +41,22 @@ SCHEMAS = Path(__file__).parent / "data" / "schemas"
 LLAMA = "examples/hf-llama-3.2-1b"
 # q0f16 at 16K context: fits the Pixel 9 Pro (PASS), trips the background-kill rule on the
 # Pixel 8 Pro (WARN) and breaks three rules on the 4 GB iPhone 12 (FAIL); skips on each.
-CASE = ["check", LLAMA, "-q", "q0f16", "-c", "16384", "-p", "2048",
-        "-d", "pixel-8-pro", "-d", "iphone-12", "-d", "pixel-9-pro"]
+CASE = [
+    "check",
+    LLAMA,
+    "-q",
+    "q0f16",
+    "-c",
+    "16384",
+    "-p",
+    "2048",
+    "-d",
+    "pixel-8-pro",
+    "-d",
+    "iphone-12",
+    "-d",
+    "pixel-9-pro",
+]
 NAME = "check_llama_mixed"
 # Format → golden suffix (not .txt: test_render_text.py owns tests/golden/*.txt).
 SUFFIX = {"json": "json", "junit": "xml", "sarif": "sarif", "github": "github"}
@@ -64,8 +78,11 @@ def outputs() -> Iterator[Outputs]:
             mp.delenv(var, raising=False)
         mp.setenv("COLUMNS", "100")
         mp.chdir(REPO)
-        yield {(fmt, strict): run([*CASE, "--format", fmt, *(["--strict"] if strict else [])])
-               for fmt in SUFFIX for strict in (False, True)}
+        yield {
+            (fmt, strict): run([*CASE, "--format", fmt, *(["--strict"] if strict else [])])
+            for fmt in SUFFIX
+            for strict in (False, True)
+        }
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +106,8 @@ def test_golden_output(fmt: str, outputs: Outputs, update_goldens: bool) -> None
     assert path.is_file(), f"missing golden {path}; run pytest --update-goldens"
     assert data == path.read_bytes(), (
         f"{fmt}: output differs from {path}; if the change is intended, run "
-        "pytest tests/test_render_ci_formats.py --update-goldens and review the diff")
+        "pytest tests/test_render_ci_formats.py --update-goldens and review the diff"
+    )
 
 
 def test_goldens_have_no_orphans() -> None:
@@ -129,9 +147,9 @@ def junit_errors(schema: xmlschema.XMLSchema, text: str) -> list[str]:
 
 
 @pytest.mark.parametrize("strict", [False, True])
-def test_junit_validates_and_counts_add_up(strict: bool, outputs: Outputs,
-                                           junit_schema: xmlschema.XMLSchema,
-                                           report: dict[str, Any]) -> None:
+def test_junit_validates_and_counts_add_up(
+    strict: bool, outputs: Outputs, junit_schema: xmlschema.XMLSchema, report: dict[str, Any]
+) -> None:
     _, out = outputs["junit", strict]
     assert junit_errors(junit_schema, out) == []
     root = ET.fromstring(out)
@@ -147,17 +165,24 @@ def test_junit_validates_and_counts_add_up(strict: bool, outputs: Outputs,
         assert suite.get("name") == f"{LLAMA} on {dev['device']['id']}"
         assert [c.get("name") for c in cases] == [c["id"] for c in dev["checks"]]
         assert int(suite.get("tests", -1)) == len(cases)
-        assert int(suite.get("failures", -1)) == sum(c.find("failure") is not None
-                                                     for c in cases) == fails
-        assert int(suite.get("skipped", -1)) == sum(c.find("skipped") is not None
-                                                    for c in cases) == statuses["skip"]
+        assert (
+            int(suite.get("failures", -1))
+            == sum(c.find("failure") is not None for c in cases)
+            == fails
+        )
+        assert (
+            int(suite.get("skipped", -1))
+            == sum(c.find("skipped") is not None for c in cases)
+            == statuses["skip"]
+        )
         total += len(cases)
         failed += fails
     assert (int(root.get("tests", -1)), int(root.get("failures", -1))) == (total, failed)
 
 
-def test_junit_validator_rejects_broken_documents(outputs: Outputs,
-                                                  junit_schema: xmlschema.XMLSchema) -> None:
+def test_junit_validator_rejects_broken_documents(
+    outputs: Outputs, junit_schema: xmlschema.XMLSchema
+) -> None:
     good = outputs["junit", False][1]
     first_case = re.search(r'<testcase name="[^"]*" ', good)
     assert first_case is not None
@@ -169,7 +194,8 @@ def test_junit_validator_rejects_broken_documents(outputs: Outputs,
         # the root takes only name/time/tests/failures/errors
         "unknown root attribute": good.replace("<testsuites ", '<testsuites skipped="3" ', 1),
         "unknown element": good.replace("<system-out>", "<stdout>", 1).replace(
-            "</system-out>", "</stdout>", 1),
+            "</system-out>", "</stdout>", 1
+        ),
         "bad time": good.replace('time="0"', 'time="soon"', 1),
     }
     for what, text in broken.items():
@@ -215,9 +241,9 @@ def sarif_errors(validator: Draft4Validator, doc: Any) -> list[str]:
 
 
 @pytest.mark.parametrize("strict", [False, True])
-def test_sarif_validates_and_matches_the_checks(strict: bool, outputs: Outputs,
-                                                sarif_validator: Draft4Validator,
-                                                report: dict[str, Any]) -> None:
+def test_sarif_validates_and_matches_the_checks(
+    strict: bool, outputs: Outputs, sarif_validator: Draft4Validator, report: dict[str, Any]
+) -> None:
     doc = json.loads(outputs["sarif", strict][1])
     assert sarif_errors(sarif_validator, doc) == []
     (run_,) = doc["runs"]
@@ -237,8 +263,9 @@ def test_sarif_validates_and_matches_the_checks(strict: bool, outputs: Outputs,
         assert r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == LLAMA
 
 
-def test_sarif_validator_rejects_broken_documents(outputs: Outputs,
-                                                  sarif_validator: Draft4Validator) -> None:
+def test_sarif_validator_rejects_broken_documents(
+    outputs: Outputs, sarif_validator: Draft4Validator
+) -> None:
     good = json.loads(outputs["sarif", False][1])
     assert sarif_errors(sarif_validator, good) == []
 
@@ -299,8 +326,9 @@ def parse_command(line: str) -> tuple[str, dict[str, str], str]:
 
 
 @pytest.mark.parametrize("strict", [False, True])
-def test_github_lines_are_workflow_commands(strict: bool, outputs: Outputs,
-                                            report: dict[str, Any]) -> None:
+def test_github_lines_are_workflow_commands(
+    strict: bool, outputs: Outputs, report: dict[str, Any]
+) -> None:
     out = outputs["github", strict][1]
     got = [parse_command(line) for line in command_lines(out)]
     expected: list[tuple[str, str, str]] = []
@@ -312,10 +340,14 @@ def test_github_lines_are_workflow_commands(strict: bool, outputs: Outputs,
             elif c["status"] == "warn":
                 expected.append(("warning", f"{c['title']} on {name}", c["message"]))
         if dev["status"] == "pass":
-            expected.append(("notice", f"fits {name}",
-                             f"every check passes; largest context {dev['max_context']}"))
-    assert got == [
-        (cmd, {"file": LLAMA, "title": title}, msg) for cmd, title, msg in expected]
+            expected.append(
+                (
+                    "notice",
+                    f"fits {name}",
+                    f"every check passes; largest context {dev['max_context']}",
+                )
+            )
+    assert got == [(cmd, {"file": LLAMA, "title": title}, msg) for cmd, title, msg in expected]
     # "70% of RAM rule" is in a title: the % must come out escaped in the raw line.
     assert "title=70%25 of RAM rule on Apple iPhone 12" in out
 
@@ -326,9 +358,12 @@ ODD_DIR = "m, v2: 100% <&> \"q'\nx\ty"
 ODD_DEVICE = 'Odd "Phone", rev: 50% <b> & co'
 
 
-def test_odd_names_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                              junit_schema: xmlschema.XMLSchema,
-                              sarif_validator: Draft4Validator) -> None:
+def test_odd_names_round_trip(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    junit_schema: xmlschema.XMLSchema,
+    sarif_validator: Draft4Validator,
+) -> None:
     """A model folder and a device name full of separators survive every format's escaping."""
     monkeypatch.chdir(tmp_path)
     try:
@@ -341,8 +376,18 @@ def test_odd_names_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     profile = re.sub(r"(?m)^name: .*$", "name: " + json.dumps(ODD_DEVICE), profile)
     (tmp_path / "profiles").mkdir()
     (tmp_path / "profiles" / "odd-phone.yaml").write_text(profile, "utf-8")
-    args = ["check", ODD_DIR, "-d", "odd-phone", "--profiles", "profiles", "-q", "q0f16",
-            "-c", "8192"]
+    args = [
+        "check",
+        ODD_DIR,
+        "-d",
+        "odd-phone",
+        "--profiles",
+        "profiles",
+        "-q",
+        "q0f16",
+        "-c",
+        "8192",
+    ]
 
     _, gh = run([*args, "-f", "github"])
     commands = [parse_command(line) for line in command_lines(gh)]

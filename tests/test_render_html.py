@@ -26,8 +26,22 @@ from planner.suggest import suggest
 
 REPO = Path(__file__).resolve().parent.parent
 LLAMA = REPO / "examples" / "hf-llama-3.2-1b"
-VOID = {"meta", "br", "link", "img", "input", "hr", "col", "source", "wbr", "area", "base",
-        "embed", "param", "track"}
+VOID = {
+    "meta",
+    "br",
+    "link",
+    "img",
+    "input",
+    "hr",
+    "col",
+    "source",
+    "wbr",
+    "area",
+    "base",
+    "embed",
+    "param",
+    "track",
+}
 SVG_EMPTY = {"rect", "line", "polygon", "polyline", "path", "circle"}
 
 
@@ -71,8 +85,9 @@ def parse(html: str) -> Structure:
 @pytest.fixture(scope="module")
 def check_page(spec_of, device) -> tuple[str, list]:  # type: ignore[no-untyped-def]
     spec = spec_of("llama-3.2-1b")
-    settings = RuntimeSettings(runtime=Runtime.MLC, quantization="q4f16_1", context=4096,
-                               prefill=1024)
+    settings = RuntimeSettings(
+        runtime=Runtime.MLC, quantization="q4f16_1", context=4096, prefill=1024
+    )
     devices = [device("pixel-8"), device("iphone-12")]
     reports = [check_device(spec, settings, d, CheckOptions()) for d in devices]
     curve = memory_curve(spec, settings, devices, points=12)
@@ -117,9 +132,17 @@ def test_check_page_summary_counts_failures(check_page, spec_of, device) -> None
         assert f"all {len(reports)} device check(s) passed" in html
     assert html == render_check_html(
         [ModelReports("models/llama-3.2-1b", tuple(reports))],
-        [memory_curve(spec_of("llama-3.2-1b"), RuntimeSettings(
-            runtime=Runtime.MLC, quantization="q4f16_1", context=4096, prefill=1024),
-            [device("pixel-8"), device("iphone-12")], points=12)])  # deterministic
+        [
+            memory_curve(
+                spec_of("llama-3.2-1b"),
+                RuntimeSettings(
+                    runtime=Runtime.MLC, quantization="q4f16_1", context=4096, prefill=1024
+                ),
+                [device("pixel-8"), device("iphone-12")],
+                points=12,
+            )
+        ],
+    )  # deterministic
 
 
 def test_untrusted_names_are_escaped(spec_of, device) -> None:  # type: ignore[no-untyped-def]
@@ -127,8 +150,10 @@ def test_untrusted_names_are_escaped(spec_of, device) -> None:  # type: ignore[n
     settings = RuntimeSettings(runtime=Runtime.ONNXRUNTIME, quantization="int4", context=1024)
     d = device("pixel-8")
     report = check_device(spec, settings, d, CheckOptions())
-    html = render_check_html([ModelReports('<b onclick="x">model</b>', (report,))],
-                             [memory_curve(spec, settings, [d], points=4)])
+    html = render_check_html(
+        [ModelReports('<b onclick="x">model</b>', (report,))],
+        [memory_curve(spec, settings, [d], points=4)],
+    )
     s = parse(html)
     assert "img" not in {t for t, _ in s.tags} and "b" not in {t for t, _ in s.tags}
     assert "&lt;img src=x" in html and "&lt;b onclick=" in html
@@ -151,8 +176,9 @@ def test_plan_page(spec_of, device) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_plan_page_when_nothing_fits(spec_of, device) -> None:  # type: ignore[no-untyped-def]
-    plan = suggest(spec_of("llama-3.1-8b"), RuntimeSettings(runtime=Runtime.MLC),
-                   [device("iphone-12")])
+    plan = suggest(
+        spec_of("llama-3.1-8b"), RuntimeSettings(runtime=Runtime.MLC), [device("iphone-12")]
+    )
     assert plan.chosen is None
     s = parse(render_plan_html(plan, None))
     assert "No plan fits" in " ".join(s.text)
@@ -165,8 +191,9 @@ def test_cli_html_formats(tmp_path: Path) -> None:
     res = runner.invoke(app, ["check", str(LLAMA), "-d", "pixel-8", "-f", "html", "-o", str(out)])
     assert res.exit_code in (0, 1), res.stderr
     parse(out.read_text(encoding="utf-8"))
-    res = runner.invoke(app, ["--quiet", "suggest", str(LLAMA), "-d", "pixel-8", "-r",
-                              "onnxruntime", "-f", "html"])
+    res = runner.invoke(
+        app, ["--quiet", "suggest", str(LLAMA), "-d", "pixel-8", "-r", "onnxruntime", "-f", "html"]
+    )
     assert res.exit_code == 0 and res.stderr == ""
     s = parse(res.stdout)
     assert "onnxruntime_genai.models.builder" in " ".join(s.text)
@@ -174,19 +201,38 @@ def test_cli_html_formats(tmp_path: Path) -> None:
 
 # ----------------------------------------------------------------------------- real browser
 
-CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome",
-                                            "google-chrome-stable") if shutil.which(n)), None)
+CHROMIUM = next(
+    (
+        shutil.which(n)
+        for n in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+        if shutil.which(n)
+    ),
+    None,
+)
 
 
 def chromium(args: list[str], page: Path) -> subprocess.CompletedProcess[bytes]:
     assert CHROMIUM is not None
     with tempfile.TemporaryDirectory() as profile:
         return subprocess.run(
-            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--no-first-run", "--hide-scrollbars", f"--user-data-dir={profile}", *args,
-             page.as_uri()],
-            capture_output=True, timeout=120, check=False)
+            [
+                CHROMIUM,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--hide-scrollbars",
+                f"--user-data-dir={profile}",
+                *args,
+                page.as_uri(),
+            ],
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
 
 
 def png_size(data: bytes) -> tuple[int, int]:

@@ -29,10 +29,34 @@ CASES = {
     "inspect_onnx_tiny": ["inspect", TINY],
     "estimate_onnx_tiny": ["estimate", TINY],
     "estimate_mlc_qwen": ["estimate", QWEN, "-c", "4096", "-p", "1024"],
-    "check_llama_ort_pass": ["check", LLAMA, "-r", "onnxruntime", "-q", "int4", "-c", "4096",
-                             "-d", "pixel-8", "-d", "iphone-15"],
-    "check_llama_mlc_fail": ["check", LLAMA, "-q", "q0f16", "-c", "8192", "-p", "2048",
-                             "-d", "iphone-12", "-d", "pixel-8-pro"],
+    "check_llama_ort_pass": [
+        "check",
+        LLAMA,
+        "-r",
+        "onnxruntime",
+        "-q",
+        "int4",
+        "-c",
+        "4096",
+        "-d",
+        "pixel-8",
+        "-d",
+        "iphone-15",
+    ],
+    "check_llama_mlc_fail": [
+        "check",
+        LLAMA,
+        "-q",
+        "q0f16",
+        "-c",
+        "8192",
+        "-p",
+        "2048",
+        "-d",
+        "iphone-12",
+        "-d",
+        "pixel-8-pro",
+    ],
     "suggest_llama_ort": ["suggest", LLAMA, "-r", "onnxruntime", "-d", "iphone-15"],
     "suggest_llama_mlc": ["suggest", LLAMA, "-r", "mlc", "-d", "pixel-8", "--min-context", "4096"],
 }
@@ -60,8 +84,10 @@ def check_golden(name: str, text: str, update: bool) -> None:
         return
     assert path.is_file(), f"missing golden {path}; run pytest --update-goldens"
     expected = path.read_text(encoding="utf-8")
-    assert text == expected, (f"{name}: output differs from {path}; if the change is intended, "
-                              "run pytest tests/test_render_text.py --update-goldens and review")
+    assert text == expected, (
+        f"{name}: output differs from {path}; if the change is intended, "
+        "run pytest tests/test_render_text.py --update-goldens and review"
+    )
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -87,8 +113,9 @@ def test_lines_fit_the_width(plain_env: None) -> None:
         _, out, _ = run(args)
         for line in out.splitlines():
             if len(line) > 100:
-                assert line.startswith("  ") and ("mlc_llm" in line or "builder" in line
-                                                  or '"' in line), line
+                assert line.startswith("  ") and (
+                    "mlc_llm" in line or "builder" in line or '"' in line
+                ), line
 
 
 def test_commands_are_never_wrapped(plain_env: None) -> None:
@@ -128,11 +155,14 @@ def test_colour_only_on_a_terminal_without_no_color() -> None:
     assert choose_style(to_tty=True, to_file=False, env={"NO_COLOR": ""}, columns=None).color
     assert not choose_style(to_tty=False, to_file=False, env={}, columns=None).color
     assert choose_style(to_tty=False, to_file=False, env={"FORCE_COLOR": "1"}, columns=None).color
-    assert not choose_style(to_tty=False, to_file=True, env={"FORCE_COLOR": "1"},
-                            columns=None).color
+    assert not choose_style(
+        to_tty=False, to_file=True, env={"FORCE_COLOR": "1"}, columns=None
+    ).color
+
     def piped_width(columns_env: str) -> int:
-        return choose_style(to_tty=False, to_file=False, env={"COLUMNS": columns_env},
-                            columns=None).width
+        return choose_style(
+            to_tty=False, to_file=False, env={"COLUMNS": columns_env}, columns=None
+        ).width
 
     assert piped_width("90") == 90
     assert piped_width("x") == 100
@@ -140,8 +170,9 @@ def test_colour_only_on_a_terminal_without_no_color() -> None:
     assert choose_style(to_tty=True, to_file=False, env={}, columns=500).width == MAX_WIDTH
 
 
-def test_force_color_colours_stdout_but_not_files(plain_env: None, tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_force_color_colours_stdout_but_not_files(
+    plain_env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("FORCE_COLOR", "1")
     _, out, _ = run(CASES["check_llama_ort_pass"])
     assert ANSI.search(out)
@@ -186,8 +217,9 @@ def test_quiet_from_the_environment(plain_env: None, monkeypatch: pytest.MonkeyP
     assert code == 0 and err == ""
 
 
-def test_progress_off_a_terminal_is_one_hint_line(capsys: pytest.CaptureFixture[str],
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_progress_off_a_terminal_is_one_hint_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import planner.cli as cli
     from planner.cli.progress import activity, progress, track
 

@@ -40,7 +40,8 @@ def test_bundled_schemas_are_valid_and_current() -> None:
     assert {p.name for p in SCHEMAS.glob("*.schema.json")} == set(files)
     for name, text in files.items():
         assert (SCHEMAS / name).read_text("utf-8") == text, (
-            f"{name} is stale: run python scripts/gen_reference.py")
+            f"{name} is stale: run python scripts/gen_reference.py"
+        )
         Draft202012Validator.check_schema(json.loads(text))
 
 
@@ -62,15 +63,18 @@ def test_every_field_is_described() -> None:
     assert len({o.name for o in OBJECTS}) == len(OBJECTS)
 
 
-@pytest.mark.parametrize(("expr", "value", "ok"), [
-    ("integer|null", None, True),
-    ("integer|null", "3", False),
-    ("list[integer|null]", [1, None], True),
-    ('"a"|"b"', "c", False),
-    ("map[integer]", {"x": 1}, True),
-    ("map[integer]", {"x": "1"}, False),
-    ("list[list[string]]", [["a"], []], True),
-])
+@pytest.mark.parametrize(
+    ("expr", "value", "ok"),
+    [
+        ("integer|null", None, True),
+        ("integer|null", "3", False),
+        ("list[integer|null]", [1, None], True),
+        ('"a"|"b"', "c", False),
+        ("map[integer]", {"x": 1}, True),
+        ("map[integer]", {"x": "1"}, False),
+        ("list[list[string]]", [["a"], []], True),
+    ],
+)
 def test_type_grammar(expr: str, value: Any, ok: bool) -> None:
     assert Draft202012Validator(type_schema(expr)).is_valid(value) is ok
 
@@ -84,14 +88,34 @@ CASES = {
     "estimate": [
         ["estimate", str(EX / "mlc-qwen2.5-0.5b-q4f16_1"), "-c", "2048"],
         ["estimate", str(EX / "onnx-genai-tiny-llama")],
-        ["estimate", str(EX / "hf-llama-3.2-1b"), "-r", "onnxruntime", "--draft",
-         str(EX / "mlc-qwen2.5-0.5b-q4f16_1")],
+        [
+            "estimate",
+            str(EX / "hf-llama-3.2-1b"),
+            "-r",
+            "onnxruntime",
+            "--draft",
+            str(EX / "mlc-qwen2.5-0.5b-q4f16_1"),
+        ],
     ],
     "check": [
-        ["check", str(EX / "hf-llama-3.2-1b"), "-d", "pixel-8", "-d", "iphone-12", "-d",
-         "macbook-air-m2-8gb"],
-        ["check", str(EX / "onnx-genai-tiny-llama"), "-d", "iphone-15", "--entitlement",
-         "increased-memory-limit"],
+        [
+            "check",
+            str(EX / "hf-llama-3.2-1b"),
+            "-d",
+            "pixel-8",
+            "-d",
+            "iphone-12",
+            "-d",
+            "macbook-air-m2-8gb",
+        ],
+        [
+            "check",
+            str(EX / "onnx-genai-tiny-llama"),
+            "-d",
+            "iphone-15",
+            "--entitlement",
+            "increased-memory-limit",
+        ],
         ["check", "--config", str(EX / "planner.yaml")],
     ],
     "suggest": [
@@ -104,8 +128,9 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize(("kind", "index"),
-                         [(k, i) for k, runs in CASES.items() for i in range(len(runs))])
+@pytest.mark.parametrize(
+    ("kind", "index"), [(k, i) for k, runs in CASES.items() for i in range(len(runs))]
+)
 def test_real_outputs_conform(kind: str, index: int) -> None:
     data = run_json(CASES[kind][index])
     assert data["kind"] == kind

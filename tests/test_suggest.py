@@ -188,20 +188,44 @@ def test_emit_writes_file(tmp_path: Path) -> None:
 
 def test_package_config_for_several_models(tmp_path: Path) -> None:
     out = tmp_path / "mlc-package-config.json"
-    code, _ = _run(["suggest", str(EXAMPLES / "hf-llama-3.2-1b"), "-d", "pixel-8-pro",
-                    "--with-model", str(EXAMPLES / "mlc-qwen2.5-0.5b-q4f16_1"),
-                    "--emit", "mlc-package-config", "--output", str(out)])
+    code, _ = _run(
+        [
+            "suggest",
+            str(EXAMPLES / "hf-llama-3.2-1b"),
+            "-d",
+            "pixel-8-pro",
+            "--with-model",
+            str(EXAMPLES / "mlc-qwen2.5-0.5b-q4f16_1"),
+            "--emit",
+            "mlc-package-config",
+            "--output",
+            str(out),
+        ]
+    )
     assert code == 0
     doc = json.loads(out.read_text())
     assert doc["device"] == "android"
     ids = [e["model_id"] for e in doc["model_list"]]
     assert len(ids) == 2 and ids[0].startswith("hf-llama-3.2-1b-") and "qwen2.5" in ids[1]
     for entry in doc["model_list"]:
-        assert parse_overrides(
-            ";".join(f"{k}={v}" for k, v in entry["overrides"].items()))["context_window_size"] > 0
+        assert (
+            parse_overrides(";".join(f"{k}={v}" for k, v in entry["overrides"].items()))[
+                "context_window_size"
+            ]
+            > 0
+        )
 
 
 def test_with_model_needs_package_config_emit() -> None:
-    result = runner.invoke(app, ["suggest", str(EXAMPLES / "hf-llama-3.2-1b"), "-d", "pixel-8",
-                                 "--with-model", str(EXAMPLES / "hf-llama-3.2-1b")])
+    result = runner.invoke(
+        app,
+        [
+            "suggest",
+            str(EXAMPLES / "hf-llama-3.2-1b"),
+            "-d",
+            "pixel-8",
+            "--with-model",
+            str(EXAMPLES / "hf-llama-3.2-1b"),
+        ],
+    )
     assert result.exit_code == 2

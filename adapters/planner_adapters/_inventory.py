@@ -16,8 +16,19 @@ from planner_adapters._safeio import resolve_inside
 
 EMBED_KEYS = ("embed_tokens", "embed_in", "wte", "word_embeddings", "tok_embeddings", ".embd.")
 LM_HEAD_KEYS = ("lm_head", "embed_out")
-SCALE_LEAVES = frozenset({"q_scale", "q_calibration_scale", "qzeros", "scales", "g_idx",
-                          "weight_scale_inv", "weight_scale", "activation_scale", "input_scale"})
+SCALE_LEAVES = frozenset(
+    {
+        "q_scale",
+        "q_calibration_scale",
+        "qzeros",
+        "scales",
+        "g_idx",
+        "weight_scale_inv",
+        "weight_scale",
+        "activation_scale",
+        "input_scale",
+    }
+)
 """Quantization side tensors: stored bytes, but not model parameters."""
 
 
@@ -79,8 +90,10 @@ def build_inventory(facts: Iterable[TensorFact]) -> WeightsInventory:
     matmul = 0
     for f in items:
         module, _, leaf = f.name.rpartition(".")
-        if module in modules_2d and leaf != "bias" and not (
-            is_embedding(f.name) or is_lm_head(f.name)
+        if (
+            module in modules_2d
+            and leaf != "bias"
+            and not (is_embedding(f.name) or is_lm_head(f.name))
         ):
             matmul += f.nbytes
     return WeightsInventory(
@@ -96,8 +109,15 @@ def build_inventory(facts: Iterable[TensorFact]) -> WeightsInventory:
     )
 
 
-def unpacked_params(name: str, numel: int, dtype: str, bits: int | None,
-                    *, int8_pairs: bool = False, bit_stream: bool = False) -> int:
+def unpacked_params(
+    name: str,
+    numel: int,
+    dtype: str,
+    bits: int | None,
+    *,
+    int8_pairs: bool = False,
+    bit_stream: bool = False,
+) -> int:
     """Parameters held by a stored tensor; scales and zero points hold none.
 
     Packed 32-bit words hold ``32 // bits`` weights each in MLC (int3: 10 per uint32, two bits

@@ -56,8 +56,15 @@ class MlcTensor:
         return self.nbytes
 
 
-def _linear(prefix: str, out_f: int, in_f: int, scheme: MlcScheme, *, quantize: bool = True,
-            bias: bool = False) -> list[MlcTensor]:
+def _linear(
+    prefix: str,
+    out_f: int,
+    in_f: int,
+    scheme: MlcScheme,
+    *,
+    quantize: bool = True,
+    bias: bool = False,
+) -> list[MlcTensor]:
     md = scheme.model_dtype
     if scheme.kind == "no-quant" or not quantize:
         tensors = [MlcTensor(f"{prefix}.weight", (out_f, in_f), md)]
@@ -66,14 +73,20 @@ def _linear(prefix: str, out_f: int, in_f: int, scheme: MlcScheme, *, quantize: 
         groups = ceil(in_f / scheme.group_size)
         words = groups * (scheme.group_size // scheme.elems_per_storage)
         if scheme.layout == "KN":
-            tensors = [MlcTensor(f"{prefix}.q_weight", (words, out_f), scheme.storage_dtype),
-                       MlcTensor(f"{prefix}.q_scale", (groups, out_f), md)]
+            tensors = [
+                MlcTensor(f"{prefix}.q_weight", (words, out_f), scheme.storage_dtype),
+                MlcTensor(f"{prefix}.q_scale", (groups, out_f), md),
+            ]
         else:
-            tensors = [MlcTensor(f"{prefix}.q_weight", (out_f, words), scheme.storage_dtype),
-                       MlcTensor(f"{prefix}.q_scale", (out_f, groups), md)]
+            tensors = [
+                MlcTensor(f"{prefix}.q_weight", (out_f, words), scheme.storage_dtype),
+                MlcTensor(f"{prefix}.q_scale", (out_f, groups), md),
+            ]
     else:
-        raise UsageError(f"predicting MLC tensors is implemented for no-quant and group-quant "
-                         f"schemes, not {scheme.name} ({scheme.kind})")
+        raise UsageError(
+            f"predicting MLC tensors is implemented for no-quant and group-quant "
+            f"schemes, not {scheme.name} ({scheme.kind})"
+        )
     if bias:
         tensors.append(MlcTensor(f"{prefix}.bias", (out_f,), md))
     return tensors
@@ -84,16 +97,20 @@ def _embedding(prefix: str, vocab: int, dim: int, scheme: MlcScheme) -> list[Mlc
         assert scheme.group_size is not None
         groups = ceil(dim / scheme.group_size)
         words = groups * (scheme.group_size // scheme.elems_per_storage)
-        return [MlcTensor(f"{prefix}.q_weight", (vocab, words), scheme.storage_dtype),
-                MlcTensor(f"{prefix}.q_scale", (vocab, groups), scheme.model_dtype)]
+        return [
+            MlcTensor(f"{prefix}.q_weight", (vocab, words), scheme.storage_dtype),
+            MlcTensor(f"{prefix}.q_scale", (vocab, groups), scheme.model_dtype),
+        ]
     return _linear(prefix, vocab, dim, scheme, quantize=False)
 
 
 def mlc_tensors(spec: ModelSpec, scheme: MlcScheme) -> tuple[MlcTensor, ...]:
     """Every parameter of ``spec`` under ``scheme``, in MLC's declaration order."""
     if spec.architecture not in LAYOUT_FAMILIES:
-        raise UsageError(f"MLC tensor names are modelled for {', '.join(LAYOUT_FAMILIES)}, "
-                         f"not {spec.architecture!r}")
+        raise UsageError(
+            f"MLC tensor names are modelled for {', '.join(LAYOUT_FAMILIES)}, "
+            f"not {spec.architecture!r}"
+        )
     lay = family_layout(spec.architecture)
     h, md = spec.hidden_size, scheme.model_dtype
     q = spec.num_attention_heads * spec.head_dim
@@ -106,12 +123,16 @@ def mlc_tensors(spec: ModelSpec, scheme: MlcScheme) -> tuple[MlcTensor, ...]:
         out += _linear(f"{p}.self_attn.{qkv}", q + 2 * kv, h, scheme, bias=lay.qkv_bias)
         out += _linear(f"{p}.self_attn.o_proj", h, q, scheme, bias=lay.o_bias)
         if lay.qk_norm == "per_head":
-            out += [MlcTensor(f"{p}.self_attn.q_norm.weight", (spec.head_dim,), md),
-                    MlcTensor(f"{p}.self_attn.k_norm.weight", (spec.head_dim,), md)]
+            out += [
+                MlcTensor(f"{p}.self_attn.q_norm.weight", (spec.head_dim,), md),
+                MlcTensor(f"{p}.self_attn.k_norm.weight", (spec.head_dim,), md),
+            ]
         out += _linear(f"{p}.mlp.gate_up_proj", 2 * inter, h, scheme)
         out += _linear(f"{p}.mlp.down_proj", h, inter, scheme)
-        out += [MlcTensor(f"{p}.input_layernorm.weight", (h,), md),
-                MlcTensor(f"{p}.post_attention_layernorm.weight", (h,), md)]
+        out += [
+            MlcTensor(f"{p}.input_layernorm.weight", (h,), md),
+            MlcTensor(f"{p}.post_attention_layernorm.weight", (h,), md),
+        ]
     out.append(MlcTensor("model.norm.weight", (h,), md))
     if not is_tied(spec):
         out += _linear("lm_head", spec.vocab_size, h, scheme, quantize=scheme.quantize_final_fc)
@@ -143,13 +164,25 @@ def shard_records(
     pending_bytes = 0
 
     def commit(records: list[dict[str, Any]], nbytes: int) -> None:
-        shards.append({"dataPath": f"params_shard_{len(shards)}.bin", "format": "raw-shard",
-                       "nbytes": nbytes, "records": records, "md5sum": md5(nbytes)})
+        shards.append(
+            {
+                "dataPath": f"params_shard_{len(shards)}.bin",
+                "format": "raw-shard",
+                "nbytes": nbytes,
+                "records": records,
+                "md5sum": md5(nbytes),
+            }
+        )
 
     for t in tensors:
         n = t.stored_nbytes(encode_format)
-        rec: dict[str, Any] = {"name": t.name, "shape": list(t.shape), "dtype": t.dtype,
-                               "format": encode_format, "nbytes": n}
+        rec: dict[str, Any] = {
+            "name": t.name,
+            "shape": list(t.shape),
+            "dtype": t.dtype,
+            "format": encode_format,
+            "nbytes": n,
+        }
         if pending_bytes + n >= cap_bytes:
             if n * 2 >= cap_bytes:
                 rec["byteOffset"] = 0  # out of band: its own shard, pending ones stay pending
@@ -174,7 +207,10 @@ def tensor_cache(
     bytes × 8 / the source model's parameter count."""
     total = float(sum(t.nbytes for t in tensors))
     return {
-        "metadata": {"ParamSize": len(tensors), "ParamBytes": total,
-                     "BitsPerParam": total * 8.0 / source_param_count},
+        "metadata": {
+            "ParamSize": len(tensors),
+            "ParamBytes": total,
+            "BitsPerParam": total * 8.0 / source_param_count,
+        },
         "records": shard_records(tensors, **kwargs),
     }

@@ -55,8 +55,11 @@ TVM_DTYPE_ALIASES = {"e4m3_float8": "float8_e4m3fn", "e5m2_float8": "float8_e5m2
 """Older TVM spelled float8 types this way; planner uses the newer names."""
 
 _MAGIC = (
-    (b"\x7fELF", "ELF"), (b"\xcf\xfa\xed\xfe", "Mach-O"), (b"\xca\xfe\xba\xbe", "Mach-O universal"),
-    (b"\x00asm", "WebAssembly"), (b"MZ", "PE"),
+    (b"\x7fELF", "ELF"),
+    (b"\xcf\xfa\xed\xfe", "Mach-O"),
+    (b"\xca\xfe\xba\xbe", "Mach-O universal"),
+    (b"\x00asm", "WebAssembly"),
+    (b"MZ", "PE"),
 )
 
 
@@ -190,8 +193,9 @@ def _tar_ranges(path: Path, size: int) -> list[tuple[int, int, str]]:
                     )
                 ranges.append((begin, stop, member.name))
     except (tarfile.TarError, EOFError, ValueError, UnicodeDecodeError, struct.error) as exc:
-        raise ArtifactFormatError(f"compiled library is not a readable tar archive: {exc}",
-                                  path=str(path)) from None
+        raise ArtifactFormatError(
+            f"compiled library is not a readable tar archive: {exc}", path=str(path)
+        ) from None
     return ranges
 
 
@@ -228,13 +232,15 @@ def _meta_int(meta: dict[str, Any], key: str, path: Path) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ArtifactFormatError(f"compiled-library metadata {key!r} must be an integer",
-                                  path=str(path))
+        raise ArtifactFormatError(
+            f"compiled-library metadata {key!r} must be an integer", path=str(path)
+        )
     if value == -1:
         return None
     if value < 0 or value > 1 << 40:
-        raise ArtifactFormatError(f"compiled-library metadata {key!r} = {value} is out of range",
-                                  path=str(path))
+        raise ArtifactFormatError(
+            f"compiled-library metadata {key!r} = {value} is out of range", path=str(path)
+        )
     return value
 
 
@@ -243,23 +249,27 @@ def _meta_str(meta: dict[str, Any], key: str, path: Path) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise ArtifactFormatError(f"compiled-library metadata {key!r} must be a string",
-                                  path=str(path))
+        raise ArtifactFormatError(
+            f"compiled-library metadata {key!r} must be a string", path=str(path)
+        )
     return value
 
 
-def _params_bytes(params: Any, model_config: dict[str, Any] | None, path: Path,
-                  notes: list[str]) -> int | None:
+def _params_bytes(
+    params: Any, model_config: dict[str, Any] | None, path: Path, notes: list[str]
+) -> int | None:
     """Σ prod(shape) × itemsize, dynamic dims looked up in the model config (model_metadata.py)."""
     if not isinstance(params, list):
-        raise ArtifactFormatError("compiled-library metadata 'params' must be a list",
-                                  path=str(path))
+        raise ArtifactFormatError(
+            "compiled-library metadata 'params' must be a list", path=str(path)
+        )
     total = 0
     unresolved: set[str] = set()
     for param in params:
         if not isinstance(param, dict):
-            raise ArtifactFormatError("compiled-library metadata param is not an object",
-                                      path=str(path))
+            raise ArtifactFormatError(
+                "compiled-library metadata param is not an object", path=str(path)
+            )
         name = param.get("name")
         shape = param.get("shape")
         dtype = param.get("dtype")
@@ -283,8 +293,9 @@ def _params_bytes(params: Any, model_config: dict[str, Any] | None, path: Path,
                 )
             numel *= dim
             if numel > 1 << 50:
-                raise ArtifactFormatError(f"compiled-library param {name!r} has an absurd size",
-                                          path=str(path))
+                raise ArtifactFormatError(
+                    f"compiled-library param {name!r} has an absurd size", path=str(path)
+                )
         canon = canonical_dtype(dtype)
         if canon is None:
             raise ArtifactFormatError(
@@ -292,8 +303,10 @@ def _params_bytes(params: Any, model_config: dict[str, Any] | None, path: Path,
             )
         total += ceil(numel * DTYPE_BYTES[canon])
     if unresolved:
-        notes.append("compiled library: parameter bytes unknown, dynamic dims "
-                     f"{', '.join(sorted(unresolved))} are not in model_config")
+        notes.append(
+            "compiled library: parameter bytes unknown, dynamic dims "
+            f"{', '.join(sorted(unresolved))} are not in model_config"
+        )
         return None
     return total
 
@@ -305,8 +318,9 @@ def lib_info_from_metadata(
     notes: list[str] = []
     usage = meta.get("memory_usage")
     if not isinstance(usage, dict):
-        raise ArtifactFormatError("compiled-library metadata 'memory_usage' must be an object",
-                                  path=str(path))
+        raise ArtifactFormatError(
+            "compiled-library metadata 'memory_usage' must be an object", path=str(path)
+        )
     memory: list[tuple[str, int]] = []
     for func, nbytes in usage.items():
         if isinstance(nbytes, float) and nbytes.is_integer():

@@ -22,13 +22,31 @@ from planner_adapters._values import MAX_DIM, checked_product
 # TensorProto.DataType → (canonical dtype name, bits per element). Values are fixed by the
 # ONNX spec (onnx/onnx.proto3), so they are listed here rather than looked up per tensor.
 DTYPES: dict[int, tuple[str, int]] = {
-    1: ("float32", 32), 2: ("uint8", 8), 3: ("int8", 8), 4: ("uint16", 16), 5: ("int16", 16),
-    6: ("int32", 32), 7: ("int64", 64), 9: ("bool", 8), 10: ("float16", 16),
-    11: ("float64", 64), 12: ("uint32", 32), 13: ("uint64", 64), 14: ("complex64", 64),
-    15: ("complex128", 128), 16: ("bfloat16", 16), 17: ("float8_e4m3fn", 8),
-    18: ("float8_e4m3fnuz", 8), 19: ("float8_e5m2", 8), 20: ("float8_e5m2fnuz", 8),
-    21: ("uint4", 4), 22: ("int4", 4), 23: ("float4_e2m1", 4), 24: ("float8_e8m0", 8),
-    25: ("uint2", 2), 26: ("int2", 2),
+    1: ("float32", 32),
+    2: ("uint8", 8),
+    3: ("int8", 8),
+    4: ("uint16", 16),
+    5: ("int16", 16),
+    6: ("int32", 32),
+    7: ("int64", 64),
+    9: ("bool", 8),
+    10: ("float16", 16),
+    11: ("float64", 64),
+    12: ("uint32", 32),
+    13: ("uint64", 64),
+    14: ("complex64", 64),
+    15: ("complex128", 128),
+    16: ("bfloat16", 16),
+    17: ("float8_e4m3fn", 8),
+    18: ("float8_e4m3fnuz", 8),
+    19: ("float8_e5m2", 8),
+    20: ("float8_e5m2fnuz", 8),
+    21: ("uint4", 4),
+    22: ("int4", 4),
+    23: ("float4_e2m1", 4),
+    24: ("float8_e8m0", 8),
+    25: ("uint2", 2),
+    26: ("int2", 2),
 }
 _STRING = 8
 _EXTERNAL = 1
@@ -165,8 +183,10 @@ class Graph:
         return value
 
 
-_TRUNCATED_HINT = ("a truncated download, a Git LFS pointer, or not an ONNX file? compare the "
-                   "file size with the source")
+_TRUNCATED_HINT = (
+    "a truncated download, a Git LFS pointer, or not an ONNX file? compare the "
+    "file size with the source"
+)
 
 
 def parse_model(path: Path) -> tuple[Any, int]:
@@ -184,8 +204,9 @@ def parse_model(path: Path) -> tuple[Any, int]:
         )
     data = read_bounded(path, MAX_GRAPH_BYTES, "ONNX model")
     if not data:
-        raise ArtifactFormatError("not a valid ONNX model: the file is empty", path=str(path),
-                                  hint=_TRUNCATED_HINT)
+        raise ArtifactFormatError(
+            "not a valid ONNX model: the file is empty", path=str(path), hint=_TRUNCATED_HINT
+        )
     try:
         from planner_adapters._onnx_proto import ModelProto  # subset schema; no onnx import
 
@@ -197,7 +218,8 @@ def parse_model(path: Path) -> tuple[Any, int]:
         reason = re.sub(r"^Error parsing message(?: with type '[^']*')?:?\s*", "", reason)
         raise ArtifactFormatError(
             f"not a valid ONNX model: the protobuf does not parse ({reason or 'corrupt'})",
-            path=str(path), hint=_TRUNCATED_HINT,
+            path=str(path),
+            hint=_TRUNCATED_HINT,
         ) from None
     if not model.HasField("graph") or (len(model.graph.node) == 0):
         raise ArtifactFormatError("not a valid ONNX model: it has no graph nodes", path=str(path))
@@ -249,9 +271,12 @@ class _DataFiles:
                 path=str(self.model_path),
             )
         what = f"external data {location!r} of initializer {tensor!r}"
-        target = resolve_inside(self.folder, location,  # quotes the location itself
-                                f"initializer {tensor!r}: external data location",
-                                referrer=self.model_path)
+        target = resolve_inside(
+            self.folder,
+            location,  # quotes the location itself
+            f"initializer {tensor!r}: external data location",
+            referrer=self.model_path,
+        )
         try:
             st = regular_file(target, what)
         except UnsafeArtifactError:
@@ -373,8 +398,16 @@ def scan(model: Any, path: Path, file_bytes: int) -> Graph:
     outputs = {text(vi.name): vi for vi in g.output}
     opsets = {text(o.domain) or "ai.onnx": int(o.version) for o in model.opset_import}
     return Graph(
-        path=path, tensors=tensors, nodes=nodes, by_op=by_op, producer=producer,
-        input_protos=inputs, output_protos=outputs, opsets=opsets,
+        path=path,
+        tensors=tensors,
+        nodes=nodes,
+        by_op=by_op,
+        producer=producer,
+        input_protos=inputs,
+        output_protos=outputs,
+        opsets=opsets,
         producer_name=f"{text(model.producer_name)} {text(model.producer_version)}".strip(),
-        ir_version=int(model.ir_version), file_bytes=file_bytes, data_files=dict(files.sizes),
+        ir_version=int(model.ir_version),
+        file_bytes=file_bytes,
+        data_files=dict(files.sizes),
     )

@@ -69,8 +69,7 @@ def resolve_inside(root: Path, name: str, what: str, *, referrer: Path | None = 
         )
     candidate = Path(name)
     if not candidate.parts:  # "." or "./": the folder itself
-        raise UnsafeArtifactError(f"{what} {name!r} names the model folder, not a file",
-                                  path=shown)
+        raise UnsafeArtifactError(f"{what} {name!r} names the model folder, not a file", path=shown)
     if candidate.is_absolute() or name.startswith(("/", "\\")) or ":" in candidate.parts[0]:
         raise UnsafeArtifactError(
             f"{what} names an absolute path {name!r}; only files inside the model folder are read",
@@ -85,8 +84,9 @@ def resolve_inside(root: Path, name: str, what: str, *, referrer: Path | None = 
         real_root = root.resolve(strict=True)
         real = (root / candidate).resolve(strict=False)
     except (OSError, RuntimeError):
-        raise UnsafeArtifactError(f"{what} {name!r} cannot be resolved (symlink loop?)",
-                                  path=shown) from None
+        raise UnsafeArtifactError(
+            f"{what} {name!r} cannot be resolved (symlink loop?)", path=shown
+        ) from None
     if real != real_root and real_root not in real.parents:
         raise UnsafeArtifactError(
             f"{what} {name!r} resolves outside the model folder (through a symlink)", path=shown
@@ -164,8 +164,9 @@ def parse_json_bytes(data: bytes, path: Path, what: str = "JSON file") -> Any:
     except RecursionError:
         raise ArtifactFormatError(f"{what} nests too deeply", path=str(path)) from None
     if _depth(value) > MAX_JSON_DEPTH:
-        raise ArtifactFormatError(f"{what} nests deeper than {MAX_JSON_DEPTH} levels",
-                                  path=str(path))
+        raise ArtifactFormatError(
+            f"{what} nests deeper than {MAX_JSON_DEPTH} levels", path=str(path)
+        )
     return value
 
 
@@ -180,8 +181,9 @@ def read_json_object(
     """Read a JSON file whose top level must be an object."""
     value = read_json(path, what, limit)
     if not isinstance(value, dict):
-        raise ArtifactFormatError(f"{what} must hold a JSON object at the top level",
-                                  path=str(path))
+        raise ArtifactFormatError(
+            f"{what} must hold a JSON object at the top level", path=str(path)
+        )
     return value
 
 

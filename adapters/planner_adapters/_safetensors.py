@@ -27,12 +27,23 @@ MAX_HEADER_BYTES = 100 * 1024 * 1024
 
 # safetensors dtype tag → (canonical dtype name used across planner, bytes per element).
 SAFETENSORS_DTYPES: dict[str, tuple[str, float]] = {
-    "BOOL": ("bool", 1), "U8": ("uint8", 1), "I8": ("int8", 1),
-    "F8_E4M3": ("float8_e4m3fn", 1), "F8_E5M2": ("float8_e5m2", 1),
+    "BOOL": ("bool", 1),
+    "U8": ("uint8", 1),
+    "I8": ("int8", 1),
+    "F8_E4M3": ("float8_e4m3fn", 1),
+    "F8_E5M2": ("float8_e5m2", 1),
     "F8_E8M0": ("float8_e8m0fnu", 1),
-    "I16": ("int16", 2), "U16": ("uint16", 2), "F16": ("float16", 2), "BF16": ("bfloat16", 2),
-    "I32": ("int32", 4), "U32": ("uint32", 4), "F32": ("float32", 4),
-    "I64": ("int64", 8), "U64": ("uint64", 8), "F64": ("float64", 8), "C64": ("complex64", 8),
+    "I16": ("int16", 2),
+    "U16": ("uint16", 2),
+    "F16": ("float16", 2),
+    "BF16": ("bfloat16", 2),
+    "I32": ("int32", 4),
+    "U32": ("uint32", 4),
+    "F32": ("float32", 4),
+    "I64": ("int64", 8),
+    "U64": ("uint64", 8),
+    "F64": ("float64", 8),
+    "C64": ("complex64", 8),
     "F4": ("float4_e2m1", 0.5),
 }
 
@@ -124,8 +135,9 @@ def read_safetensors_header(path: Path, *, shown: str | None = None) -> Safetens
             if not isinstance(entry, dict) or not all(
                 isinstance(k, str) and isinstance(v, str) for k, v in entry.items()
             ):
-                raise ArtifactFormatError("safetensors __metadata__ must map strings to strings",
-                                          path=where)
+                raise ArtifactFormatError(
+                    "safetensors __metadata__ must map strings to strings", path=where
+                )
             meta = tuple(sorted(entry.items()))
             continue
         if not isinstance(entry, dict):
@@ -156,8 +168,9 @@ def read_safetensors_header(path: Path, *, shown: str | None = None) -> Safetens
                 f"{size}-byte file (truncated download?)",
                 path=where,
             )
-        tensors.append(TensorHeader(name, dtype, tuple(shape), expected,
-                                    data_start + begin, data_start + end))
+        tensors.append(
+            TensorHeader(name, dtype, tuple(shape), expected, data_start + begin, data_start + end)
+        )
     ordered = sorted(tensors, key=lambda t: (t.start, t.end))
     for prev, cur in itertools.pairwise(ordered):
         if cur.start < prev.end and cur.nbytes and prev.nbytes:

@@ -50,8 +50,9 @@ def opt_int(
         return None
     value = data[key]
     if isinstance(value, bool):
-        raise ArtifactFormatError(f"{what} field {key!r} must be an integer, not a boolean",
-                                  path=str(path))
+        raise ArtifactFormatError(
+            f"{what} field {key!r} must be an integer, not a boolean", path=str(path)
+        )
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if not isinstance(value, int):

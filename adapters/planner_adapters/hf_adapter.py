@@ -78,8 +78,14 @@ class HfAdapter:
         root = containment_root(folder)
         cfg_path = resolve_in_model(folder, root, CONFIG, CONFIG, referrer=folder)
         cfg = read_json_object(cfg_path, CONFIG)
-        spec = spec_from_hf_config(cfg, source=str(path), path=cfg_path, fmt="hf", adapter="hf",
-                                   name=folder.absolute().name)
+        spec = spec_from_hf_config(
+            cfg,
+            source=str(path),
+            path=cfg_path,
+            fmt="hf",
+            adapter="hf",
+            name=folder.absolute().name,
+        )
         notes = list(spec.notes)
         prov = Provenance()
         prov.assumed("settings", "a Hugging Face folder carries no runtime settings")
@@ -87,8 +93,10 @@ class HfAdapter:
         headers, detail = self._headers(folder, root, notes)
         if not headers:
             if any(folder.glob("*.bin")) or any(folder.glob("*.pt")):
-                notes.append("PyTorch pickle weights (.bin/.pt) are not inspected; weights are "
-                             "planned from the architecture")
+                notes.append(
+                    "PyTorch pickle weights (.bin/.pt) are not inspected; weights are "
+                    "planned from the architecture"
+                )
             notes.append("no safetensors weights in the folder: planning from config.json only")
             prov.assumed("weights", "config only: no safetensors files")
             return spec.with_changes(notes=tuple(notes), provenance=_merge(spec, prov))
@@ -111,30 +119,40 @@ class HfAdapter:
         if not names:
             names = sorted(p.name for p in folder.glob("*.safetensors"))
         if len(names) > _MAX_SHARDS:
-            raise UnsafeArtifactError(f"more than {_MAX_SHARDS} safetensors files",
-                                      path=str(folder))
+            raise UnsafeArtifactError(
+                f"more than {_MAX_SHARDS} safetensors files", path=str(folder)
+            )
         if names:
             notes.append(f"no {INDEX}: read {len(names)} safetensors files found in the folder")
-        headers = [read_safetensors_header(resolve_in_model(folder, root, n, "safetensors file",
-                                                            referrer=folder)) for n in names]
+        headers = [
+            read_safetensors_header(
+                resolve_in_model(folder, root, n, "safetensors file", referrer=folder)
+            )
+            for n in names
+        ]
         return headers, f"{len(names)} safetensors headers"
 
     @staticmethod
-    def _indexed(folder: Path, root: Path, index_path: Path,
-                 notes: list[str]) -> tuple[list[SafetensorsHeader], str]:
+    def _indexed(
+        folder: Path, root: Path, index_path: Path, notes: list[str]
+    ) -> tuple[list[SafetensorsHeader], str]:
         index = read_json_object(index_path, INDEX)
         weight_map = index.get("weight_map")
         if not isinstance(weight_map, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in weight_map.items()
         ):
-            raise ArtifactFormatError(f"{INDEX} needs a weight_map of tensor → file names",
-                                      path=str(index_path))
+            raise ArtifactFormatError(
+                f"{INDEX} needs a weight_map of tensor → file names", path=str(index_path)
+            )
         files = sorted(set(weight_map.values()))
         if len(files) > _MAX_SHARDS:
-            raise UnsafeArtifactError(f"{INDEX} names more than {_MAX_SHARDS} files",
-                                      path=str(index_path))
-        paths = [resolve_in_model(folder, root, f, "safetensors shard", referrer=index_path)
-                 for f in files]
+            raise UnsafeArtifactError(
+                f"{INDEX} names more than {_MAX_SHARDS} files", path=str(index_path)
+            )
+        paths = [
+            resolve_in_model(folder, root, f, "safetensors shard", referrer=index_path)
+            for f in files
+        ]
         present = [p for p in paths if p.exists() or p.is_symlink()]
         if not present:
             notes.append(f"{INDEX} names {len(files)} shards, none present (config-only download)")
@@ -159,8 +177,9 @@ class HfAdapter:
         declared = meta.get("total_size") if isinstance(meta, dict) else None
         numeric = isinstance(declared, (int, float)) and not isinstance(declared, bool)
         if numeric and declared != total:
-            notes.append(f"{INDEX} metadata total_size {declared:.0f} ≠ {total} bytes in the "
-                         "shard headers")
+            notes.append(
+                f"{INDEX} metadata total_size {declared:.0f} ≠ {total} bytes in the shard headers"
+            )
         return headers, f"{INDEX} + {len(headers)} safetensors headers"
 
     @staticmethod
@@ -182,11 +201,13 @@ class HfAdapter:
         return build_inventory(facts)
 
     @staticmethod
-    def _stored_dtype(spec: ModelSpec, weights: WeightsInventory, notes: list[str],
-                      prov: Provenance) -> dict[str, Any]:
+    def _stored_dtype(
+        spec: ModelSpec, weights: WeightsInventory, notes: list[str], prov: Provenance
+    ) -> dict[str, Any]:
         """For unquantized models the stored float dtype (by bytes) is the compute dtype."""
-        floats = [(b, d) for d, b in weights.bytes_by_dtype
-                  if d in ("float16", "bfloat16", "float32")]
+        floats = [
+            (b, d) for d, b in weights.bytes_by_dtype if d in ("float16", "bfloat16", "float32")
+        ]
         if not floats:
             return {}
         dtype = max(floats)[1]
@@ -194,8 +215,9 @@ class HfAdapter:
             notes.append(f"config.json says {spec.kv_dtype} but the weights are stored as {dtype}")
         prov.artifact("kv_dtype", f"safetensors headers: most bytes are {dtype}")
         prov.artifact("quantization", f"safetensors headers: unquantized {dtype}")
-        quant = replace(spec.quantization, bits=32 if dtype == "float32" else 16,
-                        compute_dtype=dtype)
+        quant = replace(
+            spec.quantization, bits=32 if dtype == "float32" else 16, compute_dtype=dtype
+        )
         return {"kv_dtype": dtype, "quantization": quant}
 
 

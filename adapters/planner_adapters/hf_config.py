@@ -45,15 +45,35 @@ _FLOAT_DTYPES = ("float16", "bfloat16", "float32")
 # Config keys copied into ModelSpec.extra (as text) when present: facts that matter to a reader
 # or to later stages (rotary fraction, residual layout) but not to the memory arithmetic itself.
 _EXTRA_KEYS = (
-    "rope_theta", "position_embedding_base", "partial_rotary_factor", "rotary_pct", "rotary_dim",
-    "use_parallel_residual", "use_qkv_bias", "attention_bias", "hidden_act", "hidden_activation",
-    "sliding_window", "sliding_window_pattern", "max_window_layers", "use_sliding_window",
+    "rope_theta",
+    "position_embedding_base",
+    "partial_rotary_factor",
+    "rotary_pct",
+    "rotary_dim",
+    "use_parallel_residual",
+    "use_qkv_bias",
+    "attention_bias",
+    "hidden_act",
+    "hidden_activation",
+    "sliding_window",
+    "sliding_window_pattern",
+    "max_window_layers",
+    "use_sliding_window",
     "original_max_position_embeddings",
 )
 
 
-def _pick(cfg: dict[str, Any], keys: tuple[str, ...], path: Path, prov: Provenance, name: str,
-          *, required: bool = True, minimum: int = 1, label: str = "config.json") -> int | None:
+def _pick(
+    cfg: dict[str, Any],
+    keys: tuple[str, ...],
+    path: Path,
+    prov: Provenance,
+    name: str,
+    *,
+    required: bool = True,
+    minimum: int = 1,
+    label: str = "config.json",
+) -> int | None:
     too_small: tuple[str, int] | None = None
     for key in keys:
         value = opt_int(cfg, key, path, minimum=0)
@@ -75,8 +95,13 @@ def _pick(cfg: dict[str, Any], keys: tuple[str, ...], path: Path, prov: Provenan
 
 
 def layer_windows_from_config(
-    family: str, cfg: dict[str, Any], num_layers: int, path: Path, prov: Provenance,
-    *, label: str = "config.json",
+    family: str,
+    cfg: dict[str, Any],
+    num_layers: int,
+    path: Path,
+    prov: Provenance,
+    *,
+    label: str = "config.json",
 ) -> tuple[int | None, ...]:
     """Per-layer sliding windows (None = global), as the family's modeling code applies them."""
     window = opt_int(cfg, "sliding_window", path, minimum=0)
@@ -134,17 +159,22 @@ def quant_from_hf_config(
         group = None
     if method == "gptq":
         if bits is None:
-            raise ArtifactFormatError(f"{label} GPTQ quantization_config lacks bits",
-                                      path=str(path))
+            raise ArtifactFormatError(
+                f"{label} GPTQ quantization_config lacks bits", path=str(path)
+            )
         sym = opt_bool(qcfg, "sym", path, what="quantization_config")
         desc = opt_bool(qcfg, "desc_act", path, what="quantization_config")
         details = [("quant_method", "gptq")]
         if desc is not None:
             details.append(("desc_act", str(desc).lower()))
         return QuantInfo(
-            scheme=f"gptq-int{bits}", bits=bits, group_size=group,
-            symmetric=True if sym is None else sym, compute_dtype=compute_dtype,
-            unquantized=("embed_tokens", "lm_head"), details=tuple(details),
+            scheme=f"gptq-int{bits}",
+            bits=bits,
+            group_size=group,
+            symmetric=True if sym is None else sym,
+            compute_dtype=compute_dtype,
+            unquantized=("embed_tokens", "lm_head"),
+            details=tuple(details),
         ), notes
     if method == "awq":
         if bits is None:
@@ -156,12 +186,18 @@ def quant_from_hf_config(
             details.append(("version", version.lower()))
         scheme = "q4f16_autoawq" if bits == 4 and group == 128 else f"awq-int{bits}"
         if scheme != "q4f16_autoawq":
-            notes.append(f"AWQ at {bits} bits / group {group} has no MLC scheme "
-                         "(MLC's q4f16_autoawq needs 4 bits, group 128)")
+            notes.append(
+                f"AWQ at {bits} bits / group {group} has no MLC scheme "
+                "(MLC's q4f16_autoawq needs 4 bits, group 128)"
+            )
         return QuantInfo(
-            scheme=scheme, bits=bits, group_size=group,
-            symmetric=False if zero is None else not zero, compute_dtype="float16",
-            unquantized=("embed_tokens", "lm_head"), details=tuple(details),
+            scheme=scheme,
+            bits=bits,
+            group_size=group,
+            symmetric=False if zero is None else not zero,
+            compute_dtype="float16",
+            unquantized=("embed_tokens", "lm_head"),
+            details=tuple(details),
         ), notes
     if method == "fp8":
         block = qcfg.get("weight_block_size")
@@ -169,13 +205,25 @@ def quant_from_hf_config(
         if isinstance(block, list) and block and isinstance(block[0], int):
             bsize = block[0]
         return QuantInfo(
-            scheme="fp8", bits=8, group_size=bsize, symmetric=True, compute_dtype=compute_dtype,
-            unquantized=("embed_tokens", "lm_head"), details=(("quant_method", "fp8"),),
+            scheme="fp8",
+            bits=8,
+            group_size=bsize,
+            symmetric=True,
+            compute_dtype=compute_dtype,
+            unquantized=("embed_tokens", "lm_head"),
+            details=(("quant_method", "fp8"),),
         ), notes
-    notes.append(f"{label} quantization_config quant_method {method or '(none)'!r} is not "
-                 "understood; weights are taken as stored")
-    return QuantInfo(scheme=None, bits=bits, group_size=group, compute_dtype=compute_dtype,
-                     details=(("quant_method", method),)), notes
+    notes.append(
+        f"{label} quantization_config quant_method {method or '(none)'!r} is not "
+        "understood; weights are taken as stored"
+    )
+    return QuantInfo(
+        scheme=None,
+        bits=bits,
+        group_size=group,
+        compute_dtype=compute_dtype,
+        details=(("quant_method", method),),
+    ), notes
 
 
 def _flatten_text_config(cfg: dict[str, Any], path: Path) -> dict[str, Any]:
@@ -234,16 +282,26 @@ def spec_from_hf_config(
     family = FAMILY_ALIASES.get(model_type, model_type)
     prov.artifact("architecture", f"{label} model_type={model_type!r}")
 
-    layers = _pick(cfg, ("num_hidden_layers", "n_layer", "num_layers"), path, prov, "num_layers",
-                   label=label)
-    hidden = _pick(cfg, ("hidden_size", "n_embd", "d_model"), path, prov, "hidden_size",
-                   label=label)
-    heads = _pick(cfg, ("num_attention_heads", "n_head"), path, prov, "num_attention_heads",
-                  label=label)
+    layers = _pick(
+        cfg, ("num_hidden_layers", "n_layer", "num_layers"), path, prov, "num_layers", label=label
+    )
+    hidden = _pick(
+        cfg, ("hidden_size", "n_embd", "d_model"), path, prov, "hidden_size", label=label
+    )
+    heads = _pick(
+        cfg, ("num_attention_heads", "n_head"), path, prov, "num_attention_heads", label=label
+    )
     assert layers is not None and hidden is not None and heads is not None
     check_layers(layers, path, f"{label} num_hidden_layers")
-    kv_heads = _pick(cfg, ("num_key_value_heads", "n_head_kv", "multi_query_group_num"), path, prov,
-                     "num_kv_heads", required=False, label=label)
+    kv_heads = _pick(
+        cfg,
+        ("num_key_value_heads", "n_head_kv", "multi_query_group_num"),
+        path,
+        prov,
+        "num_kv_heads",
+        required=False,
+        label=label,
+    )
     if kv_heads is None:
         kv_heads = heads
         prov.derived("num_kv_heads", "no num_key_value_heads: multi-head attention (= heads)")
@@ -266,8 +324,15 @@ def spec_from_hf_config(
             f"num_attention_heads {heads} is not a multiple of num_key_value_heads {kv_heads}",
             path=str(path),
         )
-    inter = _pick(cfg, ("intermediate_size", "n_inner", "ffn_dim"), path, prov, "intermediate_size",
-                  required=False, label=label)
+    inter = _pick(
+        cfg,
+        ("intermediate_size", "n_inner", "ffn_dim"),
+        path,
+        prov,
+        "intermediate_size",
+        required=False,
+        label=label,
+    )
     if inter is None:
         inter = 4 * hidden
         prov.assumed("intermediate_size", "not in config: 4 × hidden_size (GPT convention)")
@@ -276,8 +341,10 @@ def spec_from_hf_config(
     tied = opt_bool(cfg, "tie_word_embeddings", path)
     if family in GEMMA_FAMILIES:
         if tied is False:
-            notes.append(f"{label} says tie_word_embeddings=false, but Gemma models always reuse "
-                         "the embedding as lm_head (MLC has no separate lm_head)")
+            notes.append(
+                f"{label} says tie_word_embeddings=false, but Gemma models always reuse "
+                "the embedding as lm_head (MLC has no separate lm_head)"
+            )
         tied = True
         prov.derived("tie_word_embeddings", "Gemma family: lm_head is always the embedding")
     elif tied is None:
@@ -285,9 +352,21 @@ def spec_from_hf_config(
         prov.assumed("tie_word_embeddings", "not in config: false (transformers default)")
     else:
         prov.artifact("tie_word_embeddings", f"{label} tie_word_embeddings")
-    max_ctx = _pick(cfg, ("max_position_embeddings", "max_sequence_length", "n_positions",
-                          "seq_length", "context_window_size"), path, prov, "max_context",
-                    required=False, label=label)
+    max_ctx = _pick(
+        cfg,
+        (
+            "max_position_embeddings",
+            "max_sequence_length",
+            "n_positions",
+            "seq_length",
+            "context_window_size",
+        ),
+        path,
+        prov,
+        "max_context",
+        required=False,
+        label=label,
+    )
     if max_ctx is None:
         prov.assumed("max_context", f"no max_position_embeddings in {label}: unknown")
     windows = layer_windows_from_config(family, cfg, layers, path, prov, label=label)
@@ -311,8 +390,9 @@ def spec_from_hf_config(
         notes.extend(qnotes)
         prov.artifact("quantization", f"{label} quantization_config")
     else:
-        quant = QuantInfo(scheme=None, bits=16 if torch_dtype != "float32" else 32,
-                          compute_dtype=torch_dtype)
+        quant = QuantInfo(
+            scheme=None, bits=16 if torch_dtype != "float32" else 32, compute_dtype=torch_dtype
+        )
         prov.derived("quantization", f"unquantized {torch_dtype} weights")
     return ModelSpec(
         name=name or Path(source).name or model_type,

@@ -54,8 +54,12 @@ from planner_adapters.hf_config import spec_from_hf_config
 CHAT_CONFIG = "mlc-chat-config.json"
 CACHE_FILES = ("tensor-cache.json", "ndarray-cache.json")
 RECORD_FORMATS = ("raw", "f32-to-bf16")
-_UNSET_KEYS = ("context_window_size", "sliding_window_size", "prefill_chunk_size",
-               "attention_sink_size")
+_UNSET_KEYS = (
+    "context_window_size",
+    "sliding_window_size",
+    "prefill_chunk_size",
+    "attention_sink_size",
+)
 _GEMMA3_PATTERN = 6  # Gemma3TextConfig.sliding_window_pattern (a class attribute, not in JSON)
 _MAX_RECORDS = 1_000_000
 
@@ -150,8 +154,10 @@ class _CacheReader:
             if not isinstance(data_path, str):
                 raise self._fail(f"shard #{index} has no dataPath")
             if shard.get("format") != "raw-shard":
-                raise self._fail(f"shard {data_path!r} has format {shard.get('format')!r}; "
-                                 "TVM reads only 'raw-shard'")
+                raise self._fail(
+                    f"shard {data_path!r} has format {shard.get('format')!r}; "
+                    "TVM reads only 'raw-shard'"
+                )
             shard_bytes = self._int(shard, "nbytes", f"shard {data_path!r}")
             records = shard.get("records")
             if not isinstance(records, list):
@@ -175,12 +181,16 @@ class _CacheReader:
                     raise self._fail(f"tensors {a!r} and {b!r} overlap in shard {data_path!r}")
             self._check_shard_file(data_path, shard_bytes, missing)
         if missing:
-            self.notes.append(f"weight shards not present ({len(missing)} of {len(shards)}, e.g. "
-                              f"{missing[0]}); sizes taken from {self.path.name}")
+            self.notes.append(
+                f"weight shards not present ({len(missing)} of {len(shards)}, e.g. "
+                f"{missing[0]}); sizes taken from {self.path.name}"
+            )
         if bf16_encoded:
-            self.notes.append(f"{bf16_encoded} float32 tensors are stored as bfloat16 in the "
-                              "shards (f32-to-bf16) and decoded to float32 on load; bytes are "
-                              "counted as float32")
+            self.notes.append(
+                f"{bf16_encoded} float32 tensors are stored as bfloat16 in the "
+                "shards (f32-to-bf16) and decoded to float32 on load; bytes are "
+                "counted as float32"
+            )
         inventory = build_inventory(facts)
         return self._with_metadata(doc, inventory)
 
@@ -216,17 +226,25 @@ class _CacheReader:
                 f"{' (f32-to-bf16)' if encoded else ''} = {stored} bytes"
             )
         if offset + nbytes > shard_bytes:
-            raise self._fail(f"tensor {name!r} (bytes {offset}..{offset + nbytes}) runs past the "
-                             f"end of shard {shard!r} ({shard_bytes} bytes)")
+            raise self._fail(
+                f"tensor {name!r} (bytes {offset}..{offset + nbytes}) runs past the "
+                f"end of shard {shard!r} ({shard_bytes} bytes)"
+            )
         s = self.scheme
-        params = unpacked_params(name, numel, dtype, s.bits if s.kind != "no-quant" else None,
-                                 int8_pairs=s.kind == "ft-quant")
+        params = unpacked_params(
+            name,
+            numel,
+            dtype,
+            s.bits if s.kind != "no-quant" else None,
+            int8_pairs=s.kind == "ft-quant",
+        )
         fact = TensorFact(name, tuple(shape), dtype, runtime, params)
         return fact, (offset, offset + nbytes, name), int(encoded)
 
     def _check_shard_file(self, data_path: str, shard_bytes: int, missing: list[str]) -> None:
-        shard = resolve_in_model(self.folder, self.root, data_path, "tensor-cache shard",
-                                 referrer=self.path)
+        shard = resolve_in_model(
+            self.folder, self.root, data_path, "tensor-cache shard", referrer=self.path
+        )
         if not os.path.lexists(shard):
             missing.append(data_path)
             return
@@ -246,27 +264,31 @@ class _CacheReader:
             return inv
         size, nbytes, bpp = meta.get("ParamSize"), meta.get("ParamBytes"), meta.get("BitsPerParam")
         if isinstance(size, int) and not isinstance(size, bool) and size != inv.tensor_count:
-            self.notes.append(f"{self.path.name} metadata ParamSize {size} ≠ {inv.tensor_count} "
-                              "records")
+            self.notes.append(
+                f"{self.path.name} metadata ParamSize {size} ≠ {inv.tensor_count} records"
+            )
         if not _finite(nbytes):
             return inv
         if abs(nbytes - inv.total_bytes) > 1:
-            self.notes.append(f"{self.path.name} metadata ParamBytes {nbytes:.0f} ≠ "
-                              f"{inv.total_bytes} bytes in its records")
+            self.notes.append(
+                f"{self.path.name} metadata ParamBytes {nbytes:.0f} ≠ "
+                f"{inv.total_bytes} bytes in its records"
+            )
             return inv
         if _finite(bpp) and bpp > 0 and math.isfinite(nbytes * 8.0 / bpp):
             count = round(nbytes * 8.0 / bpp)
             if inv.param_count and 0.5 <= count / inv.param_count <= 1.5:
                 return replace(inv, param_count=count)
-            self.notes.append(f"{self.path.name} metadata implies {count} parameters, records "
-                              f"unpack to {inv.param_count}; using the records")
+            self.notes.append(
+                f"{self.path.name} metadata implies {count} parameters, records "
+                f"unpack to {inv.param_count}; using the records"
+            )
         return inv
 
 
 def _finite(value: Any) -> TypeGuard[float]:
     """A JSON number that arithmetic can use (JSON from Python may hold NaN and Infinity)."""
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value))
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _merge_provenance(*groups: tuple[FieldSource, ...]) -> tuple[FieldSource, ...]:
@@ -279,8 +301,9 @@ def _merge_provenance(*groups: tuple[FieldSource, ...]) -> tuple[FieldSource, ..
 
 def _find_lib(folder: Path) -> tuple[Path | None, str | None]:
     try:
-        libs = sorted(p for p in folder.iterdir()
-                      if p.suffix in LIB_SUFFIXES and not p.name.startswith("."))
+        libs = sorted(
+            p for p in folder.iterdir() if p.suffix in LIB_SUFFIXES and not p.name.startswith(".")
+        )
     except OSError:
         return None, None
     if len(libs) > 1:
@@ -337,9 +360,15 @@ class MlcAdapter:
         mc["model_type"] = model_type
         if "vocab_size" not in mc and "vocab_size" in chat:
             mc["vocab_size"] = chat["vocab_size"]
-        base = spec_from_hf_config(mc, source=str(path), path=config_path, fmt="mlc", adapter="mlc",
-                                   name=folder.absolute().name,
-                                   config_name=f"{CHAT_CONFIG} model_config")
+        base = spec_from_hf_config(
+            mc,
+            source=str(path),
+            path=config_path,
+            fmt="mlc",
+            adapter="mlc",
+            name=folder.absolute().name,
+            config_name=f"{CHAT_CONFIG} model_config",
+        )
         prov = Provenance()
         notes = list(base.notes)
 
@@ -348,12 +377,17 @@ class MlcAdapter:
             prefill_chunk_size=_top_int(chat, "prefill_chunk_size", config_path, what),
             sliding_window_size=_top_int(chat, "sliding_window_size", config_path, what),
             attention_sink_size=_top_int(chat, "attention_sink_size", config_path, what),
-            max_batch_size=_top_int(model_config, "max_batch_size", config_path,
-                                    f"{what} model_config"),
+            max_batch_size=_top_int(
+                model_config, "max_batch_size", config_path, f"{what} model_config"
+            ),
             conv_template=self._conv_template(chat, config_path),
         )
-        for key in ("context_window_size", "prefill_chunk_size", "sliding_window_size",
-                    "attention_sink_size"):
+        for key in (
+            "context_window_size",
+            "prefill_chunk_size",
+            "sliding_window_size",
+            "attention_sink_size",
+        ):
             if getattr(settings, key) is None:
                 prov.assumed(f"settings.{key}", f"{CHAT_CONFIG} {key} absent or -1 (unset)")
             else:
@@ -366,21 +400,28 @@ class MlcAdapter:
             prov.artifact("settings.conv_template", f"{CHAT_CONFIG} conv_template")
         top_vocab = _top_int(chat, "vocab_size", config_path, what)
         if top_vocab is not None and top_vocab != base.vocab_size:
-            notes.append(f"{CHAT_CONFIG} vocab_size {top_vocab} ≠ model_config vocab_size "
-                         f"{base.vocab_size}")
+            notes.append(
+                f"{CHAT_CONFIG} vocab_size {top_vocab} ≠ model_config vocab_size {base.vocab_size}"
+            )
 
         windows = _layer_windows(base.architecture, settings.sliding_window_size, base.num_layers)
         if not windows:
-            prov.artifact("layer_windows", f"{CHAT_CONFIG} sliding_window_size unset: every "
-                          "layer attends over the whole context")
+            prov.artifact(
+                "layer_windows",
+                f"{CHAT_CONFIG} sliding_window_size unset: every "
+                "layer attends over the whole context",
+            )
         elif base.architecture == "gemma3":
-            prov.artifact("layer_windows", f"{CHAT_CONFIG} sliding_window_size with Gemma-3's "
-                          "5-local/1-global pattern")
+            prov.artifact(
+                "layer_windows",
+                f"{CHAT_CONFIG} sliding_window_size with Gemma-3's 5-local/1-global pattern",
+            )
         else:
             prov.artifact("layer_windows", f"{CHAT_CONFIG} sliding_window_size (all layers)")
         sink = settings.attention_sink_size if windows else None
-        prov.artifact("attention_sink", f"{CHAT_CONFIG} attention_sink_size (used with a sliding "
-                      "window only)")
+        prov.artifact(
+            "attention_sink", f"{CHAT_CONFIG} attention_sink_size (used with a sliding window only)"
+        )
         quant = _scheme_facts(scheme)
         prov.artifact("quantization", f"{CHAT_CONFIG} quantization={qname!r} (MLC scheme registry)")
         prov.derived("kv_dtype", f"MLC allocates KV pages in the model dtype of {qname}")
@@ -390,8 +431,10 @@ class MlcAdapter:
         extra = list(base.extra)
         tp = _top_int(chat, "tensor_parallel_shards", config_path, what)
         if tp and tp > 1:
-            notes.append(f"tensor_parallel_shards = {tp}: MLC splits weights and KV heads across "
-                         f"{tp} GPUs at load time")
+            notes.append(
+                f"tensor_parallel_shards = {tp}: MLC splits weights and KV heads across "
+                f"{tp} GPUs at load time"
+            )
             extra.append(("tensor_parallel_shards", str(tp)))
         pp = _top_int(chat, "pipeline_parallel_stages", config_path, what)
         if pp and pp > 1:
@@ -422,8 +465,9 @@ class MlcAdapter:
         return None
 
     @staticmethod
-    def _weights(folder: Path, root: Path, scheme: MlcScheme, notes: list[str],
-                 prov: Provenance) -> WeightsInventory | None:
+    def _weights(
+        folder: Path, root: Path, scheme: MlcScheme, notes: list[str], prov: Provenance
+    ) -> WeightsInventory | None:
         for name in CACHE_FILES:
             cache = resolve_in_model(folder, root, name, name, referrer=folder)
             if os.path.lexists(cache):
@@ -435,14 +479,22 @@ class MlcAdapter:
                     detail += " (legacy name, before mlc-llm 91d95f9)"
                 prov.artifact("weights", detail)
                 return inventory
-        notes.append("no tensor-cache.json (or ndarray-cache.json): weights not inventoried; "
-                     "run `mlc_llm convert_weight` or plan from the architecture")
+        notes.append(
+            "no tensor-cache.json (or ndarray-cache.json): weights not inventoried; "
+            "run `mlc_llm convert_weight` or plan from the architecture"
+        )
         prov.assumed("weights", "no tensor cache in the folder")
         return None
 
     @staticmethod
-    def _compiled(folder: Path, root: Path, lib: Path | None, model_config: dict[str, Any],
-                  notes: list[str], prov: Provenance) -> CompiledLibInfo | None:
+    def _compiled(
+        folder: Path,
+        root: Path,
+        lib: Path | None,
+        model_config: dict[str, Any],
+        notes: list[str],
+        prov: Provenance,
+    ) -> CompiledLibInfo | None:
         explicit = lib is not None
         if lib is None:
             lib, why = _find_lib(folder)
@@ -467,25 +519,38 @@ class MlcAdapter:
         return info
 
     @staticmethod
-    def _cross_check(info: CompiledLibInfo, qname: str, model_type: str,
-                     settings: ArtifactSettings, weights: WeightsInventory | None,
-                     notes: list[str]) -> None:
+    def _cross_check(
+        info: CompiledLibInfo,
+        qname: str,
+        model_type: str,
+        settings: ArtifactSettings,
+        weights: WeightsInventory | None,
+        notes: list[str],
+    ) -> None:
         name = Path(info.path).name
         if info.quantization and info.quantization != qname:
-            notes.append(f"compiled library {name} was built for {info.quantization}, the weights "
-                         f"are {qname}: MLC cannot run this pair")
+            notes.append(
+                f"compiled library {name} was built for {info.quantization}, the weights "
+                f"are {qname}: MLC cannot run this pair"
+            )
         if info.model_type and info.model_type != model_type:
-            notes.append(f"compiled library {name} is for model_type {info.model_type}, the config "
-                         f"says {model_type}")
+            notes.append(
+                f"compiled library {name} is for model_type {info.model_type}, the config "
+                f"says {model_type}"
+            )
         lib_bytes = info.params_bytes
         if weights is not None and lib_bytes is not None and lib_bytes != weights.total_bytes:
-            notes.append(f"compiled library {name} expects {lib_bytes} parameter bytes, the "
-                         f"tensor cache holds {weights.total_bytes}")
+            notes.append(
+                f"compiled library {name} expects {lib_bytes} parameter bytes, the "
+                f"tensor cache holds {weights.total_bytes}"
+            )
         for key in ("context_window_size", "prefill_chunk_size"):
             compiled, runtime = getattr(info, key), getattr(settings, key)
             if compiled is not None and runtime is not None and compiled < runtime:
-                notes.append(f"compiled library caps {key} at {compiled} (< {runtime} in "
-                             f"{CHAT_CONFIG}); the runtime uses the smaller value")
+                notes.append(
+                    f"compiled library caps {key} at {compiled} (< {runtime} in "
+                    f"{CHAT_CONFIG}); the runtime uses the smaller value"
+                )
 
 
 def read_compiled_lib(path: Path, model_config: dict[str, Any] | None = None) -> CompiledLibInfo:

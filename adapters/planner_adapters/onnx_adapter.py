@@ -54,13 +54,29 @@ carry the KV-cache inputs; plain ``decoder_model.onnx`` recomputes attention).""
 
 _COM_MS = "com.microsoft"
 _ATTENTION_OPS = frozenset(
-    {"GroupQueryAttention", "MultiHeadAttention", "Attention", "PagedAttention",
-     "SparseAttention", "DecoderMaskedMultiHeadAttention"}
+    {
+        "GroupQueryAttention",
+        "MultiHeadAttention",
+        "Attention",
+        "PagedAttention",
+        "SparseAttention",
+        "DecoderMaskedMultiHeadAttention",
+    }
 )
 _FLOAT_MATMULS = frozenset({"MatMul", "FusedMatMul", "Gemm"})
 _INT_MATMULS = frozenset({"MatMulInteger", "DynamicQuantizeMatMul", "MatMulIntegerToFloat"})
-_PASS_THROUGH = frozenset({"Transpose", "Reshape", "Identity", "Cast", "DequantizeLinear",
-                           "Squeeze", "Unsqueeze", "Flatten"})
+_PASS_THROUGH = frozenset(
+    {
+        "Transpose",
+        "Reshape",
+        "Identity",
+        "Cast",
+        "DequantizeLinear",
+        "Squeeze",
+        "Unsqueeze",
+        "Flatten",
+    }
+)
 _FLOAT_DTYPES = frozenset({"float32", "float16", "bfloat16", "float64"})
 _LAYER_RE = re.compile(r"(?:layers?|blocks?|/h)[./_](\d+)(?:[/._]|$)")
 _ROLE_RE = re.compile(
@@ -68,8 +84,12 @@ _ROLE_RE = re.compile(
     r"gate_proj|up_proj|down_proj|fc1|fc2|c_fc|lm_head)"
 )
 _PRINTF_INT = re.compile(r"%d")
-_SCHEMES = {"float32": ("fp32", 32), "float16": ("fp16", 16), "bfloat16": ("bf16", 16),
-            "float64": ("fp64", 64)}
+_SCHEMES = {
+    "float32": ("fp32", 32),
+    "float16": ("fp16", 16),
+    "bfloat16": ("bf16", 16),
+    "float64": ("fp64", 64),
+}
 
 
 @dataclass(slots=True)
@@ -182,8 +202,9 @@ def _locate(path: Path) -> _Layout:
         if _is_file(folder / GENAI_CONFIG) or (folder / GENAI_CONFIG).exists():
             cfg, cfg_path = _read_genai(folder)
             filename = _genai_filename(cfg, cfg_path)
-            model_path = resolve_inside(folder, filename, "model.decoder.filename",
-                                        referrer=cfg_path)
+            model_path = resolve_inside(
+                folder, filename, "model.decoder.filename", referrer=cfg_path
+            )
             if not model_path.exists() and not model_path.is_symlink():
                 if any(p.suffix.lower() == ".onnx" for p in folder.iterdir()):
                     raise ArtifactFormatError(
@@ -193,18 +214,21 @@ def _locate(path: Path) -> _Layout:
                 model_path_opt: Path | None = None  # config_only build: no model file
             else:
                 model_path_opt = model_path
-            return _Layout("genai", folder, model_path_opt, cfg, cfg_path, None, None,
-                           folder.resolve().name)
+            return _Layout(
+                "genai", folder, model_path_opt, cfg, cfg_path, None, None, folder.resolve().name
+            )
         for name in OPTIMUM_NAMES:
             candidate = folder / name
             if candidate.exists() or candidate.is_symlink():
                 hf, hf_path = _read_hf(folder)
-                return _Layout("optimum", folder, candidate, None, None, hf, hf_path,
-                               folder.resolve().name)
+                return _Layout(
+                    "optimum", folder, candidate, None, None, hf, hf_path, folder.resolve().name
+                )
         onnx_files = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".onnx")
         if len(onnx_files) == 1:
-            return _Layout("onnx", folder, onnx_files[0], None, None, None, None,
-                           onnx_files[0].stem)
+            return _Layout(
+                "onnx", folder, onnx_files[0], None, None, None, None, onnx_files[0].stem
+            )
         if not onnx_files:
             raise InputError("the folder holds no .onnx model", path=str(path))
         raise InputError(
@@ -215,8 +239,7 @@ def _locate(path: Path) -> _Layout:
     if _is_file(folder / GENAI_CONFIG):
         cfg, cfg_path = _read_genai(folder)
         if _genai_filename(cfg, cfg_path) == path.name:
-            return _Layout("genai", folder, path, cfg, cfg_path, None, None,
-                           folder.resolve().name)
+            return _Layout("genai", folder, path, cfg, cfg_path, None, None, folder.resolve().name)
     if path.name in OPTIMUM_NAMES and _is_file(folder / "config.json"):
         hf, hf_path = _read_hf(folder)
         return _Layout("optimum", folder, path, None, None, hf, hf_path, folder.resolve().name)
@@ -307,8 +330,7 @@ class _GenaiConfig:
             )
         search = opt_dict(cfg, "search", path, what=w) or {}
         self.max_length = opt_int(search, "max_length", path, what=f"{w} search")
-        self.share_buffer = opt_bool(search, "past_present_share_buffer", path,
-                                     what=f"{w} search")
+        self.share_buffer = opt_bool(search, "past_present_share_buffer", path, what=f"{w} search")
         self.num_beams = opt_int(search, "num_beams", path, minimum=1, what=f"{w} search")
 
 
@@ -431,8 +453,21 @@ class _Analysis:
             return None
         tensors = tuple(x for x in ins[1:3] if x in self.g.tensors)
         _, layer = self._meta(node.name)
-        return _Linear(node, t.dims[0], t.dims[1], t.name, tensors, None, None, False, None,
-                       t.dtype, "float", "qkv_proj", layer)
+        return _Linear(
+            node,
+            t.dims[0],
+            t.dims[1],
+            t.name,
+            tensors,
+            None,
+            None,
+            False,
+            None,
+            t.dtype,
+            "float",
+            "qkv_proj",
+            layer,
+        )
 
     def _meta(self, name: str) -> tuple[str | None, int | None]:
         """Role (q_proj, down_proj, ...) and layer index from a node name."""
@@ -447,13 +482,24 @@ class _Analysis:
         if len(ins) < 3 or ins[1] not in tensors:
             return None
         attrs = g.attrs(node)
-        k, n, bits, bs = (attrs.get("K"), attrs.get("N"), attrs.get("bits", 4),
-                          attrs.get("block_size"))
+        k, n, bits, bs = (
+            attrs.get("K"),
+            attrs.get("N"),
+            attrs.get("bits", 4),
+            attrs.get("block_size"),
+        )
         name = node.name
-        if not (type(k) is int and type(n) is int and type(bits) is int and type(bs) is int
-                and 0 < k <= MAX_DIM and 0 < n <= MAX_DIM):
-            raise self.error(f"MatMulNBits node {name!r} lacks valid integer K, N, bits "
-                             "or block_size")
+        if not (
+            type(k) is int
+            and type(n) is int
+            and type(bits) is int
+            and type(bs) is int
+            and 0 < k <= MAX_DIM
+            and 0 < n <= MAX_DIM
+        ):
+            raise self.error(
+                f"MatMulNBits node {name!r} lacks valid integer K, N, bits or block_size"
+            )
         if not 1 <= bits <= 8 or bs < 16 or bs & (bs - 1):
             raise self.error(
                 f"MatMulNBits node {name!r}: bits={bits}, block_size={bs} are invalid "
@@ -470,9 +516,19 @@ class _Analysis:
         scales = tensors.get(ins[2])
         role, layer = self._meta(name)
         return _Linear(
-            node, k, n, b.name, tuple([x for x in ins[1:] if x in tensors]), bits, bs,
-            len(ins) > 3 and bool(ins[3]), scales.dtype if scales is not None else None,
-            b.dtype, "nbits", role, layer,
+            node,
+            k,
+            n,
+            b.name,
+            tuple([x for x in ins[1:] if x in tensors]),
+            bits,
+            bs,
+            len(ins) > 3 and bool(ins[3]),
+            scales.dtype if scales is not None else None,
+            b.dtype,
+            "nbits",
+            role,
+            layer,
         )
 
     def _matmul(self, node: Node) -> _Linear | None:
@@ -516,8 +572,21 @@ class _Analysis:
         elif t.dtype not in _FLOAT_DTYPES:
             return None
         role, layer = self._meta(node.name)
-        return _Linear(node, k, n, src, tuple(dict.fromkeys(tensors)), bits, block, zp,
-                       scale_dtype, t.dtype, kind, role, layer)
+        return _Linear(
+            node,
+            k,
+            n,
+            src,
+            tuple(dict.fromkeys(tensors)),
+            bits,
+            block,
+            zp,
+            scale_dtype,
+            t.dtype,
+            kind,
+            role,
+            layer,
+        )
 
     # -- the spec -----------------------------------------------------------------------
 
@@ -535,8 +604,9 @@ class _Analysis:
         kv_layers = sorted(keys) if keys else sorted(combined)
         key_infos = [keys[i] for i in sorted(keys)] if keys else [combined[i] for i in kv_layers]
         head_axis = 1 if keys else 2  # combined past_%d is [2, batch, heads, seq, dim]
-        kv_dims = [vi.dims for vi in key_infos if vi.dims is not None and len(vi.dims) ==
-                   head_axis + 3]
+        kv_dims = [
+            vi.dims for vi in key_infos if vi.dims is not None and len(vi.dims) == head_axis + 3
+        ]
         graph_kvh = Counter(x for d in kv_dims if isinstance(x := d[head_axis], int) and x > 0)
         graph_hd = Counter(x for d in kv_dims if isinstance(x := d[head_axis + 2], int) and x > 0)
         symbolic_hd = [d[head_axis + 2] for d in kv_dims if isinstance(d[head_axis + 2], str)]
@@ -544,12 +614,17 @@ class _Analysis:
         # ---- attention nodes
         attn = [n for n in g.ops(*_ATTENTION_OPS) if n.domain == _COM_MS]
         attn_heads = Counter(h for n in attn if (h := g.attr_int(n, "num_heads", 0) or 0) > 0)
-        attn_kv = Counter(h for n in attn if n.op in ("GroupQueryAttention", "PagedAttention")
-                          and (h := g.attr_int(n, "kv_num_heads", 0) or 0) > 0)
+        attn_kv = Counter(
+            h
+            for n in attn
+            if n.op in ("GroupQueryAttention", "PagedAttention")
+            and (h := g.attr_int(n, "kv_num_heads", 0) or 0) > 0
+        )
         for label, counter in (("num_heads", attn_heads), ("kv_num_heads", attn_kv)):
             if len(counter) > 1:
-                self.notes.append(f"attention nodes disagree on {label}: {dict(counter)}; "
-                                  "using the most common")
+                self.notes.append(
+                    f"attention nodes disagree on {label}: {dict(counter)}; using the most common"
+                )
 
         # ---- layers
         layers = self._layers(kv_layers, attn, linears)
@@ -562,8 +637,10 @@ class _Analysis:
         prov.derived(
             "tie_word_embeddings",
             "the embedding and the lm_head read the same initializer"
-            if tied else "the embedding and the lm_head use separate initializers"
-            if emb and lm_head else "no embedding/lm_head pair in the graph",
+            if tied
+            else "the embedding and the lm_head use separate initializers"
+            if emb and lm_head
+            else "no embedding/lm_head pair in the graph",
         )
         if hf is not None and hf.tie is not None and hf.tie != tied:
             self.notes.append(
@@ -575,8 +652,18 @@ class _Analysis:
         qkv, q_lin, k_lin, packed = self._attention_projections(attn, linears)
 
         # ---- head_dim, kv heads, heads
-        kvh, hd, heads = self._heads(graph_kvh, graph_hd, symbolic_hd, attn_heads, attn_kv,
-                                     qkv, q_lin, k_lin, packed, key_infos)
+        kvh, hd, heads = self._heads(
+            graph_kvh,
+            graph_hd,
+            symbolic_hd,
+            attn_heads,
+            attn_kv,
+            qkv,
+            q_lin,
+            k_lin,
+            packed,
+            key_infos,
+        )
 
         # ---- hidden, intermediate, vocab, context
         hidden = self._hidden(emb, qkv or q_lin, linears)
@@ -612,9 +699,14 @@ class _Analysis:
             prov.assumed("architecture", "no config file names the model family")
 
         prov.artifact("name", "folder name" if layout.kind != "onnx" else "file name")
-        for label, value in (("hidden_size", hidden), ("vocab_size", vocab),
-                             ("num_attention_heads", heads), ("num_kv_heads", kvh),
-                             ("head_dim", hd), ("intermediate_size", intermediate or 1)):
+        for label, value in (
+            ("hidden_size", hidden),
+            ("vocab_size", vocab),
+            ("num_attention_heads", heads),
+            ("num_kv_heads", kvh),
+            ("head_dim", hd),
+            ("intermediate_size", intermediate or 1),
+        ):
             if value < 1:
                 raise self.error(f"the graph gives {label}={value}; nothing to plan")
         extra = self._extra(attn, packed)
@@ -652,8 +744,11 @@ class _Analysis:
         if genai is not None:
             kp = _pattern(genai.past_key, genai.path, "past_key_names")
             vp = _pattern(genai.past_value, genai.path, "past_value_names")
-            cp = (_pattern(genai.past_combined, genai.path, "past_names")
-                  if genai.past_combined else None)
+            cp = (
+                _pattern(genai.past_combined, genai.path, "past_names")
+                if genai.past_combined
+                else None
+            )
         else:
             kp = re.compile(r"past_key_values\.(\d+)\.key")
             vp = re.compile(r"past_key_values\.(\d+)\.value")
@@ -695,8 +790,10 @@ class _Analysis:
         elif attn:
             layers = len(attn)
             prov.artifact("num_layers", f"count of {attn[0].op} nodes")
-            self.notes.append("the graph has no KV-cache inputs: every step recomputes "
-                              "attention over the whole sequence")
+            self.notes.append(
+                "the graph has no KV-cache inputs: every step recomputes "
+                "attention over the whole sequence"
+            )
         elif genai is not None and genai.layers:
             layers = genai.layers
             prov.artifact("num_layers", "genai_config.json model.decoder.num_hidden_layers")
@@ -708,19 +805,25 @@ class _Analysis:
             if indices:
                 layers = max(indices) + 1
                 prov.derived("num_layers", "highest layer index in node names + 1")
-                self.notes.append("the graph has no KV-cache inputs: every step recomputes "
-                                  "attention over the whole sequence")
+                self.notes.append(
+                    "the graph has no KV-cache inputs: every step recomputes "
+                    "attention over the whole sequence"
+                )
         if layers is None:
             raise self.error(
                 "cannot find decoder layers: no KV-cache inputs (past_key_values.N.key), no "
                 "attention nodes and no layer-named nodes; is this an LLM decoder?"
             )
         check_layers(layers, self.path, "the decoder's layer count")
-        for label, value in (("genai_config.json num_hidden_layers", genai.layers if genai else
-                              None), ("config.json num_hidden_layers", hf.layers if hf else None)):
+        for label, value in (
+            ("genai_config.json num_hidden_layers", genai.layers if genai else None),
+            ("config.json num_hidden_layers", hf.layers if hf else None),
+        ):
             if value is not None and value != layers:
-                self.notes.append(f"{label}={value} but the graph has {layers} KV-cache layers; "
-                                  f"using {layers} (the runtime allocates per graph input)")
+                self.notes.append(
+                    f"{label}={value} but the graph has {layers} KV-cache layers; "
+                    f"using {layers} (the runtime allocates per graph input)"
+                )
         return layers
 
     def _embedding(self) -> tuple[Node, list[str], int, int | None] | None:
@@ -837,8 +940,9 @@ class _Analysis:
             kvh = _first(graph_kvh)
             prov.artifact("num_kv_heads", f"graph input {kv0} dim 1")
             if len(graph_kvh) > 1:
-                self.notes.append(f"KV-cache inputs differ in head count {dict(graph_kvh)}; "
-                                  f"using {kvh}")
+                self.notes.append(
+                    f"KV-cache inputs differ in head count {dict(graph_kvh)}; using {kvh}"
+                )
             if attn_kv and _first(attn_kv) != kvh:
                 raise self.error(
                     f"the graph contradicts itself: {kv0} has {kvh} KV heads but "
@@ -895,8 +999,7 @@ class _Analysis:
             if cos is not None and len(cos.dims) == 2:
                 hd = cos.dims[1] * 2
                 prov.derived("head_dim", "cos_cache dim 1 × 2")
-                self.notes.append("head_dim taken from cos_cache (assumes rotary on the full "
-                                  "head)")
+                self.notes.append("head_dim taken from cos_cache (assumes rotary on the full head)")
         if hd is not None and hd < 1:  # a zero-width projection or rotary table
             hd_from = next((x.detail for x in prov.freeze() if x.name == "head_dim"), "")
             raise self.error(f"the graph gives head_dim={hd} ({hd_from}); nothing to plan")
@@ -916,8 +1019,9 @@ class _Analysis:
                 prov.derived("num_attention_heads", "packed QKV width / head_dim − 2·kv_heads")
             elif genai is not None and genai.heads:
                 heads = genai.heads
-                prov.artifact("num_attention_heads",
-                              "genai_config.json model.decoder.num_attention_heads")
+                prov.artifact(
+                    "num_attention_heads", "genai_config.json model.decoder.num_attention_heads"
+                )
             elif hf is not None and hf.heads:
                 heads = hf.heads
                 prov.artifact("num_attention_heads", "config.json num_attention_heads")
@@ -954,7 +1058,9 @@ class _Analysis:
         return kvh, hd, heads
 
     def _hidden(
-        self, emb: tuple[Node, list[str], int, int | None] | None, attn_in: _Linear | None,
+        self,
+        emb: tuple[Node, list[str], int, int | None] | None,
+        attn_in: _Linear | None,
         linears: list[_Linear],
     ) -> int:
         prov, genai, hf = self.prov, self.genai, self.hf
@@ -977,17 +1083,25 @@ class _Analysis:
         if hidden is None:
             raise self.error("cannot determine the hidden size")
         if emb is not None and emb[3] and emb[3] != hidden:
-            self.notes.append(f"embedding width {emb[3]} differs from the attention input "
-                              f"width {hidden}")
-        for label, value in (("genai_config.json hidden_size", genai.hidden if genai else None),
-                             ("config.json hidden_size", hf.hidden if hf else None)):
+            self.notes.append(
+                f"embedding width {emb[3]} differs from the attention input width {hidden}"
+            )
+        for label, value in (
+            ("genai_config.json hidden_size", genai.hidden if genai else None),
+            ("config.json hidden_size", hf.hidden if hf else None),
+        ):
             if value is not None and value != hidden:
                 self.notes.append(f"{label}={value} but the graph gives {hidden}; using {hidden}")
         return hidden
 
     def _intermediate(
-        self, linears: list[_Linear], hidden: int, attn_width: int, qkv: _Linear | None,
-        q_lin: _Linear | None, lm_head: _Linear | None,
+        self,
+        linears: list[_Linear],
+        hidden: int,
+        attn_width: int,
+        qkv: _Linear | None,
+        q_lin: _Linear | None,
+        lm_head: _Linear | None,
     ) -> int | None:
         prov, hf = self.prov, self.hf
         votes: Counter[int] = Counter()
@@ -1012,20 +1126,24 @@ class _Analysis:
                     votes[lin.k] += 1
             if votes:
                 value = _first(votes)
-                prov.derived("intermediate_size", "input width of MatMuls projecting back to "
-                             "the hidden size")
+                prov.derived(
+                    "intermediate_size", "input width of MatMuls projecting back to the hidden size"
+                )
         if value is None and hf is not None and hf.intermediate:
             value = hf.intermediate
             prov.artifact("intermediate_size", "config.json intermediate_size")
         elif value is None:
             prov.assumed("intermediate_size", "not determinable from the graph")
         if hf is not None and hf.intermediate and value is not None and hf.intermediate != value:
-            self.notes.append(f"config.json intermediate_size={hf.intermediate} but the graph "
-                              f"gives {value}; using {value}")
+            self.notes.append(
+                f"config.json intermediate_size={hf.intermediate} but the graph "
+                f"gives {value}; using {value}"
+            )
         return value
 
-    def _vocab(self, emb: tuple[Node, list[str], int, int | None] | None,
-               lm_head: _Linear | None) -> int:
+    def _vocab(
+        self, emb: tuple[Node, list[str], int, int | None] | None, lm_head: _Linear | None
+    ) -> int:
         prov, genai, hf = self.prov, self.genai, self.hf
         name = genai.logits if genai else "logits"
         out = self.g.value_info(name)
@@ -1046,10 +1164,14 @@ class _Analysis:
             vocab = hf.vocab
             prov.artifact("vocab_size", "config.json vocab_size")
         if vocab is None:
-            raise self.error("cannot determine the vocabulary size (no logits output, lm_head, "
-                             "embedding or config)")
-        for label, value in (("genai_config.json vocab_size", genai.vocab if genai else None),
-                             ("config.json vocab_size", hf.vocab if hf else None)):
+            raise self.error(
+                "cannot determine the vocabulary size (no logits output, lm_head, "
+                "embedding or config)"
+            )
+        for label, value in (
+            ("genai_config.json vocab_size", genai.vocab if genai else None),
+            ("config.json vocab_size", hf.vocab if hf else None),
+        ):
             if value is not None and value != vocab:
                 self.notes.append(f"{label}={value} but the graph gives {vocab}; using {vocab}")
         return vocab
@@ -1071,12 +1193,15 @@ class _Analysis:
         else:
             prov.assumed("max_context", "no context length in the artifact")
         if rows and value and rows < value:
-            self.notes.append(f"cos_cache has {rows} rows, fewer than the context length "
-                              f"{value}: positions past {rows} cannot run")
+            self.notes.append(
+                f"cos_cache has {rows} rows, fewer than the context length "
+                f"{value}: positions past {rows} cannot run"
+            )
         return value
 
-    def _windows(self, attn: list[Node], keys: dict[int, ValueInfo],
-                 layers: int) -> tuple[int | None, ...]:
+    def _windows(
+        self, attn: list[Node], keys: dict[int, ValueInfo], layers: int
+    ) -> tuple[int | None, ...]:
         g, prov, genai, hf = self.g, self.prov, self.genai, self.hf
         key_layer = {vi.name: i for i, vi in keys.items()}
         windows: list[int | None] = [None] * layers
@@ -1116,8 +1241,9 @@ class _Analysis:
             return ()
         return tuple(windows)
 
-    def _weights(self, linears: list[_Linear], emb_tensors: list[str],
-                 lm_head: _Linear | None, tied: bool) -> WeightsInventory:
+    def _weights(
+        self, linears: list[_Linear], emb_tensors: list[str], lm_head: _Linear | None, tied: bool
+    ) -> WeightsInventory:
         g = self.g
         tensors = g.tensors
         total = external = 0
@@ -1136,8 +1262,9 @@ class _Analysis:
             if lin.kind == "nbits":
                 logical[lin.weight] = lin.k * lin.n
             not_params.update(x for x in lin.tensors if x != lin.weight)
-        for node in g.ops("GatherBlockQuantized", "DequantizeLinear", "GroupQueryAttention",
-                          "RotaryEmbedding"):
+        for node in g.ops(
+            "GatherBlockQuantized", "DequantizeLinear", "GroupQueryAttention", "RotaryEmbedding"
+        ):
             op = node.op
             if op == "GatherBlockQuantized":
                 not_params.update(node.inputs[2:])
@@ -1159,10 +1286,14 @@ class _Analysis:
         matmul = {x for lin in linears for x in lin.tensors}
         emb_set = set(emb_tensors)
         head = set(lm_head.tensors) - emb_set if lm_head is not None else set()
-        self.prov.artifact("weights", "initializer dims × dtype from the graph (no weight bytes "
-                           "read); external data sizes checked with stat")
-        self.prov.artifact("param_count", "initializer element counts; MatMulNBits weights "
-                           "count K·N")
+        self.prov.artifact(
+            "weights",
+            "initializer dims × dtype from the graph (no weight bytes "
+            "read); external data sizes checked with stat",
+        )
+        self.prov.artifact(
+            "param_count", "initializer element counts; MatMulNBits weights count K·N"
+        )
         return WeightsInventory(
             tensor_count=len(tensors),
             total_bytes=total,
@@ -1176,8 +1307,13 @@ class _Analysis:
             largest_matmul_tensor_bytes=max((tensors[x].nbytes for x in matmul), default=0),
         )
 
-    def _quant(self, linears: list[_Linear], emb: tuple[Node, list[str], int, int | None] | None,
-               lm_head: _Linear | None, tied: bool) -> QuantInfo:
+    def _quant(
+        self,
+        linears: list[_Linear],
+        emb: tuple[Node, list[str], int, int | None] | None,
+        lm_head: _Linear | None,
+        tied: bool,
+    ) -> QuantInfo:
         g, prov = self.g, self.prov
         quantized = [lin for lin in linears if lin.bits is not None]
         emb_quant: str | None = None
@@ -1187,11 +1323,19 @@ class _Analysis:
             src, crossed = self.trace(node.inputs[0])
             dtype = g.tensors[src].dtype if src else ""
             if node.op == "GatherBlockQuantized":
-                bits = (4 if dtype in ("int4", "uint4") else
-                        g.attr_int(node, "bits", 4) if dtype == "uint8" else None)
+                bits = (
+                    4
+                    if dtype in ("int4", "uint4")
+                    else g.attr_int(node, "bits", 4)
+                    if dtype == "uint8"
+                    else None
+                )
                 block = g.attr_int(node, "block_size", 128)
-                emb_quant = (f"GatherBlockQuantized {dtype}"
-                             + (f" {bits}-bit" if bits else "") + f" block {block}")
+                emb_quant = (
+                    f"GatherBlockQuantized {dtype}"
+                    + (f" {bits}-bit" if bits else "")
+                    + f" block {block}"
+                )
             elif any(c.op == "DequantizeLinear" for c in crossed):
                 emb_quant = f"DequantizeLinear {dtype}"
             else:
@@ -1207,8 +1351,12 @@ class _Analysis:
             main_dtype: str | None = _first(weight_bytes) if weight_bytes else None
             scheme, bits_f = _SCHEMES.get(main_dtype or "", (None, None))
             prov.artifact("quantization", f"dtype of MatMul weights ({main_dtype})")
-            return QuantInfo(scheme=scheme, bits=bits_f, compute_dtype=main_dtype,
-                             details=(("embedding", emb_quant),) if emb_quant else ())
+            return QuantInfo(
+                scheme=scheme,
+                bits=bits_f,
+                compute_dtype=main_dtype,
+                details=(("embedding", emb_quant),) if emb_quant else (),
+            )
 
         params: Counter[int] = Counter()
         for lin in quantized:
@@ -1220,17 +1368,27 @@ class _Analysis:
         kinds = Counter(lin.kind for lin in quantized)
         scales = Counter(lin.scale_dtype for lin in quantized if lin.scale_dtype)
         details: list[tuple[str, str]] = []
-        op = {"nbits": "MatMulNBits", "qdq": "DequantizeLinear+MatMul",
-              "integer": "MatMulInteger"}[_first(kinds)]
+        op = {"nbits": "MatMulNBits", "qdq": "DequantizeLinear+MatMul", "integer": "MatMulInteger"}[
+            _first(kinds)
+        ]
         details.append(("op", op))
-        levels = Counter(g.attr_int(lin.node, "accuracy_level", 0) or 0 for lin in quantized
-                         if lin.kind == "nbits")
+        levels = Counter(
+            g.attr_int(lin.node, "accuracy_level", 0) or 0
+            for lin in quantized
+            if lin.kind == "nbits"
+        )
         if levels:
             details.append(("accuracy_level", ",".join(str(x) for x in sorted(levels))))
         if len(params) > 1:
-            details.append(("mixed_bits", ",".join(
-                f"int{b}:{sum(1 for q in quantized if q.bits == b)} MatMuls"
-                for b in sorted(params))))
+            details.append(
+                (
+                    "mixed_bits",
+                    ",".join(
+                        f"int{b}:{sum(1 for q in quantized if q.bits == b)} MatMuls"
+                        for b in sorted(params)
+                    ),
+                )
+            )
         if len(blocks) > 1:
             details.append(("block_sizes", ",".join(str(b) for b in sorted(blocks))))
         if emb_quant:
@@ -1261,8 +1419,10 @@ class _Analysis:
         for vi in key_infos:
             if vi.dtype:
                 if vi.dtype not in DTYPE_BYTES:  # e.g. float8_e8m0, complex64, int2
-                    raise self.error(f"KV-cache input {vi.name!r} has element type {vi.dtype}, "
-                                     "which no runtime keeps a KV cache in")
+                    raise self.error(
+                        f"KV-cache input {vi.name!r} has element type {vi.dtype}, "
+                        "which no runtime keeps a KV cache in"
+                    )
                 self.prov.artifact("kv_dtype", f"element type of graph input {vi.name}")
                 return vi.dtype
         logits = self.g.value_info(self.genai.logits if self.genai else "logits")
@@ -1282,16 +1442,23 @@ class _Analysis:
         elif max_context:
             # "If omitted or 0 ... will be set to model.context_length on load" (config.h).
             max_length = max_context
-            self.prov.derived("settings.max_length",
-                              "search.max_length absent or 0: the runtime uses context_length")
+            self.prov.derived(
+                "settings.max_length",
+                "search.max_length absent or 0: the runtime uses context_length",
+            )
         share = genai.share_buffer
         if share is not None:
-            self.prov.artifact("settings.past_present_share_buffer",
-                               "genai_config.json search.past_present_share_buffer")
+            self.prov.artifact(
+                "settings.past_present_share_buffer",
+                "genai_config.json search.past_present_share_buffer",
+            )
             if share and genai.num_beams and genai.num_beams > 1:
                 self.notes.append("past_present_share_buffer is ignored with num_beams > 1")
-        return ArtifactSettings(max_length=max_length, past_present_share_buffer=share,
-                                session_options=tuple(genai.session))
+        return ArtifactSettings(
+            max_length=max_length,
+            past_present_share_buffer=share,
+            session_options=tuple(genai.session),
+        )
 
     def _extra(self, attn: list[Node], packed: bool) -> tuple[tuple[str, str], ...]:
         g = self.g
@@ -1316,9 +1483,16 @@ def _config_only_spec(source: Path, layout: _Layout) -> ModelSpec:
     cfg = _GenaiConfig(layout.genai, layout.genai_path)
     prov = Provenance()
     path = layout.genai_path
-    missing = [k for k, v in (("num_hidden_layers", cfg.layers),
-                              ("num_key_value_heads", cfg.kv_heads),
-                              ("head_size", cfg.head_size), ("vocab_size", cfg.vocab)) if v is None]
+    missing = [
+        k
+        for k, v in (
+            ("num_hidden_layers", cfg.layers),
+            ("num_key_value_heads", cfg.kv_heads),
+            ("head_size", cfg.head_size),
+            ("vocab_size", cfg.vocab),
+        )
+        if v is None
+    ]
     if missing:
         raise ArtifactFormatError(
             f"no model file and genai_config.json lacks {', '.join(missing)}: nothing to plan",
@@ -1344,17 +1518,31 @@ def _config_only_spec(source: Path, layout: _Layout) -> ModelSpec:
         prov.artifact("max_context", "genai_config.json model.context_length")
     max_length = cfg.max_length or cfg.context
     return ModelSpec(
-        name=layout.name, source=str(source), format="onnx-genai", adapter="onnx",
-        architecture=cfg.type or "unknown", num_layers=cfg.layers, hidden_size=hidden,
-        num_attention_heads=heads, num_kv_heads=cfg.kv_heads, head_dim=cfg.head_size,
-        intermediate_size=None, vocab_size=cfg.vocab, tie_word_embeddings=False,
-        max_context=cfg.context, weights=None, quantization=QuantInfo(scheme=None),
+        name=layout.name,
+        source=str(source),
+        format="onnx-genai",
+        adapter="onnx",
+        architecture=cfg.type or "unknown",
+        num_layers=cfg.layers,
+        hidden_size=hidden,
+        num_attention_heads=heads,
+        num_kv_heads=cfg.kv_heads,
+        head_dim=cfg.head_size,
+        intermediate_size=None,
+        vocab_size=cfg.vocab,
+        tie_word_embeddings=False,
+        max_context=cfg.context,
+        weights=None,
+        quantization=QuantInfo(scheme=None),
         kv_dtype="float32",
-        settings=ArtifactSettings(max_length=max_length,
-                                  past_present_share_buffer=cfg.share_buffer,
-                                  session_options=tuple(cfg.session)),
+        settings=ArtifactSettings(
+            max_length=max_length,
+            past_present_share_buffer=cfg.share_buffer,
+            session_options=tuple(cfg.session),
+        ),
         provenance=prov.freeze(),
-        notes=(f"no model file {_genai_filename(layout.genai, path)!r}: a config-only package; "
-               "weights are unknown",),
+        notes=(
+            f"no model file {_genai_filename(layout.genai, path)!r}: a config-only package; "
+            "weights are unknown",
+        ),
     )
-

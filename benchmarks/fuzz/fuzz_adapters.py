@@ -110,28 +110,54 @@ def build_seeds(work: Path) -> dict[str, list[Seed]]:
     )
 
     seeds: dict[str, list[Seed]] = {t: [] for t in TARGETS}
-    tiny = ModelConfig(layers=2, hidden=32, heads=2, kv_heads=1, head_dim=16, intermediate=64,
-                       vocab=64, context=64)
+    tiny = ModelConfig(
+        layers=2, hidden=32, heads=2, kv_heads=1, head_dim=16, intermediate=64, vocab=64, context=64
+    )
     onnx_builds: list[tuple[str, Callable[[Path], object]]] = [
         ("genai-int4", lambda d: build_genai(d, tiny, GenaiOptions())),
-        ("genai-fp16-concrete", lambda d: build_genai(
-            d, ModelConfig(layers=2, hidden=32, heads=2, kv_heads=2, head_dim=16,
-                           intermediate=64, vocab=64, context=64, local_windows=(16, None)),
-            GenaiOptions(precision="fp16", symbolic_kv_dim=False))),
-        ("genai-shared-emb", lambda d: build_genai(d, tiny, GenaiOptions(
-            precision="int8", shared_embeddings=True, symmetric=False))),
-        ("optimum-external", lambda d: build_optimum(d, tiny, OptimumOptions(
-            external_data=True, size_threshold=256))),
-        ("optimum-merged-tied", lambda d: build_optimum(d, tiny, OptimumOptions(
-            merged=True, tied=True))),
+        (
+            "genai-fp16-concrete",
+            lambda d: build_genai(
+                d,
+                ModelConfig(
+                    layers=2,
+                    hidden=32,
+                    heads=2,
+                    kv_heads=2,
+                    head_dim=16,
+                    intermediate=64,
+                    vocab=64,
+                    context=64,
+                    local_windows=(16, None),
+                ),
+                GenaiOptions(precision="fp16", symbolic_kv_dim=False),
+            ),
+        ),
+        (
+            "genai-shared-emb",
+            lambda d: build_genai(
+                d, tiny, GenaiOptions(precision="int8", shared_embeddings=True, symmetric=False)
+            ),
+        ),
+        (
+            "optimum-external",
+            lambda d: build_optimum(
+                d, tiny, OptimumOptions(external_data=True, size_threshold=256)
+            ),
+        ),
+        (
+            "optimum-merged-tied",
+            lambda d: build_optimum(d, tiny, OptimumOptions(merged=True, tied=True)),
+        ),
     ]
     for name, build in onnx_builds:
         folder = work / "seeds" / name
         build(folder)
         files = _read_folder(folder)
         seeds["onnx"].append(Seed(name, files, "", {k: _kind(k) for k in files}))
-        seeds["onnx"].append(Seed(name + "-file", files, "model.onnx",
-                                  {k: _kind(k) for k in files}))
+        seeds["onnx"].append(
+            Seed(name + "-file", files, "model.onnx", {k: _kind(k) for k in files})
+        )
 
     for quant, lib_kind in (("q4f16_1", "so"), ("q0f32", "tar"), ("q4f32_1", "wasm")):
         folder = work / "seeds" / f"mlc-{quant}"
@@ -159,8 +185,11 @@ def build_seeds(work: Path) -> dict[str, list[Seed]]:
     return seeds
 
 
-def _safetensors(tensors: dict[str, tuple[str, list[int]]], width: dict[str, int],
-                 metadata: dict[str, str] | None = None) -> bytes:
+def _safetensors(
+    tensors: dict[str, tuple[str, list[int]]],
+    width: dict[str, int],
+    metadata: dict[str, str] | None = None,
+) -> bytes:
     header: dict[str, Any] = {}
     if metadata is not None:
         header["__metadata__"] = metadata
@@ -178,51 +207,94 @@ def _safetensors(tensors: dict[str, tuple[str, list[int]]], width: dict[str, int
 
 def _hf_seeds() -> list[Seed]:
     cfg = {
-        "architectures": ["LlamaForCausalLM"], "hidden_size": 32, "intermediate_size": 64,
-        "max_position_embeddings": 128, "model_type": "llama", "num_attention_heads": 2,
-        "num_hidden_layers": 2, "num_key_value_heads": 1, "tie_word_embeddings": False,
-        "torch_dtype": "bfloat16", "vocab_size": 64, "rope_scaling": {"rope_type": "llama3"},
+        "architectures": ["LlamaForCausalLM"],
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "max_position_embeddings": 128,
+        "model_type": "llama",
+        "num_attention_heads": 2,
+        "num_hidden_layers": 2,
+        "num_key_value_heads": 1,
+        "tie_word_embeddings": False,
+        "torch_dtype": "bfloat16",
+        "vocab_size": 64,
+        "rope_scaling": {"rope_type": "llama3"},
     }
     width = {"BF16": 2, "F32": 4, "I32": 4, "F16": 2}
     tensors: dict[str, tuple[str, list[int]]] = {"model.embed_tokens.weight": ("BF16", [64, 32])}
     for i in range(2):
         p = f"model.layers.{i}"
-        tensors.update({
-            f"{p}.self_attn.q_proj.weight": ("BF16", [32, 32]),
-            f"{p}.self_attn.k_proj.weight": ("BF16", [16, 32]),
-            f"{p}.self_attn.v_proj.weight": ("BF16", [16, 32]),
-            f"{p}.self_attn.o_proj.weight": ("BF16", [32, 32]),
-            f"{p}.mlp.gate_proj.weight": ("BF16", [64, 32]),
-            f"{p}.mlp.down_proj.weight": ("BF16", [32, 64]),
-            f"{p}.input_layernorm.weight": ("BF16", [32]),
-        })
+        tensors.update(
+            {
+                f"{p}.self_attn.q_proj.weight": ("BF16", [32, 32]),
+                f"{p}.self_attn.k_proj.weight": ("BF16", [16, 32]),
+                f"{p}.self_attn.v_proj.weight": ("BF16", [16, 32]),
+                f"{p}.self_attn.o_proj.weight": ("BF16", [32, 32]),
+                f"{p}.mlp.gate_proj.weight": ("BF16", [64, 32]),
+                f"{p}.mlp.down_proj.weight": ("BF16", [32, 64]),
+                f"{p}.input_layernorm.weight": ("BF16", [32]),
+            }
+        )
     tensors["lm_head.weight"] = ("BF16", [64, 32])
     single = _safetensors(tensors, width, {"format": "pt"})
     names = list(tensors)
     half = len(names) // 2
     shard1 = _safetensors({k: tensors[k] for k in names[:half]}, width)
     shard2 = _safetensors({k: tensors[k] for k in names[half:]}, width)
-    index = {"metadata": {"total_size": sum(len(s) for s in (shard1, shard2))},
-             "weight_map": {**dict.fromkeys(names[:half], "model-00001-of-00002.safetensors"),
-                            **dict.fromkeys(names[half:], "model-00002-of-00002.safetensors")}}
-    gptq = {**cfg, "quantization_config": {"quant_method": "gptq", "bits": 4, "group_size": 32,
-                                           "sym": True, "desc_act": False}}
-    gptq_tensors = {"model.layers.0.self_attn.q_proj.qweight": ("I32", [4, 32]),
-                    "model.layers.0.self_attn.q_proj.scales": ("F16", [1, 32]),
-                    "model.embed_tokens.weight": ("F16", [64, 32])}
-    gemma = {"model_type": "gemma2", "hidden_size": 32, "num_attention_heads": 2,
-             "num_hidden_layers": 4, "num_key_value_heads": 1, "head_dim": 16,
-             "intermediate_size": 64, "vocab_size": 64, "sliding_window": 16,
-             "max_position_embeddings": 64, "torch_dtype": "float32"}
+    index = {
+        "metadata": {"total_size": sum(len(s) for s in (shard1, shard2))},
+        "weight_map": {
+            **dict.fromkeys(names[:half], "model-00001-of-00002.safetensors"),
+            **dict.fromkeys(names[half:], "model-00002-of-00002.safetensors"),
+        },
+    }
+    gptq = {
+        **cfg,
+        "quantization_config": {
+            "quant_method": "gptq",
+            "bits": 4,
+            "group_size": 32,
+            "sym": True,
+            "desc_act": False,
+        },
+    }
+    gptq_tensors = {
+        "model.layers.0.self_attn.q_proj.qweight": ("I32", [4, 32]),
+        "model.layers.0.self_attn.q_proj.scales": ("F16", [1, 32]),
+        "model.embed_tokens.weight": ("F16", [64, 32]),
+    }
+    gemma = {
+        "model_type": "gemma2",
+        "hidden_size": 32,
+        "num_attention_heads": 2,
+        "num_hidden_layers": 4,
+        "num_key_value_heads": 1,
+        "head_dim": 16,
+        "intermediate_size": 64,
+        "vocab_size": 64,
+        "sliding_window": 16,
+        "max_position_embeddings": 64,
+        "torch_dtype": "float32",
+    }
     out = []
     for name, files in (
         ("hf-single", {"config.json": json.dumps(cfg).encode(), "model.safetensors": single}),
-        ("hf-sharded", {"config.json": json.dumps(cfg).encode(),
-                        "model.safetensors.index.json": json.dumps(index).encode(),
-                        "model-00001-of-00002.safetensors": shard1,
-                        "model-00002-of-00002.safetensors": shard2}),
-        ("hf-gptq", {"config.json": json.dumps(gptq).encode(),
-                     "model.safetensors": _safetensors(gptq_tensors, width)}),
+        (
+            "hf-sharded",
+            {
+                "config.json": json.dumps(cfg).encode(),
+                "model.safetensors.index.json": json.dumps(index).encode(),
+                "model-00001-of-00002.safetensors": shard1,
+                "model-00002-of-00002.safetensors": shard2,
+            },
+        ),
+        (
+            "hf-gptq",
+            {
+                "config.json": json.dumps(gptq).encode(),
+                "model.safetensors": _safetensors(gptq_tensors, width),
+            },
+        ),
         ("hf-gemma2-config-only", {"config.json": json.dumps(gemma).encode()}),
     ):
         out.append(Seed(name, files, "", {k: _kind(k) for k in files}))
@@ -234,8 +306,9 @@ def _profile_seeds() -> list[Seed]:
 
     src = ROOT / "device_profiles"
     out = []
-    for i, name in enumerate(("galaxy-s23-ultra.yaml", "iphone-12-pro.yaml",
-                              "ipad-pro-m4-8gb.yaml")):
+    for i, name in enumerate(
+        ("galaxy-s23-ultra.yaml", "iphone-12-pro.yaml", "ipad-pro-m4-8gb.yaml")
+    ):
         doc = yaml.safe_load((src / name).read_text())
         # Unique ids and names so that the merge with the bundled profiles runs too.
         doc["id"] = f"fuzz-{doc['id']}"
@@ -245,9 +318,14 @@ def _profile_seeds() -> list[Seed]:
         text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True).encode()
         out.append(Seed(f"profile-{name}", {name: text}, "", {name: "yaml"}))
     raw = (src / "galaxy-s23-ultra.yaml").read_bytes()  # as shipped: comments, quoting
-    out.append(Seed("profile-raw", {"custom.yaml": raw.replace(b"id: galaxy-s23-ultra",
-                                                               b"id: fuzz-raw")},
-                    "", {"custom.yaml": "yaml"}))
+    out.append(
+        Seed(
+            "profile-raw",
+            {"custom.yaml": raw.replace(b"id: galaxy-s23-ultra", b"id: fuzz-raw")},
+            "",
+            {"custom.yaml": "yaml"},
+        )
+    )
     return out
 
 
@@ -299,8 +377,10 @@ class Generator:
         self.seeds = seeds
         self.seed = seed
         self._onnx_cache: dict[bytes, Any] = {}
-        self._donors = {t: [b for s in ss for b in s.files.values() if len(b) < 200_000]
-                        for t, ss in seeds.items()}
+        self._donors = {
+            t: [b for s in ss for b in s.files.values() if len(b) < 200_000]
+            for t, ss in seeds.items()
+        }
 
     def _proto(self, data: bytes) -> Any:
         model = self._onnx_cache.get(data)
@@ -334,15 +414,15 @@ class Generator:
         at = data.find(marker)
         if at < 12 or rng.random() < 0.3:
             return mutators.mutate_bytes(data, rng, donors)
-        length = int.from_bytes(data[at - 8:at], "little")
-        meta = data[at:at + length]
+        length = int.from_bytes(data[at - 8 : at], "little")
+        meta = data[at : at + length]
         new = mutators.mutate_json(meta, rng, donors)
         if not new.startswith(marker) and rng.random() < 0.8:
             # Keep the marker so the scanner finds the candidate.
             new = marker + b'"x",' + new.lstrip(b"{") if new.startswith(b"{") else new
         keep_len = rng.random() < 0.8
-        prefix = len(new).to_bytes(8, "little") if keep_len else data[at - 8:at]
-        return data[:at - 8] + prefix + new + data[at + length:]
+        prefix = len(new).to_bytes(8, "little") if keep_len else data[at - 8 : at]
+        return data[: at - 8] + prefix + new + data[at + length :]
 
     def generate(self, target: str, index: int) -> Input:
         rng = random.Random(f"{self.seed}:{target}:{index}")
@@ -367,16 +447,18 @@ class Generator:
         special: dict[str, str] = {}
         if rng.random() < 0.04:  # hostile file-system shapes
             name = rng.choice(names)
-            special[name] = rng.choice(("symlink-out", "symlink-loop", "fifo", "dir",
-                                        "symlink-dangling"))
+            special[name] = rng.choice(
+                ("symlink-out", "symlink-loop", "fifo", "dir", "symlink-dangling")
+            )
             changed.append(name)
         if rng.random() < 0.02:
             del files[rng.choice(names)]
         entry = seed.entry
         if target in ("onnx", "mlc", "hf") and rng.random() < 0.1:
             entry = rng.choice([*files, ""]) if files else ""
-        linked = frozenset(n for n, data in files.items()
-                           if n not in special and data is seed.files.get(n))
+        linked = frozenset(
+            n for n, data in files.items() if n not in special and data is seed.files.get(n)
+        )
         return Input(files, entry, special, seed.name, tuple(dict.fromkeys(changed)), linked)
 
     @staticmethod
@@ -445,6 +527,7 @@ def _reader(target: str) -> Any:
                     if not isinstance(score, int) or not 0 <= score <= 100:
                         raise AssertionError(f"{a.name}.sniff returned {score!r}")
                 return adapter.read(path)
+
             return run
 
         def estimated(read: Any) -> Any:
@@ -455,18 +538,23 @@ def _reader(target: str) -> Any:
                 spec = read(path)
                 # The runtime the CLI picks by default for this format.
                 onnx = spec.format.startswith("onnx")
-                estimate(spec, RuntimeSettings(runtime=Runtime.ONNXRUNTIME if onnx
-                                               else Runtime.MLC))
+                estimate(
+                    spec, RuntimeSettings(runtime=Runtime.ONNXRUNTIME if onnx else Runtime.MLC)
+                )
                 return spec
+
             return run
 
-        _READERS.update(onnx=sniffed(adapters[0]), mlc=sniffed(adapters[1]),
-                        hf=sniffed(adapters[2]),
-                        onnx_estimate=estimated(sniffed(adapters[0])),
-                        mlc_estimate=estimated(sniffed(adapters[1])),
-                        hf_estimate=estimated(sniffed(adapters[2])),
-                        profile=lambda p: load_profiles([p]),
-                        runconfig=load_run_config)
+        _READERS.update(
+            onnx=sniffed(adapters[0]),
+            mlc=sniffed(adapters[1]),
+            hf=sniffed(adapters[2]),
+            onnx_estimate=estimated(sniffed(adapters[0])),
+            mlc_estimate=estimated(sniffed(adapters[1])),
+            hf_estimate=estimated(sniffed(adapters[2])),
+            profile=lambda p: load_profiles([p]),
+            runconfig=load_run_config,
+        )
     return _READERS[target]
 
 
@@ -488,8 +576,9 @@ def run_one(target: str, folder: Path, inp: Input) -> tuple[str, str | None, str
     from planner.errors import PlannerError
 
     path = folder / inp.entry if inp.entry else folder
-    reader = _reader(f"{target}_estimate" if ESTIMATE and target in ("onnx", "mlc", "hf")
-                     else target)
+    reader = _reader(
+        f"{target}_estimate" if ESTIMATE and target in ("onnx", "mlc", "hf") else target
+    )
     signal.setitimer(signal.ITIMER_REAL, TIME_LIMIT_S)
     start = time.perf_counter()
     try:
@@ -564,9 +653,16 @@ def _work(task: tuple[str, int, int]) -> dict[str, Any]:
         slowest = max(slowest, seconds)
         if sig is not None and sig not in crashes:
             crashes[sig] = (index, tb or "")
-    return {"target": target, "n": stop - start, "outcomes": dict(outcomes), "crashes": crashes,
-            "seconds": total, "slowest": slowest, "growth_kib": growth,
-            "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+    return {
+        "target": target,
+        "n": stop - start,
+        "outcomes": dict(outcomes),
+        "crashes": crashes,
+        "seconds": total,
+        "slowest": slowest,
+        "growth_kib": growth,
+        "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    }
 
 
 # --------------------------------------------------------------------------- minimising
@@ -591,16 +687,28 @@ def minimise(gen: Generator, target: str, index: int, base: Path, signature: str
             i = 0
             while i < len(data) and budget > 0:
                 budget -= 1
-                trial = data[:i] + data[i + chunk:]
-                candidate = Input({**inp.files, name: trial}, inp.entry, inp.special, inp.seed,
-                                  inp.changed, inp.linked - {name})
+                trial = data[:i] + data[i + chunk :]
+                candidate = Input(
+                    {**inp.files, name: trial},
+                    inp.entry,
+                    inp.special,
+                    inp.seed,
+                    inp.changed,
+                    inp.linked - {name},
+                )
                 if same(candidate):
                     data = trial
                 else:
                     i += chunk
             chunk //= 2
-        inp = Input({**inp.files, name: data}, inp.entry, inp.special, inp.seed, inp.changed,
-                    inp.linked - {name})
+        inp = Input(
+            {**inp.files, name: data},
+            inp.entry,
+            inp.special,
+            inp.seed,
+            inp.changed,
+            inp.linked - {name},
+        )
     return inp
 
 
@@ -629,8 +737,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="Write the summary as JSON here.")
     parser.add_argument("--crash-dir", type=Path, help="Save minimised crashing inputs here.")
     parser.add_argument("--replay", help="TARGET:INDEX — run one input and show it.")
-    parser.add_argument("--estimate", action="store_true",
-                        help="Also run the budget engine on every spec an adapter returns.")
+    parser.add_argument(
+        "--estimate",
+        action="store_true",
+        help="Also run the budget engine on every spec an adapter returns.",
+    )
     args = parser.parse_args(argv)
     global ESTIMATE
     ESTIMATE = args.estimate  # forked workers inherit it
@@ -639,13 +750,20 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown targets {sorted(unknown)}; choose from {', '.join(TARGETS)}")
 
-    base = Path(tempfile.mkdtemp(prefix="planner-fuzz-",
-                                 dir="/dev/shm" if os.path.isdir("/dev/shm") else None))
+    base = Path(
+        tempfile.mkdtemp(
+            prefix="planner-fuzz-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None
+        )
+    )
     try:
         t0 = time.perf_counter()
         seeds = build_seeds(base)
-        print("seeds: " + ", ".join(f"{t} {len(seeds[t])}" for t in TARGETS)
-              + f" (built in {time.perf_counter() - t0:.1f} s)", flush=True)
+        print(
+            "seeds: "
+            + ", ".join(f"{t} {len(seeds[t])}" for t in TARGETS)
+            + f" (built in {time.perf_counter() - t0:.1f} s)",
+            flush=True,
+        )
         if args.replay:
             target, _, index = args.replay.partition(":")
             _init_worker(seeds, args.seed, str(base), limit=False)
@@ -660,20 +778,33 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(base, ignore_errors=True)
 
 
-def _campaign(args: argparse.Namespace, targets: list[str], seeds: dict[str, list[Seed]],
-              base: Path) -> int:
+def _campaign(
+    args: argparse.Namespace, targets: list[str], seeds: dict[str, list[Seed]], base: Path
+) -> int:
     summary: dict[str, dict[str, Any]] = {
-        t: {"n": 0, "outcomes": Counter(), "crashes": {}, "seconds": 0.0, "slowest": 0.0,
-            "maxrss_kib": 0, "growth_kib": 0, "wall": 0.0} for t in targets}
+        t: {
+            "n": 0,
+            "outcomes": Counter(),
+            "crashes": {},
+            "seconds": 0.0,
+            "slowest": 0.0,
+            "maxrss_kib": 0,
+            "growth_kib": 0,
+            "wall": 0.0,
+        }
+        for t in targets
+    }
     t0 = time.perf_counter()
     ctx = multiprocessing.get_context("fork")
     for target in targets:  # a fresh pool per target, so peak RSS is per target
-        tasks = [(target, i, min(i + args.chunk, args.inputs))
-                 for i in range(0, args.inputs, args.chunk)]
+        tasks = [
+            (target, i, min(i + args.chunk, args.inputs)) for i in range(0, args.inputs, args.chunk)
+        ]
         s = summary[target]
         started = time.perf_counter()
-        with ctx.Pool(args.jobs, initializer=_init_worker,
-                      initargs=(seeds, args.seed, str(base))) as pool:
+        with ctx.Pool(
+            args.jobs, initializer=_init_worker, initargs=(seeds, args.seed, str(base))
+        ) as pool:
             for res in pool.imap_unordered(_work, tasks):
                 s["n"] += res["n"]
                 s["outcomes"].update(res["outcomes"])
@@ -685,8 +816,10 @@ def _campaign(args: argparse.Namespace, targets: list[str], seeds: dict[str, lis
                     if sig not in s["crashes"] or index < s["crashes"][sig][0]:
                         s["crashes"][sig] = (index, tb)
                 if s["n"] % (args.chunk * 40) == 0:
-                    print(f"  … {target}: {s['n']} inputs, {time.perf_counter() - t0:.0f} s",
-                          flush=True)
+                    print(
+                        f"  … {target}: {s['n']} inputs, {time.perf_counter() - t0:.0f} s",
+                        flush=True,
+                    )
         s["wall"] = time.perf_counter() - started
     wall = time.perf_counter() - t0
 
@@ -697,8 +830,10 @@ def _campaign(args: argparse.Namespace, targets: list[str], seeds: dict[str, lis
         for sig, (index, tb) in sorted(summary[t]["crashes"].items()):
             any_crash = True
             small = minimise(_W["gen"], t, index, _W["dir"], sig)
-            print(f"\nCRASH {t} input {index}: {sig}\n{tb.rstrip()}\nminimised input:\n"
-                  f"{_show(small, seeds)}")
+            print(
+                f"\nCRASH {t} input {index}: {sig}\n{tb.rstrip()}\nminimised input:\n"
+                f"{_show(small, seeds)}"
+            )
             if args.crash_dir:
                 out = args.crash_dir / f"{t}-{index}"
                 out.mkdir(parents=True, exist_ok=True)
@@ -713,29 +848,48 @@ def _campaign(args: argparse.Namespace, targets: list[str], seeds: dict[str, lis
         o: Counter[str] = s["outcomes"]
         errors = sum(v for k, v in o.items() if k.startswith("error:"))
         top = ", ".join(f"{k[6:]} {v}" for k, v in o.most_common() if k.startswith("error:"))
-        rows.append({
-            "target": t, "inputs": s["n"], "spec": o.get("ok", 0), "planner_error": errors,
-            "crash": o.get("crash", 0), "hang": o.get("hang", 0),
-            "unique_crashes": len(s["crashes"]),
-            "mean_ms": 1000 * s["seconds"] / max(1, s["n"]), "max_ms": 1000 * s["slowest"],
-            "peak_rss_mib": s["maxrss_kib"] / 1024, "read_growth_mib": s["growth_kib"] / 1024,
-            "wall_s": s["wall"], "errors": top,
-        })
-    print(f"\n{sum(r['inputs'] for r in rows)} inputs in {wall:.0f} s with {args.jobs} workers "
-          f"(seed {args.seed})\n")
-    print("| target | inputs | spec | PlannerError | crash | hang | mean ms | max ms "
-          "| worker peak RSS MiB | max growth by one read MiB | wall s |")
+        rows.append(
+            {
+                "target": t,
+                "inputs": s["n"],
+                "spec": o.get("ok", 0),
+                "planner_error": errors,
+                "crash": o.get("crash", 0),
+                "hang": o.get("hang", 0),
+                "unique_crashes": len(s["crashes"]),
+                "mean_ms": 1000 * s["seconds"] / max(1, s["n"]),
+                "max_ms": 1000 * s["slowest"],
+                "peak_rss_mib": s["maxrss_kib"] / 1024,
+                "read_growth_mib": s["growth_kib"] / 1024,
+                "wall_s": s["wall"],
+                "errors": top,
+            }
+        )
+    print(
+        f"\n{sum(r['inputs'] for r in rows)} inputs in {wall:.0f} s with {args.jobs} workers "
+        f"(seed {args.seed})\n"
+    )
+    print(
+        "| target | inputs | spec | PlannerError | crash | hang | mean ms | max ms "
+        "| worker peak RSS MiB | max growth by one read MiB | wall s |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['target']} | {r['inputs']} | {r['spec']} | {r['planner_error']} | "
-              f"{r['crash']} | {r['hang']} | {r['mean_ms']:.2f} | {r['max_ms']:.0f} | "
-              f"{r['peak_rss_mib']:.0f} | {r['read_growth_mib']:.1f} | {r['wall_s']:.0f} |")
+        print(
+            f"| {r['target']} | {r['inputs']} | {r['spec']} | {r['planner_error']} | "
+            f"{r['crash']} | {r['hang']} | {r['mean_ms']:.2f} | {r['max_ms']:.0f} | "
+            f"{r['peak_rss_mib']:.0f} | {r['read_growth_mib']:.1f} | {r['wall_s']:.0f} |"
+        )
     print()
     for r in rows:
         print(f"{r['target']} errors: {r['errors']}")
     if args.json:
-        args.json.write_text(json.dumps({"seed": args.seed, "jobs": args.jobs, "wall_s": wall,
-                                         "targets": rows}, indent=2) + "\n")
+        args.json.write_text(
+            json.dumps(
+                {"seed": args.seed, "jobs": args.jobs, "wall_s": wall, "targets": rows}, indent=2
+            )
+            + "\n"
+        )
     return 1 if any_crash else 0
 
 

@@ -19,19 +19,88 @@ from typing import Any
 import yaml
 
 INTERESTING_INTS: tuple[int, ...] = (
-    0, 1, -1, 2, 7, 8, 15, 16, 17, 31, 32, 127, 128, 255, 256, 1023, 1024, 4096, 65535, 65536,
-    2**31 - 1, 2**31, -(2**31), 2**32 - 1, 2**32, 2**40, 2**40 + 1, 2**50, 2**53 + 1,
-    2**62, 2**63 - 1, 2**63, -(2**63), 2**64 - 1, 2**64, 10**30, -(10**30),
+    0,
+    1,
+    -1,
+    2,
+    7,
+    8,
+    15,
+    16,
+    17,
+    31,
+    32,
+    127,
+    128,
+    255,
+    256,
+    1023,
+    1024,
+    4096,
+    65535,
+    65536,
+    2**31 - 1,
+    2**31,
+    -(2**31),
+    2**32 - 1,
+    2**32,
+    2**40,
+    2**40 + 1,
+    2**50,
+    2**53 + 1,
+    2**62,
+    2**63 - 1,
+    2**63,
+    -(2**63),
+    2**64 - 1,
+    2**64,
+    10**30,
+    -(10**30),
 )
 INTERESTING_FLOATS: tuple[float, ...] = (
-    0.0, -0.0, 0.5, 1.5, -1.0, 1e-320, 5e-324, 1e308, -1e308, float("inf"), float("-inf"),
-    float("nan"), 4096.0, 2.0**63,
+    0.0,
+    -0.0,
+    0.5,
+    1.5,
+    -1.0,
+    1e-320,
+    5e-324,
+    1e308,
+    -1e308,
+    float("inf"),
+    float("-inf"),
+    float("nan"),
+    4096.0,
+    2.0**63,
 )
 HOSTILE_NAMES: tuple[str, ...] = (
-    "../outside.bin", "../../outside.bin", "/etc/passwd", "/dev/zero", "sub/../../outside.bin",
-    "..", ".", "", "\x00", "a\x00b", "C:\\evil", "\\\\server\\share", "outside_link",
-    "loop_link", "fifo", "subdir", "model.onnx", "nonexistent.bin", "x" * 300, "%d", "%d%d",
-    "past_key_values.%d.key", "../%d", "ü" * 10, "\udcff", "\ud800", "a/" * 3000,
+    "../outside.bin",
+    "../../outside.bin",
+    "/etc/passwd",
+    "/dev/zero",
+    "sub/../../outside.bin",
+    "..",
+    ".",
+    "",
+    "\x00",
+    "a\x00b",
+    "C:\\evil",
+    "\\\\server\\share",
+    "outside_link",
+    "loop_link",
+    "fifo",
+    "subdir",
+    "model.onnx",
+    "nonexistent.bin",
+    "x" * 300,
+    "%d",
+    "%d%d",
+    "past_key_values.%d.key",
+    "../%d",
+    "ü" * 10,
+    "\udcff",
+    "\ud800",
+    "a/" * 3000,
 )
 LONG_DIGITS = "9" * 5000
 
@@ -81,30 +150,30 @@ def mutate_bytes(data: bytes, rng: random.Random, donors: list[bytes]) -> bytes:
         elif op == 2 and n:  # interesting integer over a (possible) length field
             i = rng.randrange(n)
             packed = _pack_int(rng, _interesting_int(rng))
-            buf[i:i + len(packed)] = packed
+            buf[i : i + len(packed)] = packed
         elif op == 3 and n:  # protobuf-style varint replaced by a huge one
             i = rng.randrange(n)
             j = i
             while j < n and buf[j] & 0x80:
                 j += 1
-            buf[i:j + 1] = _varint(rng.choice(INTERESTING_INTS))
+            buf[i : j + 1] = _varint(rng.choice(INTERESTING_INTS))
         elif op == 4:  # truncation
-            del buf[rng.randint(0, n):]
+            del buf[rng.randint(0, n) :]
         elif op == 5 and n:  # delete a chunk
             i = rng.randrange(n)
-            del buf[i:i + rng.randint(1, max(1, n // 8))]
+            del buf[i : i + rng.randint(1, max(1, n // 8))]
         elif op == 6 and n:  # duplicate a chunk
             i = rng.randrange(n)
-            chunk = buf[i:i + rng.randint(1, 256)]
+            chunk = buf[i : i + rng.randint(1, 256)]
             j = rng.randint(0, n)
             buf[j:j] = chunk * rng.randint(1, 4)
         elif op == 7 and donors:  # splice with another seed
             donor = rng.choice(donors)
             if donor:
                 a = rng.randrange(len(donor))
-                piece = donor[a:a + rng.randint(1, 4096)]
+                piece = donor[a : a + rng.randint(1, 4096)]
                 j = rng.randint(0, n)
-                buf[j:j + rng.randint(0, len(piece))] = piece
+                buf[j : j + rng.randint(0, len(piece))] = piece
         elif op == 8:  # insert random bytes
             j = rng.randint(0, n)
             buf[j:j] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 32)))
@@ -184,8 +253,9 @@ def mutate_tree(tree: Any, rng: random.Random) -> Any:
             depth = rng.choice(sorted({len(p) for p in numbers}))
             path = rng.choice([p for p in numbers if len(p) == depth])
             parent = _get(tree, path[:-1])
-            parent[path[-1]] = (rng.choice(INTERESTING_FLOATS) if rng.random() < 0.3
-                                else _interesting_int(rng))
+            parent[path[-1]] = (
+                rng.choice(INTERESTING_FLOATS) if rng.random() < 0.3 else _interesting_int(rng)
+            )
             continue
         depth = rng.choice(sorted({len(p) for p in paths}))
         path = rng.choice([p for p in paths if len(p) == depth])
@@ -202,11 +272,27 @@ def mutate_tree(tree: Any, rng: random.Random) -> Any:
             del parent[key]
         elif op == 4:  # add a sibling
             if isinstance(parent, dict):
-                parent[rng.choice(("name", "shape", "dtype", "nbytes", "byteOffset", "dataPath",
-                                   "format", "records", "__metadata__", "data_offsets",
-                                   "num_hidden_layers", "sliding_window", "layer_types",
-                                   "unknown_key", str(rng.randrange(100))))] = (
-                    _interesting_value(rng, tree))
+                parent[
+                    rng.choice(
+                        (
+                            "name",
+                            "shape",
+                            "dtype",
+                            "nbytes",
+                            "byteOffset",
+                            "dataPath",
+                            "format",
+                            "records",
+                            "__metadata__",
+                            "data_offsets",
+                            "num_hidden_layers",
+                            "sliding_window",
+                            "layer_types",
+                            "unknown_key",
+                            str(rng.randrange(100)),
+                        )
+                    )
+                ] = _interesting_value(rng, tree)
             else:
                 parent.insert(rng.randint(0, len(parent)), _interesting_value(rng, tree))
         else:  # repeat a list (many records) or swap a number's sign
@@ -248,6 +334,7 @@ def mutate_json(data: bytes, rng: random.Random, donors: list[bytes]) -> bytes:
 
 # --------------------------------------------------------------------------- YAML
 
+
 def _alias_bomb(levels: int = 9) -> str:
     """A flow-style "billion laughs": 9 ** levels strings through nested aliases."""
     parts = ["&l0 [" + ", ".join(["lol"] * 9) + "]"]
@@ -256,13 +343,46 @@ def _alias_bomb(levels: int = 9) -> str:
 
 
 YAML_SNIPPETS: tuple[str, ...] = (
-    _alias_bomb(), "&r [*r]",
-    "!!python/object/apply:os.system ['echo pwned']", "!!python/name:os.system", "&a [*a]",
-    "*undefined", "!!binary aGVsbG8=", "2001-13-45", LONG_DIGITS, "!!int abc", "!!float x",
-    "!!timestamp 2001-99-99", "? [a, b]\n: 1", "\t", "\x00", "{{{{", "[" * 200, "- " * 200,
-    "!!set {a, b}", "!!omap [a: 1]", ".nan", ".inf", "-.inf", "0x" + "f" * 40, "0o777",
-    "1_000", "12 GiB", "-5 GiB", "1e400 GiB", "9" * 40 + " GB", "~", "null", "yes", "\ufeff",
-    "<<: *a", "%YAML 1.1\n---", "--- !!map\n", "!custom tag", "'unterminated", "\"\\x",
+    _alias_bomb(),
+    "&r [*r]",
+    "!!python/object/apply:os.system ['echo pwned']",
+    "!!python/name:os.system",
+    "&a [*a]",
+    "*undefined",
+    "!!binary aGVsbG8=",
+    "2001-13-45",
+    LONG_DIGITS,
+    "!!int abc",
+    "!!float x",
+    "!!timestamp 2001-99-99",
+    "? [a, b]\n: 1",
+    "\t",
+    "\x00",
+    "{{{{",
+    "[" * 200,
+    "- " * 200,
+    "!!set {a, b}",
+    "!!omap [a: 1]",
+    ".nan",
+    ".inf",
+    "-.inf",
+    "0x" + "f" * 40,
+    "0o777",
+    "1_000",
+    "12 GiB",
+    "-5 GiB",
+    "1e400 GiB",
+    "9" * 40 + " GB",
+    "~",
+    "null",
+    "yes",
+    "\ufeff",
+    "<<: *a",
+    "%YAML 1.1\n---",
+    "--- !!map\n",
+    "!custom tag",
+    "'unterminated",
+    '"\\x',
 )
 
 
@@ -279,7 +399,8 @@ def mutate_yaml(data: bytes, rng: random.Random, donors: list[bytes]) -> bytes:
             mutated = mutate_tree(tree, rng)
             try:
                 return yaml.safe_dump(mutated, allow_unicode=True, sort_keys=False).encode(
-                    "utf-8", "surrogatepass")
+                    "utf-8", "surrogatepass"
+                )
             except (yaml.YAMLError, ValueError):
                 pass
     lines = text.splitlines()
@@ -316,11 +437,24 @@ def mutate_safetensors(data: bytes, rng: random.Random, donors: list[bytes]) -> 
     if len(data) < 8:
         return mutate_bytes(data, rng, donors)
     (hlen,) = struct.unpack("<Q", data[:8])
-    header, body = data[8:8 + hlen], data[8 + hlen:]
+    header, body = data[8 : 8 + hlen], data[8 + hlen :]
     op = rng.randrange(4)
     if op == 0:  # the length field
-        value = rng.choice((0, 1, 7, hlen - 1, hlen + 1, len(data), len(data) - 8,
-                            100 * 1024 * 1024, 100 * 1024 * 1024 + 1, 2**63, 2**64 - 1))
+        value = rng.choice(
+            (
+                0,
+                1,
+                7,
+                hlen - 1,
+                hlen + 1,
+                len(data),
+                len(data) - 8,
+                100 * 1024 * 1024,
+                100 * 1024 * 1024 + 1,
+                2**63,
+                2**64 - 1,
+            )
+        )
         return struct.pack("<Q", value % 2**64) + data[8:]
     if op == 1:  # the header tree, with a consistent length
         new = mutate_json(header, rng, donors)
@@ -328,15 +462,16 @@ def mutate_safetensors(data: bytes, rng: random.Random, donors: list[bytes]) -> 
         return struct.pack("<Q", len(new) + len(pad)) + new + pad + body
     if op == 2:  # the data buffer size
         cut = rng.randint(0, len(body))
-        return data[:8 + hlen] + body[:cut]
+        return data[: 8 + hlen] + body[:cut]
     return mutate_bytes(data, rng, donors)
 
 
 # --------------------------------------------------------------------------- ONNX protobuf
 
 
-def mutate_onnx(data: bytes, rng: random.Random, donors: list[bytes],
-                parsed: Callable[[], Any]) -> bytes:
+def mutate_onnx(
+    data: bytes, rng: random.Random, donors: list[bytes], parsed: Callable[[], Any]
+) -> bytes:
     """ModelProto-aware mutations (dims, dtypes, external data, attributes, names, nesting),
     then sometimes byte-level noise on the serialised result."""
     from onnx import AttributeProto, ModelProto, helper
@@ -349,8 +484,9 @@ def mutate_onnx(data: bytes, rng: random.Random, donors: list[bytes],
         if op == 0 and len(g.initializer):  # dims
             t = rng.choice(g.initializer)
             if len(t.dims) and rng.random() < 0.8:
-                t.dims[rng.randrange(len(t.dims))] = max(-(2**63), min(2**63 - 1,
-                                                                       _interesting_int(rng)))
+                t.dims[rng.randrange(len(t.dims))] = max(
+                    -(2**63), min(2**63 - 1, _interesting_int(rng))
+                )
             else:
                 t.dims.append(rng.choice((0, 1, 2**31, 2**62)))
         elif op == 1 and len(g.initializer):  # data type
@@ -359,9 +495,25 @@ def mutate_onnx(data: bytes, rng: random.Random, donors: list[bytes],
             t = rng.choice(g.initializer)
             t.data_location = rng.choice((0, 1, 1, 1, 7))
             key = rng.choice(("location", "offset", "length", "checksum", "location"))
-            value = (rng.choice(HOSTILE_NAMES) if key == "location" else
-                     rng.choice(("-1", "0", "1", "18446744073709551615", "99999999999999999999",
-                                 "1e3", "", " 12", "١٢", "4096", str(rng.randrange(10**6)))))
+            value = (
+                rng.choice(HOSTILE_NAMES)
+                if key == "location"
+                else rng.choice(
+                    (
+                        "-1",
+                        "0",
+                        "1",
+                        "18446744073709551615",
+                        "99999999999999999999",
+                        "1e3",
+                        "",
+                        " 12",
+                        "١٢",
+                        "4096",
+                        str(rng.randrange(10**6)),
+                    )
+                )
+            )
             entries = [e for e in t.external_data if e.key == key]
             if entries:
                 entries[0].value = value
@@ -379,44 +531,103 @@ def mutate_onnx(data: bytes, rng: random.Random, donors: list[bytes],
                 if choice == 0:
                     a.i = max(-(2**63), min(2**63 - 1, _interesting_int(rng)))
                 elif choice == 1:
-                    a.type = rng.choice((0, AttributeProto.FLOAT, AttributeProto.STRING,
-                                         AttributeProto.INTS, AttributeProto.GRAPH))
+                    a.type = rng.choice(
+                        (
+                            0,
+                            AttributeProto.FLOAT,
+                            AttributeProto.STRING,
+                            AttributeProto.INTS,
+                            AttributeProto.GRAPH,
+                        )
+                    )
                 else:
                     a.f = rng.choice(INTERESTING_FLOATS)
             else:
-                n.attribute.append(helper.make_attribute(
-                    rng.choice(("num_heads", "kv_num_heads", "K", "N", "bits", "block_size",
-                                "local_window_size", "transB")), _interesting_int(rng) % 2**62))
+                n.attribute.append(
+                    helper.make_attribute(
+                        rng.choice(
+                            (
+                                "num_heads",
+                                "kv_num_heads",
+                                "K",
+                                "N",
+                                "bits",
+                                "block_size",
+                                "local_window_size",
+                                "transB",
+                            )
+                        ),
+                        _interesting_int(rng) % 2**62,
+                    )
+                )
         elif op == 5 and len(g.node):  # op types
-            rng.choice(g.node).op_type = rng.choice((
-                "MatMulNBits", "GroupQueryAttention", "Attention", "MatMul", "Gemm", "Gather",
-                "GatherBlockQuantized", "If", "Loop", "DequantizeLinear", "Transpose", "Reshape",
-                "MatMulInteger", "RotaryEmbedding", "Cast", "Identity", "X"))
+            rng.choice(g.node).op_type = rng.choice(
+                (
+                    "MatMulNBits",
+                    "GroupQueryAttention",
+                    "Attention",
+                    "MatMul",
+                    "Gemm",
+                    "Gather",
+                    "GatherBlockQuantized",
+                    "If",
+                    "Loop",
+                    "DequantizeLinear",
+                    "Transpose",
+                    "Reshape",
+                    "MatMulInteger",
+                    "RotaryEmbedding",
+                    "Cast",
+                    "Identity",
+                    "X",
+                )
+            )
         elif op == 6 and len(g.node):  # domains
             rng.choice(g.node).domain = rng.choice(("", "com.microsoft", "ai.onnx", "x"))
         elif op == 7 and len(g.node):  # wiring
             n = rng.choice(g.node)
             names = [*n.input, *n.output]
             target = rng.choice((n.input, n.output))
-            new = rng.choice((*names, "", "logits", "input_ids", "cos_cache",
-                              "past_key_values.0.key", f"past_key_values.{LONG_DIGITS}.key",
-                              f"/model/layers.{LONG_DIGITS}/attn/qkv_proj/MatMul",
-                              "past_key_values.1099511627776.key"))
+            new = rng.choice(
+                (
+                    *names,
+                    "",
+                    "logits",
+                    "input_ids",
+                    "cos_cache",
+                    "past_key_values.0.key",
+                    f"past_key_values.{LONG_DIGITS}.key",
+                    f"/model/layers.{LONG_DIGITS}/attn/qkv_proj/MatMul",
+                    "past_key_values.1099511627776.key",
+                )
+            )
             if len(target) and rng.random() < 0.7:
                 target[rng.randrange(len(target))] = new
             else:
                 target.append(new)
         elif op == 8 and len(g.node):  # node names (layer indices, roles)
-            rng.choice(g.node).name = rng.choice((
-                "", f"/model/layers.{LONG_DIGITS}/mlp/down_proj/MatMul",
-                "/model/layers.99999999999/attn/q_proj/MatMul", "/lm_head/MatMul",
-                "/model/layers.0/attn/k_proj/MatMul", "embed_tokens"))
+            rng.choice(g.node).name = rng.choice(
+                (
+                    "",
+                    f"/model/layers.{LONG_DIGITS}/mlp/down_proj/MatMul",
+                    "/model/layers.99999999999/attn/q_proj/MatMul",
+                    "/lm_head/MatMul",
+                    "/model/layers.0/attn/k_proj/MatMul",
+                    "embed_tokens",
+                )
+            )
         elif op == 9:  # graph input shapes and names
             if len(g.input):
                 vi = rng.choice(g.input)
                 if rng.random() < 0.3:
-                    vi.name = rng.choice(("past_key_values.0.key", "past_0",
-                                          f"past_key_values.{LONG_DIGITS}.key", "input_ids"))
+                    vi.name = rng.choice(
+                        (
+                            "past_key_values.0.key",
+                            "past_0",
+                            f"past_key_values.{LONG_DIGITS}.key",
+                            "input_ids",
+                        )
+                    )
                 elif vi.type.HasField("tensor_type"):
                     tt = vi.type.tensor_type
                     if rng.random() < 0.3:
@@ -436,11 +647,13 @@ def mutate_onnx(data: bytes, rng: random.Random, donors: list[bytes],
             empty = helper.make_graph([], "empty", [], [])
             inner = helper.make_graph(list(g.node)[:3], "inner", [], [])
             for _ in range(depth):  # one branch nests, so the size grows linearly
-                node = helper.make_node("If", ["cond"], ["out"], then_branch=inner,
-                                        else_branch=empty)
+                node = helper.make_node(
+                    "If", ["cond"], ["out"], then_branch=inner, else_branch=empty
+                )
                 inner = helper.make_graph([node], "wrap", [], [])
-            g.node.append(helper.make_node("If", ["cond"], ["o2"], then_branch=inner,
-                                           else_branch=empty))
+            g.node.append(
+                helper.make_node("If", ["cond"], ["o2"], then_branch=inner, else_branch=empty)
+            )
     out: bytes = model.SerializeToString()
     if rng.random() < 0.2:
         out = mutate_bytes(out, rng, donors)

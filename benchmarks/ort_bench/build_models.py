@@ -56,43 +56,105 @@ class Arch:
 
 ARCHS: tuple[Arch, ...] = (
     # Llama-style GQA (16 query heads, 4 KV heads), untied embeddings. ~156 M params.
-    Arch("llama-gqa", "LlamaForCausalLM", "llama", {
-        "hidden_size": 1024, "intermediate_size": 2816, "num_hidden_layers": 8,
-        "num_attention_heads": 16, "num_key_value_heads": 4, "vocab_size": 32000,
-        "tie_word_embeddings": False,
-    }),
+    Arch(
+        "llama-gqa",
+        "LlamaForCausalLM",
+        "llama",
+        {
+            "hidden_size": 1024,
+            "intermediate_size": 2816,
+            "num_hidden_layers": 8,
+            "num_attention_heads": 16,
+            "num_key_value_heads": 4,
+            "vocab_size": 32000,
+            "tie_word_embeddings": False,
+        },
+    ),
     # Qwen2: tied embeddings, 151936 vocab, qkv biases. Small hidden keeps it ~123 M params.
-    Arch("qwen2-tied", "Qwen2ForCausalLM", "qwen2", {
-        "hidden_size": 512, "intermediate_size": 2048, "num_hidden_layers": 12,
-        "num_attention_heads": 8, "num_key_value_heads": 2, "vocab_size": 151936,
-        "tie_word_embeddings": True, "use_sliding_window": False, "sliding_window": None,
-    }),
+    Arch(
+        "qwen2-tied",
+        "Qwen2ForCausalLM",
+        "qwen2",
+        {
+            "hidden_size": 512,
+            "intermediate_size": 2048,
+            "num_hidden_layers": 12,
+            "num_attention_heads": 8,
+            "num_key_value_heads": 2,
+            "vocab_size": 151936,
+            "tie_word_embeddings": True,
+            "use_sliding_window": False,
+            "sliding_window": None,
+        },
+    ),
     # Qwen3: tied, 151936 vocab, explicit head_dim 128 > hidden/heads, q/k norms. ~125 M params.
-    Arch("qwen3-tied", "Qwen3ForCausalLM", "qwen3", {
-        "hidden_size": 512, "intermediate_size": 2048, "num_hidden_layers": 10,
-        "num_attention_heads": 8, "num_key_value_heads": 4, "head_dim": 128,
-        "vocab_size": 151936, "tie_word_embeddings": True, "use_sliding_window": False,
-        "sliding_window": None,
-    }),
+    Arch(
+        "qwen3-tied",
+        "Qwen3ForCausalLM",
+        "qwen3",
+        {
+            "hidden_size": 512,
+            "intermediate_size": 2048,
+            "num_hidden_layers": 10,
+            "num_attention_heads": 8,
+            "num_key_value_heads": 4,
+            "head_dim": 128,
+            "vocab_size": 151936,
+            "tie_word_embeddings": True,
+            "use_sliding_window": False,
+            "sliding_window": None,
+        },
+    ),
     # Phi-3 (mini layout): multi-head attention (KV heads = heads), fused qkv / gate_up. ~167 M.
-    Arch("phi3-mha", "Phi3ForCausalLM", "phi3", {
-        "hidden_size": 1024, "intermediate_size": 2816, "num_hidden_layers": 8,
-        "num_attention_heads": 16, "num_key_value_heads": 16, "vocab_size": 32064,
-        "original_max_position_embeddings": MAX_POSITIONS, "sliding_window": None,
-        "tie_word_embeddings": False, "pad_token_id": 0,
-    }),
+    Arch(
+        "phi3-mha",
+        "Phi3ForCausalLM",
+        "phi3",
+        {
+            "hidden_size": 1024,
+            "intermediate_size": 2816,
+            "num_hidden_layers": 8,
+            "num_attention_heads": 16,
+            "num_key_value_heads": 16,
+            "vocab_size": 32064,
+            "original_max_position_embeddings": MAX_POSITIONS,
+            "sliding_window": None,
+            "tie_word_embeddings": False,
+            "pad_token_id": 0,
+        },
+    ),
     # Mistral: GQA 12/4, 32768 vocab, no sliding window (as Mistral v0.3). ~154 M params.
-    Arch("mistral", "MistralForCausalLM", "mistral", {
-        "hidden_size": 768, "intermediate_size": 3072, "num_hidden_layers": 12,
-        "num_attention_heads": 12, "num_key_value_heads": 4, "vocab_size": 32768,
-        "sliding_window": None, "tie_word_embeddings": False,
-    }),
+    Arch(
+        "mistral",
+        "MistralForCausalLM",
+        "mistral",
+        {
+            "hidden_size": 768,
+            "intermediate_size": 3072,
+            "num_hidden_layers": 12,
+            "num_attention_heads": 12,
+            "num_key_value_heads": 4,
+            "vocab_size": 32768,
+            "sliding_window": None,
+            "tie_word_embeddings": False,
+        },
+    ),
     # Gemma (v1 layout): MQA (1 KV head), head_dim 128, 256000 vocab, tied. ~215 M params.
-    Arch("gemma", "GemmaForCausalLM", "gemma", {
-        "hidden_size": 640, "intermediate_size": 2560, "num_hidden_layers": 8,
-        "num_attention_heads": 8, "num_key_value_heads": 1, "head_dim": 128,
-        "vocab_size": 256000, "tie_word_embeddings": True,
-    }),
+    Arch(
+        "gemma",
+        "GemmaForCausalLM",
+        "gemma",
+        {
+            "hidden_size": 640,
+            "intermediate_size": 2560,
+            "num_hidden_layers": 8,
+            "num_attention_heads": 8,
+            "num_key_value_heads": 1,
+            "head_dim": 128,
+            "vocab_size": 256000,
+            "tie_word_embeddings": True,
+        },
+    ),
 )
 
 
@@ -112,8 +174,12 @@ def make_tokenizer(vocab_size: int, out_dir: Path) -> None:
     backend = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
     backend.pre_tokenizer = pre_tokenizers.Whitespace()
     tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=backend, pad_token="<pad>", bos_token="<s>", eos_token="</s>",
-        unk_token="<unk>", model_max_length=MAX_POSITIONS,
+        tokenizer_object=backend,
+        pad_token="<pad>",
+        bos_token="<s>",
+        eos_token="</s>",
+        unk_token="<unk>",
+        model_max_length=MAX_POSITIONS,
     )
     tokenizer.save_pretrained(out_dir)
 
@@ -127,8 +193,12 @@ def make_checkpoint(arch: Arch, out_dir: Path) -> None:
         return
     out_dir.mkdir(parents=True, exist_ok=True)
     settings = {
-        "max_position_embeddings": MAX_POSITIONS, "bos_token_id": 1, "eos_token_id": 2,
-        "pad_token_id": 0, "architectures": [arch.architecture], **arch.config,
+        "max_position_embeddings": MAX_POSITIONS,
+        "bos_token_id": 1,
+        "eos_token_id": 2,
+        "pad_token_id": 0,
+        "architectures": [arch.architecture],
+        **arch.config,
     }
     config = AutoConfig.for_model(arch.model_type, **settings)
     torch.manual_seed(hash(arch.model_id) % (2**31))
@@ -151,8 +221,19 @@ def make_checkpoint(arch: Arch, out_dir: Path) -> None:
 def run_builder(hf_dir: Path, out_dir: Path, precision: str) -> dict[str, Any]:
     """Run the genai model builder in a child process; returns seconds and the child's peak RSS."""
     cmd = [
-        sys.executable, "-m", "onnxruntime_genai.models.builder", "-i", str(hf_dir),
-        "-o", str(out_dir), "-p", precision, "-e", "cpu", "-c", str(WORK / "cache"),
+        sys.executable,
+        "-m",
+        "onnxruntime_genai.models.builder",
+        "-i",
+        str(hf_dir),
+        "-o",
+        str(out_dir),
+        "-p",
+        precision,
+        "-e",
+        "cpu",
+        "-c",
+        str(WORK / "cache"),
     ]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -198,16 +279,22 @@ def main() -> None:
             info = run_builder(hf_dir, out_dir, precision)
             data_bytes = sum(p.stat().st_size for p in out_dir.iterdir() if p.is_file())
             manifest[key] = {
-                "model_id": arch.model_id, "architecture": arch.architecture,
-                "model_type": arch.model_type, "precision": precision, "parameters": params,
+                "model_id": arch.model_id,
+                "architecture": arch.architecture,
+                "model_type": arch.model_type,
+                "precision": precision,
+                "parameters": params,
                 "hf_dir": str(hf_dir.relative_to(WORK)),
                 "model_dir": str(out_dir.relative_to(WORK)),
-                "folder_bytes": data_bytes, **info,
+                "folder_bytes": data_bytes,
+                **info,
             }
             manifest_path.write_text(json.dumps(manifest, indent=1))
             peak_gib = info["builder_peak_rss_bytes"] / 2**30
-            _log(f"built {key}: {info['seconds']} s, builder peak {peak_gib:.2f} GiB, "
-                 f"folder {data_bytes / 2**20:.0f} MiB")
+            _log(
+                f"built {key}: {info['seconds']} s, builder peak {peak_gib:.2f} GiB, "
+                f"folder {data_bytes / 2**20:.0f} MiB"
+            )
 
 
 if __name__ == "__main__":

@@ -44,8 +44,9 @@ def _mem_total() -> int | None:
     return None
 
 
-def case_record(key: str, info: dict[str, Any], m: Measurement, repeat: int,
-                wall: float) -> dict[str, Any]:
+def case_record(
+    key: str, info: dict[str, Any], m: Measurement, repeat: int, wall: float
+) -> dict[str, Any]:
     """One result: the model's identity, the request, the measurement and its phases."""
     data = m.to_json()
     data.pop("model_dir")
@@ -71,8 +72,9 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="model keys (<id>-<precision>) to measure")
     parser.add_argument("--prefills", nargs="*", type=int, default=list(PREFILLS))
     parser.add_argument("--contexts", nargs="*", type=int, default=list(CONTEXTS))
-    parser.add_argument("--backend", default="onnxruntime-genai",
-                        choices=["onnxruntime-genai", "onnxruntime"])
+    parser.add_argument(
+        "--backend", default="onnxruntime-genai", choices=["onnxruntime-genai", "onnxruntime"]
+    )
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--fresh", action="store_true", help="discard earlier results")
@@ -101,16 +103,25 @@ def main() -> None:
                     if case_id in done:
                         continue
                     t0 = time.monotonic()
-                    m = measure(WORK / info["model_dir"], context=context, prefill=prefill,
-                                decode_tokens=DECODE_TOKENS, backend=backend, timeout_s=900)
+                    m = measure(
+                        WORK / info["model_dir"],
+                        context=context,
+                        prefill=prefill,
+                        decode_tokens=DECODE_TOKENS,
+                        backend=backend,
+                        timeout_s=900,
+                    )
                     wall = time.monotonic() - t0
                     results.append(case_record(key, info, m, repeat, wall))
                     done.add(case_id)
                     tmp = args.output.with_suffix(".tmp")
                     tmp.write_text(json.dumps(results, indent=1) + "\n")
                     tmp.replace(args.output)
-                    print(f"[{time.monotonic() - started:7.0f}s] {case_id}: added "
-                          f"{m.added_peak_bytes / 2**20:8.1f} MiB ({wall:.1f} s)", flush=True)
+                    print(
+                        f"[{time.monotonic() - started:7.0f}s] {case_id}: added "
+                        f"{m.added_peak_bytes / 2**20:8.1f} MiB ({wall:.1f} s)",
+                        flush=True,
+                    )
 
 
 if __name__ == "__main__":

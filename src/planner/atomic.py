@@ -42,8 +42,9 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
-        raise InputError(f"cannot write the output: {exc.strerror or exc}",
-                         path=str(path)) from None
+        raise InputError(
+            f"cannot write the output: {exc.strerror or exc}", path=str(path)
+        ) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
@@ -55,8 +56,9 @@ def write_atomic(path: Path, data: str | bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         if isinstance(exc, OSError):
-            raise InputError(f"cannot write the output: {exc.strerror or exc}",
-                             path=str(path)) from None
+            raise InputError(
+                f"cannot write the output: {exc.strerror or exc}", path=str(path)
+            ) from None
         raise
     _sync_folder(folder)
 

@@ -17,7 +17,7 @@ How it measures
     so a later reading can be a few pages lower than an earlier one).
 
 Backends
-    ``onnxruntime-genai`` (used when importable; ``pip install 'mlc-planner[genai]'``):
+    ``onnxruntime-genai`` (used when importable; the ``measure`` extra):
     ``og.Model``, ``GeneratorParams`` with ``max_length = context`` (and ``min_length`` = prompt
     + decode tokens, so random weights cannot stop early on eos), a prompt of pseudo-random token
     ids below ``vocab_size`` that avoids the eos ids, ``append_tokens``, then
@@ -72,7 +72,10 @@ _BOOTSTRAP = (
     "if sys.path and sys.path[0] == '': del sys.path[0]\n"
     "runpy.run_path(sys.argv[1], run_name='__main__')"
 )
-_GENAI_HINT = "pip install 'mlc-planner[genai]'"
+_GENAI_HINT = (
+    "install the measure extra: pip install 'mlc-planner[measure]' "
+    "(from a checkout: pip install '.[measure]')"
+)
 
 
 @dataclass(frozen=True)
@@ -132,17 +135,28 @@ class Measurement:
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (phases as a list of dicts)."""
         return {
-            "model_dir": self.model_dir, "backend": self.backend, "context": self.context,
-            "prefill": self.prefill, "decode_tokens": self.decode_tokens,
-            "decode_steps": self.decode_steps, "baseline_rss_bytes": self.baseline_rss_bytes,
-            "peak_rss_bytes": self.peak_rss_bytes, "added_peak_bytes": self.added_peak_bytes,
-            "kv_mode": self.kv_mode, "peak_reset": self.peak_reset,
-            "memory_source": self.memory_source, "versions": dict(self.versions),
-            "platform": self.platform, "python": self.python,
+            "model_dir": self.model_dir,
+            "backend": self.backend,
+            "context": self.context,
+            "prefill": self.prefill,
+            "decode_tokens": self.decode_tokens,
+            "decode_steps": self.decode_steps,
+            "baseline_rss_bytes": self.baseline_rss_bytes,
+            "peak_rss_bytes": self.peak_rss_bytes,
+            "added_peak_bytes": self.added_peak_bytes,
+            "kv_mode": self.kv_mode,
+            "peak_reset": self.peak_reset,
+            "memory_source": self.memory_source,
+            "versions": dict(self.versions),
+            "platform": self.platform,
+            "python": self.python,
             "phases": [
                 {
-                    "name": p.name, "rss_bytes": p.rss_bytes, "peak_rss_bytes": p.peak_rss_bytes,
-                    "rss_anon_bytes": p.rss_anon_bytes, "rss_file_bytes": p.rss_file_bytes,
+                    "name": p.name,
+                    "rss_bytes": p.rss_bytes,
+                    "peak_rss_bytes": p.peak_rss_bytes,
+                    "rss_anon_bytes": p.rss_anon_bytes,
+                    "rss_file_bytes": p.rss_file_bytes,
                     "seconds": p.seconds,
                 }
                 for p in self.phases
@@ -168,8 +182,11 @@ def measure(
     requested runtime is not importable in the child, ``InputError`` when the model cannot be run
     or the run times out.
     """
-    for name, value, low in (("context", context, 1), ("prefill", prefill, 1),
-                             ("decode_tokens", decode_tokens, 0)):
+    for name, value, low in (
+        ("context", context, 1),
+        ("prefill", prefill, 1),
+        ("decode_tokens", decode_tokens, 0),
+    ):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise UsageError(f"{name} must be an integer >= {low}, got {value!r}")
     if prefill > context:
@@ -183,8 +200,12 @@ def measure(
         raise InputError("not a model folder", path=str(model_dir))
 
     request = {
-        "model_dir": str(folder.resolve()), "context": context, "prefill": prefill,
-        "decode_tokens": decode_tokens, "seed": seed, "backend": backend,
+        "model_dir": str(folder.resolve()),
+        "context": context,
+        "prefill": prefill,
+        "decode_tokens": decode_tokens,
+        "seed": seed,
+        "backend": backend,
     }
     result = _run_child(request, python or sys.executable, timeout_s, str(model_dir))
     return _measurement(result, request, str(model_dir))
@@ -197,8 +218,13 @@ def _run_child(
     env.setdefault("PYTHONUNBUFFERED", "1")
     try:
         proc = subprocess.run(
-            [python, "-c", _BOOTSTRAP, str(_CHILD)], input=json.dumps(request),
-            capture_output=True, text=True, timeout=timeout_s, env=env, check=False,
+            [python, "-c", _BOOTSTRAP, str(_CHILD)],
+            input=json.dumps(request),
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            env=env,
+            check=False,
         )
     except subprocess.TimeoutExpired as exc:
         raise InputError(f"measurement timed out after {timeout_s:g} s", path=shown_path) from exc
@@ -208,7 +234,7 @@ def _run_child(
     for line in reversed(proc.stdout.splitlines()):
         if line.startswith(_MARKER):
             try:
-                data = json.loads(line[len(_MARKER):])
+                data = json.loads(line[len(_MARKER) :])
             except ValueError:
                 break
             if not isinstance(data, dict):
@@ -240,9 +266,12 @@ def _opt_int(data: Mapping[str, Any], key: str) -> int | None:
 def _measurement(data: dict[str, Any], request: dict[str, Any], shown_path: str) -> Measurement:
     phases = tuple(
         PhaseMemory(
-            name=str(p.get("name")), rss_bytes=_int(p, "rss_bytes"),
-            peak_rss_bytes=_int(p, "peak_rss_bytes"), rss_anon_bytes=_opt_int(p, "rss_anon_bytes"),
-            rss_file_bytes=_opt_int(p, "rss_file_bytes"), seconds=float(p.get("seconds", 0.0)),
+            name=str(p.get("name")),
+            rss_bytes=_int(p, "rss_bytes"),
+            peak_rss_bytes=_int(p, "peak_rss_bytes"),
+            rss_anon_bytes=_opt_int(p, "rss_anon_bytes"),
+            rss_file_bytes=_opt_int(p, "rss_file_bytes"),
+            seconds=float(p.get("seconds", 0.0)),
         )
         for p in data.get("phases", [])
         if isinstance(p, dict)
@@ -250,14 +279,22 @@ def _measurement(data: dict[str, Any], request: dict[str, Any], shown_path: str)
     baseline, peak = _int(data, "baseline_rss_bytes"), _int(data, "peak_rss_bytes")
     versions = data.get("versions")
     return Measurement(
-        model_dir=shown_path, backend=str(data.get("backend")), context=request["context"],
-        prefill=request["prefill"], decode_tokens=request["decode_tokens"],
-        decode_steps=_int(data, "decode_steps"), baseline_rss_bytes=baseline,
-        peak_rss_bytes=peak, added_peak_bytes=peak - baseline, phases=phases,
-        kv_mode=str(data.get("kv_mode")), peak_reset=bool(data.get("peak_reset")),
+        model_dir=shown_path,
+        backend=str(data.get("backend")),
+        context=request["context"],
+        prefill=request["prefill"],
+        decode_tokens=request["decode_tokens"],
+        decode_steps=_int(data, "decode_steps"),
+        baseline_rss_bytes=baseline,
+        peak_rss_bytes=peak,
+        added_peak_bytes=peak - baseline,
+        phases=phases,
+        kv_mode=str(data.get("kv_mode")),
+        peak_reset=bool(data.get("peak_reset")),
         memory_source=str(data.get("memory_source")),
         versions=(
             {str(k): str(v) for k, v in versions.items()} if isinstance(versions, dict) else {}
         ),
-        platform=str(data.get("platform", "")), python=str(data.get("python", "")),
+        platform=str(data.get("platform", "")),
+        python=str(data.get("python", "")),
     )

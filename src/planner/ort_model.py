@@ -177,20 +177,29 @@ def ort_components(
     # The prompt's buffers are dirty heap whichever moment is the peak; at session creation
     # the largest weight's mapped source pages are resident while it is packed, and that
     # moment wins when the prompt is short and the KV small (the excess is clean pages).
-    comps.append(Component(
-        ACTIVATIONS, "prefill activations (arena)", run_peak,
-        "tokens × (vocab logits + decoder-layer live set) × 4 bytes",
-        (("logits", str(logits)), ("layer_live_set", str(layers))),
-        source="planner/ort_model.py (measured mechanism)",
-    ))
+    comps.append(
+        Component(
+            ACTIVATIONS,
+            "prefill activations (arena)",
+            run_peak,
+            "tokens × (vocab logits + decoder-layer live set) × 4 bytes",
+            (("logits", str(logits)), ("layer_live_set", str(layers))),
+            source="planner/ort_model.py (measured mechanism)",
+        )
+    )
     load_transient = max(0, largest - kv_total - run_peak)
     if load_transient:
-        comps.append(Component(
-            ACTIVATIONS, "load-time prepacking transient (beyond KV and prefill)", load_transient,
-            "largest MatMul initializer resident while packed − KV − prefill activations",
-            (("largest_initializer", str(largest)),),
-            dirty=False, source="measured: load peak − steady state = largest initializer",
-        ))
+        comps.append(
+            Component(
+                ACTIVATIONS,
+                "load-time prepacking transient (beyond KV and prefill)",
+                load_transient,
+                "largest MatMul initializer resident while packed − KV − prefill activations",
+                (("largest_initializer", str(largest)),),
+                dirty=False,
+                source="measured: load peak − steady state = largest initializer",
+            )
+        )
     code = CODE_PAGES + (CODE_PAGES_NBITS if scheme.bits else 0)
     comps.append(
         Component(

@@ -122,8 +122,10 @@ class MemoryCurve:
 
     def subtitle(self) -> str:
         """The fixed settings, in one line."""
-        return (f"{self.runtime}, {self.quantization}, prefill {self.prefill}, batch {self.batch}, "
-                f"KV {self.kv_dtype}")
+        return (
+            f"{self.runtime}, {self.quantization}, prefill {self.prefill}, batch {self.batch}, "
+            f"KV {self.kv_dtype}"
+        )
 
 
 def device_limits(report: DeviceReport) -> tuple[DeviceLimit, ...]:
@@ -190,9 +192,16 @@ def memory_curve(
         if on_progress is not None:
             on_progress(len(devices) + round(points * (i + 1) / len(contexts)), total_steps)
     return MemoryCurve(
-        model=base.model, runtime=rs.runtime.value, quantization=rs.quantization,
-        prefill=rs.prefill, batch=rs.batch, kv_dtype=rs.kv_dtype, context=rs.context,
-        categories=CATEGORIES, points=tuple(curve), devices=tuple(fits),
+        model=base.model,
+        runtime=rs.runtime.value,
+        quantization=rs.quantization,
+        prefill=rs.prefill,
+        batch=rs.batch,
+        kv_dtype=rs.kv_dtype,
+        context=rs.context,
+        categories=CATEGORIES,
+        points=tuple(curve),
+        devices=tuple(fits),
     )
 
 
@@ -200,8 +209,9 @@ MIB = 1024 * 1024
 GIB = 1024 * MIB
 
 
-def render_png(curve: MemoryCurve, *, width_in: float = 10.0, height_in: float = 6.0,
-               dpi: int = 120) -> bytes:
+def render_png(
+    curve: MemoryCurve, *, width_in: float = 10.0, height_in: float = 6.0, dpi: int = 120
+) -> bytes:
     """The chart as PNG bytes, drawn with matplotlib (``pip install 'mlc-planner[plot]'``)."""
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -210,7 +220,7 @@ def render_png(curve: MemoryCurve, *, width_in: float = 10.0, height_in: float =
         raise MissingDependencyError(
             "PNG charts need matplotlib, which is not installed",
             hint="pip install 'mlc-planner[plot]' — or write an SVG (-o chart.svg), which needs "
-                 "no extra",
+            "no extra",
         ) from None
     # Figure + FigureCanvasAgg, never pyplot: no global state, no GUI backend.
     fig = Figure(figsize=(width_in, height_in), dpi=dpi)
@@ -219,19 +229,33 @@ def render_png(curve: MemoryCurve, *, width_in: float = 10.0, height_in: float =
     unit, div = ("GiB", GIB) if curve.y_max >= 2 * GIB else ("MiB", MIB)
     xs = [p.context for p in curve.points]
     ys = [[p.category_bytes[i] / div for p in curve.points] for i in range(len(curve.categories))]
-    ax.stackplot(xs, *ys, labels=[CATEGORY_LABELS.get(c, c) for c in curve.categories],
-                 colors=[CATEGORY_COLORS.get(c, "#999999") for c in curve.categories], alpha=0.85)
+    ax.stackplot(
+        xs,
+        *ys,
+        labels=[CATEGORY_LABELS.get(c, c) for c in curve.categories],
+        colors=[CATEGORY_COLORS.get(c, "#999999") for c in curve.categories],
+        alpha=0.85,
+    )
     styles = ("--", ":", "-.", (0, (5, 1, 1, 1)))
     for i, dev in enumerate(curve.devices):
         color = DEVICE_COLORS[i % len(DEVICE_COLORS)]
         for j, lim in enumerate(dev.limits):
             label = f"{dev.device_name}: {lim.title} ({lim.limit_bytes / div:,.1f} {unit})"
-            ax.axhline(lim.limit_bytes / div, color=color, linestyle=styles[j % len(styles)],
-                       linewidth=1.3, label=label)
+            ax.axhline(
+                lim.limit_bytes / div,
+                color=color,
+                linestyle=styles[j % len(styles)],
+                linewidth=1.3,
+                label=label,
+            )
         if dev.max_context is not None and dev.max_context <= curve.x_max:
             at_least = "≥ " if dev.fits_whole_range else ""
-            ax.axvline(dev.max_context, color=color, linewidth=1.6,
-                       label=f"{dev.device_name}: fits up to {at_least}{dev.max_context:,} tokens")
+            ax.axvline(
+                dev.max_context,
+                color=color,
+                linewidth=1.6,
+                label=f"{dev.device_name}: fits up to {at_least}{dev.max_context:,} tokens",
+            )
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))

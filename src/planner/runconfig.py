@@ -28,9 +28,21 @@ MAX_CONFIG_BYTES = 1024 * 1024
 MAX_CONFIG_VALUES = 100_000
 """Values a config may hold once YAML aliases are expanded (a real matrix has a few hundred)."""
 JOB_KEYS = {
-    "model": str, "devices": list, "runtime": str, "quantization": str, "context": int,
-    "prefill": int, "batch": int, "kv_dtype": str, "sliding_window": int, "attention_sink": int,
-    "draft": str, "entitlement": bool, "ram_fraction": float, "adapter": str, "name": str,
+    "model": str,
+    "devices": list,
+    "runtime": str,
+    "quantization": str,
+    "context": int,
+    "prefill": int,
+    "batch": int,
+    "kv_dtype": str,
+    "sliding_window": int,
+    "attention_sink": int,
+    "draft": str,
+    "entitlement": bool,
+    "ram_fraction": float,
+    "adapter": str,
+    "name": str,
 }
 
 
@@ -109,8 +121,11 @@ def _check_value(path: Path, where: str, key: str, value: Any) -> Any:
         raise _fail(path, f"{where}: runtime must be mlc or onnxruntime, got {value!r}")
     if key == "ram_fraction" and isinstance(value, float) and not 0.05 <= value <= 1.0:
         raise _fail(path, f"{where}: ram_fraction must be between 0.05 and 1.0, got {value}")
-    if key in ("context", "prefill", "batch", "sliding_window") and isinstance(value, int) \
-            and value <= 0:
+    if (
+        key in ("context", "prefill", "batch", "sliding_window")
+        and isinstance(value, int)
+        and value <= 0
+    ):
         raise _fail(path, f"{where}: {key} must be positive, got {value}")
     if key == "devices" and (
         not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value)
@@ -123,8 +138,13 @@ def load_run_config(path: Path) -> RunConfig:
     """Read and validate a planner.yaml."""
     try:
         if not path.is_file():  # never opens a FIFO or device
-            kind = ("is a directory" if path.is_dir() else "is not a regular file"
-                    if path.exists() else "not found")
+            kind = (
+                "is a directory"
+                if path.is_dir()
+                else "is not a regular file"
+                if path.exists()
+                else "not found"
+            )
             raise _fail(path, f"config file {kind}")
         with path.open("rb") as fh:
             data = fh.read(MAX_CONFIG_BYTES + 1)  # never more, however large the file
@@ -149,14 +169,19 @@ def load_run_config(path: Path) -> RunConfig:
     if expanded is None:
         raise _fail(path, "a YAML alias (*name) refers to the value that contains it")
     if expanded > MAX_CONFIG_VALUES:
-        raise _fail(path, f"YAML aliases expand the config to over {MAX_CONFIG_VALUES} values "
-                    "(an alias bomb?)")
+        raise _fail(
+            path,
+            f"YAML aliases expand the config to over {MAX_CONFIG_VALUES} values (an alias bomb?)",
+        )
     if not isinstance(doc, dict):
         raise _fail(path, "config must be a mapping with a 'jobs' list")
     unknown = set(doc) - {"version", "profiles", "defaults", "jobs"}
     if unknown:
-        raise _fail(path, f"unknown top-level key(s): {', '.join(sorted(map(str, unknown)))}; "
-                    "allowed: version, profiles, defaults, jobs")
+        raise _fail(
+            path,
+            f"unknown top-level key(s): {', '.join(sorted(map(str, unknown)))}; "
+            "allowed: version, profiles, defaults, jobs",
+        )
     if doc.get("version", 1) != 1:
         shown = repr(doc.get("version"))[:40]
         raise _fail(path, f"unsupported config version {shown} (expected 1)")
@@ -191,6 +216,13 @@ def load_run_config(path: Path) -> RunConfig:
         model = base / merged.pop("model")
         draft = merged.pop("draft", None)
         label = merged.pop("name", None) or str(Path(raw["model"]))
-        jobs.append(CheckJob(model=model, devices=tuple(merged.pop("devices")), label=label,
-                             draft=base / draft if draft else None, **merged))
+        jobs.append(
+            CheckJob(
+                model=model,
+                devices=tuple(merged.pop("devices")),
+                label=label,
+                draft=base / draft if draft else None,
+                **merged,
+            )
+        )
     return RunConfig(tuple(jobs), tuple(base / p for p in profiles))

@@ -40,9 +40,14 @@ QUIET = False
 
 @app.callback()
 def _root(
-    quiet: Annotated[bool, typer.Option(
-        "--quiet", envvar="PLANNER_QUIET",
-        help="No hints or progress on stderr (errors still print). For CI logs.")] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet",
+            envvar="PLANNER_QUIET",
+            help="No hints or progress on stderr (errors still print). For CI logs.",
+        ),
+    ] = False,
 ) -> None:
     """Plan on-device LLM deployments: will this model fit this phone, and how to build it."""
     global QUIET
@@ -61,8 +66,12 @@ def text_style(output: Path | None) -> TextStyle:
     from planner.render.terminal import choose_style
 
     to_tty = output is None and sys.stdout.isatty()
-    return choose_style(to_tty=to_tty, to_file=output is not None, env=os.environ,
-                        columns=_terminal_columns() if to_tty else None)
+    return choose_style(
+        to_tty=to_tty,
+        to_file=output is not None,
+        env=os.environ,
+        columns=_terminal_columns() if to_tty else None,
+    )
 
 
 def _terminal_columns() -> int | None:
@@ -94,8 +103,11 @@ def guarded(func: F) -> F:
         except Exception as exc:  # a bug: say so, one line, unless debugging
             if os.environ.get("PLANNER_DEBUG"):
                 traceback.print_exc()
-            print(f"error: internal error ({type(exc).__name__}: {exc}); rerun with "
-                  "PLANNER_DEBUG=1 and report it", file=sys.stderr)
+            print(
+                f"error: internal error ({type(exc).__name__}: {exc}); rerun with "
+                "PLANNER_DEBUG=1 and report it",
+                file=sys.stderr,
+            )
             raise typer.Exit(int(exit_code_for(exc))) from None
 
     return wrapper  # type: ignore[return-value]
@@ -123,12 +135,18 @@ class RuntimeChoice(str, Enum):
     onnxruntime = "onnxruntime"
 
 
-PathArg = Annotated[Path, typer.Argument(help="Model artifact: .onnx file, "
-                                         "onnxruntime-genai/Optimum "
-                                         "folder, MLC folder or Hugging Face folder.")]
+PathArg = Annotated[
+    Path,
+    typer.Argument(
+        help="Model artifact: .onnx file, "
+        "onnxruntime-genai/Optimum "
+        "folder, MLC folder or Hugging Face folder."
+    ),
+]
 FormatOpt = Annotated[TextOrJson, typer.Option("--format", "-f", help="Output format.")]
-OutputOpt = Annotated[Path | None, typer.Option("--output", "-o",
-                                                help="Write the report to this file (atomically).")]
+OutputOpt = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Write the report to this file (atomically).")
+]
 AdapterOpt = Annotated[str | None, typer.Option("--adapter", help="Force an adapter by name.")]
 
 

@@ -22,8 +22,12 @@ T = TypeVar("T")
 
 
 def _interactive() -> bool:
-    return (not cli.QUIET and sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
-            and not os.environ.get("CI"))
+    return (
+        not cli.QUIET
+        and sys.stderr.isatty()
+        and os.environ.get("TERM") != "dumb"
+        and not os.environ.get("CI")
+    )
 
 
 @contextmanager
@@ -49,15 +53,19 @@ def progress(message: str) -> Iterator[Advance]:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
         task = bar.add_task(message, total=None)
 
         def advance(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
         yield advance
-
 
 
 def track(items: Sequence[T], message: str) -> Iterator[T]:

@@ -49,8 +49,12 @@ class ChartFormat(str, Enum):
     html = "html"
 
 
-SUFFIXES = {".svg": ChartFormat.svg, ".png": ChartFormat.png, ".html": ChartFormat.html,
-            ".htm": ChartFormat.html}
+SUFFIXES = {
+    ".svg": ChartFormat.svg,
+    ".png": ChartFormat.png,
+    ".html": ChartFormat.html,
+    ".htm": ChartFormat.html,
+}
 
 
 def chart_format(fmt: ChartFormat | None, output: Path | None) -> ChartFormat:
@@ -76,18 +80,34 @@ def require_matplotlib() -> None:
         raise MissingDependencyError(
             "PNG charts need matplotlib, which is not installed",
             hint="pip install 'mlc-planner[plot]' — or write an SVG (-o chart.svg), which needs "
-                 "no extra")
+            "no extra",
+        )
 
 
-def curve_for(spec: ModelSpec, settings: RuntimeSettings, devices: Sequence[DeviceProfile],
-              options: CheckOptions, draft: ModelSpec | None = None, *,
-              x_max: int | None = None, points: int | None = None,
-              advance: Advance | None = None) -> MemoryCurve:
+def curve_for(
+    spec: ModelSpec,
+    settings: RuntimeSettings,
+    devices: Sequence[DeviceProfile],
+    options: CheckOptions,
+    draft: ModelSpec | None = None,
+    *,
+    x_max: int | None = None,
+    points: int | None = None,
+    advance: Advance | None = None,
+) -> MemoryCurve:
     """The chart data for one model (a thin wrapper so commands need not import planner.plot)."""
     from planner.plot import DEFAULT_POINTS, memory_curve
 
-    return memory_curve(spec, settings, devices, options, draft, x_max=x_max,
-                        points=points or DEFAULT_POINTS, on_progress=advance)
+    return memory_curve(
+        spec,
+        settings,
+        devices,
+        options,
+        draft,
+        x_max=x_max,
+        points=points or DEFAULT_POINTS,
+        on_progress=advance,
+    )
 
 
 def plan_html(plan: Plan, options: CheckOptions) -> str:
@@ -98,8 +118,9 @@ def plan_html(plan: Plan, options: CheckOptions) -> str:
     curve = None
     if plan.chosen is not None:
         with progress("drawing the chart…") as advance:
-            curve = curve_for(plan.model, plan.chosen.settings(plan.base), plan.devices, options,
-                              advance=advance)
+            curve = curve_for(
+                plan.model, plan.chosen.settings(plan.base), plan.devices, options, advance=advance
+            )
     return render_plan_html(plan, curve)
 
 
@@ -107,8 +128,12 @@ def plan_html(plan: Plan, options: CheckOptions) -> str:
 @guarded
 def plot(
     path: PathArg,
-    device: Annotated[list[str], typer.Option("--device", "-d", help="Device id, alias or family "
-                                               "(repeatable): its limits are drawn.")],
+    device: Annotated[
+        list[str],
+        typer.Option(
+            "--device", "-d", help="Device id, alias or family (repeatable): its limits are drawn."
+        ),
+    ],
     runtime: RuntimeOpt = None,
     quantization: QuantOpt = None,
     context: ContextOpt = None,
@@ -121,18 +146,35 @@ def plot(
     entitlement: EntitlementOpt = None,
     ram_fraction: RamFractionOpt = 0.7,
     profiles: ProfilesOpt = None,
-    max_context: Annotated[int | None, typer.Option(
-        "--max-context", min=16, help="Right end of the context axis (default: the model's "
-        "maximum, at least 4096).")] = None,
-    points: Annotated[int, typer.Option("--points", min=4, max=1000,
-                                        help="Context lengths to evaluate.")] = 48,
-    format: Annotated[ChartFormat | None, typer.Option(
-        "--format", "-f", help="svg (no extra needed), png (needs mlc-planner[plot]) or html "
-        "(chart, budget and checks). Default: from the -o suffix, else svg.")] = None,
+    max_context: Annotated[
+        int | None,
+        typer.Option(
+            "--max-context",
+            min=16,
+            help="Right end of the context axis (default: the model's maximum, at least 4096).",
+        ),
+    ] = None,
+    points: Annotated[
+        int, typer.Option("--points", min=4, max=1000, help="Context lengths to evaluate.")
+    ] = 48,
+    format: Annotated[
+        ChartFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="svg (no extra needed), png (needs mlc-planner[plot]) or html "
+            "(chart, budget and checks). Default: from the -o suffix, else svg.",
+        ),
+    ] = None,
     adapter: AdapterOpt = None,
-    output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="Write the chart to this file (atomically); SVG and HTML go to "
-        "stdout without it.")] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write the chart to this file (atomically); SVG and HTML go to stdout without it.",
+        ),
+    ] = None,
 ) -> None:
     """Chart memory (stacked by component) against context length, with each device's limits
     and the largest context that fits."""
@@ -145,14 +187,31 @@ def plot(
     if fmt is ChartFormat.png:
         require_matplotlib()
     spec = read_model(path, adapter)
-    settings = build_settings(spec.format, runtime, quantization, context, prefill, batch,
-                              kv_dtype, sliding_window, attention_sink)
+    settings = build_settings(
+        spec.format,
+        runtime,
+        quantization,
+        context,
+        prefill,
+        batch,
+        kv_dtype,
+        sliding_window,
+        attention_sink,
+    )
     draft_spec = read_model(draft) if draft is not None else None
     devices = resolve_devices(device, load_profiles(list(profiles or [])))
     options = CheckOptions(ram_fraction=ram_fraction, entitlement=entitlement is not None)
     with progress(f"computing {spec.name} at {points} context lengths…") as advance:
-        curve = curve_for(spec, settings, devices, options, draft_spec, x_max=max_context,
-                          points=points, advance=advance)
+        curve = curve_for(
+            spec,
+            settings,
+            devices,
+            options,
+            draft_spec,
+            x_max=max_context,
+            points=points,
+            advance=advance,
+        )
     if fmt is ChartFormat.svg:
         from planner.render.svg_chart import render_svg
 

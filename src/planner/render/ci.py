@@ -86,9 +86,7 @@ def render_junit(runs: Sequence[ModelReports], strict: bool = False) -> str:
             suites.append(
                 f"  <testsuite name={quoteattr(f'{run.model} on {r.device.id}')} "
                 f'tests="{len(r.checks)}" failures="{s_fail}" errors="0" '
-                f'skipped="{s_skip}" time="0">\n'
-                + "\n".join(cases)
-                + "\n  </testsuite>"
+                f'skipped="{s_skip}" time="0">\n' + "\n".join(cases) + "\n  </testsuite>"
             )
     # The root carries only the attributes junit-10.xsd (Jenkins xUnit; what pytest writes and
     # GitLab/GitHub reporters read) allows there: no `skipped` (each testsuite has its own).

@@ -48,8 +48,11 @@ def plan_dict(plan: Plan) -> dict[str, Any]:
             from planner.emit.mlc_check import cross_check
 
             check = cross_check(c.quantization, mlc.overrides_string(mlc.overrides(p)))
-            chosen["mlc_cross_check"] = {"available": check.available, "ok": check.ok,
-                                         "detail": check.detail}
+            chosen["mlc_cross_check"] = {
+                "available": check.available,
+                "ok": check.ok,
+                "detail": check.detail,
+            }
             chosen["mlc"] = {
                 "commands": mlc.commands(p),
                 "overrides": mlc.overrides_string(mlc.overrides(p)),

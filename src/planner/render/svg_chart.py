@@ -56,8 +56,9 @@ def _tokens(n: int) -> str:
     return f"{n:,}"
 
 
-def render_svg(curve: MemoryCurve, *, width: int = 900, plot_height: int = 380,
-               title: str | None = None) -> str:
+def render_svg(
+    curve: MemoryCurve, *, width: int = 900, plot_height: int = 380, title: str | None = None
+) -> str:
     """The chart as a standalone SVG document (UTF-8 text)."""
     unit, div = ("GiB", GIB) if curve.y_max >= 2 * GIB else ("MiB", MIB)
     left, right, top = 78, 24, 64
@@ -89,8 +90,10 @@ def render_svg(curve: MemoryCurve, *, width: int = 900, plot_height: int = 380,
     )
     out.append(f"<title>{escape(heading)}</title>")
     out.append(f'<rect width="{width}" height="{height}" fill="#ffffff"/>')
-    out.append(f'<text x="{left}" y="24" font-size="16" font-weight="600" fill="#222">'
-               f"{escape(heading)}</text>")
+    out.append(
+        f'<text x="{left}" y="24" font-size="16" font-weight="600" fill="#222">'
+        f"{escape(heading)}</text>"
+    )
     out.append(f'<text x="{left}" y="44" fill="#555">{escape(curve.subtitle())}</text>')
 
     # Grid and axes.
@@ -109,19 +112,27 @@ def render_svg(curve: MemoryCurve, *, width: int = 900, plot_height: int = 380,
     out.append('<g fill="#444" font-size="11">')
     y = 0.0
     while y <= y_top + 1e-9:
-        out.append(f'<text x="{left - 8}" y="{_num(py(y * div) + 4)}" text-anchor="end">'
-                   f"{_tick_label(y)}</text>")
+        out.append(
+            f'<text x="{left - 8}" y="{_num(py(y * div) + 4)}" text-anchor="end">'
+            f"{_tick_label(y)}</text>"
+        )
         y += y_step
     x = 0.0
     while x <= x_max + 1e-9:
-        out.append(f'<text x="{_num(px(x))}" y="{top + plot_height + 18}" text-anchor="middle">'
-                   f"{_tick_label(x)}</text>")
+        out.append(
+            f'<text x="{_num(px(x))}" y="{top + plot_height + 18}" text-anchor="middle">'
+            f"{_tick_label(x)}</text>"
+        )
         x += x_step
     out.append("</g>")
-    out.append(f'<text x="{left + plot_w / 2:.0f}" y="{top + plot_height + 40}" '
-               f'text-anchor="middle" fill="#333">context length (tokens)</text>')
-    out.append(f'<text transform="translate(18 {top + plot_height / 2:.0f}) rotate(-90)" '
-               f'text-anchor="middle" fill="#333">memory ({unit})</text>')
+    out.append(
+        f'<text x="{left + plot_w / 2:.0f}" y="{top + plot_height + 40}" '
+        f'text-anchor="middle" fill="#333">context length (tokens)</text>'
+    )
+    out.append(
+        f'<text transform="translate(18 {top + plot_height / 2:.0f}) rotate(-90)" '
+        f'text-anchor="middle" fill="#333">memory ({unit})</text>'
+    )
 
     # Stacked areas, bottom category first.
     pts = curve.points
@@ -130,12 +141,16 @@ def render_svg(curve: MemoryCurve, *, width: int = 900, plot_height: int = 380,
         for i, cat in enumerate(curve.categories):
             upper = [lo + p.category_bytes[i] for lo, p in zip(lower, pts, strict=True)]
             ring = [f"{_num(px(p.context))},{_num(py(u))}" for p, u in zip(pts, upper, strict=True)]
-            ring += [f"{_num(px(p.context))},{_num(py(lo))}"
-                     for p, lo in zip(reversed(pts), reversed(lower), strict=True)]
+            ring += [
+                f"{_num(px(p.context))},{_num(py(lo))}"
+                for p, lo in zip(reversed(pts), reversed(lower), strict=True)
+            ]
             color = CATEGORY_COLORS.get(cat, "#999999")
-            out.append(f'<polygon class="area" data-category={quoteattr(cat)} '
-                       f'points="{" ".join(ring)}" fill="{color}" fill-opacity="0.85" '
-                       f'stroke="{color}" stroke-width="0.5"/>')
+            out.append(
+                f'<polygon class="area" data-category={quoteattr(cat)} '
+                f'points="{" ".join(ring)}" fill="{color}" fill-opacity="0.85" '
+                f'stroke="{color}" stroke-width="0.5"/>'
+            )
             lower = upper
         total = " ".join(f"{_num(px(p.context))},{_num(py(p.total_bytes))}" for p in pts)
         out.append(f'<polyline points="{total}" fill="none" stroke="#333" stroke-width="1.2"/>')
@@ -143,8 +158,10 @@ def render_svg(curve: MemoryCurve, *, width: int = 900, plot_height: int = 380,
     # The asked context.
     if 0 < curve.context <= x_max:
         cx = px(curve.context)
-        out.append(f'<line x1="{_num(cx)}" y1="{top}" x2="{_num(cx)}" y2="{top + plot_height}" '
-                   'stroke="#666" stroke-width="1" stroke-dasharray="1 3"/>')
+        out.append(
+            f'<line x1="{_num(cx)}" y1="{top}" x2="{_num(cx)}" y2="{top + plot_height}" '
+            'stroke="#666" stroke-width="1" stroke-dasharray="1 3"/>'
+        )
 
     # Limits (horizontal) and largest fitting context (vertical) per device.
     labels: list[tuple[float, str, str]] = []
@@ -158,33 +175,42 @@ def render_svg(curve: MemoryCurve, *, width: int = 900, plot_height: int = 380,
                 f'x2="{left + plot_w}" y2="{_num(ly)}" stroke="{color}" stroke-width="1.6" '
                 f'stroke-dasharray="{DASHES[l_i % len(DASHES)]}"/>'
             )
-            labels.append((ly, color, f"{dev.device_name}: {lim.title} "
-                           f"{lim.limit_bytes / div:,.1f} {unit}"))
+            labels.append(
+                (ly, color, f"{dev.device_name}: {lim.title} {lim.limit_bytes / div:,.1f} {unit}")
+            )
     # Labels sit just above their line; from the bottom up, each moves up to clear the one below.
     # A white halo (paint-order stroke) keeps them legible over the areas.
     floor = float(top + plot_height)
     for ly, color, text in sorted(labels, key=lambda t: -t[0]):
         ty = min(ly - 4, floor - 13)
         floor = ty
-        out.append(f'<text x="{left + plot_w - 4}" y="{_num(ty)}" text-anchor="end" '
-                   f'fill="{color}" font-size="11" stroke="#ffffff" stroke-width="3" '
-                   f'paint-order="stroke">{escape(text)}</text>')
+        out.append(
+            f'<text x="{left + plot_w - 4}" y="{_num(ty)}" text-anchor="end" '
+            f'fill="{color}" font-size="11" stroke="#ffffff" stroke-width="3" '
+            f'paint-order="stroke">{escape(text)}</text>'
+        )
     for d_i, dev in enumerate(curve.devices):
         color = DEVICE_COLORS[d_i % len(DEVICE_COLORS)]
         if dev.max_context is not None and dev.max_context <= x_max:
             mx = px(dev.max_context)
-            out.append(f'<line class="fit" data-device={quoteattr(dev.device_id)} '
-                       f'x1="{_num(mx)}" y1="{top}" x2="{_num(mx)}" y2="{top + plot_height}" '
-                       f'stroke="{color}" stroke-width="2"/>')
+            out.append(
+                f'<line class="fit" data-device={quoteattr(dev.device_id)} '
+                f'x1="{_num(mx)}" y1="{top}" x2="{_num(mx)}" y2="{top + plot_height}" '
+                f'stroke="{color}" stroke-width="2"/>'
+            )
             fits = ("fits ≥ " if dev.fits_whole_range else "fits up to ") + _tokens(dev.max_context)
             anchor = "end" if mx > left + plot_w * 0.6 else "start"
             dx = -4 if anchor == "end" else 4
-            out.append(f'<text x="{_num(mx + dx)}" y="{top + 14 + 14 * d_i}" '
-                       f'text-anchor="{anchor}" fill="{color}" font-weight="600" font-size="11" '
-                       'stroke="#ffffff" stroke-width="3" paint-order="stroke">'
-                       f"{escape(dev.device_id)}: {fits}</text>")
-    out.append(f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_height}" fill="none" '
-               'stroke="#888"/>')
+            out.append(
+                f'<text x="{_num(mx + dx)}" y="{top + 14 + 14 * d_i}" '
+                f'text-anchor="{anchor}" fill="{color}" font-weight="600" font-size="11" '
+                'stroke="#ffffff" stroke-width="3" paint-order="stroke">'
+                f"{escape(dev.device_id)}: {fits}</text>"
+            )
+    out.append(
+        f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_height}" fill="none" '
+        'stroke="#888"/>'
+    )
 
     # Legend below the axis title.
     ly0 = top + plot_height + 62
@@ -193,12 +219,15 @@ def render_svg(curve: MemoryCurve, *, width: int = 900, plot_height: int = 380,
         lx = left + (i % cols) * col_w
         ly = ly0 + (i // cols) * 22
         if kind == "area":
-            out.append(f'<rect x="{_num(lx)}" y="{ly - 10}" width="18" height="12" '
-                       f'fill="{color}"/>')
+            out.append(
+                f'<rect x="{_num(lx)}" y="{ly - 10}" width="18" height="12" fill="{color}"/>'
+            )
         else:
             dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
-            out.append(f'<line x1="{_num(lx)}" y1="{ly - 4}" x2="{_num(lx + 18)}" y2="{ly - 4}" '
-                       f'stroke="{color}" stroke-width="2"{dash_attr}/>')
+            out.append(
+                f'<line x1="{_num(lx)}" y1="{ly - 4}" x2="{_num(lx + 18)}" y2="{ly - 4}" '
+                f'stroke="{color}" stroke-width="2"{dash_attr}/>'
+            )
         out.append(f'<text x="{_num(lx + 24)}" y="{ly}" fill="#333">{escape(text)}</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
@@ -206,19 +235,34 @@ def render_svg(curve: MemoryCurve, *, width: int = 900, plot_height: int = 380,
 
 def _legend_rows(curve: MemoryCurve) -> list[tuple[str, str, str, str]]:
     """(kind, colour, dash, text) of each legend entry."""
-    rows = [("area", CATEGORY_COLORS.get(c, "#999999"), "", CATEGORY_LABELS.get(c, c))
-            for c in curve.categories]
+    rows = [
+        ("area", CATEGORY_COLORS.get(c, "#999999"), "", CATEGORY_LABELS.get(c, c))
+        for c in curve.categories
+    ]
     for d_i, dev in enumerate(curve.devices):
         color = DEVICE_COLORS[d_i % len(DEVICE_COLORS)]
         for l_i, lim in enumerate(dev.limits):
-            rows.append(("line", color, DASHES[l_i % len(DASHES)],
-                         f"{dev.device_name}: {lim.title} (limit on {_measured(lim.measures)})"))
+            rows.append(
+                (
+                    "line",
+                    color,
+                    DASHES[l_i % len(DASHES)],
+                    f"{dev.device_name}: {lim.title} (limit on {_measured(lim.measures)})",
+                )
+            )
         if dev.max_context is None:
             rows.append(("line", color, "", f"{dev.device_name}: no context passes every check"))
         else:
             at_least = "≥ " if dev.fits_whole_range else ""
-            rows.append(("line", color, "", f"{dev.device_name}: largest context passing every "
-                         f"check {at_least}{_tokens(dev.max_context)}"))
+            rows.append(
+                (
+                    "line",
+                    color,
+                    "",
+                    f"{dev.device_name}: largest context passing every "
+                    f"check {at_least}{_tokens(dev.max_context)}",
+                )
+            )
     return rows
 
 

@@ -29,10 +29,20 @@ if TYPE_CHECKING:
 
 MIB = 1024 * 1024
 
-STATUS_STYLE = {Status.PASS: "bold green", Status.FAIL: "bold red", Status.WARN: "bold yellow",
-                Status.SKIP: "dim", Status.INFO: "cyan"}
-STATUS_WORD = {Status.PASS: "PASS", Status.FAIL: "FAIL", Status.WARN: "WARN", Status.SKIP: "skip",
-               Status.INFO: "info"}
+STATUS_STYLE = {
+    Status.PASS: "bold green",
+    Status.FAIL: "bold red",
+    Status.WARN: "bold yellow",
+    Status.SKIP: "dim",
+    Status.INFO: "cyan",
+}
+STATUS_WORD = {
+    Status.PASS: "PASS",
+    Status.FAIL: "FAIL",
+    Status.WARN: "WARN",
+    Status.SKIP: "skip",
+    Status.INFO: "info",
+}
 EIGHTHS = " ▏▎▍▌▋▊▉█"
 MARKER_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 _TRAILING = re.compile(r"(?:\s|\x1b\[[0-9;]*m)+$")
@@ -52,8 +62,9 @@ PLAIN = TextStyle()
 MIN_WIDTH, MAX_WIDTH = 72, 160
 
 
-def choose_style(*, to_tty: bool, to_file: bool, env: Mapping[str, str],
-                 columns: int | None) -> TextStyle:
+def choose_style(
+    *, to_tty: bool, to_file: bool, env: Mapping[str, str], columns: int | None
+) -> TextStyle:
     """The style for a report: colour on a terminal unless ``NO_COLOR`` is set (no-color.org),
     or on stdout when ``FORCE_COLOR`` is set; never in a file. Width: the terminal's, else
     ``COLUMNS``, else 100, kept within 72..160."""
@@ -72,9 +83,17 @@ def to_text(renderables: Iterable[RenderableType], style: TextStyle = PLAIN) -> 
     """Render to a string (no trailing spaces, one trailing newline)."""
     buf = io.StringIO()
     console = Console(
-        file=buf, width=style.width, color_system="truecolor" if style.color else None,
-        force_terminal=style.color, no_color=not style.color, highlight=False, emoji=False,
-        markup=False, legacy_windows=False, force_jupyter=False, force_interactive=False,
+        file=buf,
+        width=style.width,
+        color_system="truecolor" if style.color else None,
+        force_terminal=style.color,
+        no_color=not style.color,
+        highlight=False,
+        emoji=False,
+        markup=False,
+        legacy_windows=False,
+        force_jupyter=False,
+        force_interactive=False,
         _environ={},  # never let COLUMNS, NO_COLOR or FORCE_COLOR change a rendering
     )
     for r in renderables:
@@ -90,9 +109,18 @@ def _keep_reset(match: re.Match[str]) -> str:
 
 def recording_console(width: int = 100) -> Console:
     """A console that records what it prints (for SVG screenshots)."""
-    return Console(file=io.StringIO(), width=width, record=True, color_system="truecolor",
-                   force_terminal=True, highlight=False, emoji=False, markup=False,
-                   legacy_windows=False, _environ={})
+    return Console(
+        file=io.StringIO(),
+        width=width,
+        record=True,
+        color_system="truecolor",
+        force_terminal=True,
+        highlight=False,
+        emoji=False,
+        markup=False,
+        legacy_windows=False,
+        _environ={},
+    )
 
 
 def mib(n: int | None) -> str:
@@ -138,8 +166,11 @@ def spec_view(spec: ModelSpec) -> list[RenderableType]:
     windows = {w for w in spec.layer_windows if w is not None}
     if windows:
         n_local = sum(1 for w in spec.layer_windows if w is not None)
-        row("sliding window", f"{max(windows)} on {n_local}/{spec.num_layers} layers",
-            "layer_windows")
+        row(
+            "sliding window",
+            f"{max(windows)} on {n_local}/{spec.num_layers} layers",
+            "layer_windows",
+        )
     if spec.attention_sink:
         row("attention sink", spec.attention_sink)
     row("KV dtype", spec.kv_dtype, "kv_dtype")
@@ -159,8 +190,11 @@ def spec_view(spec: ModelSpec) -> list[RenderableType]:
     if w is None:
         row("weights", "none in the artifact (computed from the architecture when planning)")
     else:
-        row("weights", f"{w.tensor_count} tensors, {w.total_bytes:,} bytes ({mib(w.total_bytes)}), "
-            f"{w.param_count:,} parameters")
+        row(
+            "weights",
+            f"{w.tensor_count} tensors, {w.total_bytes:,} bytes ({mib(w.total_bytes)}), "
+            f"{w.param_count:,} parameters",
+        )
         row("  by dtype", ", ".join(f"{d} {mib(b)}" for d, b in w.bytes_by_dtype))
         row("  external / embedded", f"{mib(w.external_bytes)} / {mib(w.embedded_bytes)}")
     if spec.kv_input_names:
@@ -168,9 +202,19 @@ def spec_view(spec: ModelSpec) -> list[RenderableType]:
         more = f" … ({len(spec.kv_input_names)} inputs)" if len(spec.kv_input_names) > 2 else ""
         row("KV inputs", shown + more)
     s = spec.settings
-    art = [f"{k}={getattr(s, k)}" for k in ("context_window_size", "prefill_chunk_size",
-           "sliding_window_size", "attention_sink_size", "max_batch_size", "max_length",
-           "past_present_share_buffer") if getattr(s, k) not in (None, -1)]
+    art = [
+        f"{k}={getattr(s, k)}"
+        for k in (
+            "context_window_size",
+            "prefill_chunk_size",
+            "sliding_window_size",
+            "attention_sink_size",
+            "max_batch_size",
+            "max_length",
+            "past_present_share_buffer",
+        )
+        if getattr(s, k) not in (None, -1)
+    ]
     if art:
         row("artifact settings", ", ".join(art))
     if spec.compiled_lib is not None:
@@ -211,8 +255,11 @@ def _markers(reports: Sequence[DeviceReport]) -> list[_Marker]:
     per_device: list[list[tuple[CheckResult, str]]] = []
     for i, r in enumerate(reports):
         color = DEVICE_COLORS[i % len(DEVICE_COLORS)]
-        lims = [(c, color) for c in r.checks if c.id in LIMIT_CHECKS and c.limit_bytes is not None
-                and c.status is not Status.SKIP]
+        lims = [
+            (c, color)
+            for c in r.checks
+            if c.id in LIMIT_CHECKS and c.limit_bytes is not None and c.status is not Status.SKIP
+        ]
         per_device.append(lims)
     if sum(len(x) for x in per_device) > 6:
         per_device = [sorted(x, key=lambda t: t[0].margin_bytes or 0)[:1] for x in per_device]
@@ -221,14 +268,20 @@ def _markers(reports: Sequence[DeviceReport]) -> list[_Marker]:
         for c, color in lims:
             assert c.limit_bytes is not None
             measured = c.threshold.split("≤", 1)[0].strip() or "the rule's measure"
-            out.append(_Marker(MARKER_LETTERS[len(out) % 26], c.limit_bytes, color,
-                               f"{r.device.name}: {c.title} {mib(c.limit_bytes)} "
-                               f"(limit on {measured})"))
+            out.append(
+                _Marker(
+                    MARKER_LETTERS[len(out) % 26],
+                    c.limit_bytes,
+                    color,
+                    f"{r.device.name}: {c.title} {mib(c.limit_bytes)} (limit on {measured})",
+                )
+            )
     return out
 
 
-def _bar(start: int, length: int, scale: int, cells: int, color: str,
-         markers: Sequence[_Marker]) -> Text:
+def _bar(
+    start: int, length: int, scale: int, cells: int, color: str, markers: Sequence[_Marker]
+) -> Text:
     """A waterfall segment [start, start + length) on ``cells`` cells worth ``scale`` bytes,
     with each limit marker drawn as ``┆`` where the bar leaves room."""
     chars = [" "] * cells
@@ -269,16 +322,19 @@ def _scale_row(scale: int, cells: int, markers: Sequence[_Marker]) -> Text:
     return text
 
 
-def budget_view(b: MemoryBudget, reports: Sequence[DeviceReport] = (),
-                style: TextStyle = PLAIN) -> list[RenderableType]:
+def budget_view(
+    b: MemoryBudget, reports: Sequence[DeviceReport] = (), style: TextStyle = PLAIN
+) -> list[RenderableType]:
     """Settings line, a table with one waterfall bar per category and component, limit markers
     for the devices in ``reports``, then totals, assumptions and notes."""
     s = b.settings
     head = Text()
     head.append(b.model, style="bold")
-    head.append(f" on {s.runtime.value}: {s.quantization}, context {s.context:,}, prefill "
-                f"{s.prefill:,}, batch {s.batch}, KV {s.kv_dtype}"
-                + (f", sliding window {s.sliding_window:,}" if s.sliding_window else ""))
+    head.append(
+        f" on {s.runtime.value}: {s.quantization}, context {s.context:,}, prefill "
+        f"{s.prefill:,}, batch {s.batch}, KV {s.kv_dtype}"
+        + (f", sliding window {s.sliding_window:,}" if s.sliding_window else "")
+    )
     markers = _markers(reports)
     scale = max([b.total_bytes, *(m.bytes for m in markers), 1])
     label_w = 40
@@ -288,37 +344,56 @@ def budget_view(b: MemoryBudget, reports: Sequence[DeviceReport] = (),
     t.add_column("component", width=label_w, no_wrap=True, overflow="ellipsis")
     t.add_column("MiB", justify="right", width=12, no_wrap=True)
     t.add_column("share", justify="right", width=6, no_wrap=True)
-    t.add_column(Text(f"0 … {scale / MIB:,.0f} MiB", justify="right"), width=cells,
-                 no_wrap=True)
+    t.add_column(Text(f"0 … {scale / MIB:,.0f} MiB", justify="right"), width=cells, no_wrap=True)
     total = max(b.total_bytes, 1)
     start = 0
     for cat in CATEGORIES:
         n = b.category_bytes(cat)
         color = CATEGORY_COLORS[cat]
-        t.add_row(Text(CATEGORY_LABELS[cat], style="bold"), _num_mib(n), f"{n / total:.0%}",
-                  _bar(start, n, scale, cells, color, markers))
+        t.add_row(
+            Text(CATEGORY_LABELS[cat], style="bold"),
+            _num_mib(n),
+            f"{n / total:.0%}",
+            _bar(start, n, scale, cells, color, markers),
+        )
         sub = start
         for c in b.components:
             if c.category != cat:
                 continue
-            t.add_row(Text("  " + c.label, style="dim" if not c.dirty else ""), _num_mib(c.bytes),
-                      "", _bar(sub, c.bytes, scale, cells, color, markers))
+            t.add_row(
+                Text("  " + c.label, style="dim" if not c.dirty else ""),
+                _num_mib(c.bytes),
+                "",
+                _bar(sub, c.bytes, scale, cells, color, markers),
+            )
             sub += c.bytes
         start += n
     t.add_section()
-    t.add_row(Text("total", style="bold"), Text(_num_mib(b.total_bytes), style="bold"), "100%",
-              _bar(0, b.total_bytes, scale, cells, "bold", markers))
-    t.add_row("footprint (dirty)", _num_mib(b.footprint_bytes),
-              f"{b.footprint_bytes / total:.0%}", "")
+    t.add_row(
+        Text("total", style="bold"),
+        Text(_num_mib(b.total_bytes), style="bold"),
+        "100%",
+        _bar(0, b.total_bytes, scale, cells, "bold", markers),
+    )
+    t.add_row(
+        "footprint (dirty)", _num_mib(b.footprint_bytes), f"{b.footprint_bytes / total:.0%}", ""
+    )
     if markers:
         t.add_row("limits", "", "", _scale_row(scale, cells, markers))
     out: list[RenderableType] = [head, t]
-    out.extend(hanging(Text(f"  ┆{m.letter}", style=f"bold {m.color}"), Text(m.label))
-               for m in markers)
+    out.extend(
+        hanging(Text(f"  ┆{m.letter}", style=f"bold {m.color}"), Text(m.label)) for m in markers
+    )
     if b.mlc_engine is not None:
-        out.append(hanging(Text("  MLC:"), Text(
-            f"reports {mib(b.mlc_reported_bytes)} (params + temp + KV); the engine's start-up "
-            f"needs {mib(b.mlc_engine.startup_bytes)} (params + 2 × temp + workspaces)")))
+        out.append(
+            hanging(
+                Text("  MLC:"),
+                Text(
+                    f"reports {mib(b.mlc_reported_bytes)} (params + temp + KV); the engine's start-up "
+                    f"needs {mib(b.mlc_engine.startup_bytes)} (params + 2 × temp + workspaces)"
+                ),
+            )
+        )
     out.extend(_note_lines("assumed", s.defaults))
     out.extend(_note_lines("note", b.notes))
     return out
@@ -362,24 +437,29 @@ def report_view(r: DeviceReport) -> list[RenderableType]:
             rule.append("\n" + c.message, style="dim")
         margin = c.margin_bytes
         t.add_row(
-            Text(STATUS_WORD[c.status], style=STATUS_STYLE[c.status]), rule,
+            Text(STATUS_WORD[c.status], style=STATUS_STYLE[c.status]),
+            rule,
             f"{c.measured_bytes / MIB:,.0f} MiB" if c.measured_bytes is not None else "",
             f"{c.limit_bytes / MIB:,.0f} MiB" if c.limit_bytes is not None else "",
             Text(_signed_mib(margin), style="red" if margin < 0 else "green")
-            if margin is not None else "",
+            if margin is not None
+            else "",
             _gauge(c),
         )
     out: list[RenderableType] = [head, t]
     if r.max_context is not None:
         out.append(Text(f"  largest context that passes every check: {r.max_context:,} tokens"))
     else:
-        out.append(Text("  no context length passes every check with these settings",
-                        style="red"))
+        out.append(Text("  no context length passes every check with these settings", style="red"))
     if r.decode is not None:
         est = " (estimate)" if r.decode.estimate else ""
-        out.append(Text(f"  decode speed ≈ {r.decode.tokens_per_s:,.1f} tokens/s{est} "
-                        f"({r.decode.efficiency:.0%} of "
-                        f"{r.decode.bandwidth_bytes_per_s / 1e9:.0f} GB/s)"))
+        out.append(
+            Text(
+                f"  decode speed ≈ {r.decode.tokens_per_s:,.1f} tokens/s{est} "
+                f"({r.decode.efficiency:.0%} of "
+                f"{r.decode.bandwidth_bytes_per_s / 1e9:.0f} GB/s)"
+            )
+        )
     return out
 
 
@@ -387,8 +467,9 @@ def _blank() -> Text:
     return Text("")
 
 
-def check_view(runs: Sequence[tuple[str, Sequence[DeviceReport]]], strict: bool,
-               style: TextStyle = PLAIN) -> list[RenderableType]:
+def check_view(
+    runs: Sequence[tuple[str, Sequence[DeviceReport]]], strict: bool, style: TextStyle = PLAIN
+) -> list[RenderableType]:
     """A check run: per model, the budget with every device's limits, then each device."""
     out: list[RenderableType] = []
     worst: list[Status] = []
@@ -442,8 +523,10 @@ def plan_view(plan: Plan, style: TextStyle = PLAIN) -> list[RenderableType]:
     else:
         window = f", sliding window {c.sliding_window:,}" if c.sliding_window else ""
         chosen = Text("Chosen: ", style="bold green")
-        chosen.append(f"{c.quantization}, context {c.context:,}, prefill chunk "
-                      f"{c.prefill:,}{window}", style="bold")
+        chosen.append(
+            f"{c.quantization}, context {c.context:,}, prefill chunk {c.prefill:,}{window}",
+            style="bold",
+        )
         out.extend([chosen, _blank()])
         out.extend(budget_view(c.budget, c.reports, style))
         for r in c.reports:
@@ -484,8 +567,12 @@ def _candidates_table(rows: Iterable[tuple[Candidate, str]], with_reason: bool) 
     if with_reason:
         t.add_column("why not", ratio=1, overflow="fold")
     for cand, why in rows:
-        cells: list[RenderableType] = [cand.quantization, f"{cand.context:,}", f"{cand.prefill:,}",
-                                       mib(cand.budget.total_bytes)]
+        cells: list[RenderableType] = [
+            cand.quantization,
+            f"{cand.context:,}",
+            f"{cand.prefill:,}",
+            mib(cand.budget.total_bytes),
+        ]
         if with_reason:
             cells.append(Text(why, style="dim"))
         t.add_row(*cells)

@@ -39,8 +39,9 @@ def render_spec(spec: ModelSpec, style: TextStyle = PLAIN) -> str:
     return terminal.to_text(terminal.spec_view(spec), style)
 
 
-def render_budget(b: MemoryBudget, reports: Sequence[DeviceReport] = (),
-                  style: TextStyle = PLAIN) -> str:
+def render_budget(
+    b: MemoryBudget, reports: Sequence[DeviceReport] = (), style: TextStyle = PLAIN
+) -> str:
     """The budget: a bar per category and component, against the limits of ``reports``."""
     return terminal.to_text(terminal.budget_view(b, reports, style), style)
 
@@ -50,11 +51,13 @@ def render_report(r: DeviceReport, style: TextStyle = PLAIN) -> str:
     return terminal.to_text(terminal.report_view(r), style)
 
 
-def render_check_text(runs: Sequence[ModelReports], strict: bool = False,
-                      style: TextStyle = PLAIN) -> str:
+def render_check_text(
+    runs: Sequence[ModelReports], strict: bool = False, style: TextStyle = PLAIN
+) -> str:
     """A whole check run: each model's budget against every device, each device's checks."""
     return terminal.to_text(
-        terminal.check_view([(run.model, run.reports) for run in runs], strict, style), style)
+        terminal.check_view([(run.model, run.reports) for run in runs], strict, style), style
+    )
 
 
 def render_plan(plan: Plan, style: TextStyle = PLAIN) -> str:
