@@ -18,8 +18,8 @@ import statistics
 import sys
 from pathlib import Path
 
-from planner.arch import param_count
-from planner.budget import estimate
+from planner.families import param_count
+from planner.runtimes import estimate
 from planner.settings import Runtime, RuntimeSettings
 from planner_adapters.hf_config import spec_from_hf_config
 

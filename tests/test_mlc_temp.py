@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from planner.mlc_temp import Op, Tensor, mlc_temp_buffer, plan_blocks
 from planner.quant import mlc_scheme
+from planner.runtimes.mlc.temp import Op, Tensor, mlc_temp_buffer, plan_blocks
 from planner.spec import ModelSpec
 from planner_adapters.hf_config import spec_from_hf_config
 

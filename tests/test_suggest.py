@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from planner.cli import app
+from planner.cli.app import app
 from planner.emit.mlc import parse_overrides
 from tests.conftest import REPO
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from math import ceil
 from typing import Any
 
-from planner.arch import family_layout, is_tied
 from planner.errors import UsageError
+from planner.families import family_layout, is_tied
 from planner.quant import MlcScheme, tensor_bytes
 from planner.spec import ModelSpec
 

@@ -531,7 +531,7 @@ def _reader(target: str) -> Any:
             return run
 
         def estimated(read: Any) -> Any:
-            from planner.budget import estimate
+            from planner.runtimes import estimate
             from planner.settings import Runtime, RuntimeSettings
 
             def run(path: Path) -> Any:

@@ -189,8 +189,9 @@ def _plain(node: Node, ctx: _Ctx, seen: set[int], depth: int = 0) -> _Loc:
         try:
             value = SafeConstructor().construct_object(node)
         except (ValueError, TypeError, OverflowError):  # "!!float x", a 5000-digit integer
-            raise ctx.error(line, f"invalid {node.tag.rsplit(':', 1)[-1]} value "
-                            f"{str(node.value)[:40]!r}") from None
+            raise ctx.error(
+                line, f"invalid {node.tag.rsplit(':', 1)[-1]} value {str(node.value)[:40]!r}"
+            ) from None
         if isinstance(value, str) and len(value) > MAX_STRING_CHARS:
             raise ctx.error(line, f"string longer than {MAX_STRING_CHARS} characters")
         return _Loc(value, line)

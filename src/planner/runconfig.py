@@ -23,6 +23,8 @@ from typing import Any
 import yaml
 
 from planner.errors import ConfigFileError
+from planner.request import PlanRequest
+from planner.settings import CheckOptions, Runtime
 
 MAX_CONFIG_BYTES = 1024 * 1024
 MAX_CONFIG_VALUES = 100_000
@@ -47,31 +49,10 @@ JOB_KEYS = {
 
 
 @dataclass(frozen=True, slots=True)
-class CheckJob:
-    """One model checked on some devices with some settings."""
-
-    model: Path
-    devices: tuple[str, ...]
-    label: str
-    runtime: str | None = None
-    quantization: str | None = None
-    context: int | None = None
-    prefill: int | None = None
-    batch: int = 1
-    kv_dtype: str | None = None
-    sliding_window: int | None = None
-    attention_sink: int | None = None
-    draft: Path | None = None
-    entitlement: bool = False
-    ram_fraction: float = 0.7
-    adapter: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class RunConfig:
     """A parsed planner.yaml."""
 
-    jobs: tuple[CheckJob, ...]
+    jobs: tuple[PlanRequest, ...]
     profile_dirs: tuple[Path, ...]
 
 
@@ -216,12 +197,19 @@ def load_run_config(path: Path) -> RunConfig:
         model = base / merged.pop("model")
         draft = merged.pop("draft", None)
         label = merged.pop("name", None) or str(Path(raw["model"]))
+        runtime = merged.pop("runtime", None)
+        options = CheckOptions(
+            ram_fraction=merged.pop("ram_fraction", CheckOptions().ram_fraction),
+            entitlement=merged.pop("entitlement", False),
+        )
         jobs.append(
-            CheckJob(
+            PlanRequest(
                 model=model,
                 devices=tuple(merged.pop("devices")),
                 label=label,
                 draft=base / draft if draft else None,
+                runtime=Runtime(runtime) if runtime else None,
+                options=options,
                 **merged,
             )
         )

@@ -10,20 +10,16 @@ length, then speed (a larger prefill chunk processes prompts faster).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
-from planner.budget import MLC_WINDOW_FAMILIES, MemoryBudget, normalise_kv_dtype
+from planner.budget import MemoryBudget
 from planner.checks import CheckOptions, DeviceReport, blocks, check_device, max_context
 from planner.device import DeviceProfile
 from planner.errors import PlannerError, UsageError
-from planner.quant import ORT_DEFAULT_SCHEMES, mlc_scheme, mlc_schemes_for, ort_scheme
+from planner.runtimes import model_for
 from planner.settings import Runtime, RuntimeSettings
 from planner.spec import ModelSpec
 
-MLC_MOBILE_KINDS = ("no-quant", "group-quant")
-"""Scheme kinds whose kernels MLC builds for Metal/OpenCL/Vulkan (AWQ, FT and fp8 are CUDA-side)."""
-MLC_PREFILLS = (2048, 1024, 512, 256, 128)
-ORT_PREFILLS = (2048, 1024, 512, 256, 128)
 DEFAULT_SLIDING_WINDOW = 4096
 DEFAULT_TARGET_CONTEXT = 4096
 """Context aimed for when the user gives neither --context nor --min-context."""
@@ -84,6 +80,8 @@ class Plan:
     runners_up: tuple[Candidate, ...]
     rejected: tuple[tuple[Candidate, str], ...]
     advice: tuple[str, ...]
+    options: CheckOptions = field(default_factory=CheckOptions)
+    """The check options the plan was searched with."""
 
 
 def round_context(tokens: int) -> int:
@@ -97,25 +95,8 @@ def quantization_candidates(
     spec: ModelSpec, runtime: Runtime, pinned: str | None, kv_dtype: str | None = None
 ) -> list[tuple[str, int]]:
     """(name, quality rank) of each scheme to try, best quality first."""
-    if runtime is Runtime.MLC:
-        if pinned:
-            s = mlc_scheme(pinned)
-            return [(s.name, s.quality_rank)]
-        return [
-            (s.name, s.quality_rank)
-            for s in mlc_schemes_for(spec.architecture)
-            if s.kind in MLC_MOBILE_KINDS
-            and s.model_dtype != "bfloat16"
-            and s.layout == "NK"
-            and (kv_dtype is None or s.kv_dtype == normalise_kv_dtype(kv_dtype))
-        ]
-    if pinned:
-        o = ort_scheme(pinned)
-        return [(o.name, o.quality_rank)]
-    names = [
-        n for n in ORT_DEFAULT_SCHEMES if not (n.endswith("embq") and not spec.tie_word_embeddings)
-    ]
-    return sorted(((n, ort_scheme(n).quality_rank) for n in names), key=lambda t: -t[1])
+    found = model_for(runtime).quantization_candidates(spec, pinned, kv_dtype)
+    return [(c.name, c.quality_rank) for c in found]
 
 
 def _evaluate(
@@ -182,7 +163,7 @@ def suggest(
     cap = base.context or min(model_max, max(DEFAULT_TARGET_CONTEXT, min_context or 0))
     if min_context is not None and min_context > cap:
         cap = min_context
-    prefills: tuple[int, ...] = MLC_PREFILLS if base.runtime is Runtime.MLC else ORT_PREFILLS
+    prefills: tuple[int, ...] = model_for(base.runtime).prefill_candidates
     if base.prefill is not None:
         prefills = (base.prefill,)
     floor = min(min_context or 256, cap)
@@ -249,7 +230,14 @@ def suggest(
     chosen = found[0] if found else None
     advice = list(_advice(spec, base, devices, options, chosen, min_context, cap))
     return Plan(
-        spec, base, tuple(devices), chosen, tuple(found[1:4]), tuple(rejected), tuple(advice)
+        spec,
+        base,
+        tuple(devices),
+        chosen,
+        tuple(found[1:4]),
+        tuple(rejected),
+        tuple(advice),
+        options,
     )
 
 
@@ -287,7 +275,7 @@ def _advice(
         for quant, _rank in quantization_candidates(
             spec, base.runtime, base.quantization, base.kv_dtype
         ):
-            for prefill in (MLC_PREFILLS if base.runtime is Runtime.MLC else ORT_PREFILLS)[-2:]:
+            for prefill in model_for(base.runtime).prefill_candidates[-2:]:
                 try:
                     longest = _longest(
                         spec, base, devices, options, quant, prefill, None, None, want
@@ -306,7 +294,7 @@ def _advice(
                 "no quantization fits at any context: choose a smaller model or a device "
                 "with more memory"
             )
-    if base.runtime is Runtime.MLC and spec.architecture in MLC_WINDOW_FAMILIES:
+    if base.runtime is Runtime.MLC and model_for(base.runtime).supports_sliding_window(spec):
         window = min(DEFAULT_SLIDING_WINDOW, want)
         alt = None
         for quant, rank in quantization_candidates(
@@ -319,7 +307,7 @@ def _advice(
                 options,
                 quant,
                 rank,
-                min(MLC_PREFILLS[2], window),
+                min(model_for(base.runtime).prefill_candidates[2], window),
                 want,
                 window,
                 DEFAULT_SINK,

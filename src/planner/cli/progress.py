@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TypeVar
 
-import planner.cli as cli
+from planner.cli.output import STATE, hint
 
 Advance = Callable[[int, int], None]
 """``advance(done, total)``: report progress of a sweep."""
@@ -23,7 +23,7 @@ T = TypeVar("T")
 
 def _interactive() -> bool:
     return (
-        not cli.QUIET
+        not STATE.quiet
         and sys.stderr.isatty()
         and os.environ.get("TERM") != "dumb"
         and not os.environ.get("CI")
@@ -34,7 +34,7 @@ def _interactive() -> bool:
 def activity(message: str) -> Iterator[None]:
     """A spinner with ``message`` while the block runs (a hint line when not on a terminal)."""
     if not _interactive():
-        cli.hint(message)
+        hint(message)
         yield
         return
     from rich.console import Console
@@ -47,7 +47,7 @@ def activity(message: str) -> Iterator[None]:
 def progress(message: str) -> Iterator[Advance]:
     """A transient progress bar; the block calls ``advance(done, total)``."""
     if not _interactive():
-        cli.hint(message)
+        hint(message)
         yield lambda done, total: None
         return
     from rich.console import Console

@@ -22,6 +22,11 @@ class EmitKind(str, Enum):
     genai_config = "genai-config"
     ort_builder = "ort-builder"
 
+    @property
+    def runtime(self) -> Runtime:
+        """The runtime whose toolchain consumes this fragment."""
+        return Runtime.MLC if self in MLC_KINDS else Runtime.ONNXRUNTIME
+
 
 MLC_KINDS = (EmitKind.mlc_overrides, EmitKind.mlc_package_config, EmitKind.mlc_commands)
 
@@ -91,10 +96,8 @@ def render_fragment(plan: Plan, kind: EmitKind) -> str:
     c = plan.chosen
     if c is None:
         raise UsageError("no plan fits, so there is nothing to emit")
-    if kind in MLC_KINDS and plan.base.runtime is not Runtime.MLC:
-        raise UsageError(f"--emit {kind.value} needs --runtime mlc")
-    if kind not in MLC_KINDS and plan.base.runtime is not Runtime.ONNXRUNTIME:
-        raise UsageError(f"--emit {kind.value} needs --runtime onnxruntime")
+    if plan.base.runtime is not kind.runtime:
+        raise UsageError(f"--emit {kind.value} needs --runtime {kind.runtime.value}")
     if kind is EmitKind.mlc_overrides:
         return mlc.overrides_string(mlc.overrides(mlc_settings(plan, c, plan.devices[0]))) + "\n"
     if kind is EmitKind.mlc_commands:

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from planner import __version__
-from planner.checks import DeviceReport, Status
+from planner.checks import ModelReports, Status
 
 
 def escape(text: str) -> str:
@@ -32,23 +31,6 @@ def quoteattr(text: str) -> str:
         .replace("\t", "&#9;")
         + '"'
     )
-
-
-@dataclass(frozen=True, slots=True)
-class ModelReports:
-    """All device reports of one model (one entry of a check run)."""
-
-    model: str
-    """The label shown for the model: the path as given, or a planner.yaml job's name."""
-    reports: tuple[DeviceReport, ...]
-    path: str = ""
-    """The model path as given (relative stays relative), for file locations; defaults to
-    ``model``."""
-
-    @property
-    def location(self) -> str:
-        """Where CI annotations point: the model path."""
-        return self.path or self.model
 
 
 def _is_failure(status: Status, strict: bool) -> bool:

@@ -141,8 +141,8 @@ def budget_dict(b: MemoryBudget) -> dict[str, Any]:
         },
         "notes": list(b.notes),
     }
-    if b.mlc_engine is not None:
-        e = b.mlc_engine
+    if b.engine is not None:
+        e = b.engine
         out["memory"]["mlc_reported_bytes"] = b.mlc_reported_bytes
         out["mlc_engine"] = {
             "params_bytes": e.params_bytes,

@@ -21,7 +21,8 @@ from rich.text import Text
 
 from planner.budget import CATEGORIES, MemoryBudget
 from planner.checks import CheckResult, DeviceReport, Status
-from planner.plot import CATEGORY_COLORS, CATEGORY_LABELS, DEVICE_COLORS, LIMIT_CHECKS
+from planner.render.style import CATEGORY_COLORS, CATEGORY_LABELS, DEVICE_COLORS
+from planner.rules import CEILINGS
 from planner.spec import ModelSpec
 
 if TYPE_CHECKING:
@@ -258,7 +259,7 @@ def _markers(reports: Sequence[DeviceReport]) -> list[_Marker]:
         lims = [
             (c, color)
             for c in r.checks
-            if c.id in LIMIT_CHECKS and c.limit_bytes is not None and c.status is not Status.SKIP
+            if c.id in CEILINGS and c.limit_bytes is not None and c.status is not Status.SKIP
         ]
         per_device.append(lims)
     if sum(len(x) for x in per_device) > 6:
@@ -384,13 +385,13 @@ def budget_view(
     out.extend(
         hanging(Text(f"  ┆{m.letter}", style=f"bold {m.color}"), Text(m.label)) for m in markers
     )
-    if b.mlc_engine is not None:
+    if b.engine is not None:
         out.append(
             hanging(
                 Text("  MLC:"),
                 Text(
-                    f"reports {mib(b.mlc_reported_bytes)} (params + temp + KV); the engine's start-up "
-                    f"needs {mib(b.mlc_engine.startup_bytes)} (params + 2 × temp + workspaces)"
+                    f"reports {mib(b.mlc_reported_bytes)} (params + temp + KV); the engine's "
+                    f"start-up needs {mib(b.engine.startup_bytes)} (params + 2 × temp + workspaces)"
                 ),
             )
         )

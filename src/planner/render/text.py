@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from planner.render.ci import ModelReports
+    from planner.checks import ModelReports
     from planner.suggest import Plan
 
 WIDTH = PLAIN.width

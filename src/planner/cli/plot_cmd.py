@@ -1,26 +1,26 @@
-"""Report commands: ``planner plot`` (SVG, PNG or HTML chart of memory against context), and
-the HTML helpers ``check --format html`` and ``suggest --format html`` call.
+"""``planner plot``: memory (stacked by component) against context length, with each
+device's limits and the largest context that fits, as SVG, PNG or HTML.
 
 SVG and HTML are written by hand (no dependency); PNG needs matplotlib, the optional extra
-``mlc-planner[plot]``.
+``plot``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from planner.cli import AdapterOpt, PathArg, app, emit, guarded, hint
-from planner.cli.commands import (
+from planner.cli.options import (
+    AdapterOpt,
     BatchOpt,
     ContextOpt,
     DraftOpt,
     EntitlementOpt,
     KvDtypeOpt,
+    PathArg,
     PrefillOpt,
     ProfilesOpt,
     QuantOpt,
@@ -28,17 +28,11 @@ from planner.cli.commands import (
     RuntimeOpt,
     SinkOpt,
     WindowOpt,
-    build_settings,
+    plan_request,
 )
-
-if TYPE_CHECKING:
-    from planner.checks import CheckOptions
-    from planner.cli.progress import Advance
-    from planner.device import DeviceProfile
-    from planner.plot import MemoryCurve
-    from planner.settings import RuntimeSettings
-    from planner.spec import ModelSpec
-    from planner.suggest import Plan
+from planner.cli.output import emit, emit_bytes, guarded
+from planner.errors import MissingDependencyError, UsageError
+from planner.settings import DEFAULT_RAM_FRACTION
 
 
 class ChartFormat(str, Enum):
@@ -59,8 +53,6 @@ SUFFIXES = {
 
 def chart_format(fmt: ChartFormat | None, output: Path | None) -> ChartFormat:
     """The format asked for, or the one the output's suffix names (SVG by default)."""
-    from planner.errors import UsageError
-
     by_suffix = SUFFIXES.get(output.suffix.lower()) if output is not None else None
     if fmt is not None and by_suffix is not None and fmt is not by_suffix:
         raise UsageError(f"--format {fmt.value} does not match the output file {output}")
@@ -74,57 +66,14 @@ def require_matplotlib() -> None:
     """Fail early, before any work, when PNG output cannot be drawn."""
     import importlib.util
 
-    from planner.errors import MissingDependencyError
-
     if importlib.util.find_spec("matplotlib") is None:
         raise MissingDependencyError(
             "PNG charts need matplotlib, which is not installed",
-            hint="pip install 'mlc-planner[plot]' — or write an SVG (-o chart.svg), which needs "
-            "no extra",
+            hint="install the plot extra (pip install 'mlc-planner[plot]') — or write an SVG "
+            "(-o chart.svg), which needs no extra",
         )
 
 
-def curve_for(
-    spec: ModelSpec,
-    settings: RuntimeSettings,
-    devices: Sequence[DeviceProfile],
-    options: CheckOptions,
-    draft: ModelSpec | None = None,
-    *,
-    x_max: int | None = None,
-    points: int | None = None,
-    advance: Advance | None = None,
-) -> MemoryCurve:
-    """The chart data for one model (a thin wrapper so commands need not import planner.plot)."""
-    from planner.plot import DEFAULT_POINTS, memory_curve
-
-    return memory_curve(
-        spec,
-        settings,
-        devices,
-        options,
-        draft,
-        x_max=x_max,
-        points=points or DEFAULT_POINTS,
-        on_progress=advance,
-    )
-
-
-def plan_html(plan: Plan, options: CheckOptions) -> str:
-    """``suggest --format html``: the plan with the chosen settings' chart."""
-    from planner.cli.progress import progress
-    from planner.render.html import render_plan_html
-
-    curve = None
-    if plan.chosen is not None:
-        with progress("drawing the chart…") as advance:
-            curve = curve_for(
-                plan.model, plan.chosen.settings(plan.base), plan.devices, options, advance=advance
-            )
-    return render_plan_html(plan, curve)
-
-
-@app.command()
 @guarded
 def plot(
     path: PathArg,
@@ -144,7 +93,7 @@ def plot(
     attention_sink: SinkOpt = None,
     draft: DraftOpt = None,
     entitlement: EntitlementOpt = None,
-    ram_fraction: RamFractionOpt = 0.7,
+    ram_fraction: RamFractionOpt = DEFAULT_RAM_FRACTION,
     profiles: ProfilesOpt = None,
     max_context: Annotated[
         int | None,
@@ -162,7 +111,7 @@ def plot(
         typer.Option(
             "--format",
             "-f",
-            help="svg (no extra needed), png (needs mlc-planner[plot]) or html "
+            help="svg (no extra needed), png (needs the plot extra) or html "
             "(chart, budget and checks). Default: from the -o suffix, else svg.",
         ),
     ] = None,
@@ -178,54 +127,51 @@ def plot(
 ) -> None:
     """Chart memory (stacked by component) against context length, with each device's limits
     and the largest context that fits."""
-    from planner.api import check_devices, load_profiles, resolve_devices
-    from planner.checks import CheckOptions
+    from planner import api
     from planner.cli.progress import progress
-    from planner.registry import read_model
 
     fmt = chart_format(format, output)
     if fmt is ChartFormat.png:
         require_matplotlib()
-    spec = read_model(path, adapter)
-    settings = build_settings(
-        spec.format,
-        runtime,
-        quantization,
-        context,
-        prefill,
-        batch,
-        kv_dtype,
-        sliding_window,
-        attention_sink,
+    request = plan_request(
+        path,
+        devices=device,
+        runtime=runtime,
+        quantization=quantization,
+        context=context,
+        prefill=prefill,
+        batch=batch,
+        kv_dtype=kv_dtype,
+        sliding_window=sliding_window,
+        attention_sink=attention_sink,
+        draft=draft,
+        entitlement=entitlement,
+        ram_fraction=ram_fraction,
+        profiles=profiles,
+        adapter=adapter,
     )
-    draft_spec = read_model(draft) if draft is not None else None
-    devices = resolve_devices(device, load_profiles(list(profiles or [])))
-    options = CheckOptions(ram_fraction=ram_fraction, entitlement=entitlement is not None)
-    with progress(f"computing {spec.name} at {points} context lengths…") as advance:
-        curve = curve_for(
-            spec,
-            settings,
-            devices,
-            options,
-            draft_spec,
+    models = api.read(request)
+    known = api.profiles(request.profile_dirs)
+    with progress(f"computing {models.spec.name} at {points} context lengths…") as advance:
+        curve = api.plot(
+            request,
             x_max=max_context,
             points=points,
-            advance=advance,
+            on_progress=advance,
+            known=known,
+            models=models,
         )
     if fmt is ChartFormat.svg:
         from planner.render.svg_chart import render_svg
 
         emit(render_svg(curve), output)
     elif fmt is ChartFormat.png:
-        from planner.atomic import write_atomic
-        from planner.plot import render_png
+        from planner.render.png_chart import render_png
 
         assert output is not None  # chart_format guarantees it
-        write_atomic(output, render_png(curve))
-        hint(f"wrote {output}")
+        emit_bytes(render_png(curve), output)
     else:
-        from planner.render.ci import ModelReports
         from planner.render.html import render_check_html
 
-        reports = check_devices(spec, settings, devices, options, draft_spec)
-        emit(render_check_html([ModelReports(str(path), tuple(reports))], [curve]), output)
+        run = api.check(request, known).run
+        emit(render_check_html([run], [curve]), output)

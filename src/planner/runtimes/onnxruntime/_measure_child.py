@@ -1,6 +1,7 @@
-"""Child process of :mod:`planner.measure`: load one model, generate, report memory as JSON.
+"""Child process of ``planner.runtimes.onnxruntime.measure``: load one model, generate, report
+memory as JSON.
 
-Run only by ``planner.measure.measure`` in a fresh interpreter, so that the process's peak resident
+Run only by ``measure.measure`` in a fresh interpreter, so that the process's peak resident
 set size (``VmHWM``) belongs to this one run. It reads its parameters as one JSON object on stdin
 and prints one line ``PLANNER_MEASURE_RESULT <json>`` on stdout (anything else the runtime prints is
 ignored by the parent). A failure is reported the same way, as ``{"error": "...", "kind": "..."}``.

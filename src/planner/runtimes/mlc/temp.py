@@ -42,26 +42,12 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 
+from planner.families import family
 from planner.quant import MlcScheme, dtype_bytes
 from planner.spec import ModelSpec
 
 MATCH_RANGE = 16
 """``TokenAllocator1D::match_range_``: a free block serves requests within 16x of its size."""
-
-STATIC_VOCAB_FAMILIES = frozenset({"qwen2", "qwen3", "qwen2_moe", "qwen3_moe"})
-"""Families whose lm_head / embedding declare the vocabulary as a constant (``config.vocab_size``),
-so their logits have a planned (counted) size. Llama, Mistral, Gemma and Phi-3's untied lm_head use
-the symbolic ``"vocab_size"`` (mlc-llm ``python/mlc_llm/model/<family>/*_model.py``)."""
-
-HIDDEN_STATE_FAMILIES = frozenset(
-    {"llama", "llama4", "nemotron", "olmo", "olmo2", "qwen3", "eagle"}
-)
-"""Families whose spec also exports ``*_to_last_hidden_states`` (for EAGLE speculative decoding;
-grep of ``batch_prefill_to_last_hidden_states`` in mlc-llm ``python/mlc_llm/model``). Their
-(1, chunk, hidden) result is a planned output block, so it adds one hidden-sized buffer."""
-
-QK_NORM_FAMILIES = frozenset({"qwen3", "qwen3_moe", "gemma3", "gemma3_text", "olmo2"})
-"""Families that normalise q and k per head before attention (split, two norms, concat)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,8 +178,12 @@ def plan_blocks(ops: tuple[Op, ...], outputs: tuple[Tensor, ...] = ()) -> tuple[
 
 def _dims(spec: ModelSpec, scheme: MlcScheme, max_threads: int) -> _Dims:
     act = scheme.model_dtype
-    arch = spec.architecture
-    static_vocab = arch in STATIC_VOCAB_FAMILIES or (arch == "phi3" and spec.tie_word_embeddings)
+    fam = family(spec.architecture)
+    # A dimension with no bound (the symbolic "vocab_size" of most lm_heads) makes the logits
+    # dynamic, and dynamic buffers are not counted; a constant vocabulary is.
+    static_vocab = fam.mlc_static_vocab or (
+        fam.mlc_static_vocab_when_tied and spec.tie_word_embeddings
+    )
     return _Dims(
         hidden=spec.hidden_size,
         q_heads=spec.num_attention_heads,
@@ -205,8 +195,8 @@ def _dims(spec: ModelSpec, scheme: MlcScheme, max_threads: int) -> _Dims:
         act_dtype=act,
         act_bytes=int(dtype_bytes(act)),
         static_vocab=static_vocab,
-        qk_norm=arch in QK_NORM_FAMILIES,
-        gated=arch not in ("gpt_neox", "phi", "starcoder2"),
+        qk_norm=fam.qk_norm or fam.name == "qwen3_moe",  # MoE layouts are not modelled yet
+        gated=fam.gated_mlp,
         untied=not spec.tie_word_embeddings,
         # FuseAddRMSNorm (compiler_pass/fuse_add_norm.py) rewrites rms_norm(add(x, r)) only for
         # float16/bfloat16, only on GPU targets, and only when hidden % TX == 0 with
@@ -325,7 +315,7 @@ def mlc_temp_buffer(
         FunctionTemp("embed", s * h_bytes, (s * h_bytes,)),
         FunctionTemp("alloc_embedding_tensor", s * h_bytes, (s * h_bytes,)),
     ]
-    if spec.architecture in HIDDEN_STATE_FAMILIES:
+    if family(spec.architecture).mlc_hidden_state_functions:
         funcs += [
             _function("prefill_to_last_hidden_states", d, s, None, True),
             _function("decode_to_last_hidden_states", d, 1, None, True),

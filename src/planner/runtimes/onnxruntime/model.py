@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from math import ceil, exp
 
-from planner.arch import ParamKind, param_groups
 from planner.budget import (
     ACTIVATIONS,
     KV_CACHE,
@@ -33,9 +32,10 @@ from planner.budget import (
     Component,
     ResolvedSettings,
 )
+from planner.families import ParamKind, family, param_groups
 from planner.quant import OrtScheme
+from planner.runtimes.onnxruntime.weights import ort_weight_bytes
 from planner.spec import ModelSpec
-from planner.weights import ort_weight_bytes
 
 MIB = 1024 * 1024
 FAULT_AROUND = 64 * 1024
@@ -48,8 +48,6 @@ CODE_PAGES_NBITS = 15 * MIB
 """Extra code paged in by the MatMulNBits (int4/int8) kernels (measured)."""
 NBITS_BLOCK_EXTRA = 9
 """Bytes MLAS adds per quantized block when prepacking: fp32 scale + fp32 block sum + 1."""
-FUSED_GATE_UP = frozenset({"phi3"})
-"""Families the onnxruntime-genai builder exports with a fused gate_up projection."""
 
 
 def prepack_ratio(scheme: OrtScheme) -> float:
@@ -77,7 +75,7 @@ def _layer_live_floats(spec: ModelSpec) -> int:
     inter = spec.intermediate_size or 4 * spec.hidden_size
     q = spec.num_attention_heads * spec.head_dim
     kv = spec.num_kv_heads * spec.head_dim
-    mlp = (5 if spec.architecture in FUSED_GATE_UP else 4) * inter
+    mlp = (5 if family(spec.architecture).ort_fused_gate_up else 4) * inter
     return mlp + (q + 2 * kv) + q + 3 * spec.hidden_size
 
 
