@@ -22,6 +22,7 @@ from planner.budget import CATEGORIES
 from planner.checks import Status
 from planner.device import GPU_APIS, OS_NAMES
 from planner.render.dicts import SCHEMA_VERSION
+from planner.rules import RULE_IDS
 from planner.settings import Runtime
 from planner.spec import Origin
 
@@ -313,12 +314,7 @@ OBJECTS: tuple[ObjectDef, ...] = (
         "Check",
         "One rule applied to the budget on one device.",
         (
-            F(
-                "id",
-                "string",
-                "Rule id: `ram-fraction`, `ios-app-limit`, `android-lmk`, "
-                "`android-background`, `mlc-engine`, `mlc-kv-capacity`.",
-            ),
+            F("id", "string", "Rule id: " + ", ".join(f"`{r}`" for r in RULE_IDS) + "."),
             F("title", "string", "Rule name."),
             F("status", STATUS, "Outcome."),
             F("message", "string", "What was compared, with the margin."),
