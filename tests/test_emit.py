@@ -21,7 +21,8 @@ def _p(**kw: object) -> mlc.MlcPlanSettings:
         max_batch_size=1,
         sliding_window_size=None,
         attention_sink_size=None,
-        device_preset="android:adreno",
+        device_preset="android",
+        model_type="llama",
         estimated_vram_bytes=1_234_567_890,
         conv_template="llama-3",
     )
@@ -52,6 +53,9 @@ def test_parse_overrides_rejects_unknown_keys() -> None:
 def test_package_entry_has_required_fields() -> None:
     doc = json.loads(mlc.package_config([_p(), _p(model_id="Other")]))
     assert doc["device"] == "android"
+    # Each entry names the library its compile command wrote, so package does not recompile.
+    libs = doc["model_lib_path_for_prepare_libs"]
+    assert {e["model_lib"] for e in doc["model_list"]} == set(libs)
     for entry in doc["model_list"]:
         # mlc-llm interface/package.py reads these with plain key lookups.
         for key in ("model", "model_id", "estimated_vram_bytes"):
@@ -67,13 +71,15 @@ def test_package_config_refuses_desktop_target() -> None:
 
 def test_commands_carry_plan_values() -> None:
     cmds = mlc.commands(_p())
-    assert [c[1] for c in cmds] == ["convert_weight", "gen_config", "compile"]
+    assert [c[1] for c in cmds] == ["convert_weight", "gen_config", "-p", "compile"]
+    assert cmds[2] == ["mkdir", "-p", "dist/libs"]  # compile -o does not create folders
     gen = cmds[1]
     assert gen[gen.index("--context-window-size") + 1] == "4096"
     assert gen[gen.index("--prefill-chunk-size") + 1] == "1024"
     assert gen[gen.index("--conv-template") + 1] == "llama-3"
-    comp = cmds[2]
-    assert comp[comp.index("--device") + 1] == "android:adreno"
+    comp = cmds[3]
+    assert comp[comp.index("--device") + 1] == "android"
+    assert comp[comp.index("--system-lib-prefix") + 1] == "Llama_3_2_1B_q4f16_1_"
     assert mlc.parse_overrides(comp[comp.index("--overrides") + 1])["prefill_chunk_size"] == 1024
     assert comp[-1].endswith(".tar")
 
@@ -123,7 +129,9 @@ def test_genai_patch_applies_to_builder_config() -> None:
     assert merged["search"]["num_beams"] == 1  # untouched keys survive
     so = merged["model"]["decoder"]["session_options"]
     assert so["log_id"] == "onnxruntime-genai"
-    assert so["config_entries"]["session.disable_prepacking"] == "1"
+    # 0.11+ read flat keys; a nested config_entries object is refused ("Unknown value").
+    assert so["session.disable_prepacking"] == "1"
+    assert "config_entries" not in so
     assert so["enable_cpu_mem_arena"] is False
 
 

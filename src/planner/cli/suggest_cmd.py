@@ -75,8 +75,14 @@ def suggest(
 ) -> None:
     """Find the best plan that fits, explain it, and print the build commands and config."""
     from planner import api
+    from planner.cli.output import hint
     from planner.cli.progress import activity, progress
-    from planner.emit.fragments import EmitKind, package_config_for, render_fragment
+    from planner.emit.fragments import (
+        EmitKind,
+        fragment_notes,
+        package_config_for,
+        render_fragment,
+    )
 
     kind = None
     if emit_kind is not None:
@@ -125,6 +131,8 @@ def suggest(
         return
     if kind is not None:
         emit(render_fragment(plan, kind), output)
+        for note in fragment_notes(plan, kind):
+            hint(f"note: {note}")
     elif format is TextJsonHtml.json:
         from planner.render.dicts import SCHEMA_VERSION, dumps
         from planner.render.plan_json import plan_dict

@@ -8,6 +8,7 @@ from enum import Enum
 from planner.device import DeviceProfile
 from planner.emit import mlc, ort
 from planner.errors import UsageError
+from planner.families import family
 from planner.quant import MLC_SCHEMES
 from planner.settings import Runtime
 from planner.suggest import Candidate, Plan
@@ -42,24 +43,109 @@ def model_id(name: str) -> str:
     return "-".join(kept) or safe or "model"
 
 
+def _mlc_window(plan: Plan, c: Candidate) -> tuple[int | None, int | None, list[str]]:
+    """(sliding_window_size, attention_sink_size, notes) as MLC will use them.
+
+    The budget's window is emitted whenever the family's MLC config takes one (MLC's own
+    Android Mistral entry sets ``sliding_window_size``), with the sink the budget used, so
+    neither depends on config.json defaults (MistralConfig's sink default is 4).
+    """
+    spec, rs = plan.model, c.budget.settings
+    fam = family(spec.architecture)
+    notes: list[str] = []
+    window = rs.sliding_window
+    uniform = set(spec.layer_windows)
+    if window is None and fam.mlc_sliding_window and len(uniform) == 1:
+        window = uniform.pop()  # the model's own window, on every layer (Mistral v0.1)
+    if not fam.mlc_sliding_window:
+        if spec.layer_windows and not fam.mlc_context_from_window:
+            notes.append(
+                f"MLC's {spec.architecture} config has no sliding_window_size: config.json's "
+                f"sliding_window {spec.sliding_window} is not used; every layer keeps the "
+                "whole context (planned so)"
+            )
+        return None, None, notes
+    if window is None or window <= 0 or len(set(spec.layer_windows)) > 1:
+        return None, None, notes  # per-layer patterns (Gemma-3) come from config.json
+    sink = rs.attention_sink if fam.mlc_attention_sink else None
+    return window, sink, notes
+
+
 def mlc_settings(plan: Plan, c: Candidate, device: DeviceProfile) -> mlc.MlcPlanSettings:
-    """MLC fragment inputs for a candidate on one device."""
+    """MLC fragment inputs for a candidate on one device: the values MLC will really use."""
     spec = plan.model
+    rs = c.budget.settings
     source = spec.source if spec.format == "hf" else "<path-to-hf-model>"
+    template, template_note = mlc.conv_template_for(spec)
+    notes = [template_note] if template_note else []
+    fam = family(spec.architecture)
+    if fam.mlc_context_from_window or rs.context != c.context:
+        asked = f" (the plan asked for {c.context})" if rs.context != c.context else ""
+        notes.append(
+            f"context_window_size {rs.context}{asked}: MLC's {spec.architecture} config sets "
+            "the context to config.json's sliding_window and ignores overrides "
+            "(gemma2_model.py __post_init__); the budget is planned at that context"
+            if fam.mlc_context_from_window
+            else f"context_window_size {rs.context}{asked}: resolved by the runtime settings"
+        )
+    window, sink, window_notes = _mlc_window(plan, c)
+    notes += window_notes
+    preset = device.mlc_device
+    if preset is None:
+        notes.append(
+            f"{device.id} has no MLC GPU target (its profile's mlc_device is null): no compile "
+            "command and no package entry are emitted for it"
+        )
+    elif preset.startswith(mlc.PACKAGE_DEVICES) and preset not in mlc.PACKAGE_DEVICES:
+        exact = next(d for d in mlc.PACKAGE_DEVICES if preset.startswith(d))
+        notes.append(
+            f"compile --device {exact}, not the profile's {preset}: MLC keeps an explicit "
+            f"--system-lib-prefix only for {', '.join(mlc.PACKAGE_DEVICES)} "
+            "(auto_target.py detect_system_lib_prefix), and mlc_llm package compiles with "
+            f"--device {exact} too; a unique prefix lets one app hold several models"
+        )
+        preset = exact
+    elif preset in ("metal", "vulkan", "cuda", "rocm", "opencl"):
+        notes.append(
+            f"--device {preset} auto-detects the GPU of the machine that runs compile: run it on "
+            f"{device.id} itself, or pick a ':generic' preset to cross-compile"
+        )
     return mlc.MlcPlanSettings(
         model_id=model_id(spec.name),
         source_dir=source,
         quantization=c.quantization,
-        context_window_size=c.context,
-        prefill_chunk_size=c.prefill,
+        context_window_size=rs.context,
+        prefill_chunk_size=rs.prefill,
         # The budget was computed for this max batch (temp buffers scale with it): emit the same.
-        max_batch_size=c.budget.settings.max_batch_size,
-        sliding_window_size=c.sliding_window,
-        attention_sink_size=c.attention_sink,
-        device_preset=device.mlc_device or "android",
+        max_batch_size=rs.max_batch_size,
+        sliding_window_size=window,
+        attention_sink_size=sink,
+        device_preset=preset,
         estimated_vram_bytes=c.budget.total_bytes,
-        conv_template=mlc.conv_template_for(spec),
+        conv_template=template,
+        model_type=spec.architecture,
+        device_name=device.id,
+        notes=tuple(notes),
     )
+
+
+def mlc_commands_for(plan: Plan, c: Candidate) -> str:
+    """The MLC commands for every device of the plan (one compile per distinct target)."""
+    seen: dict[str | None, DeviceProfile] = {}
+    for d in plan.devices:
+        seen.setdefault(d.mlc_device, d)
+    texts = [mlc.commands_text(mlc_settings(plan, c, d)) for d in seen.values()]
+    if len(texts) == 1:
+        return texts[0]
+    # The weights and gen_config are the same for every target: write them once.
+    first, *rest = texts
+    tails = []
+    for t in rest:
+        kept = [
+            ln for ln in t.splitlines() if "convert_weight" not in ln and "gen_config" not in ln
+        ]
+        tails.append("".join(ln + "\n" for ln in kept))
+    return first + "".join(tails)
 
 
 def ort_settings(plan: Plan, c: Candidate) -> ort.OrtPlanSettings:
@@ -70,15 +156,11 @@ def ort_settings(plan: Plan, c: Candidate) -> ort.OrtPlanSettings:
         source_dir=source,
         output_dir=f"{model_id(spec.name)}-{c.quantization}-cpu",
         precision=c.quantization,
-        max_length=c.context,
+        max_length=c.budget.settings.context,
         tied_embeddings=spec.tie_word_embeddings,
         ios=any(d.os in ("ios", "ipados") for d in plan.devices),
-        kv_quant=_KV_QUANT.get(c.budget.settings.kv_dtype),
+        kv_quant=ort.KV_QUANT_SCHEMES.get(c.budget.settings.kv_dtype),
     )
-
-
-_KV_QUANT = {"int8": "int8", "int4": "int4", "float8_e4m3fn": "fp8"}
-"""Planned KV dtype → the builder's kv_cache_quant_scheme (onnxruntime-genai 0.18.0)."""
 
 
 def package_config_for(plans: list[Plan]) -> str:
@@ -88,7 +170,21 @@ def package_config_for(plans: list[Plan]) -> str:
         names = ", ".join(missing)
         raise UsageError(f"no plan fits for {names}, so the package config is not written")
     entries = [mlc_settings(p, p.chosen, p.devices[0]) for p in plans if p.chosen is not None]
+    if any(e.device_preset is None for e in entries):
+        mlc.package_device(None, entries[0].device_name)  # raises: no MLC target
     return mlc.package_config(entries)
+
+
+def fragment_notes(plan: Plan, kind: EmitKind) -> list[str]:
+    """What a family or target forced in a fragment that cannot carry comments (JSON, the
+    overrides string): the CLI prints these as hints on stderr."""
+    c = plan.chosen
+    if c is None or kind.runtime is not Runtime.MLC or kind is EmitKind.mlc_commands:
+        return []
+    notes: list[str] = []
+    for d in plan.devices:
+        notes += [n for n in mlc_settings(plan, c, d).notes if n not in notes]
+    return notes
 
 
 def render_fragment(plan: Plan, kind: EmitKind) -> str:
@@ -101,7 +197,7 @@ def render_fragment(plan: Plan, kind: EmitKind) -> str:
     if kind is EmitKind.mlc_overrides:
         return mlc.overrides_string(mlc.overrides(mlc_settings(plan, c, plan.devices[0]))) + "\n"
     if kind is EmitKind.mlc_commands:
-        return mlc.commands_text(mlc_settings(plan, c, plan.devices[0]))
+        return mlc_commands_for(plan, c)
     if kind is EmitKind.mlc_package_config:
         return mlc.package_config([mlc_settings(plan, c, plan.devices[0])])
     if kind is EmitKind.genai_config:

@@ -93,6 +93,13 @@ class Family:
     """The onnxruntime-genai builder exports a fused gate_up projection."""
     conv_template: str | None = None
     """The ``--conv-template`` MLC's presets use for this family's chat models."""
+    conv_template_note: str = ""
+    """Why ``conv_template`` was chosen when MLC publishes no template for the family."""
+    mlc_context_from_window: bool = False
+    """MLC's config class overwrites ``context_window_size`` with the Hugging Face
+    ``sliding_window`` in ``__post_init__`` (Gemma2Config), so no override can change it."""
+    mlc_attention_sink: bool = False
+    """MLC's config class has an ``attention_sink_size`` field (others drop the override)."""
     source: str = ""
 
     @property
@@ -107,6 +114,14 @@ class Family:
 
 
 _NO_FT = ALL_MLC_KINDS - {"ft-quant"}
+_NO_TEMPLATE = (
+    "MLC has no {} conversation template (mlc-llm interface/gen_config.py CONV_TEMPLATES); "
+    "planner uses {}: check it against the model's chat template"
+)
+_CHATML = (
+    "chatml (the family's chat markup is ChatML: <|im_start|>role … <|im_end|>; the stop "
+    "string <|im_end|> ends a turn although the template's stop id is Llama's 2)"
+)
 _MODEL = "mlc-llm python/mlc_llm/model/{}/{}_model.py"
 
 
@@ -129,6 +144,7 @@ FAMILIES: dict[str, Family] = {
             "mistral",
             FamilyLayout(never_tied=True),
             mlc_sliding_window=True,
+            mlc_attention_sink=True,
             conv_template="mistral_default",
         ),
         _f("qwen2", FamilyLayout(qkv_bias=True), mlc_static_vocab=True, conv_template="qwen2"),
@@ -156,7 +172,9 @@ FAMILIES: dict[str, Family] = {
         _f(
             "gemma2",
             FamilyLayout(always_tied=True, norms_per_layer=4),
-            mlc_sliding_window=True,
+            # Gemma2Config has no sliding_window_size field: it sets context_window_size =
+            # sliding_window (gemma2_model.py __post_init__), every layer full attention.
+            mlc_context_from_window=True,
             mlc_quant_kinds=_NO_FT,
             conv_template="gemma_instruction",
         ),
@@ -214,14 +232,37 @@ FAMILIES: dict[str, Family] = {
             FamilyLayout(
                 qkv_bias=True, o_bias=True, mlp_bias=True, gated_mlp=False, norm_bias=True
             ),
+            conv_template="LM",
+            conv_template_note=_NO_TEMPLATE.format(
+                "starcoder2",
+                "LM (plain completion, stop id 2: MLC's template for base and "
+                "code-completion models, docs/deploy/ide_integration.rst)",
+            ),
         ),
-        _f("internlm2", FamilyLayout()),
-        _f("minicpm", FamilyLayout()),
-        _f("cohere", FamilyLayout(norms_per_layer=1)),
+        _f(
+            "internlm2",
+            FamilyLayout(),
+            conv_template="chatml",
+            conv_template_note=_NO_TEMPLATE.format("internlm2", _CHATML),
+        ),
+        _f(
+            "minicpm",
+            FamilyLayout(),
+            conv_template="chatml",
+            conv_template_note=_NO_TEMPLATE.format("minicpm", _CHATML),
+        ),
+        _f(
+            "cohere",
+            FamilyLayout(norms_per_layer=1),
+            conv_template="aya-23",
+            conv_template_note="MLC's template for Cohere's chat format is aya-23 "
+            "(conversation_template/cohere.py, stop ids 6 and 255001)",
+        ),
         # Families MLC knows whose weights planner cannot yet lay out from a config alone.
         _f(
             "ministral3",
             mlc_sliding_window=True,
+            mlc_attention_sink=True,
             mlc_quant_kinds=ALL_MLC_KINDS | {"block-scale-quant"},
         ),
         _f("mixtral", mlc_quant_kinds=ALL_MLC_KINDS | {"awq", "per-tensor-quant"}),

@@ -163,6 +163,11 @@ class MlcRuntime:
     def estimate(self, spec: ModelSpec, settings: RuntimeSettings) -> MemoryBudget:
         """MLC's own reported figure plus the engine's start-up overhead."""
         rs, scheme = mlc_settings.resolve(spec, settings)
+        if spec.layer_windows and not family(spec.architecture).mlc_sliding_window:
+            # MLC's config class for this family has no sliding window: every layer keeps the
+            # whole context (Phi3Config ignores sliding_window; Gemma2Config forces the context
+            # to it instead; Qwen2 ignores use_sliding_window).
+            spec = spec.with_changes(layer_windows=())
         weights = _weights(spec, scheme)
         kv_total, per_token = kv_cache_bytes(
             spec,

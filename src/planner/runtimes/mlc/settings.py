@@ -47,6 +47,17 @@ def resolve(spec: ModelSpec, settings: RuntimeSettings) -> tuple[ResolvedSetting
             defaults.append(f"context {context} (model maximum capped at {DEFAULT_CONTEXT_CAP})")
         else:
             defaults.append(f"context {context} (mlc-chat-config context_window_size)")
+    fam = family(spec.architecture)
+    forced = spec.sliding_window if fam.mlc_context_from_window else None
+    if forced is not None and forced > 0 and context != forced:
+        # Gemma2Config.__post_init__ sets context_window_size = sliding_window after any
+        # override (mlc-llm model/gemma2/gemma2_model.py); gen_config and compile both rebuild
+        # the config through from_dict, so no --context-window-size or override changes it.
+        defaults.append(
+            f"context {forced}, not {context}: MLC's {spec.architecture} config forces "
+            "context_window_size to the sliding window"
+        )
+        context = forced
     prefill = settings.prefill
     if prefill is None:
         art_pcs = _positive(art.prefill_chunk_size)
