@@ -94,6 +94,11 @@ def choose(path: Path, adapters: list[Adapter], forced: str | None = None) -> Ad
 def read_model(path: Path, forced: str | None = None) -> ModelSpec:
     """Read ``path`` with the right adapter. The one entry point the CLI uses."""
     if not path.exists() and not path.is_symlink():
+        from planner.hub import parse_hub_id, read_hub_model
+
+        hid = parse_hub_id(str(path))
+        if hid is not None:  # org/name[@revision]: configs and headers through huggingface_hub
+            return read_hub_model(hid, lambda folder: read_model(folder, forced))
         raise InputError("no such file or folder", path=str(path))
     adapter = choose(path, load_adapters(), forced)
     return adapter.read(path)

@@ -286,6 +286,52 @@ def mlc_kv_capacity(b: MemoryBudget, d: DeviceProfile, o: CheckOptions) -> Check
     )
 
 
+def declared_estimate(b: MemoryBudget, d: DeviceProfile, o: CheckOptions) -> CheckResult | None:
+    """An app's declared ``estimated_vram_bytes`` covers the budget and fits the device.
+
+    Applies only when the request declares one (a ``model_list`` entry of
+    mlc-package-config.json). Below the budget, the app's own pre-check lets a model load that
+    then runs out of memory; above the device's ceiling, MLCChat on iOS refuses to load it
+    (``os_proc_available_memory() < estimated_vram_bytes``, ChatState.swift).
+    """
+    declared = o.declared_vram_bytes
+    if declared is None:
+        return None
+    cid, title = "declared-estimate", "declared estimated_vram_bytes"
+    need = b.total_bytes
+    src = "mlc-llm interface/package.py (estimated_vram_bytes); ios/MLCChat ChatState.swift"
+    if declared < need:
+        return CheckResult(
+            cid,
+            title,
+            Status.FAIL,
+            f"estimated_vram_bytes {declared:,} is below the {_mb(need)} this entry needs "
+            f"(short by {_mb(need - declared)}): set it to at least {need:,}",
+            need,
+            declared,
+            "budget total ≤ estimated_vram_bytes",
+            src,
+        )
+    if d.os in ("ios", "ipados"):
+        sourced = d.ios_app_limit_entitled_bytes if o.entitlement else d.ios_app_limit_bytes
+        limit, where = (sourced.value, "the iOS per-app limit") if sourced else (None, "")
+    elif d.os == "android" and d.android_foreground_budget_bytes is not None:
+        limit, where = d.android_foreground_budget_bytes.value, "the Android foreground budget"
+    else:
+        limit, where = int(d.ram_bytes.value * o.ram_fraction), f"{o.ram_fraction:.0%} of RAM"
+    if limit is None:
+        return CheckResult(cid, title, Status.SKIP, "the profile gives no per-app limit")
+    return _limit_check(
+        cid,
+        title,
+        declared,
+        limit,
+        f"estimated_vram_bytes ≤ {where} ({_mb(limit)})",
+        src,
+        f"estimated_vram_bytes {declared:,} (needs {_mb(need)})",
+    )
+
+
 RULES: tuple[Rule, ...] = (
     Rule(
         "ram-fraction",
@@ -327,6 +373,13 @@ RULES: tuple[Rule, ...] = (
         "MLC KV capacity",
         mlc_kv_capacity,
         "mlc-llm cpp/serve/config.cc InferForKVCache (KV tokens that fit after start-up)",
+    ),
+    Rule(
+        "declared-estimate",
+        "declared estimated_vram_bytes",
+        declared_estimate,
+        "mlc-package-config.json estimated_vram_bytes (mlc-llm interface/package.py); "
+        "MLCChat ChatState.swift pre-check",
     ),
 )
 """Every device rule, in report order."""

@@ -72,6 +72,9 @@ class CheckOptions:
     entitlement: bool = False
     """Assume ``com.apple.developer.kernel.increased-memory-limit`` is granted."""
     background_fraction: float = DEFAULT_BACKGROUND_FRACTION
+    declared_vram_bytes: int | None = None
+    """An app's declared estimate (mlc-package-config.json ``estimated_vram_bytes``) to check
+    against the budget and the device (rule ``declared-estimate``); None: no such rule."""
 
     def __post_init__(self) -> None:
         if not 0 < self.ram_fraction <= 1:

@@ -9,8 +9,10 @@ from planner.device import DeviceProfile
 from planner.emit import mlc, ort
 from planner.errors import UsageError
 from planner.families import family
+from planner.hub import download_command
 from planner.quant import MLC_SCHEMES
 from planner.settings import Runtime
+from planner.spec import ModelSpec
 from planner.suggest import Candidate, Plan
 
 
@@ -71,11 +73,20 @@ def _mlc_window(plan: Plan, c: Candidate) -> tuple[int | None, int | None, list[
     return window, sink, notes
 
 
+def source_of(spec: ModelSpec) -> tuple[str, tuple[str, ...]]:
+    """(Hugging Face folder the build reads, download argv to run first or ())."""
+    hub_id = dict(spec.extra).get("hub_id")
+    if hub_id:
+        local = "hf-models/" + model_id(hub_id.split("/", 1)[1].split("@", 1)[0])
+        return local, tuple(download_command(hub_id, local))
+    return (spec.source if spec.format == "hf" else "<path-to-hf-model>"), ()
+
+
 def mlc_settings(plan: Plan, c: Candidate, device: DeviceProfile) -> mlc.MlcPlanSettings:
     """MLC fragment inputs for a candidate on one device: the values MLC will really use."""
     spec = plan.model
     rs = c.budget.settings
-    source = spec.source if spec.format == "hf" else "<path-to-hf-model>"
+    source, download = source_of(spec)
     template, template_note = mlc.conv_template_for(spec)
     notes = [template_note] if template_note else []
     fam = family(spec.architecture)
@@ -126,6 +137,7 @@ def mlc_settings(plan: Plan, c: Candidate, device: DeviceProfile) -> mlc.MlcPlan
         model_type=spec.architecture,
         device_name=device.id,
         notes=tuple(notes),
+        download=download,
     )
 
 
@@ -142,7 +154,9 @@ def mlc_commands_for(plan: Plan, c: Candidate) -> str:
     tails = []
     for t in rest:
         kept = [
-            ln for ln in t.splitlines() if "convert_weight" not in ln and "gen_config" not in ln
+            ln
+            for ln in t.splitlines()
+            if not any(w in ln for w in ("convert_weight", "gen_config", "hf download"))
         ]
         tails.append("".join(ln + "\n" for ln in kept))
     return first + "".join(tails)
@@ -151,7 +165,7 @@ def mlc_commands_for(plan: Plan, c: Candidate) -> str:
 def ort_settings(plan: Plan, c: Candidate) -> ort.OrtPlanSettings:
     """onnxruntime fragment inputs for a candidate."""
     spec = plan.model
-    source = spec.source if spec.format == "hf" else "<path-to-hf-model>"
+    source, download = source_of(spec)
     return ort.OrtPlanSettings(
         source_dir=source,
         output_dir=f"{model_id(spec.name)}-{c.quantization}-cpu",
@@ -160,6 +174,7 @@ def ort_settings(plan: Plan, c: Candidate) -> ort.OrtPlanSettings:
         tied_embeddings=spec.tie_word_embeddings,
         ios=any(d.os in ("ios", "ipados") for d in plan.devices),
         kv_quant=ort.KV_QUANT_SCHEMES.get(c.budget.settings.kv_dtype),
+        download=download,
     )
 
 

@@ -77,6 +77,8 @@ class MlcPlanSettings:
     """The device profile the preset came from (for messages)."""
     notes: tuple[str, ...] = ()
     """What a family or target forced, and why (printed as ``#`` lines above the commands)."""
+    download: tuple[str, ...] = ()
+    """argv that fetches the Hugging Face model into ``source_dir`` first (hub ids)."""
 
 
 def conv_template_for(spec: ModelSpec) -> tuple[str, str]:
@@ -201,6 +203,8 @@ def commands(p: MlcPlanSettings) -> list[list[str]]:
     ]
     convert = ["mlc_llm", "convert_weight", p.source_dir, "--quantization", p.quantization]
     out = [[*convert, "-o", out_dir], gen]
+    if p.download:
+        out.insert(0, list(p.download))
     lib = library_path(p)
     if lib is None or p.device_preset is None:
         return out

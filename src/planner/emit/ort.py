@@ -67,6 +67,8 @@ class OrtPlanSettings:
     """Target counts dirty memory only (iOS): keep fp32 weights file-backed."""
     kv_quant: str | None = None
     """The builder's kv_cache_quant_scheme (``int8_per_channel``, ...), None for a float cache."""
+    download: tuple[str, ...] = ()
+    """argv that fetches the Hugging Face model into ``source_dir`` first (hub ids)."""
 
 
 def _extra_options(p: OrtPlanSettings, kv: bool) -> list[str]:
@@ -126,8 +128,9 @@ def builder_command(p: OrtPlanSettings) -> list[str]:
 def builder_commands(p: OrtPlanSettings) -> list[list[str]]:
     """Every command, in order: with a quantized KV cache, the float-KV baseline build and the
     scale calibration come first (kv_cache_calibration.py's documented two-step flow)."""
+    first = [list(p.download)] if p.download else []
     if not p.kv_quant:
-        return [builder_command(p)]
+        return [*first, builder_command(p)]
     baseline = f"{p.output_dir}-kv-baseline"
     calibrate = [
         "python",
@@ -142,7 +145,7 @@ def builder_commands(p: OrtPlanSettings) -> list[list[str]]:
         "--quant-type",
         p.kv_quant,
     ]
-    return [_build(p, baseline, kv=False), calibrate, builder_command(p)]
+    return [*first, _build(p, baseline, kv=False), calibrate, builder_command(p)]
 
 
 def builder_text(p: OrtPlanSettings) -> str:

@@ -109,6 +109,11 @@ def ort_components(
         embedded = 0
         src = "computed from architecture (onnxruntime-genai builder layout)"
     tied = spec.tie_word_embeddings
+    if tied and not spec.format.startswith("onnx") and not scheme.quantize_embedding:
+        # Planned from a config: the emitted builder command says shared_embeddings=false for
+        # this scheme (planner.emit.ort), so the built model keeps a separate float embedding,
+        # memory-mapped like an untied model's, beside its own lm_head.
+        tied = False
     ratio = prepack_ratio(scheme)
     packed = ceil(matmul * ratio)
     comps = [
