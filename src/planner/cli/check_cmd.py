@@ -33,7 +33,11 @@ from planner.settings import DEFAULT_RAM_FRACTION
 @guarded
 def check(
     path: Annotated[
-        Path | None, typer.Argument(help="Model artifact (omit with --config).")
+        Path | None,
+        typer.Argument(
+            help="Model artifact, Hugging Face id (org/name[@rev]) or mlc-package-config.json "
+            "(every model_list entry; omit with --config)."
+        ),
     ] = None,
     device: Annotated[
         list[str] | None,
@@ -101,6 +105,8 @@ def check(
                 "planner check needs a model path and at least one --device "
                 "(or --config planner.yaml)"
             )
+        from planner.mlc_package import is_package_config
+
         requests = [
             plan_request(
                 path,
@@ -120,6 +126,12 @@ def check(
             )
         ]
         extra_dirs = list(profiles or [])
+        if is_package_config(path):
+            # mlc-package-config.json: every model_list entry, with its overrides and its
+            # declared estimated_vram_bytes (rule declared-estimate).
+            from planner.mlc_package import load_package_config, package_requests
+
+            requests = package_requests(load_package_config(path), requests[0])
     known = api.profiles(extra_dirs)
     runs = []
     curves = []  # charts, for --format html only

@@ -72,6 +72,15 @@ def suggest(
     ] = None,
     adapter: AdapterOpt = None,
     output: OutputOpt = None,
+    update: Annotated[
+        Path | None,
+        typer.Option(
+            "--update",
+            help="Write the plan into this mlc-package-config.json (its entry for the model, "
+            "added or updated) or genai_config.json (the merge patch), in place and atomically; "
+            "other keys and their order are kept.",
+        ),
+    ] = None,
 ) -> None:
     """Find the best plan that fits, explain it, and print the build commands and config."""
     from planner import api
@@ -95,7 +104,7 @@ def suggest(
             ) from None
     if runtime is None and kind is not None:
         runtime = RuntimeChoice(kind.runtime.value)
-    if with_model and kind is not EmitKind.mlc_package_config:
+    if with_model and kind is not EmitKind.mlc_package_config and update is None:
         raise UsageError("--with-model needs --emit mlc-package-config (one file, many models)")
 
     def request_for(model: Path, pinned: str | None, forced: str | None) -> api.PlanRequest:
@@ -114,12 +123,27 @@ def suggest(
             adapter=forced,
         )
 
+    if update is not None:
+        from planner.cli.update import update_kind
+
+        kind = update_kind(update, kind)
+        if runtime is None:
+            runtime = RuntimeChoice(kind.runtime.value)
     request = request_for(path, quantization, adapter)
     models = api.read(request)
     known = api.profiles(request.profile_dirs)
     targets = ", ".join(d.id for d in api.devices(request, known))
     with activity(f"searching plans for {models.spec.name} on {targets}…"):
         plan = api.suggest(request, min_context, known, models)
+    if update is not None:
+        from planner.cli.update import write_update
+
+        plans = [plan]
+        for extra in with_model or []:
+            extra_request = request_for(extra, None, None)
+            plans.append(api.suggest(extra_request, min_context, known, api.read(extra_request)))
+        write_update(update, plans, update_kind(update, kind))
+        return
     if with_model:
         plans = [plan]
         for extra in with_model:

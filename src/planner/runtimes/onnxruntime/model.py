@@ -97,6 +97,10 @@ def ort_components(
     else:
         wb = ort_weight_bytes(spec, scheme)
         matmul, emb = wb.linear_bytes + wb.lm_head_bytes, wb.embedding_bytes
+        if spec.tie_word_embeddings and scheme.bits and scheme.quantize_embedding:
+            # shared_embeddings: the lm_head MatMulNBits reads the shared int4 table too, and
+            # prepacks it like any other quantized MatMul weight.
+            matmul += emb
         widest = max(
             (
                 g.shape[0] * g.shape[1]

@@ -17,6 +17,22 @@ DEFAULT_PRECISION = "int4"
 DEFAULT_PROMPT = 512
 
 
+def _artifact_scheme(spec: ModelSpec, base: str) -> str:
+    """The full precision name of a quantized ONNX artifact (block size, asymmetry, quantized
+    embedding), so its prepacking is planned for the block size the graph really has."""
+    q = spec.quantization
+    if base not in ("int4", "int8") or not spec.format.startswith("onnx"):
+        return base
+    name = base
+    if q.group_size in (16, 64, 128, 256):
+        name += f"-bs{q.group_size}"
+    if q.symmetric is False:
+        name += "-asym"
+    if base == "int4" and dict(q.details).get("embedding"):
+        name += "-embq"
+    return name
+
+
 def resolve(spec: ModelSpec, settings: RuntimeSettings) -> tuple[ResolvedSettings, OrtScheme]:
     """Apply artifact and onnxruntime-genai defaults to the user's settings."""
     defaults: list[str] = []
@@ -32,6 +48,8 @@ def resolve(spec: ModelSpec, settings: RuntimeSettings) -> tuple[ResolvedSetting
         defaults.append(
             f"precision {DEFAULT_PRECISION} (builder's mobile CPU choice; artifact has none)"
         )
+    if settings.quantization is None and quant == spec.quantization.scheme:
+        quant = _artifact_scheme(spec, quant)
     scheme = ort_scheme(quant)
     context = settings.context
     if context is None:
