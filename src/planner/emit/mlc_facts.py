@@ -108,11 +108,11 @@ STATIC_LIB_PRESETS = ("iphone", "macabi", "android:generic", "android:adreno")
 FACTS: tuple[Fact, ...] = (
     Fact(
         "gen_config requires --quantization, --conv-template (choices CONV_TEMPLATES) and -o",
-        "python/mlc_llm/cli/gen_config.py L23-L49 (required=True, choices=list(CONV_TEMPLATES))",
+        "python/mlc_llm/cli/gen_config.py L29-L49 (required=True, choices=list(CONV_TEMPLATES))",
     ),
     Fact(
         "convert_weight requires --quantization and -o, and creates -o with parents",
-        "python/mlc_llm/cli/convert_weight.py (required=True; mkdir(parents=True))",
+        "python/mlc_llm/cli/convert_weight.py L31 (mkdir(parents=True)), L49, L83 (required)",
     ),
     Fact(
         "compile -o must name a file in an existing folder: 'Directory does not exist: <parent>'",
@@ -134,7 +134,7 @@ FACTS: tuple[Fact, ...] = (
     Fact(
         "an override the config class lacks is dropped with a warning; the config is rebuilt "
         "through from_dict, so __post_init__ runs again",
-        "python/mlc_llm/support/config.py L89-L112 (ConfigOverrideBase.apply)",
+        "python/mlc_llm/support/config.py L90-L108 (ConfigOverrideBase.apply)",
     ),
     Fact(
         "Gemma2Config sets context_window_size = sliding_window after every override",
@@ -155,6 +155,11 @@ FACTS: tuple[Fact, ...] = (
         "python/mlc_llm/model/llama/llama_model.py L89-L103",
     ),
     Fact(
+        "Gemma3TextConfig sets context_window_size = max(sliding_window_size, 8192); the outer "
+        "Gemma3Config keeps an overridden context",
+        "python/mlc_llm/model/gemma3/gemma3_model.py L91-L93, L126-L129",
+    ),
+    Fact(
         "mlc_llm package: device in iphone/macabi/android; model, model_id, "
         "estimated_vram_bytes required; a local model needs bundle_weight true; model_lib "
         "found in model_lib_path_for_prepare_libs skips the JIT compile",
@@ -162,8 +167,8 @@ FACTS: tuple[Fact, ...] = (
     ),
     Fact(
         "compile output suffix: iphone/macabi/android(generic, adreno) .tar (static system "
-        "lib), android:adreno-so .so, webgpu .wasm, mali .so",
-        "python/mlc_llm/support/auto_target.py (_build_iphone, _build_android, _build_webgpu)",
+        "lib), android:adreno-so .so, webgpu .wasm, mali .so, metal:x86-64 .dylib",
+        "python/mlc_llm/support/auto_target.py L161-L310 (_build_* assert output.suffix)",
     ),
 )
 
@@ -176,6 +181,8 @@ def library_suffix(preset: str) -> str:
         return ".tar"
     if preset.startswith("webgpu"):
         return ".wasm"
+    if preset == "metal:x86-64":
+        return ".dylib"
     if preset.startswith("windows"):
         return ".dll"
     return ".so"
