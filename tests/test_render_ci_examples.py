@@ -23,6 +23,7 @@ MATRIX = REPO / "examples" / "planner.yaml"
 GITHUB = REPO / "examples" / "ci" / "github-actions.yml"
 GITLAB = REPO / "examples" / "ci" / "gitlab-ci.yml"
 HOOKS = REPO / ".pre-commit-hooks.yaml"
+ACTION = REPO / "action.yml"
 
 
 def load(path: Path) -> Any:
@@ -68,18 +69,50 @@ def test_github_workflow_runs_check_and_uploads_the_report(tmp_path: Path) -> No
     wf = load(GITHUB)
     jobs = wf["jobs"]
     steps = jobs["plan"]["steps"]
-    scripts = "\n".join(s.get("run", "") for s in steps)
-    lines = planner_lines(scripts)
-    assert any("--format html" in ln for ln in lines)
-    assert any("--format github" in ln for ln in lines)
-    for line in lines:
-        run_line(line, tmp_path)
-    assert (tmp_path / "planner-report.html").is_file()
-    assert (tmp_path / "planner-junit.xml").is_file()
+    # The workflow checks planner's repository out and runs its composite action.
+    fetch = next(s for s in steps if s.get("with", {}).get("path") == ".planner")
+    assert fetch["uses"].startswith("actions/checkout@") and fetch["with"]["ref"]
+    check = next(s for s in steps if s.get("uses") == "./.planner")
+    assert check["with"]["config"] == "planner.yaml"
     upload = next(s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact"))
     assert upload["if"] == "always()"
     assert "planner-report.html" in upload["with"]["path"]
     assert jobs["build"]["needs"] == "plan"  # the build waits for the check
+
+
+def test_composite_action_installs_from_itself_and_runs_check(tmp_path: Path) -> None:
+    action = load(ACTION)
+    assert action["runs"]["using"] == "composite"
+    steps = action["runs"]["steps"]
+    install = next(s for s in steps if "pip install" in s.get("run", ""))
+    assert "${{ github.action_path }}" in install["run"]  # the action's own checkout
+    script = next(s for s in steps if s.get("id") == "check")["run"]
+    # Substitute the action's inputs as the step's env does, then run every planner line.
+    script = (
+        script.replace('"$PLANNER_CONFIG"', "planner.yaml")
+        .replace('"$PLANNER_JUNIT"', "planner-junit.xml")
+        .replace('"$PLANNER_HTML"', "planner-report.html")
+        .replace(' "${strict[@]}"', "")
+    )
+    lines = planner_lines(script)
+    assert any("--format github" in ln for ln in lines)
+    assert any("--format junit" in ln for ln in lines)
+    for line in lines:
+        run_line(line, tmp_path)
+    assert (tmp_path / "planner-report.html").is_file()
+    assert (tmp_path / "planner-junit.xml").is_file()
+    assert set(action["outputs"]) == {"status"}
+
+
+@pytest.mark.parametrize("path", [GITHUB, GITLAB, ACTION], ids=lambda p: p.name)
+def test_install_steps_never_name_an_unpublished_package(path: Path) -> None:
+    # planner is not on a package registry: installs come from a checkout or a built wheel.
+    text = path.read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if "pip install" in line and not line.lstrip().startswith("#"):
+            args = line.split("pip install", 1)[1]
+            ok = ("github.action_path" in args, " ./" in args, ".whl" in args)
+            assert any(ok), line
 
 
 def test_gitlab_job_runs_check_before_the_build(tmp_path: Path) -> None:
