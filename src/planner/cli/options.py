@@ -48,8 +48,9 @@ class Entitlement(str, Enum):
 PathArg = Annotated[
     Path,
     typer.Argument(
-        help="Model artifact: .onnx file, onnxruntime-genai/Optimum folder, MLC folder or "
-        "Hugging Face folder."
+        help="Model artifact: .onnx file, onnxruntime-genai/Optimum folder, MLC folder, "
+        "Hugging Face folder, or a Hugging Face Hub id org/name[@revision] (configs and "
+        "safetensors headers only; needs the hub extra)."
     ),
 ]
 FormatOpt = Annotated[TextOrJson, typer.Option("--format", "-f", help="Output format.")]
