@@ -21,6 +21,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class Repo:
     files: dict[str, bytes]
     sha: str = "0123456789abcdef0123456789abcdef01234567"
+    ranges: bool = True
+    """False: ignore Range headers and send whole files (as some proxies do)."""
 
 
 @dataclass
@@ -70,6 +72,8 @@ def _handler(hub: Hub) -> type[BaseHTTPRequestHandler]:
                 data = hub.repos[m.group(1)].files[m.group(3)]
                 headers = {"ETag": '"etag"', "X-Repo-Commit": hub.repos[m.group(1)].sha}
                 rng = re.match(r"bytes=(\d+)-(\d+)$", self.headers.get("Range", ""))
+                if not hub.repos[m.group(1)].ranges:
+                    rng = None
                 if rng:
                     start, end = int(rng.group(1)), min(int(rng.group(2)), len(data) - 1)
                     part = data[start : end + 1]

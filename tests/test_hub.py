@@ -129,3 +129,46 @@ def test_without_huggingface_hub_a_hub_id_is_a_usage_error(tmp_path: Path) -> No
     err = done.stderr.strip().splitlines()
     assert len(err) <= 2 and "huggingface_hub" in err[0]
     assert "mlc-planner[hub]" in done.stderr
+
+
+def test_a_server_ignoring_range_still_gives_only_the_header(tmp_path: Path) -> None:
+    repo = _repo()
+    repo.ranges = False
+    with serve({"acme/tiny": repo}) as hub:
+        done = run(["inspect", "acme/tiny", "--format", "json"], _env(tmp_path, hub.url))
+    assert done.returncode == 0, done.stderr
+    header_len = struct.unpack("<Q", WEIGHTS[:8])[0]
+    assert json.loads(done.stdout)["model"]["weights"]["total_bytes"] == (
+        len(WEIGHTS) - 8 - header_len
+    )
+    cached = next((tmp_path / "planner-hub").rglob("model.safetensors"))
+    assert cached.stat().st_size == len(WEIGHTS)  # the real size, as a sparse file
+    assert cached.read_bytes()[8 + header_len :].count(0) == len(WEIGHTS) - 8 - header_len
+
+
+def test_package_config_with_an_hf_model_is_checked_through_the_hub(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parent.parent / "examples" / "mlc-qwen2.5-0.5b-q4f16_1"
+    files = {n: (example / n).read_bytes() for n in ("mlc-chat-config.json", "tensor-cache.json")}
+    files["params_shard_0.bin"] = b"\0" * 64
+    config = {
+        "device": "android",
+        "model_list": [
+            {
+                "model": "HF://mlc-ai/Qwen2.5-0.5B-Instruct-q4f16_1-MLC",
+                "model_id": "qwen",
+                "estimated_vram_bytes": 3_000_000_000,
+                "overrides": {"context_window_size": 2048, "prefill_chunk_size": 128},
+            }
+        ],
+    }
+    path = tmp_path / "mlc-package-config.json"
+    path.write_text(json.dumps(config))
+    with serve({"mlc-ai/Qwen2.5-0.5B-Instruct-q4f16_1-MLC": Repo(files)}) as hub:
+        done = run(["check", str(path), "-d", "pixel-8-pro", "-f", "json"], _env(tmp_path, hub.url))
+        assert "params_shard_0.bin" not in hub.sent  # weights are never fetched
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)["results"][0]
+    report = result["devices"][0]
+    assert report["settings"]["context"] == 2048 and report["settings"]["prefill"] == 128
+    rule = {c["id"]: c for c in report["checks"]}["declared-estimate"]
+    assert rule["status"] == "pass"

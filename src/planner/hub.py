@@ -16,6 +16,7 @@ server are untrusted: header lengths and file counts are bounded.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -111,29 +112,49 @@ def _cached(hid: HubId) -> Path | None:
     return folder if (folder / ".complete").is_file() else None
 
 
-def _get(session: Any, url: str, headers: dict[str, str]) -> Any:
-    try:
-        return session.get(url, headers=headers, follow_redirects=True, timeout=30)
-    except TypeError:  # requests-style session
-        return session.get(url, headers=headers, allow_redirects=True, timeout=30)
-
-
 def _range(hub: Any, url: str, start: int, end: int) -> tuple[bytes, int | None]:
-    """Bytes [start, end] of a remote file and its total size (Content-Range)."""
+    """Bytes [start, end] of a remote file and its total size (from Content-Range).
+
+    Streamed and capped: a server that ignores ``Range`` and sends a whole (large) file is
+    read only up to ``end`` and then cut off, never buffered whole.
+    """
     headers = dict(hub.utils.build_hf_headers())
     headers["Range"] = f"bytes={start}-{end}"
-    resp = _get(hub.utils.get_session(), url, headers)
-    hub.utils.hf_raise_for_status(resp)
-    data = resp.content
-    total = None
-    crange = resp.headers.get("Content-Range", "")
+    session = hub.utils.get_session()
+    want = end - start + 1
+    chunks: list[bytes] = []
+    got = 0
+    with _stream(session, url, headers) as resp:
+        hub.utils.hf_raise_for_status(resp)
+        ranged = resp.status_code == 206
+        skip = 0 if ranged else start
+        limit = want + skip
+        for chunk in _chunks(resp):
+            chunks.append(chunk)
+            got += len(chunk)
+            if got >= limit:
+                break
+        crange = resp.headers.get("Content-Range", "")
+        length = resp.headers.get("Content-Length", "")
+    data = b"".join(chunks)[skip : skip + want]
     m = re.match(r"bytes \d+-\d+/(\d+)$", crange)
-    if m:
-        total = int(m.group(1))
-    if resp.status_code != 206 and len(data) > end - start + 1:
-        data = data[start : end + 1]  # a server without range support sent the whole file
-        total = total if total is not None else len(resp.content)
-    return data[: end - start + 1], total
+    total = int(m.group(1)) if m else None
+    if total is None and not ranged and length.isdigit():
+        total = int(length)
+    return data, total
+
+
+def _stream(session: Any, url: str, headers: dict[str, str]) -> Any:
+    if hasattr(session, "stream"):  # httpx-style client (huggingface_hub >= 1.0)
+        return session.stream("GET", url, headers=headers, follow_redirects=True, timeout=30)
+    resp = session.get(url, headers=headers, stream=True, timeout=30)  # requests-style
+    return contextlib.closing(resp)
+
+
+def _chunks(resp: Any) -> Any:
+    if hasattr(resp, "iter_bytes"):
+        return resp.iter_bytes()
+    return resp.iter_content(chunk_size=65536)
 
 
 def _fetch_header(hub: Any, hid: HubId, commit: str, name: str, dest: Path) -> None:
