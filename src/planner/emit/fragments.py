@@ -116,10 +116,15 @@ def mlc_settings(plan: Plan, c: Candidate, device: DeviceProfile) -> mlc.MlcPlan
             f"--device {exact} too; a unique prefix lets one app hold several models"
         )
         preset = exact
-    elif preset in ("metal", "vulkan", "cuda", "rocm", "opencl"):
+    elif preset in ("metal", "vulkan", "opencl"):
         notes.append(
             f"--device {preset} auto-detects the GPU of the machine that runs compile: run it on "
-            f"{device.id} itself, or pick a ':generic' preset to cross-compile"
+            f"{device.id} itself, or use --device {preset}:generic to cross-compile"
+        )
+    elif preset in ("cuda", "rocm"):
+        notes.append(
+            f"--device {preset} auto-detects the GPU of the machine that runs compile: run it on "
+            f"{device.id} itself (or a machine with the same GPU architecture)"
         )
     return mlc.MlcPlanSettings(
         model_id=model_id(spec.name),
@@ -199,6 +204,18 @@ def fragment_notes(plan: Plan, kind: EmitKind) -> list[str]:
     notes: list[str] = []
     for d in plan.devices:
         notes += [n for n in mlc_settings(plan, c, d).notes if n not in notes]
+    if kind is EmitKind.mlc_package_config:
+        notes.append(
+            "model and model_lib_path_for_prepare_libs are paths relative to the folder the "
+            "mlc_llm commands and mlc_llm package run in (the one holding "
+            "mlc-package-config.json); replace model with an HF:// repository you published "
+            "to download instead of bundling"
+        )
+        if any(d.os == "android" for d in plan.devices):
+            notes.append(
+                "Android: bundled weights reach the phone with MLCChat's "
+                "`python bundle_weight.py --apk-path …` (mlc-llm docs/deploy/android.rst)"
+            )
     return notes
 
 
