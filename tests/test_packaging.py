@@ -9,6 +9,7 @@ each into its own new virtual environment, run ``planner --help`` and ``planner 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -29,18 +30,24 @@ def _run(argv: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.slow
 def test_sdist_and_wheel_install_in_a_fresh_venv(tmp_path: Path) -> None:
+    # Build from a clean copy: no stale build/ or egg-info of the working tree leaks in.
+    src = tmp_path / "src"
+    junk = ("build", "dist", "*.egg-info", ".venv*", "__pycache__", ".*_cache", ".hypothesis")
+    shutil.copytree(REPO, src, ignore=shutil.ignore_patterns(".git", *junk))
     out = tmp_path / "dist"
-    built = _run([sys.executable, "-m", "build", "--sdist", "--wheel", "-o", str(out), str(REPO)])
+    # No isolation: the build requirements come with the test extra, so nothing is fetched.
+    argv = [sys.executable, "-m", "build", "--no-isolation", "--sdist", "--wheel", "-o", str(out)]
+    built = _run([*argv, str(src)])
     assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
     wheel = next(out.glob("mlc_planner-*.whl"))
     sdist = next(out.glob("mlc_planner-*.tar.gz"))
-    for name, artifact in (("wheel", wheel), ("sdist", sdist)):
-        venv = tmp_path / f"venv-{name}"
-        assert _run([sys.executable, "-m", "venv", str(venv)]).returncode == 0
-        py = venv / "bin" / "python"
-        inst = _run([str(py), "-m", "pip", "install", "--quiet", str(artifact)])
+    venv = tmp_path / "venv"
+    assert _run([sys.executable, "-m", "venv", str(venv)]).returncode == 0
+    py, planner = venv / "bin" / "python", venv / "bin" / "planner"
+    # The wheel with its dependencies, then the sdist over it (built from source, no deps).
+    for artifact, extra in ((wheel, []), (sdist, ["--force-reinstall", "--no-deps"])):
+        inst = _run([str(py), "-m", "pip", "install", "--quiet", *extra, str(artifact)])
         assert inst.returncode == 0, inst.stderr[-2000:]
-        planner = venv / "bin" / "planner"
         helped = _run([str(planner), "--help"], cwd=tmp_path)
         assert helped.returncode == 0 and "suggest" in helped.stdout, helped.stderr
         devices = _run([str(planner), "devices"], cwd=tmp_path)
