@@ -74,24 +74,12 @@ def _weights(spec: ModelSpec, scheme: MlcScheme) -> Component:
     )
 
 
-@lru_cache(maxsize=512)
-def _temp_cached(
-    spec: ModelSpec,
-    scheme: MlcScheme,
-    prefill: int,
-    context: int,
-    max_batch: int,
-    window: int | None,
-) -> TempEstimate:
-    # Replaying the memory planner is the costly step of a plan search; it is pure, so cache it.
-    return mlc_temp_buffer(
-        spec,
-        scheme,
-        prefill_chunk=prefill,
-        context_window=context,
-        max_batch_size=max_batch,
-        sliding_window=window,
-    )
+@lru_cache(maxsize=1024)
+def _temp_cached(spec: ModelSpec, scheme: MlcScheme, prefill: int, max_batch: int) -> TempEstimate:
+    # Replaying the memory planner is the costly step of a plan search; it is pure, and no
+    # planned activation depends on the context or the window (see temp.py), so the replay is
+    # keyed on what it reads: the model, the scheme, the prefill chunk and the batch bound.
+    return mlc_temp_buffer(spec, scheme, prefill_chunk=prefill, max_batch_size=max_batch)
 
 
 def _temp(spec: ModelSpec, scheme: MlcScheme, rs: ResolvedSettings) -> Component:
@@ -112,7 +100,7 @@ def _temp(spec: ModelSpec, scheme: MlcScheme, rs: ResolvedSettings) -> Component
             tuple((f, str(b)) for f, b in lib.memory_usage),
             source="artifact",
         )
-    est = _temp_cached(spec, scheme, rs.prefill, rs.context, rs.max_batch_size, rs.sliding_window)
+    est = _temp_cached(spec, scheme, rs.prefill, rs.max_batch_size)
     return Component(
         ACTIVATIONS,
         "temporary buffer",
