@@ -86,11 +86,11 @@ class DeviceReport:
 
 
 def decode_speed(b: MemoryBudget, d: DeviceProfile) -> DecodeSpeed | None:
-    """tokens/s ≈ bandwidth × efficiency ÷ bytes read per token (weights + half the KV)."""
+    """tokens/s ≈ bandwidth × efficiency ÷ bytes read per token (``decode_read_bytes``: every
+    weight but the gathered embedding rows, and half the context's KV)."""
     if d.mem_bandwidth_bytes_per_s is None:
         return None
-    # Each generated token streams every weight once and, on average, half the context's KV.
-    per_token = b.weights_bytes + b.kv_cache_bytes // 2
+    per_token = b.decode_read_bytes
     if per_token <= 0:
         return None
     bw = d.mem_bandwidth_bytes_per_s.value

@@ -104,11 +104,47 @@ CANDIDATE_FIELDS = (
     F("prefill", "integer", "Prefill chunk (tokens)."),
     F("sliding_window", "integer|null", "Sliding-window size, or null for full attention."),
     F("attention_sink", "integer|null", "Attention-sink tokens kept with a sliding window."),
+    F("kv_dtype", "string|null", "KV dtype asked for, or null for the default."),
+    F("max_batch_size", "integer|null", "Compiled batch bound (MLC), or null for the default."),
     F("fits", "boolean", "Every check passes on every device (background-kill warnings aside)."),
-    F("total_bytes", "integer", "Resident total of the budget."),
+    F("within_margin", "boolean", "Every limit keeps the requested margin spare."),
+    F("needs_source_model", "boolean", "Building it converts the original model."),
+    F("warnings", "list[string]", "Why it is not the choice (e.g. inside the margin)."),
+    F("scores", "#Scores|null", "The candidate on each axis of the objective."),
+    F("total_bytes", "integer|null", "Resident total of the budget (null when not evaluated)."),
+)
+
+SCORES = ObjectDef(
+    "Scores",
+    "A candidate on each axis `suggest` trades (docs/formulas.md#ranking).",
+    (
+        F("quality_loss_pct", "number", "Expected perplexity increase over float16, in %."),
+        F("quality_basis", "list[string]", "The published measurements behind it."),
+        F("decode_tokens_per_s", "number|null", "Decode speed on the slowest device."),
+        F("ttft_s", "number|null", "Time to first token on the slowest device, when known."),
+        F("context", "integer", "Context (tokens)."),
+        F("headroom", "number", "Smallest spare share of any limit (negative: over)."),
+    ),
+)
+
+PLAN_FIELDS = (
+    F("model", "#Model", "The model spec."),
+    F("devices", "list[string]", "Device ids the plan must fit."),
+    F("runtime", RUNTIME, "Runtime planned for."),
+    F("chosen", "#Chosen|null", "The best plan, or null when nothing fits."),
+    F("runners_up", "list[#Candidate]", "Up to three next-best plans."),
+    F("rejected", "list[#Rejected]", "Quantizations that fit no device."),
+    F("advice", "list[string]", "What else to know or try."),
+    F("objective", '"balanced"|"quality"|"speed"|"context"', "What the choice optimised."),
+    F("margin", "number", "Spare share of every limit a chosen plan keeps."),
+    F("target_context", "integer", "The context aimed for."),
+    F("why", "list[string]", "Why the chosen plan beats each runner-up."),
+    F("pareto", "list[#Candidate]", "Candidates no other beats on every axis."),
 )
 
 OBJECTS: tuple[ObjectDef, ...] = (
+    SCORES,
+    ObjectDef("Plan", "One model's plan (in `suggest --with-model` output).", PLAN_FIELDS),
     ObjectDef(
         "Model",
         "What an adapter read from the artifact (`planner inspect`).",
@@ -348,7 +384,13 @@ OBJECTS: tuple[ObjectDef, ...] = (
                 "max_context",
                 "integer|null",
                 "Largest context passing every check with the other "
-                "settings unchanged; null when none does.",
+                "settings unchanged (capped at the model's maximum); null when none does.",
+            ),
+            F(
+                "max_context_at_least",
+                "boolean",
+                "The model does not say its maximum and the search stopped at its bound: "
+                "read max_context as a lower bound.",
             ),
             F("decode", "#Decode|null", "Decode speed, when the profile gives a bandwidth."),
             *BUDGET_FIELDS,
@@ -519,16 +561,20 @@ OUTPUTS: tuple[ObjectDef, ...] = (
     ObjectDef(
         "suggest",
         "`planner suggest --format json`",
+        (*HEADER, F("kind", '"suggest"', "Which output this is."), *PLAN_FIELDS),
+    ),
+    ObjectDef(
+        "suggest-app",
+        "`planner suggest --with-model … --format json`",
         (
             *HEADER,
-            F("kind", '"suggest"', "Which output this is."),
-            F("model", "#Model", "The model spec."),
-            F("devices", "list[string]", "Device ids the plan must fit."),
-            F("runtime", RUNTIME, "Runtime planned for."),
-            F("chosen", "#Chosen|null", "The best plan, or null when nothing fits."),
-            F("runners_up", "list[#Candidate]", "Up to three next-best plans."),
-            F("rejected", "list[#Rejected]", "Quantizations that fit no device."),
-            F("advice", "list[string]", "How to get a longer context."),
+            F("kind", '"suggest-app"', "Which output this is."),
+            F("co_resident", "boolean", "Every model stays loaded (`--co-resident`)."),
+            F("fits", "boolean", "Every model has a chosen plan."),
+            F("plans", "list[#Plan]", "One plan per model, in command-line order."),
+            F("combined", "list[#DeviceReport]", "Co-resident: the models together per device."),
+            F("switch_seconds", "list[number]", "One at a time: seconds to load each model."),
+            F("advice", "list[string]", "What else to know or try."),
         ),
     ),
     ObjectDef(
