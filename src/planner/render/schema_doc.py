@@ -293,6 +293,12 @@ OBJECTS: tuple[ObjectDef, ...] = (
         F("os", _enum(list(OS_NAMES)), "Operating system."),
         F("os_detail", "string|null", "OS version or note."),
         F("soc", "string", "System on chip."),
+        F("soc_family", "string|null", "SoC family key of the tier rules (docs/devices.md)."),
+        F("android_version", "integer|null", "Android version the profile assumes."),
+        F("tier", "string", "The tier the device belongs to (`android:8GB`, "
+          "`ios:6GB,soc=a16`); for a tier string, the profile built from it."),
+        F("from_tier", "list[string]", "Fields whose numbers come from the tier rules; every "
+          "other number is the profile's own."),
         F("year", "integer|null", "Release year."),
         F("ram_bytes", "#Sourced", "Physical RAM of this configuration."),
         F("ram_variants_bytes", "#Sourced|null", "Every RAM size the model is sold with."),
