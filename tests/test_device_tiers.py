@@ -523,3 +523,15 @@ def test_cli_devices_show_tier() -> None:
     assert "android_foreground_budget" in result.stdout and "[estimate]" in result.stdout
     assert "android:8GB,soc=snapdragon-8-gen-3" in result.stdout
 
+
+def test_docs_show_the_rules_as_coded() -> None:
+    """docs/devices.md has the derivation; its tables must say what the code does."""
+    text = (REPO / "docs" / "devices.md").read_text(encoding="utf-8")
+    for ram_gib, _ in ANDROID_ANCHORS:
+        mib = android_budget(ram_gib * GIB).value // MIB
+        assert f"| {ram_gib} GB | {mib:,} MiB |" in text, ram_gib
+    for tier in IPHONE_TIERS:
+        assert f"| {tier.ram_gib} GB | {tier.limit.value // MIB:,} MiB |" in text
+    for key in SOC_FAMILIES:
+        assert f"`{key}`" in text or key.startswith(("tensor-g", "exynos-", "a1", "m")), key
+    assert f"{len(load_profiles())} profiles" in text
