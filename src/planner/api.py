@@ -13,8 +13,9 @@ from pathlib import Path
 
 from planner.budget import MemoryBudget
 from planner.checks import DeviceReport, ModelReports, check_device
-from planner.device import DeviceProfile, resolve_device
+from planner.device import DeviceProfile
 from planner.device_loader import load_profiles
+from planner.device_tiers import resolve_device
 from planner.plot import DEFAULT_POINTS, MemoryCurve, memory_curve
 from planner.registry import read_model
 from planner.request import PlanRequest

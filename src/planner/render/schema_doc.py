@@ -347,6 +347,48 @@ OBJECTS: tuple[ObjectDef, ...] = (
         ),
     ),
     ObjectDef(
+        "DeviceEntry",
+        "One row of `planner devices --format json`.",
+        (
+            F("id", "string", "Profile id."),
+            F("name", "string", "Marketing name."),
+            F("vendor", "string", "Vendor."),
+            F("os", _enum(list(OS_NAMES)), "Operating system."),
+            F("soc", "string", "System on chip."),
+            F("soc_family", "string|null", "SoC family key of the tier rules."),
+            F("ram_bytes", "integer", "Physical RAM of this configuration."),
+            F("mlc_device", "string|null", "`mlc_llm compile --device` preset, or null."),
+            F("tier", "string", "The tier the device belongs to (`android:8GB`)."),
+            F("aliases", "list[string]", "Other names that resolve to it."),
+            F("families", "list[string]", "Family names it belongs to."),
+            F("default_for", "list[string]", "Families it is the default member of."),
+            F("bundled", "boolean", "Shipped with planner (false: from --profiles)."),
+        ),
+    ),
+    ObjectDef(
+        "DeviceName",
+        "A name `--device` accepts and what it resolves to.",
+        (
+            F("name", "string", "The alias or family name."),
+            F("kind", '"alias"|"family"', "Alias of one profile, or family of several."),
+            F(
+                "resolves_to",
+                "string|null",
+                "Profile id it resolves to; null for a family with "
+                "several members and no default (name a member instead).",
+            ),
+            F("candidates", "list[string]", "Members of the family (an alias: its profile)."),
+        ),
+    ),
+    ObjectDef(
+        "DeviceFilters",
+        "Filters of `planner devices`.",
+        (
+            F("os", "string|null", "--os, or null."),
+            F("min_ram_bytes", "integer|null", "--min-ram in bytes, or null."),
+        ),
+    ),
+    ObjectDef(
         "Check",
         "One rule applied to the budget on one device.",
         (
@@ -494,6 +536,20 @@ OBJECTS: tuple[ObjectDef, ...] = (
             F("os", _enum(list(OS_NAMES)), "Operating system."),
             F("os_detail", "string|null", "OS version or note."),
             F("soc", "string", "System on chip."),
+            F("soc_family", "string|null", "SoC family key of the tier rules (docs/devices.md)."),
+            F("android_version", "integer|null", "Android version the profile assumes."),
+            F(
+                "tier",
+                "string",
+                "The tier the device belongs to (`android:8GB`, "
+                "`ios:6GB,soc=a16`); for a tier string, the profile built from it.",
+            ),
+            F(
+                "from_tier",
+                "list[string]",
+                "Fields whose numbers come from the tier rules; every "
+                "other number is the profile's own.",
+            ),
             F("year", "integer|null", "Release year."),
             F("ram_bytes", "#Sourced", "Physical RAM of this configuration."),
             F("ram_variants_bytes", "#Sourced|null", "Every RAM size the model is sold with."),
@@ -583,7 +639,17 @@ OUTPUTS: tuple[ObjectDef, ...] = (
         (
             *HEADER,
             F("kind", '"devices"', "Which output this is."),
-            F("devices", "list[#Device]", "Every profile, bundled and from --profiles."),
+            F("filters", "#DeviceFilters", "The --os and --min-ram filters applied."),
+            F(
+                "devices",
+                "list[#DeviceEntry]",
+                "Every profile that passes the filters, bundled and from --profiles.",
+            ),
+            F(
+                "names",
+                "list[#DeviceName]",
+                "Aliases and family names of the listed profiles and what they resolve to.",
+            ),
         ),
     ),
     ObjectDef(
