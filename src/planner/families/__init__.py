@@ -156,7 +156,6 @@ FAMILIES: dict[str, Family] = {
         _f(
             "gemma2",
             FamilyLayout(always_tied=True, norms_per_layer=4),
-            mlc_sliding_window=True,
             mlc_quant_kinds=_NO_FT,
             conv_template="gemma_instruction",
         ),

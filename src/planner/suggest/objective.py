@@ -129,13 +129,14 @@ def sort_key(s: Scores, objective: Objective, target_context: int) -> tuple[floa
 
 
 def dominates(a: Scores, b: Scores) -> bool:
-    """``a`` is at least as good as ``b`` on every axis and better on one."""
+    """``a`` is at least as good as ``b`` on every axis and better on one (headroom counted up
+    to ``HEADROOM_CAP``, as the objective counts it)."""
     pairs = [
         (-a.quality_loss_pct, -b.quality_loss_pct),
         (a.decode_tokens_per_s or 0.0, b.decode_tokens_per_s or 0.0),
         (-(a.ttft_s or 0.0), -(b.ttft_s or 0.0)),
         (a.context, b.context),
-        (a.headroom, b.headroom),
+        (min(a.headroom, HEADROOM_CAP), min(b.headroom, HEADROOM_CAP)),
     ]
     return all(x >= y for x, y in pairs) and any(x > y for x, y in pairs)
 

@@ -155,7 +155,8 @@ def round_context(tokens: int) -> int:
     return max(tokens // 256 * 256, min(tokens, 256))
 
 
-def _params(spec: ModelSpec) -> int | None:
+def model_params(spec: ModelSpec) -> int | None:
+    """Parameters of the model: from the artifact's weights, else laid out from its config."""
     if spec.weights is not None and spec.weights.param_count:
         return spec.weights.param_count
     try:
@@ -217,7 +218,7 @@ def _quality(
     costs.append(kv_cost(rs.kv_dtype))
     costs.append(window_cost(rs.sliding_window, rs.attention_sink, rs.context))
     kept = tuple(c.basis for c in costs if c.loss_pct)
-    return total_loss(tuple(costs), _params(spec)), kept or (costs[0].basis,)
+    return total_loss(tuple(costs), model_params(spec)), kept or (costs[0].basis,)
 
 
 def ttft_seconds(
@@ -228,7 +229,7 @@ def ttft_seconds(
     bandwidth floor); None when the device's compute is unknown."""
     flops = getattr(d, "prefill_flops_per_s", None)
     rate: float | None = getattr(flops, "value", None)
-    params = _params(spec)
+    params = model_params(spec)
     if not rate or not params:
         return None
     chunk = max(1, min(budget.settings.prefill, prompt))
