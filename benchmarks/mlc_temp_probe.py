@@ -52,7 +52,6 @@ def main(argv: list[str] | None = None) -> int:
             spec,
             scheme,
             prefill_chunk=case["prefill_chunk_size"],
-            context_window=ctx,
             max_batch_size=mbs,
         )
         expected = case["expected_total_mib"]

@@ -89,7 +89,6 @@ def _temp(cfg: dict[str, Any], quant: str, chunk: int = 1024, batch: int = 128) 
         _spec(cfg),
         mlc_scheme(quant),
         prefill_chunk=chunk,
-        context_window=4096,
         max_batch_size=batch,
     )
 
@@ -203,7 +202,6 @@ def test_cuda_thread_count_changes_fusion() -> None:
             _spec(PHI35),
             mlc_scheme("q4f16_1"),
             prefill_chunk=1024,
-            context_window=4096,
             max_batch_size=128,
             max_threads_per_block=1024,
         ).max_bytes

@@ -13,15 +13,16 @@ from pathlib import Path
 
 from planner.budget import MemoryBudget
 from planner.checks import DeviceReport, ModelReports, check_device
-from planner.device import DeviceProfile, resolve_device
+from planner.device import DeviceProfile
 from planner.device_loader import load_profiles
+from planner.device_tiers import resolve_device
 from planner.plot import DEFAULT_POINTS, MemoryCurve, memory_curve
 from planner.registry import read_model
 from planner.request import PlanRequest
 from planner.runtimes import estimate as estimate_budget
 from planner.settings import RuntimeSettings
 from planner.spec import ModelSpec
-from planner.suggest import Plan
+from planner.suggest import AppPlan, Constraints, Objective, Plan, suggest_app
 from planner.suggest import suggest as search_plans
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "profiles",
     "read",
     "suggest",
+    "suggest_many",
 ]
 
 Progress = Callable[[int, int], None]
@@ -116,11 +118,45 @@ def suggest(
     min_context: int | None = None,
     known: Sequence[DeviceProfile] | None = None,
     models: Models | None = None,
+    *,
+    objective: Objective = Objective.balanced,
+    constraints: Constraints | None = None,
 ) -> Plan:
     """The best plan that fits every device of the request, with runners-up and advice."""
     m = models or read(request)
     targets = devices(request, known)
-    return search_plans(m.spec, m.settings, targets, request.options, min_context)
+    k = constraints or Constraints(min_context=min_context)
+    return search_plans(
+        m.spec,
+        m.settings,
+        targets,
+        request.options,
+        k.min_context,
+        objective=objective,
+        constraints=k,
+    )
+
+
+def suggest_many(
+    requests: Sequence[PlanRequest],
+    known: Sequence[DeviceProfile] | None = None,
+    *,
+    objective: Objective = Objective.balanced,
+    constraints: Constraints | None = None,
+    co_resident: bool = True,
+) -> AppPlan:
+    """Several models for one app (the first request's devices and options), planned together."""
+    first = requests[0]
+    targets = devices(first, known)
+    read_all = [read(r) for r in requests]
+    return suggest_app(
+        [(m.spec, m.settings) for m in read_all],
+        targets,
+        first.options,
+        objective=objective,
+        constraints=constraints,
+        co_resident=co_resident,
+    )
 
 
 def plot(

@@ -103,6 +103,9 @@ class MemoryBudget:
     components: tuple[Component, ...]
     kv_bytes_per_token: int
     """KV bytes per token of context for one sequence (all layers, K and V)."""
+    gathered_bytes: int = 0
+    """Weight bytes only gathered a row at a time (an untied embedding table, a heap copy of one
+    for lookups): resident, but not read for every generated token."""
     engine: EngineFigures | None = None
     """Start-up reservations for runtimes that budget them (MLC), else None."""
     notes: tuple[str, ...] = ()
@@ -151,6 +154,12 @@ class MemoryBudget:
     def mlc_reported_bytes(self) -> int:
         """For MLC: the figure MLC itself reports (total without runtime overhead)."""
         return self.total_bytes - self.runtime_overhead_bytes
+
+    @property
+    def decode_read_bytes(self) -> int:
+        """Bytes one decoded token reads: every weight but the gathered tables, and on average
+        half the context's KV cache."""
+        return self.weights_bytes - self.gathered_bytes + self.kv_cache_bytes // 2
 
     @property
     def runtime(self) -> Runtime:

@@ -7,8 +7,9 @@ source identifier such as ``mlc-ai/mlc-llm#2703``), and whether it is an estimat
 then say which limits are facts and which are guesses. Sizes are ``int`` bytes, bandwidths
 ``int`` bytes per second, efficiencies a ``float`` fraction.
 
-``resolve_device`` turns a ``--device`` name into one profile: an exact id or alias first, then a
-family name (``pixel``) that resolves to the family's documented default, or to its only member.
+``resolve_device`` turns a ``--device`` name into one profile: a tier string (``android:6GB``,
+built from the rules in ``planner.device_tiers``), an exact id or alias, then a family name
+(``pixel``) that resolves to the family's documented default, or to its only member.
 """
 
 from __future__ import annotations
@@ -133,6 +134,10 @@ class DeviceProfile:
     npu: str | None = None
     os_detail: str | None = None
     year: int | None = None
+    soc_family: str | None = None
+    """Key of ``planner.device_tiers.SOC_FAMILIES`` (bandwidth and efficiency defaults)."""
+    android_version: int | None = None
+    """Android version the profile assumes (lmkd behaviour; None: a current one, 11-16)."""
     aliases: tuple[str, ...] = ()
     """Other exact names for this profile."""
     families: tuple[str, ...] = ()
@@ -148,6 +153,11 @@ class DeviceProfile:
     """True for profiles shipped with planner."""
     overrides: bool = False
     """True when a user profile deliberately replaces an earlier profile with the same id."""
+    tier: str = ""
+    """The tier the profile belongs to (``android:8GB``, ``ios:6GB,soc=a16``)."""
+    from_tier: tuple[str, ...] = ()
+    """Fields whose numbers come from the tier rules (the profile leaves them out); every other
+    number is the profile's own, device-specific one."""
 
     def numbers(self) -> tuple[tuple[str, AnySourced], ...]:
         """Every sourced number of the profile as (field name, value), absent ones left out."""
@@ -267,10 +277,10 @@ def family_members(family: str, profiles: Sequence[DeviceProfile]) -> tuple[Devi
     return tuple(entry[1]) if entry else ()
 
 
-def resolve_device(name: str, profiles: Sequence[DeviceProfile]) -> DeviceProfile:
-    """Find the profile ``name`` means.
+def resolve_named(name: str, profiles: Sequence[DeviceProfile]) -> DeviceProfile:
+    """Find the named profile ``name`` means (tier strings: ``planner.device_tiers``).
 
-    Order: exact id or alias (case, spaces and hyphens ignored); then a family name, which
+    Order: an exact id or alias (case, spaces and hyphens ignored); then a family name, which
     resolves to the family's default (``default_for``) or its only member. A family with
     several members and no default raises ``UnknownDeviceError`` listing the candidates; an
     unknown name raises it with the closest known names.
@@ -300,8 +310,41 @@ def resolve_device(name: str, profiles: Sequence[DeviceProfile]) -> DeviceProfil
     suggestion = f"; did you mean {', '.join(close)}?" if close else ""
     raise UnknownDeviceError(
         f"unknown device {name!r}{suggestion}",
-        hint="`planner devices` lists the profiles; add your own with --profiles DIR",
+        hint="`planner devices` lists the profiles; add your own with --profiles DIR, or "
+        "describe the device by its facts: --device android:6GB",
     )
+
+
+class NameRow(NamedTuple):
+    """One name ``--device`` accepts, and what it resolves to."""
+
+    name: str
+    kind: str
+    """``alias`` or ``family``."""
+    resolves_to: str | None
+    """The profile id, or None for a family with several members and no default."""
+    candidates: tuple[str, ...]
+    """Members of a family (for an alias: the one profile)."""
+
+
+def name_table(profiles: Sequence[DeviceProfile]) -> list[NameRow]:
+    """Every alias and family name and the profile it resolves to (sorted by name)."""
+    index = _build_index(profiles)
+    rows: list[NameRow] = []
+    for profile in profiles:
+        rows.extend(NameRow(a, "alias", profile.id, (profile.id,)) for a in profile.aliases)
+    for key, (family, members) in index.families.items():
+        defaults = [m for m in members if key in {name_key(f) for f in m.default_for}]
+        target = defaults[0] if defaults else (members[0] if len(members) == 1 else None)
+        rows.append(
+            NameRow(
+                family,
+                "family",
+                target.id if target else None,
+                tuple(sorted(m.id for m in members)),
+            )
+        )
+    return sorted(rows, key=lambda r: (r.name, r.kind))
 
 
 # --------------------------------------------------------------------------------------------
@@ -360,6 +403,15 @@ def describe(profile: DeviceProfile) -> list[ProfileRow]:
         ProfileRow("os", f"{p.os} ({p.os_detail})" if p.os_detail else p.os, "", False),
         ProfileRow("soc", p.soc, "", False),
     ]
+    if p.soc_family:
+        rows.append(ProfileRow("soc_family", p.soc_family, "", False))
+    if p.android_version is not None:
+        rows.append(ProfileRow("android_version", str(p.android_version), "", False))
+    if p.tier:
+        filled = ", ".join(p.from_tier) if p.from_tier else "none"
+        rows.append(
+            ProfileRow("tier", f"{p.tier} (numbers from the tier rules: {filled})", "", False)
+        )
     if p.year is not None:
         rows.append(ProfileRow("year", str(p.year), "", False))
     rows.append(_sourced_row("ram", p.ram_bytes))
@@ -427,6 +479,10 @@ def profile_dict(profile: DeviceProfile) -> dict[str, object]:
         "os": p.os,
         "os_detail": p.os_detail,
         "soc": p.soc,
+        "soc_family": p.soc_family,
+        "android_version": p.android_version,
+        "tier": p.tier,
+        "from_tier": list(p.from_tier),
         "year": p.year,
         "ram_bytes": _sourced_dict(p.ram_bytes),
         "ram_variants_bytes": _sourced_dict(p.ram_variants_bytes),

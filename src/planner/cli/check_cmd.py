@@ -41,7 +41,11 @@ def check(
     ] = None,
     device: Annotated[
         list[str] | None,
-        typer.Option("--device", "-d", help="Device id, alias or family (repeatable)."),
+        typer.Option(
+            "--device",
+            "-d",
+            help="Device id, alias or family, or a tier such as android:6GB (repeatable).",
+        ),
     ] = None,
     runtime: RuntimeOpt = None,
     quantization: QuantOpt = None,

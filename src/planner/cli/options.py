@@ -61,7 +61,11 @@ OutputOpt = Annotated[
 AdapterOpt = Annotated[str | None, typer.Option("--adapter", help="Force an adapter by name.")]
 DevicesOpt = Annotated[
     list[str],
-    typer.Option("--device", "-d", help="Device id, alias or family (repeatable)."),
+    typer.Option(
+        "--device",
+        "-d",
+        help="Device id, alias or family, or a tier such as android:6GB (repeatable).",
+    ),
 ]
 RuntimeOpt = Annotated[
     RuntimeChoice | None,

@@ -25,8 +25,11 @@ from planner.cli.options import (
     plan_request,
 )
 from planner.cli.output import emit, guarded, text_style
+from planner.emit.fragments import EmitKind
 from planner.errors import ExitCode, UsageError
 from planner.settings import DEFAULT_RAM_FRACTION
+from planner.suggest import AppPlan, Constraints
+from planner.suggest.objective import DEFAULT_MARGIN, DEFAULT_PROMPT_TOKENS, Objective
 
 
 @guarded
@@ -62,14 +65,50 @@ def suggest(
         TextJsonHtml,
         typer.Option("--format", "-f", help="Output format (html: a report with the chart)."),
     ] = TextJsonHtml.text,
+    objective: Annotated[
+        Objective,
+        typer.Option(
+            "--objective",
+            help="What to optimise: balanced (quality, speed, context and headroom traded as "
+            "a utility), quality, speed or context first.",
+        ),
+    ] = Objective.balanced,
+    margin: Annotated[
+        float,
+        typer.Option(
+            "--margin",
+            min=0.0,
+            max=0.5,
+            help="Share of every limit a chosen plan keeps spare (plans inside it are "
+            "runners-up with a warning).",
+        ),
+    ] = DEFAULT_MARGIN,
+    min_tokens_per_s: Annotated[
+        float | None,
+        typer.Option("--min-tokens-per-s", min=0.0, help="Reject plans decoding slower."),
+    ] = None,
+    max_ttft: Annotated[
+        float | None,
+        typer.Option(
+            "--max-ttft", min=0.0, help="Reject plans whose first token takes longer (seconds)."
+        ),
+    ] = None,
+    prompt: Annotated[
+        int,
+        typer.Option("--prompt", min=1, help="Prompt tokens time to first token is quoted for."),
+    ] = DEFAULT_PROMPT_TOKENS,
     with_model: Annotated[
         list[Path] | None,
         typer.Option(
             "--with-model",
-            help="Another model for the same device (repeatable); with "
-            "--emit mlc-package-config one file lists every model.",
+            help="Another model for the same app (repeatable): planned together, one at a "
+            "time (default) or all resident (--co-resident).",
         ),
     ] = None,
+    co_resident: Annotated[
+        bool,
+        typer.Option("--co-resident", help="With --with-model: every model stays loaded."),
+    ] = False,
     adapter: AdapterOpt = None,
     output: OutputOpt = None,
     update: Annotated[
@@ -86,12 +125,7 @@ def suggest(
     from planner import api
     from planner.cli.output import hint
     from planner.cli.progress import activity, progress
-    from planner.emit.fragments import (
-        EmitKind,
-        fragment_notes,
-        package_config_for,
-        render_fragment,
-    )
+    from planner.emit.fragments import fragment_notes, render_fragment
 
     kind = None
     if emit_kind is not None:
@@ -104,8 +138,15 @@ def suggest(
             ) from None
     if runtime is None and kind is not None:
         runtime = RuntimeChoice(kind.runtime.value)
-    if with_model and kind is not EmitKind.mlc_package_config and update is None:
-        raise UsageError("--with-model needs --emit mlc-package-config (one file, many models)")
+    if with_model and kind not in (None, EmitKind.mlc_package_config):
+        raise UsageError("--with-model writes one mlc-package-config (or a report) for all models")
+    constraints = Constraints(
+        margin=margin,
+        min_context=min_context,
+        min_tokens_per_s=min_tokens_per_s,
+        max_ttft_s=max_ttft,
+        prompt_tokens=prompt,
+    )
 
     def request_for(model: Path, pinned: str | None, forced: str | None) -> api.PlanRequest:
         return plan_request(
@@ -130,28 +171,38 @@ def suggest(
         if runtime is None:
             runtime = RuntimeChoice(kind.runtime.value)
     request = request_for(path, quantization, adapter)
+    if with_model:
+        requests = [request, *(request_for(extra, None, None) for extra in with_model)]
+        known = api.profiles(request.profile_dirs)
+        mode = "resident together" if co_resident else "one at a time"
+        with activity(f"planning {len(requests)} models ({mode})…"):
+            app_plan = api.suggest_many(
+                requests,
+                known,
+                objective=objective,
+                constraints=constraints,
+                co_resident=co_resident,
+            )
+        if update is not None:
+            from planner.cli.update import write_update
+
+            write_update(update, list(app_plan.plans), kind)
+        else:
+            _emit_app(app_plan, kind, format, output)
+        if not app_plan.fits:
+            raise typer.Exit(int(ExitCode.CHECK_FAILED))
+        return
     models = api.read(request)
     known = api.profiles(request.profile_dirs)
     targets = ", ".join(d.id for d in api.devices(request, known))
     with activity(f"searching plans for {models.spec.name} on {targets}…"):
-        plan = api.suggest(request, min_context, known, models)
+        plan = api.suggest(
+            request, min_context, known, models, objective=objective, constraints=constraints
+        )
     if update is not None:
         from planner.cli.update import write_update
 
-        plans = [plan]
-        for extra in with_model or []:
-            extra_request = request_for(extra, None, None)
-            plans.append(api.suggest(extra_request, min_context, known, api.read(extra_request)))
-        write_update(update, plans, update_kind(update, kind))
-        return
-    if with_model:
-        plans = [plan]
-        for extra in with_model:
-            extra_request = request_for(extra, None, None)
-            extra_models = api.read(extra_request)
-            with activity(f"searching plans for {extra_models.spec.name}…"):
-                plans.append(api.suggest(extra_request, min_context, known, extra_models))
-        emit(package_config_for(plans), output)  # raises when a model has no plan
+        write_update(update, [plan], kind)
         return
     if kind is not None:
         emit(render_fragment(plan, kind), output)
@@ -176,3 +227,24 @@ def suggest(
         emit(render_plan(plan, style=text_style(output)), output)
     if plan.chosen is None:
         raise typer.Exit(int(ExitCode.CHECK_FAILED))
+
+
+def _emit_app(
+    app_plan: AppPlan, kind: EmitKind | None, format: TextJsonHtml, output: Path | None
+) -> None:
+    from planner.emit.fragments import package_config_for
+
+    if kind is not None:
+        emit(package_config_for(list(app_plan.plans)), output)  # raises when a model has no plan
+    elif format is TextJsonHtml.json:
+        from planner.render.dicts import SCHEMA_VERSION, dumps
+        from planner.render.plan_json import app_plan_dict
+
+        doc = {"schema_version": SCHEMA_VERSION, "kind": "suggest-app", **app_plan_dict(app_plan)}
+        emit(dumps(doc), output)
+    elif format is TextJsonHtml.html:
+        raise UsageError("--with-model reports come as text or json")
+    else:
+        from planner.render.text import render_app_plan
+
+        emit(render_app_plan(app_plan, style=text_style(output)), output)

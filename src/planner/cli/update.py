@@ -40,13 +40,14 @@ def _aliases(plan: Plan, config: Path) -> set[str]:
     return out
 
 
-def write_update(path: Path, plans: list[Plan], kind: EmitKind) -> None:
+def write_update(path: Path, plans: list[Plan], asked: EmitKind | None) -> None:
     """Merge the plans into ``path`` and replace it atomically."""
     from planner.atomic import write_atomic
     from planner.cli.output import hint
     from planner.emit import ort
     from planner.mlc_package import update_genai_config, update_package_config
 
+    kind = update_kind(path, asked)
     text = path.read_text(encoding="utf-8")
     if kind is EmitKind.genai_config:
         if len(plans) != 1:

@@ -189,6 +189,7 @@ def report_dict(r: DeviceReport) -> dict[str, Any]:
         "status": r.status.value,
         "checks": [check_dict(c) for c in r.checks],
         "max_context": r.max_context,
+        "max_context_at_least": r.max_context_is_lower_bound,
         "decode": None
         if dec is None
         else {

@@ -7,14 +7,25 @@ instead of branching on the enum.
 
 from __future__ import annotations
 
-from planner.budget import Component, EngineFigures, MemoryBudget
+from dataclasses import replace
+from functools import lru_cache
+
+from planner.budget import EngineFigures, MemoryBudget
 from planner.runtimes.base import QuantCandidate, RuntimeModel
 from planner.runtimes.mlc import MlcRuntime
 from planner.runtimes.onnxruntime import OrtRuntime
 from planner.settings import Runtime, RuntimeSettings
 from planner.spec import ModelSpec
 
-__all__ = ["RUNTIMES", "QuantCandidate", "RuntimeModel", "default_runtime", "estimate", "model_for"]
+__all__ = [
+    "RUNTIMES",
+    "QuantCandidate",
+    "RuntimeModel",
+    "combine",
+    "default_runtime",
+    "estimate",
+    "model_for",
+]
 
 RUNTIMES: dict[Runtime, RuntimeModel] = {
     Runtime.MLC: MlcRuntime(),
@@ -48,10 +59,14 @@ def _sum_engines(a: EngineFigures | None, b: EngineFigures | None) -> EngineFigu
     )
 
 
+@lru_cache(maxsize=4096)
 def estimate(
     spec: ModelSpec, settings: RuntimeSettings, draft: ModelSpec | None = None
 ) -> MemoryBudget:
-    """Estimate memory for ``spec`` under ``settings``; a draft model adds its weights and KV."""
+    """Estimate memory for ``spec`` under ``settings``; a draft model adds its weights and KV.
+
+    Pure, so memoised: a plan search and the checks of several devices ask for the same budget
+    many times (budgets are immutable, so sharing them is safe)."""
     model = model_for(settings.runtime)
     main = model.estimate(spec, settings)
     if draft is None:
@@ -65,28 +80,24 @@ def estimate(
         kv_dtype=settings.kv_dtype,
     )
     d = model.estimate(draft, draft_settings)
-    extra = tuple(
-        Component(
-            c.category,
-            f"draft {draft.name}: {c.label}",
-            c.bytes,
-            c.formula,
-            c.inputs,
-            c.dirty,
-            c.source,
-        )
-        for c in d.components
+    note = (
+        f"speculative decoding: draft model {draft.name} adds its weights, "
+        "KV cache and buffers (weights are never shared between the two)"
     )
+    return combine(main, d, f"draft {draft.name}", note)
+
+
+def combine(main: MemoryBudget, other: MemoryBudget, label: str, note: str) -> MemoryBudget:
+    """One process holding two models: ``main``'s settings, both models' components (``other``'s
+    labelled), both engines' start-up reservations, and ``note`` saying why."""
+    extra = tuple(replace(c, label=f"{label}: {c.label}") for c in other.components)
     return MemoryBudget(
         model=main.model,
         settings=main.settings,
         components=main.components + extra,
         kv_bytes_per_token=main.kv_bytes_per_token,
-        engine=_sum_engines(main.engine, d.engine),
-        notes=(
-            *main.notes,
-            f"speculative decoding: draft model {draft.name} adds its weights, "
-            "KV cache and buffers (weights are never shared between the two)",
-        ),
+        gathered_bytes=main.gathered_bytes + other.gathered_bytes,
+        engine=_sum_engines(main.engine, other.engine),
+        notes=(*main.notes, note),
         assumptions=main.assumptions,
     )

@@ -9,6 +9,7 @@ workspaces, KV page rounding) are ``runtime_overhead``. MLC copies parameters in
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 
 from planner.budget import (
@@ -25,9 +26,11 @@ from planner.budget import (
     kv_tokens_per_layer,
     normalise_kv_dtype,
 )
+from planner.device import DeviceProfile
 from planner.families import family
+from planner.quality import QualityCost, weight_cost
 from planner.quant import MlcScheme, mlc_scheme, mlc_schemes_for
-from planner.runtimes.base import QuantCandidate
+from planner.runtimes.base import PHONE_OSES, QuantCandidate, has_f16
 from planner.runtimes.mlc import settings as mlc_settings
 from planner.runtimes.mlc.engine import PAGE_SIZE, engine_figures, page_rounding_bytes
 from planner.runtimes.mlc.temp import TempEstimate, mlc_temp_buffer
@@ -38,25 +41,35 @@ from planner.spec import ModelSpec
 MOBILE_KINDS = ("no-quant", "group-quant")
 """Scheme kinds whose kernels MLC builds for Metal/OpenCL/Vulkan (AWQ, FT and fp8 are CUDA-side)."""
 PREFILLS = (2048, 1024, 512, 256, 128)
+WINDOWS = (1024, 2048, 4096)
+"""Sliding windows suggest tries (MLC's Android Mistral entry ships 768; these bracket it)."""
+DEFAULT_SINK = 4
+"""MistralConfig's attention_sink_size default (mlc-llm model/mistral/mistral_model.py)."""
+SERVE_LOCAL_SEQUENCES = 4
+"""``mlc_llm serve`` local mode: max_num_sequence = min(4, max_batch_size)."""
 
 
-def _weights(spec: ModelSpec, scheme: MlcScheme) -> Component:
+@lru_cache(maxsize=1024)
+def _weights(spec: ModelSpec, scheme: MlcScheme) -> tuple[Component, int]:
+    """The parameters component, and the bytes of an untied embedding table (gathered only)."""
     same = (
         spec.weights is not None
         and spec.format == "mlc"
         and spec.quantization.scheme == scheme.name
     )
     if same and spec.weights is not None:
+        w = spec.weights
         return Component(
             WEIGHTS,
             "parameters",
-            spec.weights.total_bytes,
+            w.total_bytes,
             "Σ tensor-cache.json record nbytes",
-            (("tensors", str(spec.weights.tensor_count)),),
+            (("tensors", str(w.tensor_count)),),
             dirty=True,
             source="artifact",
-        )
+        ), (w.embedding_bytes if w.lm_head_bytes else 0)
     wb = mlc_weight_bytes(spec, scheme)
+    gathered = wb.embedding_bytes if wb.lm_head_bytes else 0
     return Component(
         WEIGHTS,
         "parameters",
@@ -71,27 +84,15 @@ def _weights(spec: ModelSpec, scheme: MlcScheme) -> Component:
         ),
         dirty=True,
         source="computed from architecture (mlc-llm quantization/group_quantization.py)",
-    )
+    ), gathered
 
 
-@lru_cache(maxsize=512)
-def _temp_cached(
-    spec: ModelSpec,
-    scheme: MlcScheme,
-    prefill: int,
-    context: int,
-    max_batch: int,
-    window: int | None,
-) -> TempEstimate:
-    # Replaying the memory planner is the costly step of a plan search; it is pure, so cache it.
-    return mlc_temp_buffer(
-        spec,
-        scheme,
-        prefill_chunk=prefill,
-        context_window=context,
-        max_batch_size=max_batch,
-        sliding_window=window,
-    )
+@lru_cache(maxsize=1024)
+def _temp_cached(spec: ModelSpec, scheme: MlcScheme, prefill: int, max_batch: int) -> TempEstimate:
+    # Replaying the memory planner is the costly step of a plan search; it is pure, and no
+    # planned activation depends on the context or the window (see temp.py), so the replay is
+    # keyed on what it reads: the model, the scheme, the prefill chunk and the batch bound.
+    return mlc_temp_buffer(spec, scheme, prefill_chunk=prefill, max_batch_size=max_batch)
 
 
 def _temp(spec: ModelSpec, scheme: MlcScheme, rs: ResolvedSettings) -> Component:
@@ -112,7 +113,7 @@ def _temp(spec: ModelSpec, scheme: MlcScheme, rs: ResolvedSettings) -> Component
             tuple((f, str(b)) for f, b in lib.memory_usage),
             source="artifact",
         )
-    est = _temp_cached(spec, scheme, rs.prefill, rs.context, rs.max_batch_size, rs.sliding_window)
+    est = _temp_cached(spec, scheme, rs.prefill, rs.max_batch_size)
     return Component(
         ACTIVATIONS,
         "temporary buffer",
@@ -168,7 +169,7 @@ class MlcRuntime:
             # whole context (Phi3Config ignores sliding_window; Gemma2Config forces the context
             # to it instead; Qwen2 ignores use_sliding_window).
             spec = spec.with_changes(layer_windows=())
-        weights = _weights(spec, scheme)
+        weights, gathered = _weights(spec, scheme)
         kv_total, per_token = kv_cache_bytes(
             spec,
             context=rs.context,
@@ -234,26 +235,85 @@ class MlcRuntime:
             settings=rs,
             components=(weights, kv, temp, *overhead),
             kv_bytes_per_token=per_token,
+            gathered_bytes=gathered,
             engine=engine,
             notes=(*context_notes(spec, rs), *_lib_notes(spec, rs)),
             assumptions=rs.defaults,
         )
 
     def quantization_candidates(
-        self, spec: ModelSpec, pinned: str | None, kv_dtype: str | None
+        self,
+        spec: ModelSpec,
+        pinned: str | None,
+        kv_dtype: str | None,
+        devices: Sequence[DeviceProfile] = (),
     ) -> list[QuantCandidate]:
-        """MLC's mobile schemes for the family (f16/f32 activations, NK layout)."""
+        """MLC's mobile schemes for the family: f16 activations where every target GPU has f16
+        (f32-activation schemes exist for WebGPU without shader-f16), NK layout, and only the
+        artifact's own scheme when the family's weights cannot be laid out from a config."""
+        own = spec.quantization.scheme if spec.format == "mlc" else None
         if pinned:
             s = mlc_scheme(pinned)
-            return [QuantCandidate(s.name, s.quality_rank)]
-        return [
-            QuantCandidate(s.name, s.quality_rank)
-            for s in mlc_schemes_for(spec.architecture)
-            if s.kind in MOBILE_KINDS
-            and s.model_dtype != "bfloat16"
-            and s.layout == "NK"
-            and (kv_dtype is None or s.kv_dtype == normalise_kv_dtype(kv_dtype))
-        ]
+            return [
+                QuantCandidate(s.name, s.quality_rank, needs_source=self._needs_source(spec, s))
+            ]
+        f16 = all(has_f16(d) for d in devices)
+        layout_known = family(spec.architecture).layout is not None
+        out = []
+        for s in mlc_schemes_for(spec.architecture):
+            if s.kind not in MOBILE_KINDS or s.model_dtype == "bfloat16" or s.layout != "NK":
+                continue
+            if f16 and s.model_dtype == "float32" and s.name != own:
+                continue
+            if kv_dtype is not None and s.kv_dtype != normalise_kv_dtype(kv_dtype):
+                continue
+            if not layout_known and s.name != own:
+                continue
+            out.append(QuantCandidate(s.name, s.quality_rank, self._needs_source(spec, s)))
+        return out
+
+    @staticmethod
+    def _needs_source(spec: ModelSpec, scheme: MlcScheme) -> bool:
+        if spec.format == "hf":
+            return False
+        return not (spec.format == "mlc" and spec.quantization.scheme == scheme.name)
+
+    def weight_quality(self, spec: ModelSpec, quantization: str) -> QualityCost:
+        """From the scheme's numerics (bits, group, kind, float embedding/lm_head)."""
+        s = mlc_scheme(quantization)
+        return weight_cost(
+            bits=s.bits,
+            group_size=s.group_size,
+            kind=s.kind,
+            float_embedding_and_head=not (s.quantize_embedding or s.quantize_final_fc),
+        )
+
+    def window_candidates(
+        self, spec: ModelSpec, target: int
+    ) -> tuple[tuple[int | None, int | None], ...]:
+        """Windows shorter than the target for families whose window the user chooses, each
+        with MLC's default 4 attention sinks (MistralConfig attention_sink_size)."""
+        if not self.supports_sliding_window(spec):
+            return ()
+        return tuple((w, DEFAULT_SINK) for w in WINDOWS if w < target)
+
+    def kv_candidates(
+        self, spec: ModelSpec, pinned: str | None, quantization: str | None
+    ) -> tuple[str | None, ...]:
+        """MLC keeps the KV cache in the model dtype: nothing to search."""
+        return (pinned,)
+
+    def max_batch_for(
+        self, devices: Sequence[DeviceProfile], batch: int, pinned: int | None
+    ) -> int | None:
+        """Phone apps run one sequence (interactive mode); elsewhere ``mlc_llm serve``'s local
+        mode runs min(4, max_batch_size) (cpp/serve/config.cc): compile for that, not for
+        gen_config's 128, since the batch bound sizes the batch-decode temp buffers."""
+        if pinned is not None:
+            return pinned
+        if devices and all(d.os in PHONE_OSES for d in devices):
+            return max(batch, 1)
+        return max(batch, SERVE_LOCAL_SEQUENCES)
 
     def supports_sliding_window(self, spec: ModelSpec) -> bool:
         """MLC's config classes that take ``sliding_window_size`` (Family.mlc_sliding_window)."""

@@ -287,20 +287,17 @@ def mlc_temp_buffer(
     scheme: MlcScheme,
     *,
     prefill_chunk: int,
-    context_window: int,
     max_batch_size: int,
-    sliding_window: int | None = None,
     max_threads_per_block: int = 256,
 ) -> TempEstimate:
     """MLC's per-function temporary buffers for ``spec`` compiled with these bounds.
 
-    ``context_window`` and ``sliding_window`` only bound KV-cache-side symbols, which no planned
-    activation depends on in the current model definitions (they are accepted so callers pass
-    exactly what ``_get_variable_bounds`` sees). ``max_threads_per_block`` is the target's
+    The context window and sliding window only bound KV-cache-side symbols
+    (``_get_variable_bounds``), which no planned activation depends on in the current model
+    definitions, so they are not inputs. ``max_threads_per_block`` is the target's
     ``max_num_threads`` (TVM defaults: 256 for webgpu, metal, vulkan, opencl; 1024 for cuda);
     pass 0 for CPU (``llvm``) targets, where FuseAddRMSNorm is skipped.
     """
-    del context_window, sliding_window  # see docstring: no activation depends on them
     if prefill_chunk <= 0 or max_batch_size <= 0:
         raise ValueError("prefill_chunk and max_batch_size must be positive")
     d = _dims(spec, scheme, max_threads_per_block)

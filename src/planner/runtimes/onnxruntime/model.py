@@ -81,8 +81,9 @@ def _layer_live_floats(spec: ModelSpec) -> int:
 
 def ort_components(
     spec: ModelSpec, rs: ResolvedSettings, scheme: OrtScheme, kv_total: int
-) -> tuple[Component, ...]:
-    """The components of an onnxruntime CPU budget (their sum is the predicted peak)."""
+) -> tuple[tuple[Component, ...], int]:
+    """The components of an onnxruntime CPU budget (their sum is the predicted peak), and the
+    weight bytes only gathered row by row (the embedding tables)."""
     w = spec.weights
     from_artifact = (
         w is not None
@@ -229,4 +230,5 @@ def ort_components(
             source="measured (benchmarks/ort_bench)",
         )
     )
-    return tuple(comps)
+    gathered = sum(c.bytes for c in comps if c.category == WEIGHTS) - packed
+    return tuple(comps), gathered
