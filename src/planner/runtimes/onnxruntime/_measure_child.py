@@ -238,10 +238,15 @@ def _session_options(ort: Any, decoder: dict[str, Any]) -> Any:
     for key in ("intra_op_num_threads", "inter_op_num_threads"):
         if isinstance(cfg.get(key), int) and not isinstance(cfg.get(key), bool):
             setattr(options, key, cfg[key])
-    entries = cfg.get("config_entries")
+    entries = cfg.get("config_entries")  # onnxruntime-genai 0.8-0.10 nested form
     if isinstance(entries, dict):
         for key, value in entries.items():
             options.add_session_config_entry(str(key), str(value))
+    for key, value in cfg.items():
+        # 0.11+: any other string-valued key is a config entry (src/config.cpp), e.g.
+        # "session.disable_prepacking": "1" as planner's genai_config patch writes it.
+        if "." in key and isinstance(value, str):
+            options.add_session_config_entry(key, value)
     return options
 
 
