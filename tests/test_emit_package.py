@@ -202,3 +202,14 @@ def test_update_refuses_a_mismatched_device(app_dir: Path) -> None:
         str(app_dir / "mlc-package-config.json"),
     )
     assert code == 2 and "device" in err
+
+
+def test_an_entry_whose_folder_is_not_built_yet_is_one_clear_error(app_dir: Path) -> None:
+    path = app_dir / "mlc-package-config.json"
+    doc = json.loads(path.read_text())
+    doc["model_list"][0]["model"] = "dist/not-converted-yet-MLC"
+    path.write_text(json.dumps(doc))
+    code, _, err = invoke("check", str(path), "-d", "iphone-15-pro")
+    assert code == 3
+    assert "model_list[0].model 'dist/not-converted-yet-MLC'" in err
+    assert "convert_weight" in err  # the hint says how to get there

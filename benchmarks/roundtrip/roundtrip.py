@@ -37,6 +37,7 @@ TOLERANCE = 0.02
 CONTEXT = 512
 PREFILL = 128
 DEVICE = "pixel-8-pro"
+IOS_DEVICE = "iphone-15-pro"
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,16 @@ def run_case(case: Case, work: Path) -> dict[str, Any]:
     build_s = time.time() - t0
     out_dir = build_dir / commands.strip().splitlines()[-1].split(" -o ", 1)[1].split()[0]
     cfg_path = out_dir / "genai_config.json"
-    cfg_path.write_text(json.dumps(merge(json.loads(cfg_path.read_text()), patch), indent=1))
+    built_cfg = json.loads(cfg_path.read_text())
+    # The iPhone patch (fp32: session.disable_prepacking) must load too: try it on a copy.
+    ios_args = [a if a != DEVICE else IOS_DEVICE for a in plan_args(hf, case)]
+    ios_patch = json.loads(planner("suggest", *ios_args, "--emit", "genai-config"))
+    ios_dir = build_dir / "ios-patched"
+    shutil.copytree(out_dir, ios_dir)
+    (ios_dir / "genai_config.json").write_text(json.dumps(merge(built_cfg, ios_patch), indent=1))
+    generated_ios = generate(ios_dir)
+    shutil.rmtree(ios_dir)
+    cfg_path.write_text(json.dumps(merge(built_cfg, patch), indent=1))
     generated = generate(out_dir)
     est_args = [str(out_dir), "-r", "onnxruntime", "--context", str(CONTEXT)]
     est_args += ["--prefill", str(PREFILL), "--format", "json"]
@@ -211,9 +221,12 @@ def run_case(case: Case, work: Path) -> dict[str, Any]:
         "total_error": round(err("total_bytes"), 5),
         "built_quantization": built.get("model", {}).get("quantization"),
         "generated_tokens": generated,
+        "generated_tokens_ios_patch": generated_ios,
+        "ios_patch": ios_patch,
         "ok": abs(err("total_bytes")) <= TOLERANCE
         and abs(err("weights_bytes")) <= TOLERANCE
-        and generated > 0,
+        and generated > 0
+        and generated_ios > 0,
     }
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from planner.emit import mlc, ort
-from planner.errors import ConfigFileError, UsageError
+from planner.errors import ConfigFileError, InputError, UsageError
 from planner.hub import parse_hub_id
 from planner.request import PlanRequest
 from planner.settings import CheckOptions, Runtime
@@ -151,7 +151,15 @@ def model_location(config: PackageConfig, entry: PackageEntry) -> Path:
             path=str(config.path),
         )
     local = Path(text)
-    return local if local.is_absolute() else config.path.parent / local
+    local = local if local.is_absolute() else config.path.parent / local
+    if not local.exists():
+        raise InputError(
+            f"model_list[{entry.index}].model {text!r}: no such folder next to {config.path.name}",
+            path=str(local),
+            hint="run the mlc_llm convert_weight/gen_config commands first, or point the "
+            "entry at the Hugging Face folder it is converted from",
+        )
+    return local
 
 
 def package_requests(
