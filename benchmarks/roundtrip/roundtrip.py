@@ -123,8 +123,9 @@ def planner(*args: str) -> str:
 def plan_args(hf: Path, case: Case) -> list[str]:
     args = [str(hf), "-d", DEVICE, "-r", "onnxruntime", "-q", case.precision]
     args += ["--context", str(CONTEXT), "--prefill", str(PREFILL)]
-    if case.kv_dtype:
-        args += ["--kv-dtype", case.kv_dtype]
+    # Pin the KV dtype (suggest would otherwise choose a quantized cache by itself): the float
+    # and the quantized-KV builds are separate cases.
+    args += ["--kv-dtype", case.kv_dtype or "float32"]
     return args
 
 
@@ -201,8 +202,7 @@ def run_case(case: Case, work: Path) -> dict[str, Any]:
     generated = generate(out_dir)
     est_args = [str(out_dir), "-r", "onnxruntime", "--context", str(CONTEXT)]
     est_args += ["--prefill", str(PREFILL), "--format", "json"]
-    if case.kv_dtype:
-        est_args += ["--kv-dtype", case.kv_dtype]
+    est_args += ["--kv-dtype", case.kv_dtype or "float32"]
     built = json.loads(planner("estimate", *est_args))
     pm, bm = chosen["memory"], built["memory"]
 
