@@ -80,12 +80,13 @@ def cache_root() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "planner" / "hub"
 
 
-def _hub() -> Any:
+def _hub(label: str = "") -> Any:
     try:
         huggingface_hub = importlib.import_module("huggingface_hub")
     except ImportError:
+        what = f"{label} is no local file or folder; reading it as a " if label else "reading a "
         raise MissingDependencyError(
-            "reading a Hugging Face Hub id needs huggingface_hub, which is not installed",
+            f"{what}Hugging Face Hub id needs huggingface_hub, which is not installed",
             hint=INSTALL_HINT,
         ) from None
     return huggingface_hub
@@ -181,12 +182,13 @@ def _fetch_header(hub: Any, hid: HubId, commit: str, name: str, dest: Path) -> N
 
 def fetch(hid: HubId) -> Path:
     """A local folder for ``hid`` holding its configs and safetensors headers (cached)."""
-    hub = _hub()
+    hub = _hub(hid.label)
     if _offline(hub):
         found = _cached(hid)
         if found is None:
             raise InputError(
-                f"{hid.label} is not in planner's hub cache and HF_HUB_OFFLINE is set",
+                f"{hid.label} is no local file or folder, and not in planner's hub cache "
+                "(HF_HUB_OFFLINE is set)",
                 hint="run once online, or download the repository and pass its folder",
             )
         return found
@@ -196,7 +198,10 @@ def fetch(hid: HubId) -> Path:
         found = _cached(hid)
         if found is not None:
             return found  # offline or unreachable: the cached copy of this id and revision
-        raise InputError(f"cannot read {hid.label} from the Hugging Face Hub: {exc}") from None
+        raise InputError(
+            f"{hid.label} is no local file or folder, and the Hugging Face Hub cannot give it: "
+            + str(exc).splitlines()[0][:300]
+        ) from None
     commit = str(info.sha or hid.revision or "main")
     if not re.fullmatch(r"[A-Za-z0-9._-]{1,128}", commit):
         raise UnsafeArtifactError(f"{hid.label}: the server gave an invalid commit {commit!r}")
