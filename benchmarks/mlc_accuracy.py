@@ -62,7 +62,9 @@ def held_out(ids: list[str]) -> set[str]:
     return {cid for i, cid in enumerate(sorted(ids)) if i % 3 == 2}
 
 
-def _spec_and_budget(case_id: str, cfg: dict[str, Any], settings: RuntimeSettings, ref: Path) -> Any:
+def _spec_and_budget(
+    case_id: str, cfg: dict[str, Any], settings: RuntimeSettings, ref: Path
+) -> Any:
     spec = spec_from_hf_config(cfg, source=case_id, path=ref, name=case_id)
     return spec, estimate(spec, settings)
 
@@ -107,7 +109,9 @@ def _webllm(cases: list[dict[str, Any]], ref: Path) -> list[Result]:
     out = []
     for c in cases:
         cfg = c["hf_config"]
-        res = Result(c["id"], str(cfg.get("model_type")), "held-out" if c["id"] in hold else "sample")
+        res = Result(
+            c["id"], str(cfg.get("model_type")), "held-out" if c["id"] in hold else "sample"
+        )
         settings = RuntimeSettings(
             Runtime.MLC,
             quantization=c["quantization"],
