@@ -51,6 +51,8 @@ class Result:
     errors: dict[str, float] = field(default_factory=dict)
     refused: str | None = None
     baseline: dict[str, float] = field(default_factory=dict)
+    mib: tuple[float, float] = (0.0, 0.0)
+    """(published, planner) totals in MiB, for the per-case table."""
 
 
 def _pct(got: float, want: float) -> float:
@@ -130,6 +132,7 @@ def _webllm(cases: list[dict[str, Any]], ref: Path) -> list[Result]:
         res.family = spec.architecture
         res.errors = {"total": _pct(b.mlc_reported_bytes / MIB, want)}
         res.baseline = {"naive": _pct(naive, want), "rule": _pct(rule, want)}
+        res.mib = (want, b.mlc_reported_bytes / MIB)
         out.append(res)
     return out
 
@@ -179,6 +182,16 @@ def main(argv: list[str] | None = None) -> int:
             if r.refused is not None:
                 print(f"- refused: {r.case} ({r.family}): {r.refused}")
         if any(r.baseline for r in results):
+            print("| case | split | published MiB | planner MiB | planner % | naive % | rule % |")
+            print("|---|---|---:|---:|---:|---:|---:|")
+            for r in results:
+                if r.refused is None:
+                    print(
+                        f"| {r.case} | {r.split} | {r.mib[0]:.2f} | {r.mib[1]:.2f} | "
+                        f"{r.errors['total']:+.2f} | {r.baseline['naive']:+.2f} | "
+                        f"{r.baseline['rule']:+.2f} |"
+                    )
+            print()
             print("| estimator | split | median abs err % | worst abs err % |")
             print("|---|---|---:|---:|")
             for split in ("sample", "held-out"):
