@@ -256,3 +256,17 @@ def test_old_and_mismatching_libraries_are_reported() -> None:
     assert any("prefill chunk 2048 (asked 1024)" in n for n in other.notes)
     plain = estimate(spec, s)
     assert any("modelled on mlc-llm 79d603f" in n for n in plain.notes)
+
+
+def test_unplannable_config_without_decoder_keys_is_refused_by_name() -> None:
+    with pytest.raises(UnsupportedArtifactError) as exc:
+        _spec({"model_type": "qwen3_5", "vocab_size": 1000})
+    assert "'qwen3_5' cannot be planned" in exc.value.message
+
+
+def test_rwkv_config_parses_and_mlc_refuses_it() -> None:
+    row = next(r for r in PARAMS_ONLY if r["id"] == "rwkv5")
+    spec = _spec(row["hf_config"], "rwkv5")
+    assert spec.num_attention_heads == spec.hidden_size // 64
+    with pytest.raises(UnsupportedArtifactError, match="'rwkv5' cannot be planned: RWKV"):
+        estimate(spec, RuntimeSettings(Runtime.MLC))

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from planner.errors import ArtifactFormatError
+from planner.errors import ArtifactFormatError, UnsupportedArtifactError
 from planner.families import family
 from planner.families.config import config_facts, resolve_family
 from planner.spec import ArtifactSettings, ModelSpec, QuantInfo
@@ -222,7 +222,39 @@ def spec_from_hf_config(
     """Build a config-only spec (no weights inventory) from a config.json-style dict.
 
     ``config_name`` labels provenance records (``mlc-chat-config.json model_config`` for MLC).
+    A family planner knows it cannot plan, whose config also lacks the keys a decoder has, is
+    refused in one line naming the family and what is missing.
     """
+    try:
+        return _spec_from_hf_config(
+            cfg,
+            source=source,
+            path=path,
+            fmt=fmt,
+            adapter=adapter,
+            name=name,
+            config_name=config_name,
+        )
+    except ArtifactFormatError as exc:
+        fam = family(resolve_family(cfg)[0]) if isinstance(cfg.get("model_type"), str) else None
+        if fam is not None and fam.mlc.plannable is not None:
+            raise UnsupportedArtifactError(
+                f"model family {fam.name!r} cannot be planned: {fam.mlc.plannable} ({exc.message})",
+                path=str(path),
+            ) from None
+        raise
+
+
+def _spec_from_hf_config(
+    cfg: dict[str, Any],
+    *,
+    source: str,
+    path: Path,
+    fmt: str,
+    adapter: str,
+    name: str | None,
+    config_name: str,
+) -> ModelSpec:
     prov = Provenance()
     notes: list[str] = []
     label = config_name

@@ -61,6 +61,16 @@ __all__ = [
     "family_name",
 ]
 
+RWKV_CONFIG = ConfigKeys(
+    heads=(),
+    kv_heads=(),
+    head_dim=("head_size",),
+    context=("context_length",),
+    defaults=(("head_size", 64),),
+    intermediate_default_x4=False,
+    facts=("head_size",),
+)
+
 FAMILIES: dict[str, Family] = {
     f.name: f
     for f in (
@@ -481,20 +491,13 @@ FAMILIES: dict[str, Family] = {
                 plannable="RWKV keeps an RNN state instead of a KV cache and its time-mix "
                 "kernels are not modelled",
             ),
-            config=ConfigKeys(
-                heads=(),
-                kv_heads=(),
-                head_dim=("head_size",),
-                context=("context_length",),
-                defaults=(("head_size", 64),),
-                intermediate_default_x4=False,
-                facts=("head_size",),
-            ),
+            config=RWKV_CONFIG,
             conv_template="rwkv_world",
             source=src("rwkv5/rwkv5_model.py"),
         ),
         Family(
             "rwkv6",
+            config=RWKV_CONFIG,
             mlc=MlcFacts(
                 kv="rnn",
                 plannable="RWKV keeps an RNN state instead of a KV cache and its time-mix "
