@@ -47,6 +47,11 @@ DEFAULT_SINK = 4
 SERVE_LOCAL_SEQUENCES = 4
 """``mlc_llm serve`` local mode: max_num_sequence = min(4, max_batch_size)."""
 
+
+def is_adreno(d: DeviceProfile) -> bool:
+    """Whether the device's GPU is a Qualcomm Adreno (MLC's ``android:adreno`` preset)."""
+    return "adreno" in d.gpu.lower() or (d.mlc_device or "").startswith("android:adreno")
+
 COMPILER = "mlc-llm 79d603f on apache-tvm 0.26 (paged KV cache, attention workspaces in the cache)"
 """The compiler planner's temporary-buffer model reproduces."""
 _PAGED_FUNCTIONS = ("batch_prefill", "batch_decode", "batch_verify")
@@ -282,8 +287,12 @@ class MlcRuntime:
         devices: Sequence[DeviceProfile] = (),
     ) -> list[QuantCandidate]:
         """MLC's mobile schemes for the family: f16 activations where every target GPU has f16
-        (f32-activation schemes exist for WebGPU without shader-f16), NK layout, and only the
-        artifact's own scheme when the family's weights cannot be laid out from a config."""
+        (f32-activation schemes exist for WebGPU without shader-f16), and only the artifact's
+        own scheme when the family's weights cannot be laid out from a config. Layout: NK, but
+        the KN twin (``q4f16_0`` for ``q4f16_1``: the same numbers and bytes) when a target GPU
+        is an Adreno — ``_1`` layouts freeze the system UI for 20–50 s at the first prefill there
+        (mlc-llm docs/deploy/android.rst "Known issues", #3363), which is why MLC's own Android
+        app ships q4f16_0."""
         own = spec.quantization.scheme if spec.format == "mlc" else None
         if pinned:
             s = mlc_scheme(pinned)
@@ -291,10 +300,17 @@ class MlcRuntime:
                 QuantCandidate(s.name, s.quality_rank, needs_source=self._needs_source(spec, s))
             ]
         f16 = all(has_f16(d) for d in devices)
+        layout = "KN" if any(is_adreno(d) for d in devices) else "NK"
         layout_known = family(spec.architecture).layout is not None
         out = []
         for s in mlc_schemes_for(spec.architecture):
-            if s.kind not in MOBILE_KINDS or s.model_dtype == "bfloat16" or s.layout != "NK":
+            if s.kind not in MOBILE_KINDS or s.model_dtype == "bfloat16":
+                continue
+            twin = s.layout == "NK" and not any(
+                t.layout == "KN" and t.bits == s.bits and t.model_dtype == s.model_dtype
+                for t in mlc_schemes_for(spec.architecture)
+            )
+            if s.layout != layout and not (s.layout == "NK" and twin) and s.name != own:
                 continue
             if f16 and s.model_dtype == "float32" and s.name != own:
                 continue
