@@ -26,7 +26,7 @@ from planner.cli.options import (
 )
 from planner.cli.output import emit, guarded, text_style
 from planner.errors import ExitCode, UsageError
-from planner.render.check import CheckFormat
+from planner.render.formats import CheckFormat
 from planner.settings import DEFAULT_RAM_FRACTION
 
 

@@ -3,33 +3,13 @@
 from __future__ import annotations
 
 import re
-from enum import Enum
 
 from planner.device import DeviceProfile
 from planner.emit import mlc, ort
+from planner.emit.kinds import EmitKind
 from planner.errors import UsageError
 from planner.quant import MLC_SCHEMES
-from planner.settings import Runtime
 from planner.suggest import Candidate, Plan
-
-
-class EmitKind(str, Enum):
-    """``--emit`` values."""
-
-    mlc_overrides = "mlc-overrides"
-    mlc_package_config = "mlc-package-config"
-    mlc_commands = "mlc-commands"
-    genai_config = "genai-config"
-    ort_builder = "ort-builder"
-
-    @property
-    def runtime(self) -> Runtime:
-        """The runtime whose toolchain consumes this fragment."""
-        return Runtime.MLC if self in MLC_KINDS else Runtime.ONNXRUNTIME
-
-
-MLC_KINDS = (EmitKind.mlc_overrides, EmitKind.mlc_package_config, EmitKind.mlc_commands)
-
 
 _QUANT_TOKENS = frozenset(MLC_SCHEMES) | {"MLC", "int4", "int8", "fp16", "fp32", "bf16", "cpu"}
 

@@ -52,6 +52,7 @@ def is_adreno(d: DeviceProfile) -> bool:
     """Whether the device's GPU is a Qualcomm Adreno (MLC's ``android:adreno`` preset)."""
     return "adreno" in d.gpu.lower() or (d.mlc_device or "").startswith("android:adreno")
 
+
 COMPILER = "mlc-llm 79d603f on apache-tvm 0.26 (paged KV cache, attention workspaces in the cache)"
 """The compiler planner's temporary-buffer model reproduces."""
 _PAGED_FUNCTIONS = ("batch_prefill", "batch_decode", "batch_verify")

@@ -25,6 +25,7 @@ quantisation scheme only matters through its activation dtype (``model_dtype``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from planner.families import (
     Family,
@@ -156,6 +157,16 @@ def _function(
 ) -> FunctionTemp:
     """One exported function over ``tokens`` rows: the stack, then either the hidden states
     (``*_to_last_hidden_states``) or the lm_head over ``gather`` rows (None: every row)."""
+    return FunctionTemp(name, *_planned(d, fam, tokens, gather, hidden_out))
+
+
+@lru_cache(maxsize=4096)
+def _planned(
+    d: Dims, fam: Family, tokens: int, gather: int | None, hidden_out: bool
+) -> tuple[int, tuple[int, ...]]:
+    # Memoised on what the replay reads: functions with the same rows and head (prefill and
+    # batch_prefill at batch 1, the *_to_last_hidden_states over the chunk) and schemes with the
+    # same activation dtype (q4f16_1, q3f16_1, q0f16, ...) share one replay.
     b = OpBuilder(d, tokens)
     layer = GRAPHS[fam.mlc.graph]
     st = pre(b, fam.mlc.pre, State("input"))
@@ -166,7 +177,7 @@ def _function(
         out = Tensor(final, tokens * d.hidden * d.act_bytes, d.act)
         b.ops.append(Op((), (final,)))
         blocks = plan_blocks(tuple(b.ops), (out,))
-        return FunctionTemp(name, sum(blocks), blocks)
+        return sum(blocks), blocks
     src, rows = final, tokens
     if gather is not None:  # index_last_token / take the rows whose logits are wanted
         src, rows = b.k1(d.hidden, (final,), "gather", rows=gather), gather
@@ -176,7 +187,7 @@ def _function(
     b.ops.append(Op((), (logits,)))
     size = rows * d.vocab * 4 if d.static_vocab else None
     blocks = plan_blocks(tuple(b.ops), (Tensor(logits, size, "float32"),))
-    return FunctionTemp(name, sum(blocks), blocks)
+    return sum(blocks), blocks
 
 
 def _image_embed(spec: ModelSpec, d: Dims, fam: Family) -> FunctionTemp | None:
