@@ -208,7 +208,7 @@ def parse_model(path: Path) -> tuple[Any, int]:
             "not a valid ONNX model: the file is empty", path=str(path), hint=_TRUNCATED_HINT
         )
     try:
-        from planner_adapters._onnx_proto import ModelProto  # subset schema; no onnx import
+        from planner_adapters.onnx.proto import ModelProto  # subset schema; no onnx import
 
         model = ModelProto()
         model.ParseFromString(data)
