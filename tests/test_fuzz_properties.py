@@ -27,9 +27,9 @@ from hypothesis import strategies as st
 
 from planner.device_loader import parse_profile
 from planner.errors import PlannerError, UnsafeArtifactError
+from planner.io import parse_json_bytes, resolve_inside
 from planner.runconfig import load_run_config
 from planner_adapters._mlc_lib import find_lib_metadata, lib_info_from_metadata
-from planner_adapters._safeio import parse_json_bytes, resolve_inside
 from planner_adapters._safetensors import read_safetensors_header
 from planner_adapters.hf_adapter import HfAdapter
 from planner_adapters.hf_config import spec_from_hf_config

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from planner.errors import ArtifactFormatError
+from planner.io.limits import MAX_DIM, MAX_LAYERS
 from planner.spec import FieldSource, Origin
 
 T = TypeVar("T")
@@ -14,12 +15,6 @@ Candidate = tuple[T | None, Origin, str]
 """One possible source of a spec field: the value it gives (None: it gives nothing), its origin
 and a short reason. Chains of candidates are tried in order; the first value that is not None
 wins (see ``Provenance.first``)."""
-
-MAX_DIM = 1 << 40
-"""No real model dimension (vocab, hidden, context) comes near this; larger is corruption."""
-MAX_LAYERS = 1024
-"""The deepest published LLMs have ~130 layers. Layer counts size per-layer tables (and the
-MLC temp-buffer replay walks every layer), so a corrupt count is refused up front."""
 
 
 class Provenance:
@@ -150,18 +145,6 @@ def opt_dict(
             f"{what} field {key!r} must be an object, got {type(value).__name__}", path=str(path)
         )
     return value
-
-
-def checked_product(dims: list[int] | tuple[int, ...], path: Path, what: str) -> int:
-    """Product of tensor dims, refusing negative dims and absurd totals (overflow guard)."""
-    total = 1
-    for d in dims:
-        if isinstance(d, bool) or not isinstance(d, int) or d < 0:
-            raise ArtifactFormatError(f"{what} has an invalid dimension {d!r}", path=str(path))
-        total *= d
-        if total > MAX_DIM * 1024:
-            raise ArtifactFormatError(f"{what} has an absurd element count", path=str(path))
-    return total
 
 
 def check_layers(value: int, path: Path | str, what: str) -> int:

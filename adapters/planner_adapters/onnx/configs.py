@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from planner.errors import ArtifactFormatError
-from planner_adapters._values import MAX_DIM, opt_bool, opt_dict, opt_int, opt_str
+from planner.io.limits import MAX_DIM
+from planner_adapters._values import opt_bool, opt_dict, opt_int, opt_str
 
 GENAI_CONFIG = "genai_config.json"
 _PRINTF_INT = re.compile(r"%d")

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from planner.errors import ArtifactFormatError
-from planner_adapters._values import MAX_DIM, Provenance
+from planner.io.limits import MAX_DIM
+from planner_adapters._values import Provenance
 from planner_adapters.onnx.configs import GenaiConfig, HfConfig
 from planner_adapters.onnx.graph import Graph, Node
 

@@ -3,7 +3,10 @@
 Four layouts: a single ``.onnx`` file (its weights inside it or in external data files), an
 onnxruntime-genai folder (``genai_config.json`` names the decoder), an Optimum export folder
 (``model.onnx`` / ``decoder_model_merged.onnx`` … plus an optional ``config.json``), or a folder
-holding exactly one ``.onnx`` file.
+holding exactly one ``.onnx`` file. Every file the layout names — configs and the model itself,
+however it was found — must resolve inside the model folder (``planner.io.contain``: the
+Hugging Face hub cache's links into ``blobs/`` are accepted, anything else leaving the folder
+is refused).
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from planner.errors import ArtifactFormatError, InputError
-from planner_adapters._safeio import read_json_object, resolve_inside
+from planner.io.contain import ModelFolder
+from planner.io.jsonio import read_json_object
 from planner_adapters._values import opt_dict, opt_str
 from planner_adapters.onnx.configs import GENAI_CONFIG
 
@@ -73,9 +77,9 @@ def sniff(path: Path) -> int:
         return 0
 
 
-def read_genai(folder: Path) -> tuple[dict[str, Any], Path]:
-    """genai_config.json of ``folder`` and its path."""
-    cfg_path = folder / GENAI_CONFIG
+def read_genai(contain: ModelFolder) -> tuple[dict[str, Any], Path]:
+    """genai_config.json of the model folder and its path."""
+    cfg_path = contain.resolve(GENAI_CONFIG, "file")
     return read_json_object(cfg_path, GENAI_CONFIG), cfg_path
 
 
@@ -95,34 +99,39 @@ def genai_filename(cfg: dict[str, Any], cfg_path: Path) -> str:
     return filename or "model.onnx"
 
 
-def read_hf(folder: Path) -> tuple[dict[str, Any] | None, Path | None]:
+def read_hf(contain: ModelFolder) -> tuple[dict[str, Any] | None, Path | None]:
     """config.json of an Optimum folder, when there is one."""
-    cfg_path = folder / "config.json"
+    cfg_path = contain.folder / "config.json"
     if not (cfg_path.exists() or cfg_path.is_symlink()):
         return None, None
+    cfg_path = contain.resolve("config.json", "file")
     return read_json_object(cfg_path, "config.json"), cfg_path
 
 
 def locate(path: Path) -> Layout:
     """Work out which layout ``path`` is and which files belong to it."""
     if path.is_dir():
-        return _locate_folder(path)
+        return _locate_folder(ModelFolder.of(path))
     folder = path.parent
+    contain = ModelFolder.of(folder)
+    model = contain.resolve(path.name, "ONNX model")
     if is_file(folder / GENAI_CONFIG):
-        cfg, cfg_path = read_genai(folder)
+        cfg, cfg_path = read_genai(contain)
         if genai_filename(cfg, cfg_path) == path.name:
-            return Layout("genai", folder, path, folder.resolve().name, cfg, cfg_path)
+            return Layout("genai", folder, model, folder.resolve().name, cfg, cfg_path)
     if path.name in OPTIMUM_NAMES and is_file(folder / "config.json"):
-        hf, hf_path = read_hf(folder)
-        return Layout("optimum", folder, path, folder.resolve().name, hf=hf, hf_path=hf_path)
-    return Layout("onnx", folder, path, path.stem)
+        hf, hf_path = read_hf(contain)
+        return Layout("optimum", folder, model, folder.resolve().name, hf=hf, hf_path=hf_path)
+    return Layout("onnx", folder, model, path.stem)
 
 
-def _locate_folder(folder: Path) -> Layout:
+def _locate_folder(contain: ModelFolder) -> Layout:
+    folder = contain.folder
+    name = contain.real.name
     if is_file(folder / GENAI_CONFIG) or (folder / GENAI_CONFIG).exists():
-        cfg, cfg_path = read_genai(folder)
+        cfg, cfg_path = read_genai(contain)
         filename = genai_filename(cfg, cfg_path)
-        model_path = resolve_inside(folder, filename, "model.decoder.filename", referrer=cfg_path)
+        model_path = contain.resolve(filename, "model.decoder.filename", referrer=cfg_path)
         found: Path | None = model_path
         if not model_path.exists() and not model_path.is_symlink():
             if any(p.suffix.lower() == ".onnx" for p in folder.iterdir()):
@@ -131,17 +140,16 @@ def _locate_folder(folder: Path) -> Layout:
                     path=str(cfg_path),
                 )
             found = None  # config_only build: no model file
-        return Layout("genai", folder, found, folder.resolve().name, cfg, cfg_path)
-    for name in OPTIMUM_NAMES:
-        candidate = folder / name
-        if candidate.exists() or candidate.is_symlink():
-            hf, hf_path = read_hf(folder)
-            return Layout(
-                "optimum", folder, candidate, folder.resolve().name, hf=hf, hf_path=hf_path
-            )
+        return Layout("genai", folder, found, name, cfg, cfg_path)
+    for candidate in OPTIMUM_NAMES:
+        if (folder / candidate).exists() or (folder / candidate).is_symlink():
+            model = contain.resolve(candidate, "ONNX model")
+            hf, hf_path = read_hf(contain)
+            return Layout("optimum", folder, model, name, hf=hf, hf_path=hf_path)
     onnx_files = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".onnx")
     if len(onnx_files) == 1:
-        return Layout("onnx", folder, onnx_files[0], onnx_files[0].stem)
+        model = contain.resolve(onnx_files[0].name, "ONNX model")
+        return Layout("onnx", folder, model, onnx_files[0].stem)
     if not onnx_files:
         raise InputError("the folder holds no .onnx model", path=str(folder))
     raise InputError(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from planner_adapters._values import MAX_DIM
+from planner.io.limits import MAX_DIM
 from planner_adapters.onnx.context import COM_MS, FLOAT_DTYPES, FLOAT_MATMULS, INT_MATMULS, Ctx
 from planner_adapters.onnx.graph import Node
 

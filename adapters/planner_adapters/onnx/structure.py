@@ -12,9 +12,10 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from planner.io.limits import MAX_DIM
 from planner.quant import DTYPE_BYTES
 from planner.spec import Origin
-from planner_adapters._values import MAX_DIM, check_layers
+from planner_adapters._values import check_layers
 from planner_adapters.onnx.configs import name_pattern
 from planner_adapters.onnx.context import (
     ATTENTION_OPS,
