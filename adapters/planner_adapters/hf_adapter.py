@@ -21,6 +21,7 @@ from planner.errors import ArtifactFormatError, UnsafeArtifactError
 from planner.io.contain import ModelFolder
 from planner.io.jsonio import read_json_object
 from planner.spec import FieldSource, ModelSpec, WeightsInventory
+from planner.text import sanitize_fields
 from planner_adapters._inventory import (
     TensorFact,
     build_inventory,
@@ -73,6 +74,9 @@ class HfAdapter:
 
     def read(self, path: Path) -> ModelSpec:
         """Read the folder (or the folder of a config/safetensors file)."""
+        return sanitize_fields(self._read(path))  # artifact text made printable
+
+    def _read(self, path: Path) -> ModelSpec:
         folder = _folder_of(path)
         contain = ModelFolder.of(folder)
         cfg_path = contain.resolve(CONFIG, "file", referrer=folder)

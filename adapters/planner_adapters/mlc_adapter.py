@@ -43,6 +43,7 @@ from planner.spec import (
     QuantInfo,
     WeightsInventory,
 )
+from planner.text import sanitize_fields
 from planner_adapters._inventory import (
     TensorFact,
     build_inventory,
@@ -443,7 +444,7 @@ class MlcAdapter:
         if compiled is not None:
             self._cross_check(compiled, qname, model_type, settings, weights, notes)
 
-        return base.with_changes(
+        spec = base.with_changes(
             quantization=quant,
             kv_dtype=scheme.model_dtype,
             weights=weights,
@@ -455,6 +456,7 @@ class MlcAdapter:
             notes=tuple(notes),
             extra=tuple(extra),
         )
+        return sanitize_fields(spec)  # artifact text made printable
 
     @staticmethod
     def _conv_template(chat: dict[str, Any], path: Path) -> str | None:

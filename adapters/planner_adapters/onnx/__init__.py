@@ -26,6 +26,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from planner.spec import ModelSpec
+from planner.text import sanitize_fields
 from planner_adapters.onnx.analysis import config_only_spec, graph_spec
 from planner_adapters.onnx.graph import parse_model, scan
 from planner_adapters.onnx.layout import locate, sniff
@@ -44,10 +45,10 @@ class OnnxAdapter:
         """Read ``path`` (a .onnx file or a model folder) without loading weight bytes."""
         found = locate(path)
         if found.model_path is None:
-            return config_only_spec(path, found)
+            return sanitize_fields(config_only_spec(path, found))
         model, size = parse_model(found.model_path)
         graph = scan(model, found.model_path, size)
-        return graph_spec(path, found, graph)
+        return sanitize_fields(graph_spec(path, found, graph))  # artifact text made printable
 
 
 __all__ = ["OnnxAdapter"]

@@ -16,6 +16,7 @@ from planner.budget import CATEGORIES, MemoryBudget
 from planner.checks import CheckResult, DeviceReport, Status
 from planner.plot import CATEGORY_COLORS, CATEGORY_LABELS, MemoryCurve
 from planner.render.svg_chart import render_svg
+from planner.text import xml_text
 
 if TYPE_CHECKING:
     from planner.render.ci import ModelReports
@@ -76,7 +77,7 @@ _GAUGE = {
 
 
 def _e(text: object) -> str:
-    return escape(str(text), quote=True)
+    return escape(xml_text(str(text)), quote=True)  # control characters as visible escapes
 
 
 def _mib(n: int | None) -> str:

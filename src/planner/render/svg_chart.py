@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 from planner.plot import CATEGORY_COLORS, CATEGORY_LABELS, DEVICE_COLORS, MemoryCurve
+from planner.text import xml_text
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB
@@ -21,8 +22,9 @@ FONT = "-apple-system, 'Segoe UI', Helvetica, Arial, sans-serif"
 
 
 def escape(text: str) -> str:
-    """XML text escaping (local: xml.sax.saxutils pulls in urllib and slows CLI start-up)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """XML text escaping (local: xml.sax.saxutils pulls in urllib and slows CLI start-up);
+    characters XML 1.0 forbids become visible escapes first."""
+    return xml_text(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def quoteattr(text: str) -> str:
