@@ -12,11 +12,14 @@ from collections.abc import Sequence
 
 from planner import __version__
 from planner.checks import ModelReports, Status
+from planner.text import xml_text
 
 
 def escape(text: str) -> str:
-    """XML text escaping (xml.sax.saxutils pulls in urllib; this keeps CLI start-up fast)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """XML text escaping (xml.sax.saxutils pulls in urllib; this keeps CLI start-up fast).
+    Characters XML 1.0 forbids (control characters from a job or folder name) become visible
+    escapes first, so the document stays well formed."""
+    return xml_text(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def quoteattr(text: str) -> str:
@@ -151,6 +154,7 @@ def render_sarif(runs: Sequence[ModelReports], strict: bool = False) -> str:
 
 
 def _gh_escape(text: str) -> str:
+    text = xml_text(text)  # terminal controls shown as escapes; CR and LF encoded below
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
