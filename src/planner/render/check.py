@@ -31,7 +31,11 @@ def render_check(
                 "kind": "check",
                 "strict": strict,
                 "results": [
-                    {"model": run.model, "devices": [report_dict(r) for r in run.reports]}
+                    {
+                        "model": run.model,
+                        "devices": [report_dict(r) for r in run.reports],
+                        **({"error": run.error} if run.error else {}),
+                    }
                     for run in runs
                 ],
             }

@@ -14,3 +14,14 @@ class CheckFormat(str, Enum):
     sarif = "sarif"
     github = "github"
     html = "html"
+
+
+class StreamFormat(str, Enum):
+    """Formats a check run can stream (``--jsonl``, ``--junit``, ``--sarif``, ``--github``,
+    ``--summary``)."""
+
+    jsonl = "jsonl"
+    junit = "junit"
+    sarif = "sarif"
+    github = "github"
+    summary = "summary"
