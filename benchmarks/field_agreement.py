@@ -48,7 +48,11 @@ def _row(v: Verdict) -> str:
         return f"| {r.id} | {r.split} | {r.clarity} | {r.outcome} | skipped: {v.skipped} | | | |"
     cells = []
     for c in v.cases:
-        rule = c.tightest.id if c.tightest else "—"
+        rule = "—"
+        if c.tightest is not None:
+            rule = c.tightest.id
+            if c.tightest.status.value != "pass":
+                rule += f" {c.tightest.status.value}"
         margin = f"{c.margin_mib:+,.0f}" if c.margin_mib is not None else "—"
         cells.append(
             f"{c.device} ({c.device_kind}), {Path(c.model).stem}, {c.settings}: "
@@ -122,8 +126,12 @@ def report(verdicts: list[Verdict]) -> list[str]:
     runtimes = sorted({v.report.runtime for v in verdicts if not v.skipped})
     lines += [
         *_table(
-            "runtime",
-            [agreement(rt, [v for v in verdicts if v.report.runtime == rt]) for rt in runtimes],
+            "runtime (tune / holdout)",
+            [
+                agreement(f"{rt} · {s}", [v for v in pick(s) if v.report.runtime == rt])
+                for rt in runtimes
+                for s in ("tune", "holdout")
+            ],
         ),
         "",
     ]
