@@ -80,16 +80,16 @@ def build_matrix(folder: Path, models: int, devices: list[str]) -> Path:
         m = folder / f"model-{i:04d}"
         m.mkdir()
         (m / "config.json").write_text(json.dumps(cfg))
-        for q in ("q4f16_1", "q0f16"):
-            jobs.append(
-                {
-                    "name": f"model-{i:04d} {q}",
-                    "model": m.name,
-                    "devices": list(devices),
-                    "quantization": q,
-                    "context": 4096,
-                }
-            )
+        jobs.extend(
+            {
+                "name": f"model-{i:04d} {q}",
+                "model": m.name,
+                "devices": list(devices),
+                "quantization": q,
+                "context": 4096,
+            }
+            for q in ("q4f16_1", "q0f16")
+        )
     import yaml
 
     path = folder / "planner.yaml"
