@@ -81,19 +81,14 @@ def build_matrix(folder: Path, models: int, devices: list[str]) -> Path:
         m.mkdir()
         (m / "config.json").write_text(json.dumps(cfg))
         jobs.extend(
-            {
-                "name": f"model-{i:04d} {q}",
-                "model": m.name,
-                "devices": list(devices),
-                "quantization": q,
-                "context": 4096,
-            }
+            {"name": f"model-{i:04d} {q}", "model": m.name, "quantization": q}
             for q in ("q4f16_1", "q0f16")
         )
     import yaml
 
     path = folder / "planner.yaml"
-    path.write_text(yaml.safe_dump({"version": 1, "jobs": jobs}))
+    defaults = {"devices": list(devices), "context": 4096}
+    path.write_text(yaml.safe_dump({"version": 1, "defaults": defaults, "jobs": jobs}))
     return path
 
 
@@ -126,6 +121,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.workers > 1:
                 argv2 += ["-j", str(args.workers)]
             cpu, rss, wall = child_run(argv2)
+            if not out.is_file():
+                print(f"| {n} | run failed: see `planner check --config` on this matrix |")
+                continue
             jobs = 2 * n
             cells = jobs * len(devices)
             lines = sum(1 for _ in out.open())
