@@ -27,14 +27,14 @@ from hypothesis import strategies as st
 
 from planner.device_loader import parse_profile
 from planner.errors import PlannerError, UnsafeArtifactError
+from planner.io import parse_json_bytes, resolve_inside
 from planner.runconfig import load_run_config
 from planner_adapters._mlc_lib import find_lib_metadata, lib_info_from_metadata
-from planner_adapters._onnx_graph import parse_model, scan
-from planner_adapters._safeio import parse_json_bytes, resolve_inside
 from planner_adapters._safetensors import read_safetensors_header
 from planner_adapters.hf_adapter import HfAdapter
 from planner_adapters.hf_config import spec_from_hf_config
 from planner_adapters.mlc_adapter import MlcAdapter
+from planner_adapters.onnx.graph import parse_model, scan
 from planner_adapters.onnx_adapter import OnnxAdapter
 from tests import mlc_factory
 from tests.onnx_factory import GenaiOptions, ModelConfig, build_genai
@@ -419,7 +419,7 @@ def test_onnx_external_data_fields(
     length: str,
     dims: list[int],
 ) -> None:
-    from planner_adapters._onnx_proto import ModelProto
+    from planner_adapters.onnx.proto import ModelProto
 
     model = ModelProto()
     model.ParseFromString(onnx_seed["model.onnx"])
@@ -584,7 +584,7 @@ def test_unusable_file_names_in_configs(scratch: Path, mlc_seed: dict[str, Any],
 
 
 def _edited_onnx(scratch: Path, onnx_seed: dict[str, bytes], edit: Any) -> Path:
-    from planner_adapters._onnx_proto import ModelProto
+    from planner_adapters.onnx.proto import ModelProto
 
     model = ModelProto()
     model.ParseFromString(onnx_seed["model.onnx"])

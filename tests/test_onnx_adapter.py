@@ -722,7 +722,13 @@ _OPENED: list[str] = []
 
 def _audit(event: str, args: tuple[Any, ...]) -> None:
     if _WATCH and event in ("open", "mmap.__new__"):
-        _OPENED.append(str(args[0]) if args else event)
+        target = args[0] if args else event
+        if isinstance(target, int):  # a descriptor (fdopen, mmap): the file behind it
+            try:
+                target = os.readlink(f"/proc/self/fd/{target}")
+            except OSError:
+                target = f"fd:{target}"
+        _OPENED.append(str(target))
 
 
 sys.addaudithook(_audit)
@@ -767,7 +773,7 @@ def test_reads_open_only_graph_and_configs(genai: fac.Expected) -> None:
     assert genai.data_path is not None
     with no_reads_of(genai.data_path) as opened:
         read(genai.folder)
-    assert sorted(Path(p).name for p in opened) == ["genai_config.json", "model.onnx"]
+    assert sorted({Path(p).name for p in opened}) == ["genai_config.json", "model.onnx"]
 
 
 # --------------------------------------------------------------------------- bundled example

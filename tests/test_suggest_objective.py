@@ -214,3 +214,22 @@ def test_runtime_settings_pass_through_pinned_values() -> None:
     assert plan.chosen is not None and plan.chosen.prefill == 256
     assert base.quantization == plan.chosen.quantization
     assert CheckOptions().ram_fraction == 0.70
+
+
+def test_time_to_first_token_from_the_device_compute() -> None:
+    from planner.device_tiers.compute import prefill_flops
+
+    plan = api.suggest(PlanRequest(model=LLAMA_1B, devices=("iphone-15-pro",)))
+    assert plan.chosen is not None and plan.chosen.scores is not None
+    ttft = plan.chosen.scores.ttft_s
+    assert ttft is not None and ttft > 0
+    (report,) = plan.chosen.reports
+    flops = prefill_flops(report.device)
+    assert flops is not None and flops.source
+    # 512 prompt tokens at 2 FLOPs per parameter per token cannot beat the device's rate.
+    assert ttft >= 2 * 1.2e9 * 512 / flops.value * 0.9
+    slow = api.suggest(
+        PlanRequest(model=LLAMA_1B, devices=("iphone-15-pro",)),
+        constraints=Constraints(max_ttft_s=ttft / 10),
+    )
+    assert slow.chosen is None or (slow.chosen.scores and slow.chosen.scores.ttft_s <= ttft / 10)

@@ -1,18 +1,14 @@
-"""Shared by the MLC and Hugging Face adapters: model-folder containment and weight inventories.
+"""Shared by the MLC and Hugging Face adapters: weight inventories from tensor facts.
 
-A Hugging Face hub cache keeps files as symlinks from ``models--org--name/snapshots/<rev>/`` into
-``models--org--name/blobs/``; those links are legitimate, so for a snapshot folder the
-containment root is the ``models--*`` repository folder (still nothing outside it is read).
+(Folder containment, the hub cache included, is ``planner.io.contain.ModelFolder``.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 from planner.spec import WeightsInventory
-from planner_adapters._safeio import resolve_inside
 
 EMBED_KEYS = ("embed_tokens", "embed_in", "wte", "word_embeddings", "tok_embeddings", ".embd.")
 LM_HEAD_KEYS = ("lm_head", "embed_out")
@@ -30,26 +26,6 @@ SCALE_LEAVES = frozenset(
     }
 )
 """Quantization side tensors: stored bytes, but not model parameters."""
-
-
-def containment_root(folder: Path) -> Path:
-    """The folder nothing may escape: the model folder, or its hub-cache repository folder."""
-    parent = folder.absolute().parent
-    if parent.name == "snapshots" and parent.parent.name.startswith(("models--", "datasets--")):
-        return parent.parent
-    return folder
-
-
-def resolve_in_model(folder: Path, root: Path, name: str, what: str, *, referrer: Path) -> Path:
-    """``folder / name``, refusing absolute names, ``..`` and symlinks that leave ``root``."""
-    if root == folder:
-        return resolve_inside(folder, name, what, referrer=referrer)
-    # Checks happen against the root, with the folder's relative position prepended.
-    rel = folder.absolute().relative_to(root.absolute())
-    if name.startswith(("/", "\\")) or Path(name).is_absolute():
-        return resolve_inside(folder, name, what, referrer=referrer)  # raises: absolute
-    resolve_inside(root, str(rel / name), what, referrer=referrer)
-    return folder / name
 
 
 def is_embedding(name: str) -> bool:

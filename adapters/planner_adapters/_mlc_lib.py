@@ -18,25 +18,29 @@ How the metadata gets into the file (mlc-ai/mlc-llm 79d603f, apache/tvm 5d4dc87)
   a data segment of a ``.wasm`` module.
 
 So the JSON sits uncompressed in the file, preceded by its own length. This module scans the file
-(for ``.tar``, each member's data range, located with ``tarfile`` but never extracted) in bounded
-chunks for ``{"model_type":``, takes the length prefix when it is consistent (else decodes one
-JSON value), and parses it with planner's bounded JSON parser. A C-source blob (``devc.c``, used
-only when TVM lacks LLVM) is not supported.
+(for ``.tar``, each member's data range, located with ``planner.io.tar`` but never extracted) in
+bounded chunks for ``{"model_type":``, takes the length prefix when it is consistent (else finds
+the end of one JSON object by matching brackets), and parses it with planner's bounded JSON
+parser. The whole scan runs under one ``Budget``: the library's size, the bytes read, the
+candidates tried and the JSON tokens matched, and the time taken are all capped, so a sparse
+file declaring hundreds of gigabytes or a file full of nested markers is refused quickly. A
+C-source blob (``devc.c``, used only when TVM lacks LLVM) is not supported.
 """
 
 from __future__ import annotations
 
-import json
 import struct
-import tarfile
 from math import ceil
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from planner.errors import ArtifactFormatError, UnsafeArtifactError
+from planner.io.files import open_regular
+from planner.io.jsonio import json_object_end, parse_json_bytes
+from planner.io.limits import Budget
+from planner.io.tar import scan_tar
 from planner.quant import DTYPE_BYTES
 from planner.spec import CompiledLibInfo
-from planner_adapters._safeio import parse_json_bytes, regular_file
 
 LIB_SUFFIXES = (".so", ".dylib", ".dll", ".tar", ".wasm")
 """What ``mlc_llm compile --output`` produces (the suffix picks the format)."""
@@ -46,9 +50,13 @@ _CHUNK = 8 * 1024 * 1024
 _MAX_CANDIDATES = 16
 _MAX_METADATA_BYTES = 16 * 1024 * 1024
 """The metadata of a 70B model's library is a few hundred kB; larger is not MLC's."""
-_MAX_TAR_MEMBERS = 100_000
-_MAX_TAR_META_BYTES = 1024 * 1024
-"""Largest pax / GNU long-name tar header accepted (a real one holds a path or two)."""
+MAX_LIB_BYTES = 4 * 1024 * 1024 * 1024
+"""Largest compiled library scanned (real ones are tens of megabytes)."""
+SCAN_BYTES = 2 * 1024 * 1024 * 1024
+"""Bytes one scan may read, candidates' JSON windows included."""
+SCAN_ITEMS = 4_000_000
+"""Candidates plus JSON tokens one scan may examine."""
+SCAN_SECONDS = 30.0
 _TVM_STR_TYPE_INDEX = 65  # ffi::TypeIndex::kTVMFFIStr
 
 TVM_DTYPE_ALIASES = {"e4m3_float8": "float8_e4m3fn", "e5m2_float8": "float8_e5m2"}
@@ -69,14 +77,16 @@ def canonical_dtype(dtype: str) -> str | None:
     return name if name in DTYPE_BYTES else None
 
 
-def _scan(fh: BinaryIO, start: int, end: int) -> list[int]:
+def _scan(fh: BinaryIO, start: int, end: int, budget: Budget) -> list[int]:
     """Offsets of MARKER within [start, end), read in bounded chunks."""
     hits: list[int] = []
     overlap = len(MARKER) - 1
     pos = start
     while pos < end and len(hits) < _MAX_CANDIDATES:
         fh.seek(pos)
-        chunk = fh.read(min(_CHUNK, end - pos))
+        step = min(_CHUNK, end - pos)
+        budget.spend(step)
+        chunk = fh.read(step)
         if not chunk:
             break
         i = chunk.find(MARKER)
@@ -94,18 +104,20 @@ def _is_metadata(value: Any) -> bool:
 
 
 def _try_candidate(
-    fh: BinaryIO, at: int, start: int, end: int, path: Path
+    fh: BinaryIO, at: int, start: int, end: int, path: Path, budget: Budget
 ) -> tuple[dict[str, Any], str] | None:
     """Decode the metadata JSON starting at ``at`` (None when it is something else)."""
+    budget.spend(0, 1)
     if at - 12 >= start:
         fh.seek(at - 12)
         tag, length = struct.unpack("<iQ", fh.read(12))
         if len(MARKER) <= length <= _MAX_METADATA_BYTES and at + length <= end:
+            budget.spend(length)
             fh.seek(at)
             data = fh.read(length)
             try:
                 value = parse_json_bytes(data, path, "compiled-library metadata")
-            except ArtifactFormatError:
+            except (ArtifactFormatError, UnsafeArtifactError):
                 value = None
             if _is_metadata(value):
                 assert isinstance(value, dict)
@@ -113,17 +125,21 @@ def _try_candidate(
                 if tag == _TVM_STR_TYPE_INDEX:
                     kind += " (kTVMFFIStr)"
                 return value, kind
-    # No usable length prefix: decode exactly one JSON value from a bounded window. The JSON
-    # is ASCII (json.dumps escapes the rest), so latin-1 maps bytes to characters one to one.
+    # No usable length prefix: find where one JSON object ends in a bounded window (brackets
+    # matched outside strings, the tokens counted against the budget), then parse just that.
+    window_size = min(end - at, _MAX_METADATA_BYTES)
+    budget.spend(window_size)
     fh.seek(at)
-    window = fh.read(min(end - at, _MAX_METADATA_BYTES)).decode("latin-1")
-    try:
-        _, stop = json.JSONDecoder().raw_decode(window)
-    except (ValueError, RecursionError):
+    window = fh.read(window_size)
+    stop, tokens = json_object_end(
+        window, 0, max_tokens=max(budget.max_items - budget.used_items, 0)
+    )
+    budget.spend(0, tokens)
+    if stop is None:
         return None
     try:
-        value = parse_json_bytes(window[:stop].encode("latin-1"), path, "compiled-library metadata")
-    except ArtifactFormatError:
+        value = parse_json_bytes(window[:stop], path, "compiled-library metadata")
+    except (ArtifactFormatError, UnsafeArtifactError):
         return None
     if _is_metadata(value):
         assert isinstance(value, dict)
@@ -131,88 +147,34 @@ def _try_candidate(
     return None
 
 
-def _tar_number(field: bytes) -> int | None:
-    """A tar header number: octal text, or GNU base-256 (high bit set); None if malformed."""
-    if field[:1] == b"\x80":
-        return int.from_bytes(field[1:], "big")
-    text = field.split(b"\0", 1)[0].strip()
-    try:
-        return int(text, 8) if text else 0
-    except ValueError:
-        return None
-
-
-def _check_tar_headers(path: Path, size: int) -> None:
-    """Walk the 512-byte tar headers with bounded reads before ``tarfile`` sees them.
-
-    ``tarfile`` reads a pax (``x``/``g``) or GNU long-name (``L``/``K``) header's payload whole
-    into memory, so a header claiming gigabytes (cheap in a sparse file) would exhaust memory.
-    Malformed headers are left for ``tarfile`` to report.
-    """
-    pos = 0
-    with path.open("rb") as fh:
-        for _ in range(2 * _MAX_TAR_MEMBERS + 2):
-            if pos + 512 > size:
-                return
-            fh.seek(pos)
-            block = fh.read(512)
-            if len(block) < 512 or block == bytes(512):
-                return
-            member = _tar_number(block[124:136])
-            if member is None:
-                return
-            if block[156:157] in (b"x", b"g", b"L", b"K") and member > _MAX_TAR_META_BYTES:
-                raise UnsafeArtifactError(
-                    f"compiled library tar has a {member}-byte extended header at byte {pos} "
-                    f"(over {_MAX_TAR_META_BYTES}); refusing to load it into memory",
-                    path=str(path),
-                )
-            pos += 512 + -(-member // 512) * 512
-
-
-def _tar_ranges(path: Path, size: int) -> list[tuple[int, int, str]]:
+def _tar_ranges(fh: BinaryIO, path: Path, size: int) -> list[tuple[int, int, str]]:
     """Data ranges of a plain tar's regular members (headers parsed, nothing extracted)."""
-    ranges: list[tuple[int, int, str]] = []
-    _check_tar_headers(path, size)
-    try:
-        with tarfile.open(path, mode="r:") as archive:
-            for count, member in enumerate(archive):
-                if count >= _MAX_TAR_MEMBERS:
-                    raise UnsafeArtifactError(
-                        f"compiled library tar has more than {_MAX_TAR_MEMBERS} members",
-                        path=str(path),
-                    )
-                if not member.isfile() or member.issparse():
-                    continue
-                begin = member.offset_data
-                stop = begin + member.size
-                if stop > size:
-                    raise ArtifactFormatError(
-                        f"tar member {member.name!r} runs past the end of the file (truncated?)",
-                        path=str(path),
-                    )
-                ranges.append((begin, stop, member.name))
-    except (tarfile.TarError, EOFError, ValueError, UnicodeDecodeError, struct.error) as exc:
-        raise ArtifactFormatError(
-            f"compiled library is not a readable tar archive: {exc}", path=str(path)
-        ) from None
-    return ranges
+    members = scan_tar(fh, size, path, "compiled library")
+    return [(m.offset, m.offset + m.size, m.name) for m in members if m.regular]
 
 
 def find_lib_metadata(path: Path) -> tuple[dict[str, Any], str]:
     """The metadata dict embedded in a compiled library, and where it was found."""
-    size = regular_file(path, "compiled model library").st_size
-    with path.open("rb") as fh:
+    fh, st = open_regular(path, "compiled model library")
+    with fh:
+        size = st.st_size
+        if size > MAX_LIB_BYTES:
+            raise UnsafeArtifactError(
+                f"compiled model library is {size} bytes, over planner's limit of "
+                f"{MAX_LIB_BYTES} bytes for a library to scan",
+                path=str(path),
+            )
+        budget = Budget("compiled model library", str(path), SCAN_BYTES, SCAN_ITEMS, SCAN_SECONDS)
         head = fh.read(8)
         container = next((name for magic, name in _MAGIC if head.startswith(magic)), None)
         if path.suffix == ".tar":
-            ranges = _tar_ranges(path, size)
+            ranges = _tar_ranges(fh, path, size)
             container = "tar"
         else:
             ranges = [(0, size, "")]
         for start, end, member in ranges:
-            for at in _scan(fh, start, end):
-                found = _try_candidate(fh, at, start, end, path)
+            for at in _scan(fh, start, end, budget):
+                found = _try_candidate(fh, at, start, end, path, budget)
                 if found is not None:
                     where = f"{found[1]} at byte {at}"
                     if member:

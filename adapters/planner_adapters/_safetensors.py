@@ -4,8 +4,9 @@ Format (huggingface/safetensors README, "Format"): an 8-byte little-endian unsig
 ``N``, then ``N`` bytes of UTF-8 JSON mapping tensor names to ``{"dtype", "shape",
 "data_offsets": [begin, end]}`` (offsets relative to the end of the header) plus an optional
 ``"__metadata__"`` string map, then the data buffer. Every number in the header is untrusted:
-the header length is bounded, and each tensor's size must equal shape × dtype and lie inside the
-real file, without overlapping another tensor.
+the header length is bounded, the header is parsed within planner's JSON memory budget and may
+list at most ``MAX_TENSORS`` tensors, and each tensor's size must equal shape × dtype and lie
+inside the real file, without overlapping another tensor.
 """
 
 from __future__ import annotations
@@ -19,11 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from planner.errors import ArtifactFormatError, UnsafeArtifactError
-from planner_adapters._safeio import parse_json_bytes, regular_file
-from planner_adapters._values import checked_product
+from planner.io.files import open_regular, read_at
+from planner.io.jsonio import parse_json_bytes
+from planner.io.limits import checked_dims
 
 MAX_HEADER_BYTES = 100 * 1024 * 1024
 """Headers above this are refused (the safetensors library itself caps them at 100 MB)."""
+MAX_TENSORS = 500_000
+"""Tensors one file may list (a shard of the largest published models lists a few thousand)."""
 
 # safetensors dtype tag → (canonical dtype name used across planner, bytes per element).
 SAFETENSORS_DTYPES: dict[str, tuple[str, float]] = {
@@ -101,14 +105,15 @@ def read_safetensors_header(path: Path, *, shown: str | None = None) -> Safetens
     ``ArtifactFormatError`` for anything inconsistent with the real file size.
     """
     where = shown or str(path)
-    st = regular_file(path, "safetensors file")
-    size = st.st_size
-    if size < 8:
-        raise ArtifactFormatError(
-            f"safetensors file is {size} bytes, too short for the 8-byte header length", path=where
-        )
-    with path.open("rb") as fh:
-        (header_len,) = struct.unpack("<Q", fh.read(8))
+    fh, st = open_regular(path, "safetensors file")
+    with fh:
+        size = st.st_size
+        if size < 8:
+            raise ArtifactFormatError(
+                f"safetensors file is {size} bytes, too short for the 8-byte header length",
+                path=where,
+            )
+        (header_len,) = struct.unpack("<Q", read_at(fh, 0, 8, where, "safetensors file"))
         if header_len > MAX_HEADER_BYTES:
             raise UnsafeArtifactError(
                 f"safetensors header length {header_len} exceeds the {MAX_HEADER_BYTES}-byte limit",
@@ -120,12 +125,17 @@ def read_safetensors_header(path: Path, *, shown: str | None = None) -> Safetens
                 f"{size}-byte file (truncated download?)",
                 path=where,
             )
-        raw = fh.read(header_len)
-    if len(raw) != header_len:
-        raise ArtifactFormatError("safetensors header shrank while reading", path=where)
+        raw = read_at(fh, 8, header_len, where, "safetensors header")
     header = parse_json_bytes(raw, Path(where), "safetensors header")
+    del raw
     if not isinstance(header, dict):
         raise ArtifactFormatError("safetensors header is not a JSON object", path=where)
+    if len(header) > MAX_TENSORS + 1:
+        raise UnsafeArtifactError(
+            f"safetensors header lists {len(header) - 1} tensors (planner's limit is "
+            f"{MAX_TENSORS} per file)",
+            path=where,
+        )
     data_start = 8 + header_len
     data_size = size - data_start
     meta: tuple[tuple[str, str], ...] = ()
@@ -153,7 +163,7 @@ def read_safetensors_header(path: Path, *, shown: str | None = None) -> Safetens
         shape = entry.get("shape")
         if not isinstance(shape, list):
             raise ArtifactFormatError(f"safetensors tensor {name!r} has no shape list", path=where)
-        numel = checked_product(shape, Path(where), f"safetensors tensor {name!r}")
+        numel = checked_dims(shape, where, f"safetensors tensor {name!r}")
         begin, end = _offsets(entry, name, where)
         expected = ceil(numel * width)
         if end - begin != expected:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from planner.errors import ArtifactFormatError
+from planner.io.limits import MAX_DIM, MAX_LAYERS
 from planner.spec import FieldSource, Origin
 
-MAX_DIM = 1 << 40
-"""No real model dimension (vocab, hidden, context) comes near this; larger is corruption."""
-MAX_LAYERS = 1024
-"""The deepest published LLMs have ~130 layers. Layer counts size per-layer tables (and the
-MLC temp-buffer replay walks every layer), so a corrupt count is refused up front."""
+T = TypeVar("T")
+
+Candidate = tuple[T | None, Origin, str]
+"""One possible source of a spec field: the value it gives (None: it gives nothing), its origin
+and a short reason. Chains of candidates are tried in order; the first value that is not None
+wins (see ``Provenance.first``)."""
 
 
 class Provenance:
@@ -33,9 +35,39 @@ class Provenance:
         """Record that ``name`` is a documented default, not a fact from the artifact."""
         self._items[name] = FieldSource(name, Origin.ASSUMED, detail)
 
+    def record(self, source: FieldSource) -> None:
+        """Record a prepared ``FieldSource`` (replacing an earlier record of the same field)."""
+        self._items[source.name] = source
+
+    def first(self, name: str, *candidates: Candidate[T]) -> T | None:
+        """The first candidate value that is not None, recording where it came from.
+
+        Returns None (and records nothing) when no candidate gives a value.
+        """
+        found = first_source(name, *candidates)
+        if found is None:
+            return None
+        value, source = found
+        self.record(source)
+        return value
+
+    def detail(self, name: str) -> str:
+        """The recorded reason for ``name`` ('' when nothing is recorded)."""
+        item = self._items.get(name)
+        return item.detail if item is not None else ""
+
     def freeze(self) -> tuple[FieldSource, ...]:
         """The records, sorted by field name for deterministic output."""
         return tuple(self._items[k] for k in sorted(self._items))
+
+
+def first_source(name: str, *candidates: Candidate[T]) -> tuple[T, FieldSource] | None:
+    """The first candidate ``(value, origin, detail)`` whose value is not None, with its
+    ``FieldSource``; None when every candidate is None."""
+    for value, origin, detail in candidates:
+        if value is not None:
+            return value, FieldSource(name, origin, detail)
+    return None
 
 
 def opt_int(
@@ -113,18 +145,6 @@ def opt_dict(
             f"{what} field {key!r} must be an object, got {type(value).__name__}", path=str(path)
         )
     return value
-
-
-def checked_product(dims: list[int] | tuple[int, ...], path: Path, what: str) -> int:
-    """Product of tensor dims, refusing negative dims and absurd totals (overflow guard)."""
-    total = 1
-    for d in dims:
-        if isinstance(d, bool) or not isinstance(d, int) or d < 0:
-            raise ArtifactFormatError(f"{what} has an invalid dimension {d!r}", path=str(path))
-        total *= d
-        if total > MAX_DIM * 1024:
-            raise ArtifactFormatError(f"{what} has an absurd element count", path=str(path))
-    return total
 
 
 def check_layers(value: int, path: Path | str, what: str) -> int:

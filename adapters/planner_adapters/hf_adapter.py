@@ -18,15 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from planner.errors import ArtifactFormatError, UnsafeArtifactError
+from planner.io.contain import ModelFolder
+from planner.io.jsonio import read_json_object
 from planner.spec import FieldSource, ModelSpec, WeightsInventory
+from planner.text import sanitize_fields
 from planner_adapters._inventory import (
     TensorFact,
     build_inventory,
-    containment_root,
-    resolve_in_model,
     unpacked_params,
 )
-from planner_adapters._safeio import read_json_object
 from planner_adapters._safetensors import SafetensorsHeader, read_safetensors_header
 from planner_adapters._values import Provenance
 from planner_adapters.hf_config import spec_from_hf_config
@@ -74,9 +74,12 @@ class HfAdapter:
 
     def read(self, path: Path) -> ModelSpec:
         """Read the folder (or the folder of a config/safetensors file)."""
+        return sanitize_fields(self._read(path))  # artifact text made printable
+
+    def _read(self, path: Path) -> ModelSpec:
         folder = _folder_of(path)
-        root = containment_root(folder)
-        cfg_path = resolve_in_model(folder, root, CONFIG, CONFIG, referrer=folder)
+        contain = ModelFolder.of(folder)
+        cfg_path = contain.resolve(CONFIG, "file", referrer=folder)
         cfg = read_json_object(cfg_path, CONFIG)
         spec = spec_from_hf_config(
             cfg,
@@ -90,7 +93,7 @@ class HfAdapter:
         prov = Provenance()
         prov.assumed("settings", "a Hugging Face folder carries no runtime settings")
         prov.assumed("compiled_lib", "a Hugging Face folder has no compiled library")
-        headers, detail = self._headers(folder, root, notes)
+        headers, detail = self._headers(contain, notes)
         if not headers:
             if any(folder.glob("*.bin")) or any(folder.glob("*.pt")):
                 notes.append(
@@ -108,11 +111,12 @@ class HfAdapter:
         return spec.with_changes(**changes, notes=tuple(notes), provenance=_merge(spec, prov))
 
     @staticmethod
-    def _headers(folder: Path, root: Path, notes: list[str]) -> tuple[list[SafetensorsHeader], str]:
-        index_path = resolve_in_model(folder, root, INDEX, INDEX, referrer=folder)
+    def _headers(contain: ModelFolder, notes: list[str]) -> tuple[list[SafetensorsHeader], str]:
+        folder = contain.folder
+        index_path = contain.resolve(INDEX, "file", referrer=folder)
         if index_path.exists() or index_path.is_symlink():
-            return HfAdapter._indexed(folder, root, index_path, notes)
-        single = resolve_in_model(folder, root, SINGLE, SINGLE, referrer=folder)
+            return HfAdapter._indexed(contain, index_path, notes)
+        single = contain.resolve(SINGLE, "file", referrer=folder)
         if single.exists() or single.is_symlink():
             return [read_safetensors_header(single)], SINGLE
         names = sorted(p.name for p in folder.glob("model-*-of-*.safetensors"))
@@ -125,16 +129,14 @@ class HfAdapter:
         if names:
             notes.append(f"no {INDEX}: read {len(names)} safetensors files found in the folder")
         headers = [
-            read_safetensors_header(
-                resolve_in_model(folder, root, n, "safetensors file", referrer=folder)
-            )
+            read_safetensors_header(contain.resolve(n, "safetensors file", referrer=folder))
             for n in names
         ]
         return headers, f"{len(names)} safetensors headers"
 
     @staticmethod
     def _indexed(
-        folder: Path, root: Path, index_path: Path, notes: list[str]
+        contain: ModelFolder, index_path: Path, notes: list[str]
     ) -> tuple[list[SafetensorsHeader], str]:
         index = read_json_object(index_path, INDEX)
         weight_map = index.get("weight_map")
@@ -149,10 +151,7 @@ class HfAdapter:
             raise UnsafeArtifactError(
                 f"{INDEX} names more than {_MAX_SHARDS} files", path=str(index_path)
             )
-        paths = [
-            resolve_in_model(folder, root, f, "safetensors shard", referrer=index_path)
-            for f in files
-        ]
+        paths = [contain.resolve(f, "safetensors shard", referrer=index_path) for f in files]
         present = [p for p in paths if p.exists() or p.is_symlink()]
         if not present:
             notes.append(f"{INDEX} names {len(files)} shards, none present (config-only download)")

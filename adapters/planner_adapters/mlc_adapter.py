@@ -30,6 +30,10 @@ from planner.errors import (
     UnknownQuantizationError,
     UnsafeArtifactError,
 )
+from planner.io.contain import ModelFolder
+from planner.io.files import regular_file
+from planner.io.jsonio import read_json_object
+from planner.io.limits import MAX_DIM, checked_dims
 from planner.quant import MlcScheme, mlc_scheme, tensor_bytes
 from planner.spec import (
     ArtifactSettings,
@@ -39,16 +43,14 @@ from planner.spec import (
     QuantInfo,
     WeightsInventory,
 )
+from planner.text import sanitize_fields
 from planner_adapters._inventory import (
     TensorFact,
     build_inventory,
-    containment_root,
-    resolve_in_model,
     unpacked_params,
 )
 from planner_adapters._mlc_lib import LIB_SUFFIXES, canonical_dtype, read_lib
-from planner_adapters._safeio import read_json_object, regular_file
-from planner_adapters._values import MAX_DIM, Provenance, checked_product, opt_dict, opt_str
+from planner_adapters._values import Provenance, opt_dict, opt_str
 from planner_adapters.hf_config import spec_from_hf_config
 
 CHAT_CONFIG = "mlc-chat-config.json"
@@ -124,8 +126,8 @@ def _layer_windows(family: str, sws: int | None, layers: int) -> tuple[int | Non
 class _CacheReader:
     """Validates one tensor-cache.json and turns it into an inventory."""
 
-    def __init__(self, folder: Path, root: Path, cache_path: Path, scheme: MlcScheme) -> None:
-        self.folder, self.root, self.path, self.scheme = folder, root, cache_path, scheme
+    def __init__(self, contain: ModelFolder, cache_path: Path, scheme: MlcScheme) -> None:
+        self.contain, self.path, self.scheme = contain, cache_path, scheme
         self.where = str(cache_path)
         self.notes: list[str] = []
 
@@ -205,7 +207,7 @@ class _CacheReader:
         shape = rec.get("shape")
         if not isinstance(shape, list):
             raise self._fail(f"tensor {name!r} has no shape list")
-        numel = checked_product(shape, self.path, f"tensor {name!r}")
+        numel = checked_dims(shape, self.path, f"tensor {name!r}")
         if 0 in shape:
             raise self._fail(f"tensor {name!r} has a zero dimension in shape {shape}")
         raw_dtype = rec.get("dtype")
@@ -242,9 +244,7 @@ class _CacheReader:
         return fact, (offset, offset + nbytes, name), int(encoded)
 
     def _check_shard_file(self, data_path: str, shard_bytes: int, missing: list[str]) -> None:
-        shard = resolve_in_model(
-            self.folder, self.root, data_path, "tensor-cache shard", referrer=self.path
-        )
+        shard = self.contain.resolve(data_path, "tensor-cache shard", referrer=self.path)
         if not os.path.lexists(shard):
             missing.append(data_path)
             return
@@ -338,8 +338,10 @@ class MlcAdapter:
         alongside; otherwise a single library found in the folder is used."""
         folder, lib_from_path = _locate(path)
         lib = lib or lib_from_path
-        root = containment_root(folder)
-        config_path = resolve_in_model(folder, root, CHAT_CONFIG, CHAT_CONFIG, referrer=folder)
+        contain = ModelFolder.of(folder)
+        if lib_from_path is not None and lib is lib_from_path:
+            lib = contain.resolve(lib.name, "compiled library")
+        config_path = contain.resolve(CHAT_CONFIG, "file", referrer=folder)
         chat = read_json_object(config_path, CHAT_CONFIG)
         what = CHAT_CONFIG
         model_type = opt_str(chat, "model_type", config_path, what=what)
@@ -426,8 +428,8 @@ class MlcAdapter:
         prov.artifact("quantization", f"{CHAT_CONFIG} quantization={qname!r} (MLC scheme registry)")
         prov.derived("kv_dtype", f"MLC allocates KV pages in the model dtype of {qname}")
 
-        weights = self._weights(folder, root, scheme, notes, prov)
-        compiled = self._compiled(folder, root, lib, model_config, notes, prov)
+        weights = self._weights(contain, scheme, notes, prov)
+        compiled = self._compiled(contain, lib, model_config, notes, prov)
         extra = list(base.extra)
         tp = _top_int(chat, "tensor_parallel_shards", config_path, what)
         if tp and tp > 1:
@@ -442,7 +444,7 @@ class MlcAdapter:
         if compiled is not None:
             self._cross_check(compiled, qname, model_type, settings, weights, notes)
 
-        return base.with_changes(
+        spec = base.with_changes(
             quantization=quant,
             kv_dtype=scheme.model_dtype,
             weights=weights,
@@ -454,6 +456,7 @@ class MlcAdapter:
             notes=tuple(notes),
             extra=tuple(extra),
         )
+        return sanitize_fields(spec)  # artifact text made printable
 
     @staticmethod
     def _conv_template(chat: dict[str, Any], path: Path) -> str | None:
@@ -466,12 +469,12 @@ class MlcAdapter:
 
     @staticmethod
     def _weights(
-        folder: Path, root: Path, scheme: MlcScheme, notes: list[str], prov: Provenance
+        contain: ModelFolder, scheme: MlcScheme, notes: list[str], prov: Provenance
     ) -> WeightsInventory | None:
         for name in CACHE_FILES:
-            cache = resolve_in_model(folder, root, name, name, referrer=folder)
+            cache = contain.resolve(name, "file", referrer=contain.folder)
             if os.path.lexists(cache):
-                reader = _CacheReader(folder, root, cache, scheme)
+                reader = _CacheReader(contain, cache, scheme)
                 inventory = reader.read()
                 notes.extend(reader.notes)
                 detail = f"{name}: {inventory.tensor_count} records"
@@ -488,8 +491,7 @@ class MlcAdapter:
 
     @staticmethod
     def _compiled(
-        folder: Path,
-        root: Path,
+        contain: ModelFolder,
         lib: Path | None,
         model_config: dict[str, Any],
         notes: list[str],
@@ -497,13 +499,13 @@ class MlcAdapter:
     ) -> CompiledLibInfo | None:
         explicit = lib is not None
         if lib is None:
-            lib, why = _find_lib(folder)
+            lib, why = _find_lib(contain.folder)
             if why:
                 notes.append(why)
             if lib is None:
                 prov.assumed("compiled_lib", "no compiled library given or found in the folder")
                 return None
-            lib = resolve_in_model(folder, root, lib.name, "compiled library", referrer=folder)
+            lib = contain.resolve(lib.name, "compiled library", referrer=contain.folder)
         try:
             info, lib_notes, where = read_lib(lib, model_config)
         except (UnsafeArtifactError, UnknownQuantizationError):

@@ -22,6 +22,7 @@ __all__ = [
     "CheckResult",
     "DecodeSpeed",
     "DeviceReport",
+    "JobOutcome",
     "ModelReports",
     "Status",
     "blocks",
@@ -42,11 +43,45 @@ class ModelReports:
     path: str = ""
     """The model path as given (relative stays relative), for file locations; defaults to
     ``model``."""
+    error: str | None = None
+    """Why the job could not be planned (then ``reports`` is empty)."""
 
     @property
     def location(self) -> str:
         """Where CI annotations point: the model path."""
         return self.path or self.model
+
+
+@dataclass(frozen=True, slots=True)
+class JobOutcome:
+    """One job of a check run: its reports, or why it could not be planned."""
+
+    index: int
+    """1-based position in the run."""
+    name: str
+    location: str
+    """The model path as given (where CI annotations point)."""
+    run: ModelReports | None
+    error: str | None = None
+    seconds: float = 0.0
+
+    def status_text(self, strict: bool) -> str:
+        """``pass``, ``warn``, ``fail`` (a warning counts as a failure under ``strict``), or
+        ``error`` when the job could not be planned."""
+        if self.run is None:
+            return "error"
+        worst = Status.PASS
+        for r in self.run.reports:
+            if SEVERITY[r.status] > SEVERITY[worst]:
+                worst = r.status
+        if worst is Status.WARN:
+            return "fail" if strict else "warn"
+        return "fail" if worst is Status.FAIL else "pass"
+
+    @classmethod
+    def of(cls, run: ModelReports, index: int = 0) -> JobOutcome:
+        """A planned job."""
+        return cls(index, run.model, run.location, run)
 
 
 @dataclass(frozen=True, slots=True)

@@ -265,6 +265,20 @@ def _build_index(profiles: Iterable[DeviceProfile]) -> _Index:
     return index
 
 
+_LAST_INDEX: list[tuple[Sequence[DeviceProfile], _Index]] = []
+
+
+def _index_for(profiles: Sequence[DeviceProfile]) -> _Index:
+    """The name index of ``profiles``, kept for the last sequence seen: a matrix resolves
+    thousands of names against one loaded set (profiles are immutable, so identity is enough)."""
+    if _LAST_INDEX and _LAST_INDEX[0][0] is profiles:
+        return _LAST_INDEX[0][1]
+    index = _build_index(profiles)
+    if isinstance(profiles, tuple):
+        _LAST_INDEX[:] = [(profiles, index)]
+    return index
+
+
 def check_profile_names(profiles: Sequence[DeviceProfile]) -> None:
     """Raise ``ProfileError`` if ids, aliases or family names clash, or a family has two
     defaults."""
@@ -273,7 +287,7 @@ def check_profile_names(profiles: Sequence[DeviceProfile]) -> None:
 
 def family_members(family: str, profiles: Sequence[DeviceProfile]) -> tuple[DeviceProfile, ...]:
     """The profiles in ``family`` (empty when no profile names it)."""
-    entry = _build_index(profiles).families.get(name_key(family))
+    entry = _index_for(profiles).families.get(name_key(family))
     return tuple(entry[1]) if entry else ()
 
 
@@ -288,7 +302,7 @@ def resolve_named(name: str, profiles: Sequence[DeviceProfile]) -> DeviceProfile
     key = name_key(name)
     if not key:
         raise UnknownDeviceError("empty device name", hint="`planner devices` lists the profiles")
-    index = _build_index(profiles)
+    index = _index_for(profiles)
     found = index.names.get(key)
     if found is not None:
         return found

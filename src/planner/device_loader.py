@@ -18,7 +18,6 @@ import dataclasses
 import difflib
 import math
 import re
-import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -45,6 +44,8 @@ from planner.device import (
 )
 from planner.device_tiers import DEFAULT_DECODE_EFFICIENCY, apply_tier, soc_family, soc_family_names
 from planner.errors import ProfileError
+from planner.io.files import read_text
+from planner.io.yamlio import StrictLoader as _StrictSafeLoader
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
@@ -63,19 +64,6 @@ SCHEMA_VERSION = 1
 PROFILE_SUFFIXES = (".yaml", ".yml")
 
 __all__ = ["DEFAULT_DECODE_EFFICIENCY"]  # used when neither profile nor SoC family gives one
-
-
-class _StrictSafeLoader(yaml.SafeLoader):
-    """The safe loader, refusing aliases where they appear (so errors point at the ``*ref``)."""
-
-    def compose_node(self, parent: Node | None, index: int) -> Node | None:
-        if self.check_event(yaml.AliasEvent):
-            event: yaml.Event = self.peek_event()  # type: ignore[no-untyped-call]
-            mark = cast("yaml.error.Mark", event.start_mark)
-            raise yaml.composer.ComposerError(
-                None, None, "aliases (*name) are not allowed in profiles", mark
-            )
-        return super().compose_node(parent, index)
 
 
 _FAST_LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(
@@ -650,20 +638,7 @@ def _decode(data: bytes, path: str) -> str:
 
 
 def _read_user_file(path: Path) -> str:
-    try:
-        info = path.stat()
-    except OSError as exc:
-        raise ProfileError(f"cannot read profile: {exc.strerror or exc}", path=str(path)) from None
-    if not stat.S_ISREG(info.st_mode):
-        raise ProfileError("profile is not a regular file", path=str(path))
-    if info.st_size > MAX_PROFILE_BYTES:
-        raise ProfileError(f"profile is larger than {MAX_PROFILE_BYTES} bytes", path=str(path))
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_PROFILE_BYTES + 1)  # the file may have grown since stat
-    except OSError as exc:
-        raise ProfileError(f"cannot read profile: {exc.strerror or exc}", path=str(path)) from None
-    return _decode(data, str(path))
+    return read_text(path, MAX_PROFILE_BYTES, "profile", ProfileError, bom=True)
 
 
 def load_profile_file(path: Path) -> DeviceProfile:

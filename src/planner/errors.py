@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from planner.text import one_line as _one_line
+from planner.text import sanitize as _sanitize
+
 
 class ExitCode(IntEnum):
     """Documented process exit codes (a contract for CI pipelines)."""
@@ -47,12 +50,12 @@ class PlannerError(Exception):
         """The message as printed: ``<path>: <message>`` when a file is involved.
 
         Capped at ``MAX_MESSAGE_CHARS``: messages quote values from untrusted files, and one of
-        those may be megabytes long.
+        those may be megabytes long. Control characters (in the message or the file name) are
+        shown as escapes (``planner.text``), so the line stays one line and a terminal
+        interprets nothing.
         """
-        text = " ".join(self.message.split())
-        if len(text) > MAX_MESSAGE_CHARS:
-            text = text[: MAX_MESSAGE_CHARS - 1] + "…"
-        return f"{self.path}: {text}" if self.path else text
+        text = _one_line(self.message, limit=MAX_MESSAGE_CHARS)
+        return f"{_sanitize(self.path, limit=MAX_MESSAGE_CHARS)}: {text}" if self.path else text
 
 
 class UsageError(PlannerError):

@@ -1,8 +1,12 @@
 """``planner.yaml``: a CI matrix of models × devices × settings (the only YAML run config).
 
-Read with ``yaml.safe_load`` semantics (SafeLoader: no Python tags), bounded in size, and
-validated strictly: unknown keys are errors naming the file. Relative paths are relative to
-the config file's folder. Schema (docs/reference.md#planneryaml)::
+Read through ``planner.io`` like every untrusted file: bounded in size, strict YAML (no aliases,
+only core tags, bounded in values and depth), and validated strictly: unknown keys are errors
+naming the file, numbers are range-checked (token counts are integers up to
+``planner.io.limits.MAX_TOKENS``), strings may not hold control characters, a job's repeated
+devices are dropped, a job repeating an earlier one is an error, and the matrix is capped at
+``MAX_CHECKS`` model × device checks. Relative paths are relative to the config file's folder.
+Schema (docs/reference.md#planneryaml)::
 
     version: 1
     profiles: [my-devices/]          # optional extra profile folders
@@ -16,19 +20,28 @@ the config file's folder. Schema (docs/reference.md#planneryaml)::
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from planner.errors import ConfigFileError
+from planner.io.files import read_text
+from planner.io.limits import MAX_BATCH, MAX_TOKENS
+from planner.io.yamlio import load_yaml
 from planner.request import PlanRequest
 from planner.settings import CheckOptions, Runtime
 
 MAX_CONFIG_BYTES = 1024 * 1024
-MAX_CONFIG_VALUES = 100_000
-"""Values a config may hold once YAML aliases are expanded (a real matrix has a few hundred)."""
+MAX_JOBS = 10_000
+MAX_CHECKS = 200_000
+"""Model × device checks one config may ask for (after repeated devices are dropped): results
+stream to the reports, so memory stays flat; the cap only refuses an absurd matrix (a 1 MiB
+config can name a million)."""
+MAX_TEXT_CHARS = 4096
+"""Longest string value (a path is at most 4096 bytes)."""
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_TOKEN_KEYS = ("context", "prefill", "sliding_window", "attention_sink")
 JOB_KEYS = {
     "model": str,
     "devices": list,
@@ -56,38 +69,6 @@ class RunConfig:
     profile_dirs: tuple[Path, ...]
 
 
-def _expanded_size(root: Any, limit: int) -> int | None:
-    """Values in ``root`` with every alias expanded (capped at ``limit + 1``), or None when an
-    alias is recursive.
-
-    ``safe_load`` shares one object per anchor, so loading a "billion laughs" is cheap, but
-    anything that walks or prints the value (an error message's repr) expands it. Counting with
-    one entry per shared object keeps this linear in the document.
-    """
-    sizes: dict[int, int] = {}
-    open_: set[int] = set()
-    stack: list[tuple[Any, bool]] = [(root, False)]
-    while stack:
-        node, finished = stack.pop()
-        if not isinstance(node, (list, dict)):
-            continue
-        key = id(node)
-        children = list(node.values()) if isinstance(node, dict) else node
-        if finished:
-            total = 1 + sum(sizes.get(id(c), 1) for c in children)
-            sizes[key] = min(total, limit + 1)
-            open_.discard(key)
-            continue
-        if key in sizes:
-            continue
-        if key in open_:
-            return None
-        open_.add(key)
-        stack.append((node, True))
-        stack.extend((c, False) for c in children if isinstance(c, (list, dict)))
-    return sizes.get(id(root), 1)
-
-
 def _fail(path: Path, msg: str) -> ConfigFileError:
     return ConfigFileError(msg, path=str(path))
 
@@ -102,58 +83,48 @@ def _check_value(path: Path, where: str, key: str, value: Any) -> Any:
         raise _fail(path, f"{where}: runtime must be mlc or onnxruntime, got {value!r}")
     if key == "ram_fraction" and isinstance(value, float) and not 0.05 <= value <= 1.0:
         raise _fail(path, f"{where}: ram_fraction must be between 0.05 and 1.0, got {value}")
-    if (
-        key in ("context", "prefill", "batch", "sliding_window")
-        and isinstance(value, int)
-        and value <= 0
-    ):
-        raise _fail(path, f"{where}: {key} must be positive, got {value}")
+    if isinstance(value, int) and not isinstance(value, bool):
+        _check_count(path, where, key, value)
     if key == "devices" and (
         not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value)
     ):
         raise _fail(path, f"{where}: devices must be a non-empty list of device names")
+    texts = value if isinstance(value, list) else [value] if isinstance(value, str) else []
+    for text in texts:
+        _check_text(path, where, key, text)
     return value
+
+
+def _check_count(path: Path, where: str, key: str, value: int) -> None:
+    """Token counts and the batch are positive (a sink may be 0) and bounded."""
+    if key in ("context", "prefill", "batch", "sliding_window") and value <= 0:
+        raise _fail(path, f"{where}: {key} must be positive, got {value}")
+    if key in _TOKEN_KEYS and not 0 <= value <= MAX_TOKENS:
+        shown = str(value) if value < 10**12 else f"a {len(str(value))}-digit number"
+        raise _fail(path, f"{where}: {key} must be at most {MAX_TOKENS} tokens, got {shown}")
+    if key == "batch" and value > MAX_BATCH:
+        raise _fail(path, f"{where}: batch must be at most {MAX_BATCH}, got {value}")
+
+
+def _check_text(path: Path, where: str, key: str, text: str) -> None:
+    if len(text) > MAX_TEXT_CHARS:
+        raise _fail(path, f"{where}: {key} is longer than {MAX_TEXT_CHARS} characters")
+    if _CONTROL.search(text):
+        raise _fail(path, f"{where}: {key} contains control characters")
+
+
+def _unique_devices(names: list[str]) -> tuple[str, ...]:
+    """The device names in order, each once (compared without case and extra spaces)."""
+    seen: dict[str, str] = {}
+    for name in names:
+        seen.setdefault(" ".join(name.split()).casefold(), name)
+    return tuple(seen.values())
 
 
 def load_run_config(path: Path) -> RunConfig:
     """Read and validate a planner.yaml."""
-    try:
-        if not path.is_file():  # never opens a FIFO or device
-            kind = (
-                "is a directory"
-                if path.is_dir()
-                else "is not a regular file"
-                if path.exists()
-                else "not found"
-            )
-            raise _fail(path, f"config file {kind}")
-        with path.open("rb") as fh:
-            data = fh.read(MAX_CONFIG_BYTES + 1)  # never more, however large the file
-    except OSError as exc:
-        raise _fail(path, f"cannot read config: {exc.strerror}") from None
-    if len(data) > MAX_CONFIG_BYTES:
-        raise _fail(path, f"config is larger than {MAX_CONFIG_BYTES} bytes")
-    try:
-        doc = yaml.safe_load(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise _fail(path, "config is not UTF-8 text") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise _fail(path, f"invalid YAML{where}: {problem}") from None
-    except RecursionError:
-        raise _fail(path, "config nests too deeply") from None
-    except (ValueError, TypeError, OverflowError) as exc:  # "!!float x", month 13, 5000 digits
-        raise _fail(path, f"invalid YAML value: {' '.join(str(exc).split())[:120]}") from None
-    expanded = _expanded_size(doc, MAX_CONFIG_VALUES)
-    if expanded is None:
-        raise _fail(path, "a YAML alias (*name) refers to the value that contains it")
-    if expanded > MAX_CONFIG_VALUES:
-        raise _fail(
-            path,
-            f"YAML aliases expand the config to over {MAX_CONFIG_VALUES} values (an alias bomb?)",
-        )
+    text = read_text(path, MAX_CONFIG_BYTES, "config file", ConfigFileError)
+    doc = load_yaml(text, str(path), ConfigFileError)
     if not isinstance(doc, dict):
         raise _fail(path, "config must be a mapping with a 'jobs' list")
     unknown = set(doc) - {"version", "profiles", "defaults", "jobs"}
@@ -170,17 +141,22 @@ def load_run_config(path: Path) -> RunConfig:
     profiles = doc.get("profiles") or []
     if not isinstance(profiles, list) or not all(isinstance(p, str) for p in profiles):
         raise _fail(path, "profiles must be a list of folder paths")
+    for folder in profiles:
+        _check_text(path, "profiles", "a folder", folder)
     defaults = doc.get("defaults") or {}
     if not isinstance(defaults, dict):
         raise _fail(path, "defaults must be a mapping")
     for k, v in defaults.items():
         if k not in JOB_KEYS or k in ("model", "name"):
-            raise _fail(path, f"defaults: unknown key {k!r}")
+            raise _fail(path, f"defaults: unknown key {str(k)[:80]!r}")
         _check_value(path, "defaults", k, v)
     jobs_raw = doc.get("jobs")
     if not isinstance(jobs_raw, list) or not jobs_raw:
         raise _fail(path, "jobs must be a non-empty list")
-    jobs = []
+    if len(jobs_raw) > MAX_JOBS:
+        raise _fail(path, f"jobs lists {len(jobs_raw)} jobs; planner runs at most {MAX_JOBS}")
+    jobs: dict[PlanRequest, int] = {}
+    checks = 0
     for i, raw in enumerate(jobs_raw, 1):
         where = f"jobs[{i}]"
         if not isinstance(raw, dict):
@@ -188,7 +164,7 @@ def load_run_config(path: Path) -> RunConfig:
         for k in raw:
             if k not in JOB_KEYS:
                 allowed = ", ".join(sorted(JOB_KEYS))
-                raise _fail(path, f"{where}: unknown key {k!r}; allowed: {allowed}")
+                raise _fail(path, f"{where}: unknown key {str(k)[:80]!r}; allowed: {allowed}")
         merged = {**defaults, **raw}
         for k, v in merged.items():
             _check_value(path, where, k, v)
@@ -202,15 +178,23 @@ def load_run_config(path: Path) -> RunConfig:
             ram_fraction=merged.pop("ram_fraction", CheckOptions().ram_fraction),
             entitlement=merged.pop("entitlement", False),
         )
-        jobs.append(
-            PlanRequest(
-                model=model,
-                devices=tuple(merged.pop("devices")),
-                label=label,
-                draft=base / draft if draft else None,
-                runtime=Runtime(runtime) if runtime else None,
-                options=options,
-                **merged,
-            )
+        job = PlanRequest(
+            model=model,
+            devices=_unique_devices(merged.pop("devices")),
+            label=label,
+            draft=base / draft if draft else None,
+            runtime=Runtime(runtime) if runtime else None,
+            options=options,
+            **merged,
         )
-    return RunConfig(tuple(jobs), tuple(base / p for p in profiles))
+        if job in jobs:
+            first = jobs[job]
+            raise _fail(path, f"{where} repeats jobs[{first}] (same model, devices and settings)")
+        checks += len(job.devices)
+        if checks > MAX_CHECKS:
+            raise _fail(
+                path,
+                f"the jobs ask for over {MAX_CHECKS} model × device checks; split the matrix",
+            )
+        jobs[job] = i
+    return RunConfig(tuple(jobs), tuple(dict.fromkeys(base / p for p in profiles)))

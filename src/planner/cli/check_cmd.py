@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -26,8 +26,12 @@ from planner.cli.options import (
 )
 from planner.cli.output import emit, guarded, text_style
 from planner.errors import ExitCode, UsageError
-from planner.render.check import CheckFormat
+from planner.render.formats import CheckFormat, StreamFormat
 from planner.settings import DEFAULT_RAM_FRACTION
+
+if TYPE_CHECKING:
+    from planner.device import DeviceProfile
+    from planner.request import PlanRequest
 
 
 @guarded
@@ -64,17 +68,44 @@ def check(
         typer.Option("--config", help="planner.yaml with a matrix of models × devices × settings."),
     ] = None,
     format: Annotated[
-        CheckFormat, typer.Option("--format", "-f", help="Report format.")
+        CheckFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Report format. With --config, text is a compact table (one row per job) and "
+            "text, junit, sarif and github stream as jobs finish; json and html hold the run.",
+        ),
     ] = CheckFormat.text,
     strict: Annotated[bool, typer.Option("--strict", help="Warnings fail too (exit 1).")] = False,
     adapter: AdapterOpt = None,
     output: OutputOpt = None,
+    jsonl: Annotated[
+        Path | None,
+        typer.Option(
+            "--jsonl", help="Also stream one JSON object per job to this file (JSON Lines)."
+        ),
+    ] = None,
+    junit: Annotated[
+        Path | None, typer.Option("--junit", help="Also write JUnit XML to this file.")
+    ] = None,
+    sarif: Annotated[
+        Path | None, typer.Option("--sarif", help="Also write SARIF 2.1.0 to this file.")
+    ] = None,
+    github: Annotated[
+        Path | None,
+        typer.Option("--github", help="Also write GitHub annotations to this file (- for stdout)."),
+    ] = None,
+    summary: Annotated[
+        Path | None,
+        typer.Option("--summary", help="Also write the compact summary table to this file."),
+    ] = None,
+    workers: Annotated[
+        int,
+        typer.Option("--jobs", "-j", min=1, help="Worker processes for --config (one job each)."),
+    ] = 1,
 ) -> None:
     """Check a model against devices; exit 0 if every check passes, 1 if one fails."""
     from planner import api
-    from planner.cli.progress import track
-    from planner.render.check import render_check
-    from planner.rules import Status
     from planner.runconfig import load_run_config
 
     if config is not None:
@@ -136,10 +167,49 @@ def check(
             from planner.mlc_package import load_package_config, package_requests
 
             requests = package_requests(load_package_config(path), requests[0])
+    extras = {
+        StreamFormat.jsonl: jsonl,
+        StreamFormat.junit: junit,
+        StreamFormat.sarif: sarif,
+        StreamFormat.github: github,
+        StreamFormat.summary: summary,
+    }
+    streams = {fmt: path for fmt, path in extras.items() if path is not None}
     known = api.profiles(extra_dirs)
+    if (config is None and not streams) or format is CheckFormat.html:
+        _check_models(requests, known, format, strict, output)
+        return
+    from planner.cli.matrix_run import run_matrix
+
+    code = run_matrix(
+        requests,
+        known,
+        format,
+        output,
+        streams,
+        strict=strict,
+        workers=workers,
+        validate=config is not None,
+    )
+    if code:
+        raise typer.Exit(code)
+
+
+def _check_models(
+    requests: list[PlanRequest],
+    known: tuple[DeviceProfile, ...],
+    format: CheckFormat,
+    strict: bool,
+    output: Path | None,
+) -> None:
+    """One model (the classic report): every error stops the run with its exit code."""
+    from planner import api
+    from planner.render.check import render_check
+    from planner.rules import Status
+
     runs = []
     curves = []  # charts, for --format html only
-    for request in track(requests, f"checking {len(requests)} models…"):
+    for request in requests:
         result = api.check(request, known)
         runs.append(result.run)
         if format is CheckFormat.html:

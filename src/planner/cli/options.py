@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from planner.request import PlanRequest
 from planner.settings import DEFAULT_RAM_FRACTION, CheckOptions, Runtime
+
+if TYPE_CHECKING:
+    from planner.request import PlanRequest
 
 
 class TextOrJson(str, Enum):
@@ -155,6 +157,8 @@ def plan_request(
     adapter: str | None = None,
 ) -> PlanRequest:
     """The request the parsed options describe (values are validated downstream)."""
+    from planner.request import PlanRequest
+
     return PlanRequest(
         model=model,
         runtime=Runtime(runtime.value) if runtime is not None else None,

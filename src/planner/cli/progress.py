@@ -21,7 +21,8 @@ Advance = Callable[[int, int], None]
 T = TypeVar("T")
 
 
-def _interactive() -> bool:
+def interactive() -> bool:
+    """Whether progress may draw on stderr (a terminal, not CI, not --quiet)."""
     return (
         not STATE.quiet
         and sys.stderr.isatty()
@@ -33,7 +34,7 @@ def _interactive() -> bool:
 @contextmanager
 def activity(message: str) -> Iterator[None]:
     """A spinner with ``message`` while the block runs (a hint line when not on a terminal)."""
-    if not _interactive():
+    if not interactive():
         hint(message)
         yield
         return
@@ -46,7 +47,7 @@ def activity(message: str) -> Iterator[None]:
 @contextmanager
 def progress(message: str) -> Iterator[Advance]:
     """A transient progress bar; the block calls ``advance(done, total)``."""
-    if not _interactive():
+    if not interactive():
         hint(message)
         yield lambda done, total: None
         return

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -25,11 +25,18 @@ from planner.cli.options import (
     plan_request,
 )
 from planner.cli.output import emit, guarded, text_style
-from planner.emit.fragments import EmitKind
+from planner.emit.kinds import EmitKind
 from planner.errors import ExitCode, UsageError
 from planner.settings import DEFAULT_RAM_FRACTION
-from planner.suggest import AppPlan, Constraints
-from planner.suggest.objective import DEFAULT_MARGIN, DEFAULT_PROMPT_TOKENS, Objective
+from planner.suggest.objective import (
+    DEFAULT_MARGIN,
+    DEFAULT_PROMPT_TOKENS,
+    Constraints,
+    Objective,
+)
+
+if TYPE_CHECKING:
+    from planner.suggest.multi import AppPlan
 
 
 @guarded

@@ -6,7 +6,8 @@ import json
 import os
 from pathlib import Path
 
-from planner.emit.fragments import EmitKind, fragment_notes, ort_settings, package_config_for
+from planner.emit.fragments import fragment_notes, ort_settings, package_config_for
+from planner.emit.kinds import EmitKind
 from planner.errors import ConfigFileError, UsageError
 from planner.suggest import Plan
 

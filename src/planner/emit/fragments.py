@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from enum import Enum
 
 from planner.device import DeviceProfile
 from planner.emit import mlc, ort
+from planner.emit.kinds import EmitKind
 from planner.errors import UsageError
 from planner.families import family
 from planner.hub import download_command
@@ -14,25 +14,6 @@ from planner.quant import MLC_SCHEMES
 from planner.settings import Runtime
 from planner.spec import ModelSpec
 from planner.suggest import Candidate, Plan
-
-
-class EmitKind(str, Enum):
-    """``--emit`` values."""
-
-    mlc_overrides = "mlc-overrides"
-    mlc_package_config = "mlc-package-config"
-    mlc_commands = "mlc-commands"
-    genai_config = "genai-config"
-    ort_builder = "ort-builder"
-
-    @property
-    def runtime(self) -> Runtime:
-        """The runtime whose toolchain consumes this fragment."""
-        return Runtime.MLC if self in MLC_KINDS else Runtime.ONNXRUNTIME
-
-
-MLC_KINDS = (EmitKind.mlc_overrides, EmitKind.mlc_package_config, EmitKind.mlc_commands)
-
 
 _QUANT_TOKENS = frozenset(MLC_SCHEMES) | {"MLC", "int4", "int8", "fp16", "fp32", "bf16", "cpu"}
 
@@ -53,24 +34,22 @@ def _mlc_window(plan: Plan, c: Candidate) -> tuple[int | None, int | None, list[
     neither depends on config.json defaults (MistralConfig's sink default is 4).
     """
     spec, rs = plan.model, c.budget.settings
-    fam = family(spec.architecture)
+    mode = family(spec.architecture).mlc.window
     notes: list[str] = []
-    window = rs.sliding_window
-    uniform = set(spec.layer_windows)
-    if window is None and fam.mlc_sliding_window and len(uniform) == 1:
-        window = uniform.pop()  # the model's own window, on every layer (Mistral v0.1)
-    if not fam.mlc_sliding_window:
-        if spec.layer_windows and not fam.mlc_context_from_window:
-            notes.append(
-                f"MLC's {spec.architecture} config has no sliding_window_size: config.json's "
-                f"sliding_window {spec.sliding_window} is not used; every layer keeps the "
-                "whole context (planned so)"
-            )
-        return None, None, notes
-    if window is None or window <= 0 or len(set(spec.layer_windows)) > 1:
-        return None, None, notes  # per-layer patterns (Gemma-3) come from config.json
-    sink = rs.attention_sink if fam.mlc_attention_sink else None
-    return window, sink, notes
+    if mode == "user" and rs.sliding_window:
+        return rs.sliding_window, rs.attention_sink, notes
+    if mode == "none" and spec.sliding_window:
+        notes.append(
+            f"MLC's {spec.architecture} config has no sliding_window_size: config.json's "
+            f"sliding_window {spec.sliding_window} is not used; every layer keeps the whole "
+            "context (planned so)"
+        )
+    elif mode == "fixed_pattern" and spec.sliding_window:
+        notes.append(
+            f"{spec.architecture}'s sliding layers come from config.json (nothing to emit); "
+            "MLC's page pool still holds every layer at the full context (planned so)"
+        )
+    return None, None, notes
 
 
 def source_of(spec: ModelSpec) -> tuple[str, tuple[str, ...]]:
@@ -89,14 +68,14 @@ def mlc_settings(plan: Plan, c: Candidate, device: DeviceProfile) -> mlc.MlcPlan
     source, download = source_of(spec)
     template, template_note = mlc.conv_template_for(spec)
     notes = [template_note] if template_note else []
-    fam = family(spec.architecture)
-    if fam.mlc_context_from_window or rs.context != c.context:
+    forced = family(spec.architecture).mlc.window == "forced_context"
+    if forced or rs.context != c.context:
         asked = f" (the plan asked for {c.context})" if rs.context != c.context else ""
         notes.append(
             f"context_window_size {rs.context}{asked}: MLC's {spec.architecture} config sets "
             "the context to config.json's sliding_window and ignores overrides "
             "(gemma2_model.py __post_init__); the budget is planned at that context"
-            if fam.mlc_context_from_window
+            if forced
             else f"context_window_size {rs.context}{asked}: resolved by the runtime settings"
         )
     window, sink, window_notes = _mlc_window(plan, c)

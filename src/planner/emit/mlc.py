@@ -52,6 +52,14 @@ completion template (conversation_template/registry.py ``name="LM"``), which eve
 ``gen_config`` accepts; chat apps should replace it with the model's own template."""
 
 
+JUDGED_TEMPLATES = {
+    "internlm2": "its chat markup is ChatML (<|im_start|>role … <|im_end|>); the stop string "
+    "<|im_end|> ends a turn although the template's stop id is Llama's 2 — check it",
+    "minicpm": "its chat markup is ChatML; the stop string <|im_end|> ends a turn — check it",
+}
+"""Families whose registry template is a judgment, not one MLC publishes for them."""
+
+
 @dataclass(frozen=True, slots=True)
 class MlcPlanSettings:
     """What the MLC fragments need to know about the chosen plan (values MLC will use)."""
@@ -97,11 +105,19 @@ def conv_template_for(spec: ModelSpec) -> tuple[str, str]:
         # llama-3_1 stops on it (conversation_template/llama.py).
         return "llama-3_1", ""
     if fam.conv_template:
-        return fam.conv_template, fam.conv_template_note
+        judged = JUDGED_TEMPLATES.get(spec.architecture)
+        note = (
+            f"MLC has no {spec.architecture} conversation template (interface/gen_config.py "
+            f"CONV_TEMPLATES); planner uses {fam.conv_template}: {judged}"
+            if judged
+            else ""
+        )
+        return fam.conv_template, note
     return FALLBACK_CONV_TEMPLATE, (
         f"MLC has no conversation template for {spec.architecture!r} and planner's family "
-        f"registry names none: gen_config gets {FALLBACK_CONV_TEMPLATE!r} (plain completion); "
-        "pass the model's own chat template instead"
+        f"registry names none: gen_config gets {FALLBACK_CONV_TEMPLATE!r} (plain completion, "
+        "MLC's template for base and code models, docs/deploy/ide_integration.rst); pass the "
+        "model's own chat template for a chat app"
     )
 
 

@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from enum import Enum
 from typing import TYPE_CHECKING
 
 from planner.checks import ModelReports
+from planner.render.formats import CheckFormat
 from planner.render.terminal import PLAIN, TextStyle
 
 if TYPE_CHECKING:
     from planner.plot import MemoryCurve
-
-
-class CheckFormat(str, Enum):
-    """Output formats of check."""
-
-    text = "text"
-    json = "json"
-    junit = "junit"
-    sarif = "sarif"
-    github = "github"
-    html = "html"
 
 
 def render_check(
@@ -42,7 +31,11 @@ def render_check(
                 "kind": "check",
                 "strict": strict,
                 "results": [
-                    {"model": run.model, "devices": [report_dict(r) for r in run.reports]}
+                    {
+                        "model": run.model,
+                        "devices": [report_dict(r) for r in run.reports],
+                        **({"error": run.error} if run.error else {}),
+                    }
                     for run in runs
                 ],
             }

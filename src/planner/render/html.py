@@ -17,6 +17,7 @@ from planner.checks import CheckResult, DeviceReport, Status
 from planner.plot import MemoryCurve, device_limits
 from planner.render.style import CATEGORY_COLORS, CATEGORY_LABELS, DEVICE_COLORS
 from planner.render.svg_chart import render_svg
+from planner.text import xml_text
 
 if TYPE_CHECKING:
     from planner.checks import ModelReports
@@ -77,7 +78,7 @@ _GAUGE = {
 
 
 def _e(text: object) -> str:
-    return escape(str(text), quote=True)
+    return escape(xml_text(str(text)), quote=True)  # control characters as visible escapes
 
 
 def _mib(n: int | None) -> str:

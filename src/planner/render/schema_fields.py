@@ -443,6 +443,12 @@ OBJECTS: tuple[ObjectDef, ...] = (
         (
             F("model", "string", "The model path as given (or the job's name)."),
             F("devices", "list[#DeviceReport]", "One report per device."),
+            F(
+                "error",
+                "string",
+                "Why the job could not be planned (`--config` runs; devices is then empty).",
+                optional=True,
+            ),
         ),
     ),
     ObjectDef("Candidate", "A plan `suggest` evaluated.", CANDIDATE_FIELDS),
@@ -611,6 +617,31 @@ OUTPUTS: tuple[ObjectDef, ...] = (
             F("kind", '"check"', "Which output this is."),
             F("strict", "boolean", "Warnings counted as failures (`--strict`)."),
             F("results", "list[#CheckRun]", "One entry per model (per planner.yaml job)."),
+        ),
+    ),
+    ObjectDef(
+        "check-job",
+        "One line of `planner check --jsonl FILE` (JSON Lines: one object per job, then a "
+        "`check-summary` line).",
+        (
+            *HEADER,
+            F("kind", '"check-job"', "Which line this is."),
+            F("index", "integer", "The job's 1-based position in the run."),
+            F("model", "string", "The job's name (or the model path)."),
+            F("status", '"pass"|"warn"|"fail"|"error"', "Worst outcome (error: not planned)."),
+            F("seconds", "number", "Wall time the job took."),
+            F("devices", "list[#DeviceReport]", "One report per device (empty on error)."),
+            F("error", "string", "Why the job could not be planned.", optional=True),
+        ),
+    ),
+    ObjectDef(
+        "check-summary",
+        "The last line of `planner check --jsonl FILE`.",
+        (
+            *HEADER,
+            F("kind", '"check-summary"', "Which line this is."),
+            F("jobs", "integer", "Jobs in the run."),
+            F("summary", "string", "Counts by status, as printed."),
         ),
     ),
     ObjectDef(

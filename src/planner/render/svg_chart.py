@@ -13,6 +13,7 @@ import math
 
 from planner.plot import MemoryCurve
 from planner.render.style import CATEGORY_COLORS, CATEGORY_LABELS, DEVICE_COLORS
+from planner.text import xml_text
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB
@@ -22,8 +23,9 @@ FONT = "-apple-system, 'Segoe UI', Helvetica, Arial, sans-serif"
 
 
 def escape(text: str) -> str:
-    """XML text escaping (local: xml.sax.saxutils pulls in urllib and slows CLI start-up)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """XML text escaping (local: xml.sax.saxutils pulls in urllib and slows CLI start-up);
+    characters XML 1.0 forbids become visible escapes first."""
+    return xml_text(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def quoteattr(text: str) -> str:

@@ -521,7 +521,7 @@ def plan_view(plan: Plan, style: TextStyle = PLAIN) -> list[RenderableType]:
     if c is None:
         out.append(Text("No plan fits with the margin. Closest attempts:", style="bold red"))
         if plan.runners_up:
-            out.append(_candidates_table(((r, _note(r)) for r in plan.runners_up), True))
+            out.append(_candidates_table(((r, _note(r, plan)) for r in plan.runners_up), True))
         out.append(_candidates_table(((r, why) for r, why in plan.rejected), with_reason=True))
     else:
         chosen = Text("Chosen: ", style="bold green")
@@ -536,7 +536,7 @@ def plan_view(plan: Plan, style: TextStyle = PLAIN) -> list[RenderableType]:
             out.extend(hanging(Text("  •"), Text(w)) for w in plan.why)
         if plan.runners_up:
             out.extend([_blank(), Text("Runners-up:", style="bold")])
-            out.append(_candidates_table(((r, _note(r)) for r in plan.runners_up), True))
+            out.append(_candidates_table(((r, _note(r, plan)) for r in plan.runners_up), True))
         if plan.rejected:
             out.extend([_blank(), Text("Rejected:", style="bold")])
             out.append(_candidates_table(plan.rejected, with_reason=True))
@@ -589,8 +589,13 @@ def _why_text(plan: Plan, c: Candidate) -> Text:
     )
 
 
-def _note(c: Candidate) -> str:
-    return "; ".join(c.warnings) or ("needs the source model" if c.needs_source_model else "")
+def _note(c: Candidate, plan: Plan | None = None) -> str:
+    notes = list(c.warnings)
+    if c.needs_source_model:
+        notes.append("needs the source model")
+    if plan is not None and c in plan.pareto:
+        notes.append("on the Pareto front")
+    return "; ".join(notes)
 
 
 def _candidates_table(rows: Iterable[tuple[Candidate, str]], with_reason: bool) -> Table:

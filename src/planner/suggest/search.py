@@ -19,6 +19,7 @@ from math import ceil
 from planner.budget import MemoryBudget
 from planner.checks import CheckOptions, DeviceReport, blocks, check_device, max_context
 from planner.device import DeviceProfile
+from planner.device_tiers.compute import prefill_flops
 from planner.errors import PlannerError, UsageError
 from planner.families import family, param_count
 from planner.quality import QualityCost, kv_cost, total_loss, window_cost
@@ -227,8 +228,8 @@ def ttft_seconds(
     """Time to first token: each prefill chunk costs the larger of its compute (2 FLOPs per
     parameter per token at the device's effective rate) and one read of every weight (the
     bandwidth floor); None when the device's compute is unknown."""
-    flops = getattr(d, "prefill_flops_per_s", None)
-    rate: float | None = getattr(flops, "value", None)
+    flops = prefill_flops(d)
+    rate = flops.value if flops is not None else None
     params = model_params(spec)
     if not rate or not params:
         return None

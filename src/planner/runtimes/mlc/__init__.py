@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
+from math import ceil
+from pathlib import Path
 
 from planner.budget import (
     ACTIVATIONS,
@@ -21,15 +23,12 @@ from planner.budget import (
     MemoryBudget,
     ResolvedSettings,
     context_notes,
-    kv_bytes_per_layer_token,
-    kv_cache_bytes,
-    kv_tokens_per_layer,
     normalise_kv_dtype,
 )
 from planner.device import DeviceProfile
-from planner.families import family
+from planner.families import fact_int, family
 from planner.quality import QualityCost, weight_cost
-from planner.quant import MlcScheme, mlc_scheme, mlc_schemes_for
+from planner.quant import MlcScheme, dtype_bytes, mlc_scheme, mlc_schemes_for
 from planner.runtimes.base import PHONE_OSES, QuantCandidate, has_f16
 from planner.runtimes.mlc import settings as mlc_settings
 from planner.runtimes.mlc.engine import PAGE_SIZE, engine_figures, page_rounding_bytes
@@ -49,8 +48,39 @@ SERVE_LOCAL_SEQUENCES = 4
 """``mlc_llm serve`` local mode: max_num_sequence = min(4, max_batch_size)."""
 
 
+def is_adreno(d: DeviceProfile) -> bool:
+    """Whether the device's GPU is a Qualcomm Adreno (MLC's ``android:adreno`` preset)."""
+    return "adreno" in d.gpu.lower() or (d.mlc_device or "").startswith("android:adreno")
+
+
+COMPILER = "mlc-llm 79d603f on apache-tvm 0.26 (paged KV cache, attention workspaces in the cache)"
+"""The compiler planner's temporary-buffer model reproduces."""
+_PAGED_FUNCTIONS = ("batch_prefill", "batch_decode", "batch_verify")
+
+
+def kv_layout(spec: ModelSpec, dtype: str) -> tuple[float, str]:
+    """(bytes one layer stores per token, formula): K and V heads, or MLA's one latent."""
+    fam = family(spec.architecture)
+    if fam.mlc.kv == "mla":
+        width = fact_int(spec, "kv_lora_rank") + fact_int(spec, "qk_rope_head_dim")
+        return width * dtype_bytes(dtype), "layers × (kv_lora_rank + qk_rope_head_dim) × dtype"
+    return (
+        spec.num_kv_heads * spec.head_dim * 2 * dtype_bytes(dtype),
+        "layers × kv_heads × head_dim × 2 × dtype bytes",
+    )
+
+
+def kv_tokens(spec: ModelSpec, rs: ResolvedSettings) -> list[int]:
+    """Tokens each layer's pages hold. MLC's paged pool is shared by every layer, so a layer
+    pattern saves nothing (Gemma-3); a sliding window (Mistral) caps every layer at window +
+    sink."""
+    if rs.sliding_window is not None:
+        return [min(rs.context, rs.sliding_window + rs.attention_sink)] * spec.num_layers
+    return [rs.context] * spec.num_layers
+
+
 @lru_cache(maxsize=1024)
-def _weights(spec: ModelSpec, scheme: MlcScheme) -> tuple[Component, int]:
+def _weights(spec: ModelSpec, scheme: MlcScheme, context: int) -> tuple[Component, int]:
     """The parameters component, and the bytes of an untied embedding table (gathered only)."""
     same = (
         spec.weights is not None
@@ -68,7 +98,7 @@ def _weights(spec: ModelSpec, scheme: MlcScheme) -> tuple[Component, int]:
             dirty=True,
             source="artifact",
         ), (w.embedding_bytes if w.lm_head_bytes else 0)
-    wb = mlc_weight_bytes(spec, scheme)
+    wb = mlc_weight_bytes(spec, scheme, context)
     gathered = wb.embedding_bytes if wb.lm_head_bytes else 0
     return Component(
         WEIGHTS,
@@ -95,24 +125,44 @@ def _temp_cached(spec: ModelSpec, scheme: MlcScheme, prefill: int, max_batch: in
     return mlc_temp_buffer(spec, scheme, prefill_chunk=prefill, max_batch_size=max_batch)
 
 
-def _temp(spec: ModelSpec, scheme: MlcScheme, rs: ResolvedSettings) -> Component:
+def _temp(spec: ModelSpec, scheme: MlcScheme, rs: ResolvedSettings) -> tuple[Component, list[str]]:
+    """The temporary buffer: the compiled library's metadata when it matches the settings,
+    else planner's replay of the current compiler, with a note saying which."""
     lib = spec.compiled_lib
-    lib_matches = (
-        lib is not None
-        and lib.memory_usage
-        and lib.prefill_chunk_size == rs.prefill
-        and spec.quantization.scheme == rs.quantization
-        and (lib.max_batch_size is None or lib.max_batch_size == rs.max_batch_size)
-    )
-    if lib_matches and lib is not None and lib.max_temp_bytes is not None:
-        return Component(
-            ACTIVATIONS,
-            "temporary buffer (compiled library)",
-            lib.max_temp_bytes,
-            "max over functions of memory_usage (compiled model library metadata)",
-            tuple((f, str(b)) for f, b in lib.memory_usage),
-            source="artifact",
+    notes: list[str] = []
+    if lib is not None and lib.memory_usage:
+        name = Path(lib.path).name
+        old = not any(f in dict(lib.memory_usage) for f in _PAGED_FUNCTIONS)
+        if old:
+            notes.append(
+                f"compiled library {name} predates MLC's paged KV cache (early 2024): such "
+                "libraries keep attention scores in the temporary buffer, which then grows with "
+                "the context; recompile with a current mlc-llm"
+            )
+        mismatch = [
+            f"{what} {have} (asked {want})"
+            for what, have, want in (
+                ("prefill chunk", lib.prefill_chunk_size, rs.prefill),
+                ("quantization", spec.quantization.scheme, rs.quantization),
+                ("max batch", lib.max_batch_size, rs.max_batch_size),
+            )
+            if have is not None and have != want
+        ]
+        if not mismatch and lib.max_temp_bytes is not None:
+            return Component(
+                ACTIVATIONS,
+                "temporary buffer (compiled library)",
+                lib.max_temp_bytes,
+                "max over functions of memory_usage (compiled model library metadata)",
+                tuple((f, str(b)) for f, b in lib.memory_usage),
+                source="artifact",
+            ), notes
+        notes.append(
+            f"compiled library {name} was built for {', '.join(mismatch)}: its memory_usage does "
+            f"not apply; the temporary buffer is modelled on {COMPILER}"
         )
+    else:
+        notes.append(f"temporary buffer modelled on {COMPILER}; older libraries differ")
     est = _temp_cached(spec, scheme, rs.prefill, rs.max_batch_size)
     return Component(
         ACTIVATIONS,
@@ -121,7 +171,7 @@ def _temp(spec: ModelSpec, scheme: MlcScheme, rs: ResolvedSettings) -> Component
         f"max over compiled functions (largest: {est.max_function})",
         tuple((f.name, str(f.bytes)) for f in est.functions),
         source="planner/runtimes/mlc/temp.py model of mlc_llm compile's memory planning",
-    )
+    ), notes
 
 
 def _lib_notes(spec: ModelSpec, rs: ResolvedSettings) -> list[str]:
@@ -164,39 +214,28 @@ class MlcRuntime:
     def estimate(self, spec: ModelSpec, settings: RuntimeSettings) -> MemoryBudget:
         """MLC's own reported figure plus the engine's start-up overhead."""
         rs, scheme = mlc_settings.resolve(spec, settings)
-        if spec.layer_windows and not family(spec.architecture).mlc_sliding_window:
-            # MLC's config class for this family has no sliding window: every layer keeps the
-            # whole context (Phi3Config ignores sliding_window; Gemma2Config forces the context
-            # to it instead; Qwen2 ignores use_sliding_window).
-            spec = spec.with_changes(layer_windows=())
-        weights, gathered = _weights(spec, scheme)
-        kv_total, per_token = kv_cache_bytes(
-            spec,
-            context=rs.context,
-            batch=rs.batch,
-            dtype=rs.kv_dtype,
-            window=rs.sliding_window,
-            sink=rs.attention_sink,
-        )
+        weights, gathered = _weights(spec, scheme, rs.context)
+        per_layer_token, kv_formula = kv_layout(spec, rs.kv_dtype)
+        tokens = kv_tokens(spec, rs)
+        kv_total = ceil(sum(tokens) * per_layer_token) * rs.batch
+        per_token = ceil(per_layer_token * spec.num_layers)
         kv = Component(
             KV_CACHE,
             "KV cache",
             kv_total,
-            "layers × kv_heads × head_dim × 2 × dtype bytes × tokens × batch",
+            f"{kv_formula} × tokens × batch",
             (
                 ("layers", str(spec.num_layers)),
                 ("kv_heads", str(spec.num_kv_heads)),
                 ("head_dim", str(spec.head_dim)),
                 ("dtype", rs.kv_dtype),
-                ("tokens", str(rs.context)),
+                ("tokens", str(max(tokens, default=rs.context))),
                 ("batch", str(rs.batch)),
             ),
             source="mlc-llm cli/model_metadata.py (KV bytes per token)",
         )
-        temp = _temp(spec, scheme, rs)
+        temp, temp_notes = _temp(spec, scheme, rs)
         engine = engine_figures(spec, weights.bytes, temp.bytes, rs)
-        per_layer_token = kv_bytes_per_layer_token(spec, rs.kv_dtype)
-        tokens = kv_tokens_per_layer(spec, rs.context, rs.sliding_window, rs.attention_sink)
         overhead = (
             Component(
                 RUNTIME_OVERHEAD,
@@ -237,7 +276,7 @@ class MlcRuntime:
             kv_bytes_per_token=per_token,
             gathered_bytes=gathered,
             engine=engine,
-            notes=(*context_notes(spec, rs), *_lib_notes(spec, rs)),
+            notes=(*context_notes(spec, rs), *_lib_notes(spec, rs), *temp_notes),
             assumptions=rs.defaults,
         )
 
@@ -249,8 +288,12 @@ class MlcRuntime:
         devices: Sequence[DeviceProfile] = (),
     ) -> list[QuantCandidate]:
         """MLC's mobile schemes for the family: f16 activations where every target GPU has f16
-        (f32-activation schemes exist for WebGPU without shader-f16), NK layout, and only the
-        artifact's own scheme when the family's weights cannot be laid out from a config."""
+        (f32-activation schemes exist for WebGPU without shader-f16), and only the artifact's
+        own scheme when the family's weights cannot be laid out from a config. Layout: NK, but
+        the KN twin (``q4f16_0`` for ``q4f16_1``: the same numbers and bytes) when a target GPU
+        is an Adreno — ``_1`` layouts freeze the system UI for 20–50 s at the first prefill there
+        (mlc-llm docs/deploy/android.rst "Known issues", #3363), which is why MLC's own Android
+        app ships q4f16_0."""
         own = spec.quantization.scheme if spec.format == "mlc" else None
         if pinned:
             s = mlc_scheme(pinned)
@@ -258,10 +301,17 @@ class MlcRuntime:
                 QuantCandidate(s.name, s.quality_rank, needs_source=self._needs_source(spec, s))
             ]
         f16 = all(has_f16(d) for d in devices)
+        layout = "KN" if any(is_adreno(d) for d in devices) else "NK"
         layout_known = family(spec.architecture).layout is not None
         out = []
         for s in mlc_schemes_for(spec.architecture):
-            if s.kind not in MOBILE_KINDS or s.model_dtype == "bfloat16" or s.layout != "NK":
+            if s.kind not in MOBILE_KINDS or s.model_dtype == "bfloat16":
+                continue
+            twin = s.layout == "NK" and not any(
+                t.layout == "KN" and t.bits == s.bits and t.model_dtype == s.model_dtype
+                for t in mlc_schemes_for(spec.architecture)
+            )
+            if s.layout != layout and not (s.layout == "NK" and twin) and s.name != own:
                 continue
             if f16 and s.model_dtype == "float32" and s.name != own:
                 continue
@@ -316,8 +366,11 @@ class MlcRuntime:
         return max(batch, SERVE_LOCAL_SEQUENCES)
 
     def supports_sliding_window(self, spec: ModelSpec) -> bool:
-        """MLC's config classes that take ``sliding_window_size`` (Family.mlc_sliding_window)."""
-        return family(spec.architecture).mlc_sliding_window
+        """True only where the user can choose a window that changes memory: MLC's config takes
+        ``sliding_window_size`` and the KV cache then holds window + sink tokens (Mistral).
+        Not Gemma-2 (its window is forced into the context), Gemma-3 (the window is the
+        model's, and the page pool covers every layer) or Phi-3 (no window field)."""
+        return family(spec.architecture).mlc.window == "user"
 
     def app_precheck_bytes(self, budget: MemoryBudget) -> int | None:
         """MLCChat compares os_proc_available_memory() with estimated_vram_bytes (the total)."""

@@ -1,11 +1,14 @@
 """Graph-only facts of an ONNX model: initializer headers, nodes, I/O — never weight bytes.
 
-The model file is parsed with protobuf only (the same as ``onnx.load(path,
-load_external_data=False)``). Every external initializer is checked against its data file
-with ``os.stat`` alone: the location must stay inside the model folder and
-``offset + length`` must fit in the real file, so a hostile model cannot make planner (or,
-later, onnxruntime) read outside the folder or past the end of a file. Subgraphs (``If``,
-``Loop``, ``Scan``: Optimum's merged decoder) are walked iteratively.
+The model file is projected onto the fields planner reads (``planner.io.protobuf``: memory-mapped,
+weight payloads replaced by their lengths, under a budget of fields, parsed bytes and time) and
+the projection is parsed with protobuf — the same facts as ``onnx.load(path,
+load_external_data=False)`` without copying a weight byte. Every external initializer is
+checked against its data file with ``os.stat`` alone: the location must stay inside the model
+folder (``planner.io.contain``) and ``offset + length`` must fit in the real file, so a hostile
+model cannot make planner (or, later, onnxruntime) read outside the folder or past the end of a
+file. Initializer shapes go through ``checked_dims`` before anything is multiplied. Subgraphs
+(``If``, ``Loop``, ``Scan``: Optimum's merged decoder) are walked iteratively.
 """
 
 from __future__ import annotations
@@ -16,8 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from planner.errors import ArtifactFormatError, InputError, UnsafeArtifactError
-from planner_adapters._safeio import MAX_GRAPH_BYTES, read_bounded, regular_file, resolve_inside
-from planner_adapters._values import MAX_DIM, checked_product
+from planner.io.contain import ModelFolder
+from planner.io.files import regular_file
+from planner.io.limits import MAX_DIM, checked_dims
+from planner.io.protobuf import project_file
+from planner_adapters.onnx.proto import PROJECTION
 
 # TensorProto.DataType → (canonical dtype name, bits per element). Values are fixed by the
 # ONNX spec (onnx/onnx.proto3), so they are listed here rather than looked up per tensor.
@@ -56,6 +62,8 @@ MAX_NODES = 10_000_000
 """More nodes than any real LLM graph (a 70B genai graph has ~1,500); a guard for loops."""
 MAX_DATA_FILES = 100_000
 """Distinct external data files (one per tensor is the most a real export uses)."""
+MAX_GRAPH_BYTES = 2 * 1024 * 1024 * 1024
+"""Protobuf's own hard limit: an ONNX file larger than this cannot be a valid model."""
 
 
 @dataclass(slots=True)
@@ -192,8 +200,9 @@ _TRUNCATED_HINT = (
 def parse_model(path: Path) -> tuple[Any, int]:
     """Parse ``path`` as an ONNX ModelProto (graph only; external data is never touched).
 
-    Refuses special files and files over protobuf's 2 GB limit; any parse failure becomes a
-    one-line ``ArtifactFormatError``.
+    Refuses special files and files over protobuf's 2 GB limit; the file is projected under a
+    budget first (``planner.io.protobuf``), so weight payloads are never copied. Any parse
+    failure becomes a one-line ``ArtifactFormatError``.
     """
     st = regular_file(path, "ONNX model")
     if st.st_size > MAX_GRAPH_BYTES:
@@ -202,13 +211,18 @@ def parse_model(path: Path) -> tuple[Any, int]:
             "(large models keep their weights in external data files)",
             path=str(path),
         )
-    data = read_bounded(path, MAX_GRAPH_BYTES, "ONNX model")
-    if not data:
+    try:
+        data, size = project_file(path, PROJECTION, "ModelProto", "ONNX model")
+    except ArtifactFormatError as exc:
+        if "does not parse" not in exc.message:
+            raise
+        raise ArtifactFormatError(exc.message, path=str(path), hint=_TRUNCATED_HINT) from None
+    if not size:
         raise ArtifactFormatError(
             "not a valid ONNX model: the file is empty", path=str(path), hint=_TRUNCATED_HINT
         )
     try:
-        from planner_adapters._onnx_proto import ModelProto  # subset schema; no onnx import
+        from planner_adapters.onnx.proto import ModelProto  # subset schema; no onnx import
 
         model = ModelProto()
         model.ParseFromString(data)
@@ -223,7 +237,7 @@ def parse_model(path: Path) -> tuple[Any, int]:
         ) from None
     if not model.HasField("graph") or (len(model.graph.node) == 0):
         raise ArtifactFormatError("not a valid ONNX model: it has no graph nodes", path=str(path))
-    return model, len(data)
+    return model, size
 
 
 def text(value: Any) -> str:
@@ -260,6 +274,7 @@ class _DataFiles:
         self.folder = folder
         self.model_path = model_path
         self.sizes: dict[str, int] = {}
+        self._contain: ModelFolder | None = None
 
     def size(self, location: str, tensor: str) -> int:
         known = self.sizes.get(location)
@@ -271,8 +286,9 @@ class _DataFiles:
                 path=str(self.model_path),
             )
         what = f"external data {location!r} of initializer {tensor!r}"
-        target = resolve_inside(
-            self.folder,
+        if self._contain is None:
+            self._contain = ModelFolder.of(self.folder)
+        target = self._contain.resolve(
             location,  # quotes the location itself
             f"initializer {tensor!r}: external data location",
             referrer=self.model_path,
@@ -330,6 +346,15 @@ def _external(t: Any, name: str, nbytes: int, files: _DataFiles, path: Path) -> 
         )
 
 
+def _raw_length(t: Any) -> int | None:
+    """Bytes of an initializer's ``raw_data`` (its projected length), None without raw data."""
+    if t.HasField("raw_data_length"):
+        return int(t.raw_data_length)
+    if t.HasField("raw_data"):
+        return len(t.raw_data)
+    return None
+
+
 def scan(model: Any, path: Path, file_bytes: int) -> Graph:
     """Collect initializer headers, nodes (subgraphs included) and graph I/O of ``model``."""
     folder = path.parent
@@ -338,7 +363,6 @@ def scan(model: Any, path: Path, file_bytes: int) -> Graph:
     nodes: list[Node] = []
     by_op: dict[str, list[Node]] = {}
     producer: dict[str, Node] = {}
-    limit = MAX_DIM * 1024
     stack = [model.graph]
     while stack:
         graph = stack.pop()
@@ -354,21 +378,19 @@ def scan(model: Any, path: Path, file_bytes: int) -> Graph:
                 )
             dtype, bits = entry
             dims = tuple(t.dims)
-            numel = 1
-            for d in dims:
-                numel *= d
-            if numel > limit or (dims and min(dims) < 0):
-                checked_product(dims, path, f"initializer {name!r}")  # raises, naming the dim
+            numel = checked_dims(dims, path, f"initializer {name!r}")  # raises, naming the dim
             nbytes = (numel * bits + 7) // 8
             external = t.data_location == _EXTERNAL
             if external:
                 _external(t, name, nbytes, files, path)
-            elif t.HasField("raw_data") and len(t.raw_data) != nbytes:
-                raise ArtifactFormatError(
-                    f"initializer {name!r} holds {len(t.raw_data)} bytes but its dims and dtype "
-                    f"need {nbytes}",
-                    path=str(path),
-                )
+            else:
+                held = _raw_length(t)
+                if held is not None and held != nbytes:
+                    raise ArtifactFormatError(
+                        f"initializer {name!r} holds {held} bytes but its dims and dtype "
+                        f"need {nbytes}",
+                        path=str(path),
+                    )
             tensors[name] = Tensor(name, dtype, dims, numel, nbytes, external)
         for n in graph.node:
             op = n.op_type

@@ -1,10 +1,14 @@
 """A read-only subset of the ONNX protobuf schema, built at import time (no ``onnx`` import).
 
 Only the fields planner reads are declared, with the field numbers and types of the public
-ONNX specification (onnx/onnx.proto, IR version 10). Everything else in a model file (weight
-payloads in ``float_data`` & co., docs, training info) is skipped by the protobuf parser as
-unknown fields. Importing the ``onnx`` package costs ~0.3 s (it pulls in numpy); this keeps
-``planner inspect`` as cheap as ``onnx.load(path, load_external_data=False)`` itself.
+ONNX specification (onnx/onnx.proto, IR version 10). Importing the ``onnx`` package costs
+~0.3 s (it pulls in numpy); this keeps ``planner inspect`` as cheap as
+``onnx.load(path, load_external_data=False)`` itself.
+
+The same table drives ``PROJECTION``, the rules ``planner.io.protobuf`` projects a model file
+with before it is parsed: undeclared fields (weight payloads in ``float_data`` & co., docs,
+training info) are dropped, and ``TensorProto.raw_data`` is replaced by its length in the
+private field ``raw_data_length`` (``RAW_DATA_LENGTH``), so no weight byte is ever copied.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+from planner.io.protobuf import Rule
 
 _F = descriptor_pb2.FieldDescriptorProto
 _PACKAGE = "planner_onnx_subset"
@@ -42,6 +48,7 @@ _MESSAGES: list[tuple[str, list[tuple[str, int, int, int, str | None, int | None
             ("data_type", 2, _I32, _OPT, None, None),
             ("name", 8, _STR, _OPT, None, None),
             ("raw_data", 9, _BYTES, _OPT, None, None),
+            ("raw_data_length", 536_870_000, _I64, _OPT, None, None),
             ("external_data", 13, _MSG, _REP, "StringStringEntryProto", None),
             ("data_location", 14, _I32, _OPT, None, None),
         ],
@@ -110,6 +117,24 @@ _MESSAGES: list[tuple[str, list[tuple[str, int, int, int, str | None, int | None
     ),
 ]
 _ONEOFS = {"Dimension": "value", "TypeProto": "value"}
+RAW_DATA_LENGTH = 536_870_000
+"""Field number (near protobuf's maximum, never used by ONNX) of the projected payload length."""
+
+
+def _projection() -> dict[str, dict[int, Rule]]:
+    rules: dict[str, dict[int, Rule]] = {}
+    for msg_name, fields in _MESSAGES:
+        table = rules[msg_name] = {}
+        for name, number, ftype, label, type_name, _ in fields:
+            if msg_name == "TensorProto" and name == "raw_data":
+                table[number] = Rule(length_as=RAW_DATA_LENGTH)
+            elif type_name is not None:
+                table[number] = Rule(message=type_name)
+            elif label == _REP and ftype in (_I64, _F32):
+                table[number] = Rule(packed_width=8)  # packed varints: up to 8 bytes per byte
+            else:
+                table[number] = Rule()
+    return rules
 
 
 def _build() -> Any:
@@ -133,3 +158,5 @@ def _build() -> Any:
 
 ModelProto: Any = _build()
 """Parses an ONNX model file's bytes (``ModelProto().ParseFromString(data)``)."""
+PROJECTION = _projection()
+"""``planner.io.protobuf`` rules for a model file (root message ``ModelProto``)."""
