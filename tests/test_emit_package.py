@@ -213,3 +213,27 @@ def test_an_entry_whose_folder_is_not_built_yet_is_one_clear_error(app_dir: Path
     assert code == 3
     assert "model_list[0].model 'dist/not-converted-yet-MLC'" in err
     assert "convert_weight" in err  # the hint says how to get there
+
+
+def test_update_with_several_models_at_once(app_dir: Path) -> None:
+    path = app_dir / "mlc-package-config.json"
+    before = json.loads(path.read_text())
+    code, _, err = invoke(
+        "suggest",
+        str(app_dir / "models" / "llama"),
+        "--with-model",
+        str(app_dir / "models" / "qwen"),
+        "-d",
+        "iphone-15-pro",
+        "--context",
+        "2048",
+        "--update",
+        str(path),
+    )
+    assert code == 0, err
+    after = json.loads(path.read_text())
+    assert [e["model"] for e in after["model_list"]] == ["models/qwen", "models/llama"]
+    for old, new in zip(before["model_list"], after["model_list"], strict=True):
+        assert new["overrides"]["context_window_size"] == 2048
+        assert new["model_id"] == old["model_id"]
+    assert after["model_list"][0]["custom"] == "kept"
