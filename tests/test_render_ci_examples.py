@@ -49,7 +49,7 @@ def run_line(line: str, tmp_path: Path) -> int:
     argv = shlex.split(line)[1:]
     argv = [str(MATRIX) if a == "planner.yaml" else a for a in argv]
     for i, a in enumerate(argv[:-1]):
-        if a in ("-o", "--output"):
+        if a in ("-o", "--output", "--junit", "--sarif", "--jsonl", "--github", "--summary"):
             argv[i + 1] = str(tmp_path / Path(argv[i + 1]).name)
     result = CliRunner().invoke(app, argv)
     assert result.exit_code in (0, 1), (line, result.stderr)
@@ -93,10 +93,12 @@ def test_composite_action_installs_from_itself_and_runs_check(tmp_path: Path) ->
         .replace('"$PLANNER_JUNIT"', "planner-junit.xml")
         .replace('"$PLANNER_HTML"', "planner-report.html")
         .replace(' "${strict[@]}"', "")
+        .replace(' "${junit[@]}"', " --junit planner-junit.xml")
     )
     lines = planner_lines(script)
-    assert any("--format github" in ln for ln in lines)
-    assert any("--format junit" in ln for ln in lines)
+    # One run of the matrix gives the annotations, the JUnit file and the summary table.
+    streamed = [ln for ln in lines if "--format github" in ln]
+    assert len(streamed) == 1 and "--junit" in streamed[0] and "--summary" in streamed[0]
     for line in lines:
         run_line(line, tmp_path)
     assert (tmp_path / "planner-report.html").is_file()
