@@ -261,7 +261,8 @@ def report_section(r: DeviceReport) -> str:
     out.append("</table>")
     if r.max_context is not None:
         out.append(
-            f"<p>Largest context that passes every check: <strong>{r.max_context:,} "
+            "<p>Largest context that passes every check: <strong>"
+            f"{'≥ ' if r.max_context_is_lower_bound else ''}{r.max_context:,} "
             "tokens</strong>.</p>"
         )
     else:

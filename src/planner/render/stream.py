@@ -226,7 +226,8 @@ def github_fragment(o: JobOutcome, strict: bool) -> Fragment:
             lines.append(
                 f"::notice file={_gh_prop(run.location)},"
                 f"title={_gh_prop('fits ' + r.device.name)}"
-                f"::every check passes; largest context {r.max_context}"
+                f"::every check passes; largest context "
+                f"{'≥ ' if r.max_context_is_lower_bound else ''}{r.max_context}"
             )
     return Fragment("".join(line + "\n" for line in lines))
 

@@ -449,7 +449,10 @@ def report_view(r: DeviceReport) -> list[RenderableType]:
         )
     out: list[RenderableType] = [head, t]
     if r.max_context is not None:
-        out.append(Text(f"  largest context that passes every check: {r.max_context:,} tokens"))
+        bound = "≥ " if r.max_context_is_lower_bound else ""
+        out.append(
+            Text(f"  largest context that passes every check: {bound}{r.max_context:,} tokens")
+        )
     else:
         out.append(Text("  no context length passes every check with these settings", style="red"))
     if r.decode is not None:

@@ -144,8 +144,11 @@ def suggest_app(
     total = estimate(specs[0], final_settings[0])
     for spec, st in zip(specs[1:], final_settings[1:], strict=True):
         total = combine(total, estimate(spec, st), spec.name, f"co-resident model {spec.name}")
+    # Every model passes at its chosen context, so the shortest of them is a lower bound of
+    # what the combination holds (the search for the exact figure is per model).
+    shortest = min(st.context or 0 for st in final_settings) or None
     combined = tuple(
-        DeviceReport(d, total, run_rules(total, d, options), None, None) for d in devices
+        DeviceReport(d, total, run_rules(total, d, options), shortest, None, True) for d in devices
     )
     advice = ()
     if factor < 1:
