@@ -125,3 +125,69 @@ def test_show_json_of_a_tier_is_documented() -> None:
     Draft202012Validator(schema).validate(data)
     assert data["device"]["tier"] == "ios:6GB"
     assert "ios_app_limit_bytes" in data["device"]["from_tier"]
+
+
+def test_os_and_ram_options_are_the_tier_spelled_out() -> None:
+    """--os/--ram/--soc/--gpu-memory plan exactly what the same --device tier plans."""
+    model = "examples/hf-llama-3.2-1b"
+    spelled = planner(
+        "check",
+        model,
+        "--os",
+        "android",
+        "--ram",
+        "6GB",
+        "--soc",
+        "snapdragon-8-gen-2",
+        "--gpu-memory",
+        "3GB",
+        "-f",
+        "json",
+    )
+    tier = planner(
+        "check", model, "-d", "android:6GB,soc=snapdragon-8-gen-2,gpu-memory=3GB", "-f", "json"
+    )
+    assert spelled.returncode == tier.returncode, spelled.stderr
+    assert spelled.stdout == tier.stdout
+    result = json.loads(spelled.stdout)["results"][0]
+    devices = [r["device"]["id"] for r in result["devices"]]
+    assert devices == ["android:6GB,soc=snapdragon-8-gen-2,gpu-memory=3GB"]
+    # Alongside named devices, and for suggest (which must fit all of them).
+    both = planner("suggest", model, "-d", "pixel-8", "--os", "ios", "--ram", "4GB", "-f", "json")
+    assert both.returncode == 0, both.stderr
+    checked = {r["device"]["id"] for r in json.loads(both.stdout)["chosen"]["reports"]}
+    assert checked == {"pixel-8", "ios:4GB"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["check", "examples/hf-llama-3.2-1b", "--os", "android"], "needs both --os and --ram"),
+        (["suggest", "examples/hf-llama-3.2-1b", "--ram", "6GB"], "needs both --os and --ram"),
+        (["suggest", "examples/hf-llama-3.2-1b"], "needs at least one --device"),
+        (
+            ["check", "examples/hf-llama-3.2-1b", "-d", "pixel-8", "--soc", "snapdragon-888"],
+            "add --os and --ram",
+        ),
+        (
+            [
+                "check",
+                "examples/hf-llama-3.2-1b",
+                "--os",
+                "android",
+                "--ram",
+                "6GB",
+                "--soc",
+                "snapdragon-9999",
+            ],
+            "unknown SoC family",
+        ),
+        (["check", "examples/hf-llama-3.2-1b", "--os", "symbian", "--ram", "6GB"], "unknown OS"),
+    ],
+)
+def test_bad_tier_options_are_usage_errors(args: list[str], message: str) -> None:
+    result = planner(*args)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr

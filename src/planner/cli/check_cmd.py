@@ -13,16 +13,21 @@ from planner.cli.options import (
     ContextOpt,
     DraftOpt,
     EntitlementOpt,
+    GpuMemoryOpt,
     KvDtypeOpt,
+    OsOpt,
     OutputOpt,
     PrefillOpt,
     ProfilesOpt,
     QuantOpt,
     RamFractionOpt,
+    RamOpt,
     RuntimeOpt,
     SinkOpt,
+    SocOpt,
     WindowOpt,
     plan_request,
+    tier_devices,
 )
 from planner.cli.output import emit, guarded, text_style
 from planner.errors import ExitCode, UsageError
@@ -63,6 +68,10 @@ def check(
     entitlement: EntitlementOpt = None,
     ram_fraction: RamFractionOpt = DEFAULT_RAM_FRACTION,
     profiles: ProfilesOpt = None,
+    os_name: OsOpt = None,
+    ram: RamOpt = None,
+    soc: SocOpt = None,
+    gpu_memory: GpuMemoryOpt = None,
     config: Annotated[
         Path | None,
         typer.Option("--config", help="planner.yaml with a matrix of models × devices × settings."),
@@ -108,9 +117,12 @@ def check(
     from planner import api
     from planner.runconfig import load_run_config
 
+    device = tier_devices(device, os_name, ram, soc, gpu_memory)
     if config is not None:
         if path is not None or device:
-            raise UsageError("give either --config or a model path with --device, not both")
+            raise UsageError(
+                "give either --config or a model path with --device (or --os/--ram), not both"
+            )
         given = {
             "--runtime": runtime,
             "--quantization": quantization,
@@ -137,7 +149,7 @@ def check(
     else:
         if path is None or not device:
             raise UsageError(
-                "planner check needs a model path and at least one --device "
+                "planner check needs a model path and at least one --device or --os/--ram "
                 "(or --config planner.yaml)"
             )
         from planner.mlc_package import is_package_config

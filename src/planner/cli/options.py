@@ -124,6 +124,64 @@ DraftOpt = Annotated[
     Path | None,
     typer.Option("--draft", help="Draft model for speculative decoding (adds its weights and KV)."),
 ]
+OsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--os",
+        help="Describe a device by its facts instead of naming it: its OS (android, ios, "
+        "macos, linux, windows, …), with --ram; the same as --device OS:RAM.",
+    ),
+]
+RamOpt = Annotated[
+    str | None,
+    typer.Option("--ram", help="With --os: the device's RAM, e.g. 6GB or 8GiB."),
+]
+SocOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--soc",
+        help="With --os: the SoC family, e.g. snapdragon-8-gen-2 (docs/devices.md lists them).",
+    ),
+]
+GpuMemoryOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--gpu-memory",
+        help="With --os: what the GPU API reports as device memory (e.g. 4GB), when known.",
+    ),
+]
+
+
+def tier_devices(
+    devices: list[str] | None,
+    os: str | None,
+    ram: str | None,
+    soc: str | None = None,
+    gpu_memory: str | None = None,
+    *,
+    command: str | None = None,
+) -> list[str]:
+    """``--device`` values plus the tier ``--os/--ram/--soc/--gpu-memory`` describe.
+
+    With ``command``, at least one device is required (the message names the command).
+    """
+    from planner.errors import UsageError
+
+    chosen = list(devices or ())
+    if os is None and ram is None:
+        if soc is not None or gpu_memory is not None:
+            raise UsageError("--soc and --gpu-memory describe a device tier: add --os and --ram")
+        if command is not None and not chosen:
+            raise UsageError(f"planner {command} needs at least one --device (or --os with --ram)")
+        return chosen
+    if os is None or ram is None:
+        raise UsageError("a device tier needs both --os and --ram (e.g. --os android --ram 6GB)")
+    from planner.device_tiers import query_from_options
+
+    chosen.append(query_from_options(os, ram, soc=soc, gpu_memory=gpu_memory).tier_id)
+    return chosen
+
+
 ProfilesOpt = Annotated[
     list[Path] | None,
     typer.Option("--profiles", help="Extra folder of device profile YAML files (repeatable)."),

@@ -19,16 +19,21 @@ from planner.cli.options import (
     ContextOpt,
     DraftOpt,
     EntitlementOpt,
+    GpuMemoryOpt,
     KvDtypeOpt,
+    OsOpt,
     PathArg,
     PrefillOpt,
     ProfilesOpt,
     QuantOpt,
     RamFractionOpt,
+    RamOpt,
     RuntimeOpt,
     SinkOpt,
+    SocOpt,
     WindowOpt,
     plan_request,
+    tier_devices,
 )
 from planner.cli.output import emit, emit_bytes, guarded
 from planner.errors import MissingDependencyError, UsageError
@@ -78,11 +83,14 @@ def require_matplotlib() -> None:
 def plot(
     path: PathArg,
     device: Annotated[
-        list[str],
+        list[str] | None,
         typer.Option(
-            "--device", "-d", help="Device id, alias or family (repeatable): its limits are drawn."
+            "--device",
+            "-d",
+            help="Device id, alias, family or tier such as android:6GB (repeatable): its limits "
+            "are drawn.",
         ),
-    ],
+    ] = None,
     runtime: RuntimeOpt = None,
     quantization: QuantOpt = None,
     context: ContextOpt = None,
@@ -95,6 +103,10 @@ def plot(
     entitlement: EntitlementOpt = None,
     ram_fraction: RamFractionOpt = DEFAULT_RAM_FRACTION,
     profiles: ProfilesOpt = None,
+    os_name: OsOpt = None,
+    ram: RamOpt = None,
+    soc: SocOpt = None,
+    gpu_memory: GpuMemoryOpt = None,
     max_context: Annotated[
         int | None,
         typer.Option(
@@ -130,6 +142,7 @@ def plot(
     from planner import api
     from planner.cli.progress import progress
 
+    device = tier_devices(device, os_name, ram, soc, gpu_memory, command="plot")
     fmt = chart_format(format, output)
     if fmt is ChartFormat.png:
         require_matplotlib()

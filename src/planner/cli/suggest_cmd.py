@@ -12,17 +12,22 @@ from planner.cli.options import (
     BatchOpt,
     ContextOpt,
     EntitlementOpt,
+    GpuMemoryOpt,
     KvDtypeOpt,
+    OsOpt,
     OutputOpt,
     PathArg,
     PrefillOpt,
     ProfilesOpt,
     QuantOpt,
     RamFractionOpt,
+    RamOpt,
     RuntimeChoice,
     RuntimeOpt,
+    SocOpt,
     TextJsonHtml,
     plan_request,
+    tier_devices,
 )
 from planner.cli.output import emit, guarded, text_style
 from planner.emit.kinds import EmitKind
@@ -43,11 +48,14 @@ if TYPE_CHECKING:
 def suggest(
     path: PathArg,
     device: Annotated[
-        list[str],
+        list[str] | None,
         typer.Option(
-            "--device", "-d", help="Device id, alias or family (repeatable: the plan must fit all)."
+            "--device",
+            "-d",
+            help="Device id, alias, family or tier such as android:6GB (repeatable: the plan "
+            "must fit all).",
         ),
-    ],
+    ] = None,
     runtime: RuntimeOpt = None,
     quantization: QuantOpt = None,
     min_context: Annotated[
@@ -60,6 +68,10 @@ def suggest(
     entitlement: EntitlementOpt = None,
     ram_fraction: RamFractionOpt = DEFAULT_RAM_FRACTION,
     profiles: ProfilesOpt = None,
+    os_name: OsOpt = None,
+    ram: RamOpt = None,
+    soc: SocOpt = None,
+    gpu_memory: GpuMemoryOpt = None,
     emit_kind: Annotated[
         str | None,
         typer.Option(
@@ -134,6 +146,7 @@ def suggest(
     from planner.cli.progress import activity, progress
     from planner.emit.fragments import fragment_notes, render_fragment
 
+    device = tier_devices(device, os_name, ram, soc, gpu_memory, command="suggest")
     kind = None
     if emit_kind is not None:
         try:
