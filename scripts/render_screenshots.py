@@ -128,44 +128,39 @@ def main(argv: list[str] | None = None) -> int:
     os.chdir(REPO)
     out.mkdir(parents=True, exist_ok=True)
 
-    from planner.api import check_devices, load_profiles, resolve_devices
-    from planner.checks import CheckOptions, ModelReports
-    from planner.plot import memory_curve
-    from planner.registry import read_model
+    from planner import api
     from planner.render.html import render_check_html
     from planner.render.svg_chart import render_svg
     from planner.render.terminal import TextStyle, check_view, plan_view
-    from planner.settings import Runtime, RuntimeSettings
-    from planner.suggest import suggest
+    from planner.request import PlanRequest
+    from planner.settings import Runtime
 
-    profiles = load_profiles()
-    spec = read_model(LLAMA)
+    known = api.profiles()
     style = TextStyle(WIDTH, True)
-    options = CheckOptions()
     written: list[Path] = []
 
     # planner check examples/hf-llama-3.2-1b -q q0f16 -c 8192 -p 1024 -d pixel-8 -d iphone-12
     # (float16 weights: fits the Pixel, not the 4 GB iPhone, so both outcomes show)
-    settings = RuntimeSettings(
-        runtime=Runtime.MLC, quantization="q0f16", context=8192, prefill=1024
-    )
-    devices = resolve_devices(["pixel-8", "iphone-12"], profiles)
-    reports = check_devices(spec, settings, devices, options)
     label = "examples/hf-llama-3.2-1b"
+    request = PlanRequest(
+        model=LLAMA,
+        runtime=Runtime.MLC,
+        quantization="q0f16",
+        context=8192,
+        prefill=1024,
+        devices=("pixel-8", "iphone-12"),
+        label=label,
+    )
+    checked = api.check(request, known)
     terminal_svg(
-        check_view([(label, reports)], False, style),
+        check_view([(label, checked.reports)], False, style),
         "planner check examples/hf-llama-3.2-1b -q q0f16 -c 8192 -p 1024 -d pixel-8 -d iphone-12",
         out / "terminal-check.svg",
     )
     written.append(out / "terminal-check.svg")
 
     # planner suggest examples/hf-llama-3.2-1b -d iphone-15
-    plan = suggest(
-        spec,
-        RuntimeSettings(runtime=Runtime.MLC),
-        resolve_devices(["iphone-15"], profiles),
-        options,
-    )
+    plan = api.suggest(PlanRequest(model=LLAMA, devices=("iphone-15",), label=label), None, known)
     terminal_svg(
         plan_view(plan, style),
         "planner suggest examples/hf-llama-3.2-1b -d iphone-15",
@@ -174,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     written.append(out / "terminal-suggest.svg")
 
     # planner plot examples/hf-llama-3.2-1b -q q0f16 -c 8192 -p 1024 -d pixel-8 -d iphone-12
-    curve = memory_curve(spec, settings, devices, options)
+    curve = api.plot(request, known=known, models=checked.models)
     (out / "chart.svg").write_text(render_svg(curve), encoding="utf-8")
     written.append(out / "chart.svg")
     try:
@@ -194,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     # planner check ... --format html
-    html = render_check_html([ModelReports(label, tuple(reports))], [curve])
+    html = render_check_html([checked.run], [curve])
     with tempfile.TemporaryDirectory() as tmp:
         page = Path(tmp) / "report.html"
         page.write_text(html, encoding="utf-8")
