@@ -81,15 +81,36 @@ def _type_text(param: Any) -> str:
     descriptor = getattr(param, "type_descriptor", None)
     if descriptor is not None:
         inner, _, _ = _unwrap(descriptor.annotation)
-    else:  # typer before 0.26 exposes the click ParamType
+        if isinstance(inner, type) and issubclass(inner, enum.Enum):
+            return "|".join(str(m.value) for m in inner)
+        if inner is bool:
+            return "flag"
+        names = {Path: "PATH", int: "INTEGER", float: "NUMBER", str: "TEXT"}
+        text = names.get(inner, getattr(inner, "__name__", str(inner)).upper())
+    else:  # typer before 0.29 exposes the click ParamType: same spelling
         choices = getattr(param.type, "choices", None)
-        return "|".join(choices) if choices else str(param.type.name).upper()
-    if isinstance(inner, type) and issubclass(inner, enum.Enum):
-        return "|".join(str(m.value) for m in inner)
-    if inner is bool:
-        return "flag"
-    names = {Path: "PATH", int: "INTEGER", float: "NUMBER", str: "TEXT"}
-    text = names.get(inner, getattr(inner, "__name__", str(inner)).upper())
+        if choices:
+            return "|".join(str(getattr(c, "value", c)) for c in choices)
+        if getattr(param, "is_flag", False):
+            return "flag"
+        kind = str(param.type.name).lower()
+        click_names = {
+            "path": "PATH",
+            "int": "INTEGER",
+            "int range": "INTEGER",
+            "integer": "INTEGER",
+            "integer range": "INTEGER",
+            "float": "NUMBER",
+            "float range": "NUMBER",
+            "str": "TEXT",
+            "text": "TEXT",
+            "string": "TEXT",
+        }
+        text = click_names.get(kind, kind.upper())
+        lo, hi = getattr(param.type, "min", None), getattr(param.type, "max", None)
+        if lo is not None or hi is not None:
+            text += f" ({'' if lo is None else lo}..{'' if hi is None else hi})"
+        return text
     lo, hi = getattr(param, "min", None), getattr(param, "max", None)
     if lo is not None or hi is not None:
         text += f" ({'' if lo is None else lo}..{'' if hi is None else hi})"

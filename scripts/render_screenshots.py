@@ -112,7 +112,7 @@ def svg_to_png(svg_path: Path, png_path: Path) -> bool:
 
 
 def terminal_svg(renderables: Sequence[RenderableType], title: str, out: Path) -> None:
-    from planner.render.terminal import recording_console
+    from planner.render.console import recording_console
 
     console = recording_console(WIDTH)
     for r in renderables:
@@ -129,9 +129,10 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
 
     from planner import api
+    from planner.render.console import TextStyle
     from planner.render.html import render_check_html
     from planner.render.svg_chart import render_svg
-    from planner.render.terminal import TextStyle, check_view, plan_view
+    from planner.render.terminal import check_view, plan_view
     from planner.request import PlanRequest
     from planner.settings import Runtime
 

@@ -13,8 +13,8 @@ from jsonschema import Draft202012Validator
 
 from planner.device import name_table
 from planner.device_loader import load_profiles
+from planner.render.console import TextStyle
 from planner.render.devices_table import render_devices_text
-from planner.render.terminal import TextStyle
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMAS = REPO / "src" / "planner" / "schemas"

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from planner.cli.app import app
-from planner.render.terminal import MAX_WIDTH, MIN_WIDTH, TextStyle, choose_style
+from planner.render.console import MAX_WIDTH, MIN_WIDTH, TextStyle, choose_style
 
 REPO = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).parent / "golden"

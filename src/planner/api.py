@@ -10,20 +10,23 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from planner.budget import MemoryBudget
-from planner.checks import DeviceReport, ModelReports, check_device
-from planner.device import DeviceProfile
-from planner.device_loader import load_profiles
-from planner.device_tiers import resolve_device
-from planner.plot import DEFAULT_POINTS, MemoryCurve, memory_curve
-from planner.registry import read_model
-from planner.request import PlanRequest
-from planner.runtimes import estimate as estimate_budget
-from planner.settings import RuntimeSettings
-from planner.spec import ModelSpec
-from planner.suggest import AppPlan, Constraints, Objective, Plan, suggest_app
-from planner.suggest import suggest as search_plans
+from planner.suggest.objective import Constraints, Objective
+
+if TYPE_CHECKING:
+    from planner.budget import MemoryBudget
+    from planner.checks import DeviceReport, ModelReports
+    from planner.device import DeviceProfile
+    from planner.plot import MemoryCurve
+    from planner.request import PlanRequest
+    from planner.settings import RuntimeSettings
+    from planner.spec import ModelSpec
+    from planner.suggest import AppPlan, Plan
+
+# The planner's modules are imported by the functions that use them, not here: `planner
+# inspect` only reads a model and must not pay for devices, checks and the search at start-up
+# (BENCHMARKS.md §3 and §6).
 
 __all__ = [
     "CheckRun",
@@ -42,6 +45,17 @@ __all__ = [
 ]
 
 Progress = Callable[[int, int], None]
+DEFAULT_POINTS = 48
+"""Context lengths a chart evaluates by default (``planner.plot.DEFAULT_POINTS``)."""
+
+
+def __getattr__(name: str) -> Any:
+    # ``api.PlanRequest`` without importing the request (and the runtimes) up front.
+    if name == "PlanRequest":
+        from planner.request import PlanRequest
+
+        return PlanRequest
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,11 +90,15 @@ class CheckRun:
 
 def inspect(path: Path, adapter: str | None = None) -> ModelSpec:
     """Read an artifact into a spec (no weight bytes are read)."""
+    from planner.registry import read_model
+
     return read_model(path, adapter)
 
 
 def read(request: PlanRequest) -> Models:
     """Read the request's model (and draft) and derive its runtime settings."""
+    from planner.registry import read_model
+
     spec = read_model(request.model, request.adapter)
     draft = read_model(request.draft) if request.draft is not None else None
     return Models(spec, draft, request.settings(spec))
@@ -88,6 +106,8 @@ def read(request: PlanRequest) -> Models:
 
 def profiles(extra_dirs: Sequence[Path] = ()) -> tuple[DeviceProfile, ...]:
     """The bundled device profiles plus those in ``extra_dirs`` (later folders win)."""
+    from planner.device_loader import load_profiles
+
     return load_profiles(extra_dirs)
 
 
@@ -95,18 +115,24 @@ def devices(
     request: PlanRequest, known: Sequence[DeviceProfile] | None = None
 ) -> tuple[DeviceProfile, ...]:
     """The request's devices resolved against ``known`` (default: bundled + its folders)."""
+    from planner.device_tiers import resolve_device
+
     pool = known if known is not None else profiles(request.profile_dirs)
     return tuple(resolve_device(name, pool) for name in request.devices)
 
 
 def estimate(request: PlanRequest) -> Estimate:
     """The memory budget of the request's model."""
+    from planner.runtimes import estimate as estimate_budget
+
     m = read(request)
     return Estimate(m.spec, estimate_budget(m.spec, m.settings, m.draft))
 
 
 def check(request: PlanRequest, known: Sequence[DeviceProfile] | None = None) -> CheckRun:
     """Every device rule for the request's model on each of its devices."""
+    from planner.checks import ModelReports, check_device
+
     targets = devices(request, known)
     m = read(request)
     reports = tuple(check_device(m.spec, m.settings, d, request.options, m.draft) for d in targets)
@@ -123,6 +149,8 @@ def suggest(
     constraints: Constraints | None = None,
 ) -> Plan:
     """The best plan that fits every device of the request, with runners-up and advice."""
+    from planner.suggest import suggest as search_plans
+
     m = models or read(request)
     targets = devices(request, known)
     k = constraints or Constraints(min_context=min_context)
@@ -146,6 +174,8 @@ def suggest_many(
     co_resident: bool = True,
 ) -> AppPlan:
     """Several models for one app (the first request's devices and options), planned together."""
+    from planner.suggest import suggest_app
+
     first = requests[0]
     targets = devices(first, known)
     read_all = [read(r) for r in requests]
@@ -169,6 +199,8 @@ def plot(
     models: Models | None = None,
 ) -> MemoryCurve:
     """Memory against context for the request's model, with each device's limits."""
+    from planner.plot import memory_curve
+
     targets = devices(request, known)
     m = models or read(request)
     return memory_curve(
@@ -185,6 +217,8 @@ def plot(
 
 def plan_curve(plan: Plan, on_progress: Progress | None = None) -> MemoryCurve | None:
     """The chosen plan's chart (None when nothing fits)."""
+    from planner.plot import memory_curve
+
     if plan.chosen is None:
         return None
     return memory_curve(

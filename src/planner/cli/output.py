@@ -16,7 +16,7 @@ import typer
 from planner.errors import PlannerError, exit_code_for
 
 if TYPE_CHECKING:
-    from planner.render.terminal import TextStyle
+    from planner.render.console import TextStyle
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -38,7 +38,7 @@ def hint(message: str) -> None:
 
 def text_style(output: Path | None) -> TextStyle:
     """How to draw text reports: colour only on a terminal without NO_COLOR, its width."""
-    from planner.render.terminal import choose_style
+    from planner.render.console import choose_style
 
     to_tty = output is None and sys.stdout.isatty()
     return choose_style(

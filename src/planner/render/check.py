@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from planner.checks import ModelReports
+from planner.render.console import PLAIN, TextStyle
 from planner.render.formats import CheckFormat
-from planner.render.terminal import PLAIN, TextStyle
 
 if TYPE_CHECKING:
     from planner.plot import MemoryCurve

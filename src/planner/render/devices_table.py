@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from planner.device import DeviceProfile, NameRow, format_bytes
-from planner.render.terminal import PLAIN, TextStyle
+from planner.render.console import PLAIN, TextStyle
 
 GAP = "  "
 TIER_HINT = (
