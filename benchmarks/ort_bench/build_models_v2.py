@@ -18,7 +18,7 @@ For each model in ``MODELS`` this script
        HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 python -m onnxruntime_genai.models.builder \\
            -i <hf_dir> -o <onnx_dir> -p <precision> -e cpu -c <cache> [--extra_options k=v ...]
 
-   (Gemma-3 goes through ``builder_compat.py``, same arguments; see that file);
+   (Gemma-3 and SmolLM3 go through ``builder_compat.py``, same arguments; see that file);
 3. reads the built graph without its weights (``onnx.load(load_external_data=False)``) and records
    what the memory model needs: initializer bytes by consuming operator, MatMulNBits attributes,
    KV-cache input dtypes and shapes.
@@ -89,7 +89,7 @@ class Model:
     model_type: str
     config: dict[str, Any]
     builds: tuple[Build, ...]
-    compat: bool = False  # build through builder_compat.py (Gemma-3 rope_parameters)
+    compat: bool = False  # build through builder_compat.py (Gemma-3 config, SmolLM3 NoPE layers)
 
 
 def _layers(pattern: list[str], count: int) -> list[str]:
@@ -134,7 +134,7 @@ MODELS: tuple[Model, ...] = (
         "num_attention_heads": 12, "num_key_value_heads": 4, "vocab_size": 128256,
         "tie_word_embeddings": True, "no_rope_layer_interval": 4,
         "no_rope_layers": [0 if (i + 1) % 4 == 0 else 1 for i in range(12)],
-    }, (INT8, INT4)),
+    }, (INT8, INT4), compat=True),
     Model("ernie", "llama", "Ernie4_5ForCausalLM", "ernie4_5", {
         "hidden_size": 768, "intermediate_size": 2048, "num_hidden_layers": 10,
         "num_attention_heads": 12, "num_key_value_heads": 4, "head_dim": 64,

@@ -13,8 +13,9 @@ Probes (each run is a fresh process: probe_child.py in the venv of the chosen on
   computed from the graph (MatMulNBits N/K/bits/block/accuracy level; fp32 MatMul N/K), with the
   default session and with ``session.disable_prepacking=1`` (through a probe copy of the folder
   whose genai_config.json adds the entry; the weights are symlinks).
-* ``arena``: prefill-phase growth vs prompt length (16 … 4096) with the CPU arena on (default) and
-  off (``enable_cpu_mem_arena: false``), vs the logits size ``prompt · vocab · 4``.
+* ``arena``: prefill-phase growth vs prompt length (16 … 4096) with the CPU arena on (default),
+  off (``enable_cpu_mem_arena: false``), and with genai's prefill chunking (``search.chunk_size``
+  256), vs the logits size ``prompt · vocab · 4``.
 * ``kv``: generator-phase growth vs max_length (1024, 4096, 16384) for fp32 / int8 / int4 KV,
   sliding-window and hybrid (conv) models, vs ``2 · layers · kv_heads · head_dim · bytes · max_length``.
 * ``tied``: plain onnxruntime session with the optimized graph saved
@@ -89,8 +90,10 @@ def child(ort: str, request: dict[str, Any], timeout: float = 1200) -> dict[str,
     return {"error": f"exit {proc.returncode}: {(proc.stderr or '').strip()[-300:]}"}
 
 
-def variant_dir(build: str, tag: str, session_options: dict[str, Any]) -> Path:
-    """A probe copy of a build: symlinked files, genai_config.json with extra session options."""
+def variant_dir(build: str, tag: str, session_options: dict[str, Any],
+                search: dict[str, Any] | None = None) -> Path:
+    """A probe copy of a build: symlinked files, genai_config.json with extra session options
+    (and search options)."""
     src = ONNX / build
     dst = PROBES / f"{build}__{tag}"
     if dst.exists():
@@ -101,6 +104,7 @@ def variant_dir(build: str, tag: str, session_options: dict[str, Any]) -> Path:
             (dst / item.name).symlink_to(item)
     config = json.loads((src / "genai_config.json").read_text())
     config["model"]["decoder"].setdefault("session_options", {}).update(session_options)
+    config.setdefault("search", {}).update(search or {})
     (dst / "genai_config.json").write_text(json.dumps(config, indent=1))
     return dst
 
@@ -229,8 +233,10 @@ def probe_arena(results: list[dict[str, Any]], orts: list[str]) -> None:
         if not have(build):
             continue
         off = variant_dir(build, "noarena", {"enable_cpu_mem_arena": False})
+        chunked = variant_dir(build, "chunk256", {}, {"chunk_size": 256})
         for ort in orts:
-            for tag, folder in (("arena", ONNX / build), ("no_arena", off)):
+            for tag, folder in (("arena", ONNX / build), ("no_arena", off),
+                                ("chunk256", chunked)):
                 for prompt in ARENA_PROMPTS:
                     probe_run(results, "arena", {"build": build, "variant": tag,
                                                  "prefill": prompt}, ort, {
@@ -383,7 +389,7 @@ def report(results: list[dict[str, Any]]) -> None:
     for build in ARENA_BUILDS:
         for ort in VENVS:
             row = []
-            for variant in ("arena", "no_arena"):
+            for variant in ("arena", "no_arena", "chunk256"):
                 for prompt in ARENA_PROMPTS:
                     rec = next((r for r in ok if r["probe"] == "arena" and r["build"] == build
                                 and r["ort"] == ort and r["variant"] == variant
