@@ -180,8 +180,10 @@ MODELS: tuple[Model, ...] = (
         "num_attention_heads": 12, "num_key_value_heads": 4, "vocab_size": 32064,
         "original_max_position_embeddings": 4096, "sliding_window": None,
         "tie_word_embeddings": False,
+        # "type" as well as "rope_type": Phi-3 long-context configs on the Hub carry the legacy
+        # rope_scaling.type key, and the 0.18.0 builder (builders/phi.py) reads both.
         "rope_parameters": {
-            "rope_type": "longrope", "rope_theta": 10000.0,
+            "rope_type": "longrope", "type": "longrope", "rope_theta": 10000.0,
             "short_factor": [1.0 + 0.01 * i for i in range(32)],
             "long_factor": [1.0 + 0.1 * i for i in range(32)],
         },

@@ -268,6 +268,7 @@ def probe_tied(results: list[dict[str, Any]], orts: list[str]) -> None:
             if "new_initializers" not in rec and (out_dir / "optimized.onnx").exists():
                 rec["new_initializers"] = new_initializers(build, out_dir / "optimized.onnx")
                 save_results(results)
+            shutil.rmtree(out_dir, ignore_errors=True)  # the optimized copy is up to 2 GB
 
 
 def new_initializers(build: str, optimized: Path) -> list[dict[str, Any]]:
