@@ -24,6 +24,8 @@ Probes (each run is a fresh process: probe_child.py in the venv of the chosen on
 * ``pages``: file-backed resident pages of ``model.onnx.data`` after load / prefill vs the touched
   embedding rows, and the resident code of ``libonnxruntime.so`` (fixed cost).
 * ``fixed``: a tiny model (2 layers, hidden 128, vocab 512, built here) — what any model adds.
+* ``attn``: prefill growth at a 2048-token prompt while max_length varies (2064 … 16384), arena
+  on and off: GroupQueryAttention's score buffer is sized with the KV buffer length.
 
 Results: ``benchmarks/results/ort_probes_v2.json`` (all runs, with per-mapping RSS after each
 phase). MECHANISMS.md quotes them.
@@ -305,6 +307,26 @@ def probe_pages(results: list[dict[str, Any]], orts: list[str]) -> None:
                 "context": 8192, "decode_tokens": 4, "unique_tokens": unique})
 
 
+ATTN_BUILDS = ["llama-gqa-int4", "gemma3-270m-int4", "phi3-mha-int4"]
+ATTN_CONTEXTS = [2064, 4096, 8192, 16384]
+
+
+def probe_attn(results: list[dict[str, Any]], orts: list[str]) -> None:
+    """Prefill growth at a fixed 2048-token prompt while max_length (the KV buffer length that
+    GroupQueryAttention sees as the present length) varies; arena on and off."""
+    for build in ATTN_BUILDS:
+        if not have(build):
+            continue
+        off = variant_dir(build, "noarena", {"enable_cpu_mem_arena": False})
+        for ort in orts:
+            for tag, folder in (("arena", ONNX / build), ("no_arena", off)):
+                for context in ATTN_CONTEXTS:
+                    probe_run(results, "attn", {"build": build, "variant": tag,
+                                                "context": context}, ort, {
+                        "mode": "genai", "model_dir": str(folder), "prefill": 2048,
+                        "context": context, "decode_tokens": 4})
+
+
 TINY = {"hidden_size": 128, "intermediate_size": 256, "num_hidden_layers": 2,
         "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 512,
         "max_position_embeddings": 16384, "bos_token_id": 1, "eos_token_id": 2,
@@ -400,6 +422,20 @@ def report(results: list[dict[str, Any]]) -> None:
                         row.append(f"{variant} p{prompt}: {g:.0f}")
             if row:
                 print(f"{build} ort{ort}: " + ", ".join(row))
+    print("\n## attn: prefill growth at a 2048-token prompt vs max_length, MiB")
+    for build in ATTN_BUILDS:
+        for ort in VENVS:
+            row = []
+            for variant in ("arena", "no_arena"):
+                for context in ATTN_CONTEXTS:
+                    rec = next((r for r in ok if r["probe"] == "attn" and r["build"] == build
+                                and r["ort"] == ort and r["variant"] == variant
+                                and r["context"] == context), None)
+                    if rec:
+                        g = (phase(rec, "prefill")["peak"] - phase(rec, "generator")["rss"]) / MIB
+                        row.append(f"{variant} c{context}: {g:.0f}")
+            if row:
+                print(f"{build} ort{ort}: " + ", ".join(row))
     print("\n## kv: generator growth (RSS after generator - after load), MiB")
     for build in KV_BUILDS:
         for ort in VENVS:
@@ -433,7 +469,8 @@ def report(results: list[dict[str, Any]]) -> None:
 
 
 PROBE_FUNCS = {"prepack": probe_prepack, "arena": probe_arena, "kv": probe_kv,
-               "tied": probe_tied, "pages": probe_pages, "fixed": probe_fixed}
+               "tied": probe_tied, "pages": probe_pages, "fixed": probe_fixed,
+               "attn": probe_attn}
 
 
 def main() -> None:
