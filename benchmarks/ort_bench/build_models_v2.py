@@ -188,8 +188,11 @@ MODELS: tuple[Model, ...] = (
             "long_factor": [1.0 + 0.1 * i for i in range(32)],
         },
     }, (FP32, INT4)),
+    # Phi-2 layout: head_dim 80 with partial rotary 0.4 (rotary dim 32). A head_dim of 64 builds
+    # but fails at run time: GroupQueryAttention needs cos_cache dim 1 (rotary/2) to be a multiple
+    # of 8 ("cos_cache dimension 1 must be <= head_size / 2 and a multiple of 8").
     Model("phi2", "phi", "PhiForCausalLM", "phi", {
-        "hidden_size": 1024, "intermediate_size": 4096, "num_hidden_layers": 10,
+        "hidden_size": 1280, "intermediate_size": 5120, "num_hidden_layers": 8,
         "num_attention_heads": 16, "num_key_value_heads": 16, "vocab_size": 51200,
         "partial_rotary_factor": 0.4, "tie_word_embeddings": False,
     }, (FP32, INT8, INT4)),

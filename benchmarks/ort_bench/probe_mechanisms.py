@@ -25,7 +25,9 @@ Probes (each run is a fresh process: probe_child.py in the venv of the chosen on
   embedding rows, and the resident code of ``libonnxruntime.so`` (fixed cost).
 * ``fixed``: a tiny model (2 layers, hidden 128, vocab 512, built here) — what any model adds.
 * ``attn``: prefill growth at a 2048-token prompt while max_length varies (2064 … 16384), arena
-  on and off: GroupQueryAttention's score buffer is sized with the KV buffer length.
+  on and off.
+* ``flash``: the same prompt with GroupQueryAttention's flash-attention prompt path disabled
+  (``ORT_GQA_DISABLE_FLASH_ATTENTION=1``), which materializes the full score buffer.
 
 Results: ``benchmarks/results/ort_probes_v2.json`` (all runs, with per-mapping RSS after each
 phase). MECHANISMS.md quotes them.
@@ -79,11 +81,13 @@ def save_results(results: list[dict[str, Any]]) -> None:
     tmp.replace(OUT)
 
 
-def child(ort: str, request: dict[str, Any], timeout: float = 1200) -> dict[str, Any]:
+def child(ort: str, request: dict[str, Any], timeout: float = 1200,
+          env: dict[str, str] | None = None) -> dict[str, Any]:
     python = str(WORK / VENVS[ort] / "bin" / "python")
     try:
         proc = subprocess.run([python, "-c", BOOTSTRAP, str(CHILD)], input=json.dumps(request),
-                              capture_output=True, text=True, timeout=timeout, check=False)
+                              capture_output=True, text=True, timeout=timeout, check=False,
+                              env={**os.environ, **(env or {})})
     except subprocess.TimeoutExpired:
         return {"error": "timeout"}
     for line in reversed(proc.stdout.splitlines()):
@@ -112,15 +116,16 @@ def variant_dir(build: str, tag: str, session_options: dict[str, Any],
 
 
 def probe_run(results: list[dict[str, Any]], probe: str, key: dict[str, Any], ort: str,
-              request: dict[str, Any]) -> dict[str, Any]:
+              request: dict[str, Any], env: dict[str, str] | None = None) -> dict[str, Any]:
     ident = {"probe": probe, "ort": ort, **key}
     for r in results:
         if all(r.get(k) == v for k, v in ident.items()) and "error" not in r.get("result", {}):
             return r
-    res = child(ort, request)
-    record = {**ident, "request": {k: (str(v).replace(str(WORK), "$BENCH_WORK")
-                                       if isinstance(v, str) else v)
-                                   for k, v in request.items()},
+    res = child(ort, request, env=env)
+    record = {**ident, "env": env or {},
+              "request": {k: (str(v).replace(str(WORK), "$BENCH_WORK")
+                              if isinstance(v, str) else v)
+                          for k, v in request.items()},
               "result": res, "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     results.append(record)
     save_results(results)
@@ -327,6 +332,23 @@ def probe_attn(results: list[dict[str, Any]], orts: list[str]) -> None:
                         "context": context, "decode_tokens": 4})
 
 
+def probe_flash(results: list[dict[str, Any]], orts: list[str]) -> None:
+    """GroupQueryAttention's prompt path with and without its flash-attention kernel
+    (``ORT_GQA_DISABLE_FLASH_ATTENTION=1`` selects the path that materializes the full
+    ``heads x prompt x KV-length`` score buffer)."""
+    build = "llama-gqa-int4"
+    if not have(build):
+        return
+    for ort in orts:
+        for flag in ("0", "1"):
+            for prompt in (2048, 4096):
+                probe_run(results, "flash", {"build": build, "disable_flash": flag,
+                                             "prefill": prompt}, ort, {
+                    "mode": "genai", "model_dir": str(ONNX / build), "prefill": prompt,
+                    "context": 8192, "decode_tokens": 2},
+                    env={"ORT_GQA_DISABLE_FLASH_ATTENTION": flag})
+
+
 TINY = {"hidden_size": 128, "intermediate_size": 256, "num_hidden_layers": 2,
         "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 512,
         "max_position_embeddings": 16384, "bos_token_id": 1, "eos_token_id": 2,
@@ -436,6 +458,12 @@ def report(results: list[dict[str, Any]]) -> None:
                         row.append(f"{variant} c{context}: {g:.0f}")
             if row:
                 print(f"{build} ort{ort}: " + ", ".join(row))
+    print("\n## flash: prefill growth with GQA flash attention on (default) / off, MiB")
+    for r in ok:
+        if r["probe"] == "flash":
+            g = (phase(r, "prefill")["peak"] - phase(r, "generator")["rss"]) / MIB
+            print(f"{r['build']} ort{r['ort']} disable_flash={r['disable_flash']} "
+                  f"p{r['prefill']} c8192: {g:.0f}")
     print("\n## kv: generator growth (RSS after generator - after load), MiB")
     for build in KV_BUILDS:
         for ort in VENVS:
@@ -470,7 +498,7 @@ def report(results: list[dict[str, Any]]) -> None:
 
 PROBE_FUNCS = {"prepack": probe_prepack, "arena": probe_arena, "kv": probe_kv,
                "tied": probe_tied, "pages": probe_pages, "fixed": probe_fixed,
-               "attn": probe_attn}
+               "attn": probe_attn, "flash": probe_flash}
 
 
 def main() -> None:
