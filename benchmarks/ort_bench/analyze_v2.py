@@ -77,6 +77,30 @@ def counts(records: list[dict[str, Any]], builds: dict[str, Any]) -> None:
           f"{sum(r['repeats'] < 3 for r in records)}")
 
 
+def models_table(builds: dict[str, Any]) -> None:
+    print("## Models (README table)")
+    print("| model | split | HF class | layers | heads / KV × head | hidden / MLP | vocab | tied "
+          "| params | builds |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    by_model: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for b in builds.values():
+        by_model[b["model_id"]].append(b)
+    for model_id, bs in by_model.items():
+        b = bs[0]
+        h = b["hf_config"]
+        extra = []
+        if h.get("sliding_window"):
+            extra.append(f"window {h['sliding_window']}")
+        if h.get("layer_types"):
+            extra.append(", ".join(f"{v} {k}" for k, v in h["layer_types"].items()))
+        layers = str(h["num_hidden_layers"]) + (f" ({'; '.join(extra)})" if extra else "")
+        print(f"| {model_id} | {b['split']} | {b['architecture']} | {layers} | "
+              f"{h['num_attention_heads']} / {h['num_key_value_heads']} × {h['head_dim']} | "
+              f"{h['hidden_size']} / {h['intermediate_size']} | {h['vocab_size']} | "
+              f"{'yes' if h['tie_word_embeddings'] else 'no'} | {b['parameters'] / 1e6:.1f} M | "
+              f"{', '.join(x['variant'] for x in bs)} |")
+
+
 def noise(records: list[dict[str, Any]]) -> None:
     print("\n## Run-to-run spread ((max - min) / median of the 3 runs)")
     spreads = sorted(r["added_peak_spread"] for r in records)
@@ -171,11 +195,17 @@ def prefill_term(records: list[dict[str, Any]], builds: dict[str, Any], ort: str
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*",
-                        choices=["counts", "noise", "versions", "load", "kv", "prefill"])
+                        choices=["models", "counts", "noise", "versions", "load", "kv",
+                                 "prefill"])
     parser.add_argument("--ort", default="1.32.0")
+    parser.add_argument("--manifest", help="read the builds from this manifest instead")
     args = parser.parse_args()
     records, builds = load()
+    if args.manifest:
+        builds = json.loads(Path(args.manifest).read_text())
     want = set(args.only or ["counts", "noise", "versions", "load", "kv", "prefill"])
+    if "models" in want and args.only:
+        models_table(builds)
     if "counts" in want:
         counts(records, builds)
     if "noise" in want:
