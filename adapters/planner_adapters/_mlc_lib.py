@@ -50,9 +50,9 @@ _CHUNK = 8 * 1024 * 1024
 _MAX_CANDIDATES = 16
 _MAX_METADATA_BYTES = 16 * 1024 * 1024
 """The metadata of a 70B model's library is a few hundred kB; larger is not MLC's."""
-MAX_LIB_BYTES = 4 * 1024 * 1024 * 1024
-"""Largest compiled library scanned (real ones are tens of megabytes)."""
-SCAN_BYTES = 2 * 1024 * 1024 * 1024
+MAX_LIB_BYTES = 1024 * 1024 * 1024
+"""Largest compiled library scanned (real ones are tens of megabytes: weights live elsewhere)."""
+SCAN_BYTES = 512 * 1024 * 1024
 """Bytes one scan may read, candidates' JSON windows included."""
 SCAN_ITEMS = 4_000_000
 """Candidates plus JSON tokens one scan may examine."""
