@@ -181,6 +181,8 @@ def json_object_end(data: bytes, start: int, *, max_tokens: int) -> tuple[int | 
         if count > max_tokens:
             return None, count
         token = match.group()
+        if count == 1 and token != b"{":
+            return None, count  # the object must start with "{"
         if token in (b"[", b"{"):
             level += 1
             if level > MAX_JSON_DEPTH:
@@ -191,6 +193,4 @@ def json_object_end(data: bytes, start: int, *, max_tokens: int) -> tuple[int | 
                 return match.end(), count
             if level < 0:
                 return None, count
-        elif count == 1:
-            return None, count  # the object must start with "{"
     return None, count
