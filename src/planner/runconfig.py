@@ -31,7 +31,7 @@ from planner.io.limits import MAX_BATCH, MAX_TOKENS
 from planner.io.yamlio import load_yaml
 
 MAX_CONFIG_BYTES = 1024 * 1024
-MAX_JOBS = 1000
+MAX_JOBS = 500
 MAX_CHECKS = 2000
 """Model × device checks one config may ask for (after repeated devices are dropped)."""
 MAX_TEXT_CHARS = 4096
