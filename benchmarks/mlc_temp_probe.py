@@ -1,7 +1,7 @@
 """MLC temporary buffer: planner's replay of the memory planner vs what WebLLM's totals imply.
 
 For each case of ``mlc_reference_public.json`` it prints the temp buffer from
-``planner.mlc_temp`` next to the implied one (published total - parameters - KV cache, with
+``planner.runtimes.mlc.temp`` next to the implied one (published total - parameters - KV cache, with
 KV = 2 x layers x kv_heads x head_dim x dtype bytes x context), and the error that remains on
 the total. Not a test: run it and record the output.
 
@@ -14,9 +14,9 @@ import argparse
 import json
 from pathlib import Path
 
-from planner.mlc_temp import mlc_temp_buffer
 from planner.quant import dtype_bytes, mlc_scheme
-from planner.weights import mlc_weight_bytes
+from planner.runtimes.mlc.temp import mlc_temp_buffer
+from planner.runtimes.mlc.weights import mlc_weight_bytes
 from planner_adapters.hf_config import spec_from_hf_config
 
 MIB = 2**20
@@ -52,7 +52,6 @@ def main(argv: list[str] | None = None) -> int:
             spec,
             scheme,
             prefill_chunk=case["prefill_chunk_size"],
-            context_window=ctx,
             max_batch_size=mbs,
         )
         expected = case["expected_total_mib"]

@@ -19,8 +19,8 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from planner.budget import estimate
 from planner.registry import read_model
+from planner.runtimes import estimate
 from planner.settings import Runtime, RuntimeSettings
 
 ROOT = Path(__file__).resolve().parent.parent

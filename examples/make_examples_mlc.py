@@ -9,7 +9,8 @@
   ``mlc_llm gen_config … --quantization q4f16_1 --conv-template qwen2`` and ``mlc_llm
   convert_weight`` (mlc-llm 79d603f, TVM ``dump_tensor_cache``) would write them for
   Qwen2.5-0.5B-Instruct with default options. Tensor names, shapes and dtypes come from MLC's
-  qwen2 model and group quantization (``planner_adapters._mlc_layout``, built on ``planner.arch``);
+  qwen2 model and group quantization (``planner_adapters._mlc_layout``, built on
+  ``planner.families``);
   the ``params_shard_*.bin`` files are not committed, so their ``md5sum`` values are those of
   zero-filled shards.
 """
@@ -21,7 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from planner.arch import param_count
+from planner.families import param_count
 from planner.quant import mlc_scheme
 from planner_adapters._mlc_layout import mlc_tensors, tensor_cache
 from planner_adapters.hf_config import spec_from_hf_config

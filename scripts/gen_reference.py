@@ -266,7 +266,7 @@ def reference_markdown() -> str:
     """The whole of docs/reference.md."""
     import typer.main
 
-    from planner.cli import app
+    from planner.cli.app import app
     from planner.render.schema_doc import json_reference_markdown
 
     root = typer.main.get_command(app)

@@ -129,10 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
 
     from planner.api import check_devices, load_profiles, resolve_devices
-    from planner.checks import CheckOptions
+    from planner.checks import CheckOptions, ModelReports
     from planner.plot import memory_curve
     from planner.registry import read_model
-    from planner.render.ci import ModelReports
     from planner.render.html import render_check_html
     from planner.render.svg_chart import render_svg
     from planner.render.terminal import TextStyle, check_view, plan_view
@@ -179,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     (out / "chart.svg").write_text(render_svg(curve), encoding="utf-8")
     written.append(out / "chart.svg")
     try:
-        from planner.plot import render_png
+        from planner.render.png_chart import render_png
 
         (out / "chart.png").write_bytes(render_png(curve))
         written.append(out / "chart.png")

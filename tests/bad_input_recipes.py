@@ -269,6 +269,14 @@ def runconfig_devices(case: Path, arg: dict[str, Any]) -> None:
     (case / arg.get("file", "planner.yaml")).write_text(text, encoding="utf-8")
 
 
+def runconfig_matrix(case: Path, arg: dict[str, Any]) -> None:
+    """``jobs`` jobs (distinct models) inheriting ``devices`` distinct devices from defaults."""
+    devices = ", ".join(f"phone-{i}" for i in range(int(arg["devices"])))
+    jobs = "".join(f"  - model: m{i}\n" for i in range(int(arg["jobs"])))
+    text = f"version: 1\ndefaults:\n  devices: [{devices}]\njobs:\n{jobs}"
+    (case / arg.get("file", "planner.yaml")).write_text(text, encoding="utf-8")
+
+
 RECIPES: dict[str, Callable[[Path, dict[str, Any]], None]] = {
     "onnx_dims_then_zero": onnx_dims_then_zero,
     "onnx_empty_int64_max": onnx_empty_int64_max,
@@ -288,4 +296,5 @@ RECIPES: dict[str, Callable[[Path, dict[str, Any]], None]] = {
     "char_device": char_device,
     "tar_library": tar_library,
     "runconfig_devices": runconfig_devices,
+    "runconfig_matrix": runconfig_matrix,
 }

@@ -35,7 +35,7 @@ def profiles() -> tuple[DeviceProfile, ...]:
 
 @pytest.fixture(scope="session")
 def device(profiles: tuple[DeviceProfile, ...]) -> Callable[[str], DeviceProfile]:
-    from planner.device import resolve_device
+    from planner.device_tiers import resolve_device
 
     return lambda name: resolve_device(name, profiles)
 

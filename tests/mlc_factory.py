@@ -195,7 +195,7 @@ def write_model(
     (folder / "mlc-chat-config.json").write_text(json.dumps(chat, indent=2), encoding="utf-8")
     tensors = tensors_for(hf, quantization)
     spec = spec_from_hf_config(hf, source="factory", path=Path("config.json"))
-    from planner.arch import param_count
+    from planner.families import param_count
 
     doc = tensor_cache(
         tensors,

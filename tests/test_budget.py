@@ -8,13 +8,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planner.arch import param_count
-from planner.budget import estimate, kv_cache_bytes
+from planner.budget import kv_cache_bytes
 from planner.errors import UsageError
-from planner.ort_model import prepack_ratio
+from planner.families import param_count
 from planner.quant import mlc_scheme, ort_scheme
+from planner.runtimes import estimate
+from planner.runtimes.mlc.weights import mlc_weight_bytes
+from planner.runtimes.onnxruntime.model import prepack_ratio
+from planner.runtimes.onnxruntime.weights import ort_weight_bytes
 from planner.settings import Runtime, RuntimeSettings
-from planner.weights import mlc_weight_bytes, ort_weight_bytes
 from tests.conftest import hf_spec
 
 MIB = 2**20
@@ -120,8 +122,8 @@ def test_mlc_total_without_overhead_is_params_temp_kv() -> None:
     # lib's metadata plans 88 MiB for prefill_to_last_hidden_states, the largest function.
     assert round(b.mlc_reported_bytes / MIB, 2) == 879.04
     assert b.activations_bytes == 88 * MIB
-    assert b.mlc_engine is not None
-    e = b.mlc_engine
+    assert b.engine is not None
+    e = b.engine
     assert (
         e.startup_bytes
         == e.params_bytes
@@ -138,13 +140,13 @@ def test_mlc_engine_workspaces_hand_computed() -> None:
     b = estimate(
         spec, RuntimeSettings(Runtime.MLC, quantization="q4f16_1", context=4096, prefill=1024)
     )
-    assert b.mlc_engine is not None
+    assert b.engine is not None
     kv_aux = 2 * 88 + 1024 * 33 * 8 + 1024 * 64 * 40 * 4 + 48 * MIB
     model_ws = 1024 * 4 + 4 + (2048 + 1) * 2048 * 2
     logit_ws = 20 + int(128256 * 16.125)
-    assert b.mlc_engine.kv_aux_workspace_bytes == kv_aux
-    assert b.mlc_engine.model_workspace_bytes == model_ws
-    assert b.mlc_engine.logit_processor_workspace_bytes == logit_ws
+    assert b.engine.kv_aux_workspace_bytes == kv_aux
+    assert b.engine.model_workspace_bytes == model_ws
+    assert b.engine.logit_processor_workspace_bytes == logit_ws
 
 
 def test_ort_kv_preallocated_to_max_length() -> None:
@@ -279,7 +281,7 @@ def test_ort_footprint_grows_with_the_prompt() -> None:
 
 
 def test_ort_fault_around_touches_64k_windows() -> None:
-    from planner.ort_model import _touched_windows
+    from planner.runtimes.onnxruntime.model import _touched_windows
 
     # one lookup into a 64 MiB table of 4 KiB rows maps one 64 KiB window
     assert _touched_windows(64 * 2**20, 16384, 1) == 64 * 1024
@@ -291,9 +293,9 @@ def test_draft_adds_to_the_mlc_engine_startup() -> None:
     big, small = hf_spec("llama-3.1-8b"), hf_spec("llama-3.2-1b")
     s = RuntimeSettings(Runtime.MLC, quantization="q4f16_1", context=2048, prefill=512)
     alone, both, d = estimate(big, s), estimate(big, s, draft=small), estimate(small, s)
-    assert alone.mlc_engine and both.mlc_engine and d.mlc_engine
-    expected = alone.mlc_engine.startup_bytes + d.mlc_engine.startup_bytes
-    assert both.mlc_engine.startup_bytes == expected
+    assert alone.engine and both.engine and d.engine
+    expected = alone.engine.startup_bytes + d.engine.startup_bytes
+    assert both.engine.startup_bytes == expected
 
 
 def test_sliding_window_rules() -> None:

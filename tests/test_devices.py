@@ -21,7 +21,6 @@ from planner.device import (
     family_members,
     normalize_name,
     profile_dict,
-    resolve_device,
 )
 from planner.device_loader import (
     MAX_PROFILE_BYTES,
@@ -30,6 +29,7 @@ from planner.device_loader import (
     load_profiles,
     parse_profile,
 )
+from planner.device_tiers import resolve_device
 from planner.errors import PlannerError, ProfileError, UnknownDeviceError
 
 GIB = 1024**3
@@ -248,9 +248,58 @@ def test_family_alias_resolves_to_documented_default(bundled: tuple[DeviceProfil
 
 
 def test_family_with_one_member_resolves(bundled: tuple[DeviceProfile, ...]) -> None:
-    members = family_members("jetson", bundled)
+    members = family_members("mac-mini", bundled)
     assert len(members) == 1
-    assert resolve_device("jetson", bundled) is members[0]
+    assert resolve_device("mac-mini", bundled) is members[0]
+
+
+# What every family and alias resolved to before the long tail was added (planner 0.1 bundle).
+# Defaults are pinned: a newer profile joining a family does not take its default, so
+# `--device pixel` in a CI job keeps meaning the same phone.
+PINNED = {
+    "pixel": "pixel-9",
+    "pixel-pro": "pixel-10-pro",
+    "galaxy": "galaxy-s24",
+    "galaxy-ultra": "galaxy-s25-ultra",
+    "iphone": "iphone-17",
+    "iphone-pro": "iphone-17-pro",
+    "ipad": "ipad-pro-m4-8gb",
+    "ipad-pro": "ipad-pro-m4-8gb",
+    "ipad-pro-m4": "ipad-pro-m4-8gb",
+    "macbook-air": "macbook-air-m3-8gb",
+    "macbook-air-m3": "macbook-air-m3-8gb",
+    "macbook-air-m2": "macbook-air-m2-8gb",
+    "raspberry-pi": "raspberry-pi-5-8gb",
+    "raspberry-pi-5": "raspberry-pi-5-8gb",
+    "pi5": "raspberry-pi-5-8gb",
+    "rpi5": "raspberry-pi-5-8gb",
+    "oneplus": "oneplus-12",
+    "xiaomi": "xiaomi-14",
+    "jetson": "jetson-orin-nano-8gb",
+    "orin-nano": "jetson-orin-nano-8gb",
+    "jetson-orin-nano": "jetson-orin-nano-8gb",
+    "snapdragon-x": "snapdragon-x-elite-laptop",
+    "x-elite": "snapdragon-x-elite-laptop",
+    "snapdragon-x-elite": "snapdragon-x-elite-laptop",
+    "s23": "galaxy-s23",
+    "s23-ultra": "galaxy-s23-ultra",
+    "s23u": "galaxy-s23-ultra",
+    "s24": "galaxy-s24",
+    "s24-ultra": "galaxy-s24-ultra",
+    "s24u": "galaxy-s24-ultra",
+    "s25-ultra": "galaxy-s25-ultra",
+    "s25u": "galaxy-s25-ultra",
+    "orin-nano-super": "jetson-orin-nano-8gb",
+    "x1e-80-100": "snapdragon-x-elite-laptop",
+    "x1e-84-100": "snapdragon-x-elite-laptop",
+}
+
+
+@pytest.mark.parametrize(("name", "target"), sorted(PINNED.items()))
+def test_names_keep_resolving_as_before(
+    bundled: tuple[DeviceProfile, ...], name: str, target: str
+) -> None:
+    assert resolve_device(name, bundled).id == target
 
 
 def test_ambiguous_family_lists_candidates(bundled: tuple[DeviceProfile, ...]) -> None:
@@ -603,11 +652,15 @@ def test_random_text_raises_only_profile_errors(text: str) -> None:
 def test_readme_example_is_a_valid_profile(tmp_path: Path) -> None:
     readme = Path(__file__).resolve().parents[1] / "device_profiles" / "README.md"
     text = readme.read_text(encoding="utf-8")
-    example = text.split("Example (`my-profiles/pixel-8a.yaml`):", 1)[1]
+    example = text.split("Example (`my-profiles/nothing-phone-2.yaml`):", 1)[1]
     block = example.split("```yaml\n", 1)[1].split("```", 1)[0]
-    profiles = load_profiles([write(tmp_path / "my-profiles", "pixel-8a.yaml", block).parent])
-    mine = resolve_device("pixel-8a", profiles)
+    profiles = load_profiles(
+        [write(tmp_path / "my-profiles", "nothing-phone-2.yaml", block).parent]
+    )
+    mine = resolve_device("nothing-phone-2", profiles)
+    assert mine.tier == "android:12GB,soc=snapdragon-8-gen-1,android=14"
+    assert "android_foreground_budget_bytes" in mine.from_tier
     assert all(s.source for _, s in mine.numbers())
-    # It joins the bundled "pixel" family without taking its default.
-    assert mine in family_members("pixel", profiles)
-    assert resolve_device("pixel", profiles) is not mine
+    # It joins the bundled SoC family without taking a default; its own family resolves to it.
+    assert mine in family_members("snapdragon-8-gen-1", profiles)
+    assert resolve_device("nothing", profiles) is mine

@@ -1,4 +1,5 @@
-"""Tests of ``planner.measure``: real runs of small real ONNX models in a child process.
+"""Tests of ``planner.runtimes.onnxruntime.measure``: real runs of small real ONNX models in a
+child process.
 
 The models come from ``tests/onnx_factory.py`` (genai-builder layout with GroupQueryAttention,
 and an Optimum export); plain onnxruntime runs them, so these tests need only the ``.[test]``
@@ -14,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from planner import _measure_child as child
 from planner.errors import InputError, MissingDependencyError, UsageError
-from planner.measure import Measurement, measure
+from planner.runtimes.onnxruntime import _measure_child as child
+from planner.runtimes.onnxruntime.measure import Measurement, measure
 
 try:  # tests/ on sys.path (pytest's default rootdir-less layout) or tests as a package
     from onnx_factory import GenaiOptions, ModelConfig, build_genai, build_optimum

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from planner import _measure_child as child
+from planner.runtimes.onnxruntime import _measure_child as child
 
 HAS_GENAI = importlib.util.find_spec("onnxruntime_genai") is not None
 

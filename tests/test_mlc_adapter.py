@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from planner.arch import param_count
 from planner.errors import ArtifactFormatError, UnknownQuantizationError, UnsafeArtifactError
+from planner.families import param_count
 from planner.quant import dtype_bytes, mlc_scheme
 from planner.registry import choose
-from planner.weights import mlc_weight_bytes
+from planner.runtimes.mlc.weights import mlc_weight_bytes
 from planner_adapters.hf_adapter import HfAdapter
 from planner_adapters.mlc_adapter import MlcAdapter, read_compiled_lib
 from tests import mlc_factory as mf
@@ -645,7 +645,7 @@ def test_sniff_and_choose(llama_q4: tuple[Path, dict[str, Any]]) -> None:
 
 def test_library_context_mismatch_is_warned(llama_q4: tuple[Path, dict[str, Any]]) -> None:
     # mlc-ai/mlc-llm#971/#1013: a library compiled for one context and a config saying another.
-    from planner.budget import estimate
+    from planner.runtimes import estimate
     from planner.settings import Runtime, RuntimeSettings
 
     folder, _ = llama_q4

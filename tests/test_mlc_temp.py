@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from planner.mlc_temp import Op, Tensor, mlc_temp_buffer, plan_blocks
 from planner.quant import mlc_scheme
+from planner.runtimes.mlc.temp import Op, Tensor, mlc_temp_buffer, plan_blocks
 from planner.spec import ModelSpec
 from planner_adapters.hf_config import spec_from_hf_config
 
@@ -89,7 +89,6 @@ def _temp(cfg: dict[str, Any], quant: str, chunk: int = 1024, batch: int = 128) 
         _spec(cfg),
         mlc_scheme(quant),
         prefill_chunk=chunk,
-        context_window=4096,
         max_batch_size=batch,
     )
 
@@ -203,7 +202,6 @@ def test_cuda_thread_count_changes_fusion() -> None:
             _spec(PHI35),
             mlc_scheme("q4f16_1"),
             prefill_chunk=1024,
-            context_window=4096,
             max_batch_size=128,
             max_threads_per_block=1024,
         ).max_bytes

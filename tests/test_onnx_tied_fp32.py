@@ -12,7 +12,7 @@ from pathlib import Path
 import onnx
 from onnx import helper
 
-from planner.budget import estimate
+from planner.runtimes import estimate
 from planner.settings import Runtime, RuntimeSettings
 from planner_adapters.onnx_adapter import OnnxAdapter
 from tests.onnx_factory import GenaiOptions, ModelConfig, build_genai

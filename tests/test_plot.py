@@ -9,12 +9,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from planner.budget import CATEGORIES, estimate
+from planner.budget import CATEGORIES
 from planner.checks import CheckOptions, check_device
-from planner.cli import app
+from planner.cli.app import app
 from planner.errors import ExitCode, MissingDependencyError
-from planner.plot import memory_curve, render_png
+from planner.plot import memory_curve
+from planner.render.png_chart import render_png
 from planner.render.svg_chart import nice_step, render_svg
+from planner.runtimes import estimate
 from planner.settings import Runtime, RuntimeSettings
 
 REPO = Path(__file__).resolve().parent.parent

@@ -10,7 +10,7 @@ from types import ModuleType
 
 import typer.main
 
-from planner.cli import app
+from planner.cli.app import app
 from planner.errors import ExitCode
 from planner.runconfig import JOB_KEYS
 

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from planner.cli import app
+from planner.cli.app import app
 from planner.runconfig import load_run_config
 
 REPO = Path(__file__).resolve().parent.parent

@@ -32,7 +32,7 @@ from jsonschema import (  # type: ignore[import-untyped, unused-ignore]
 )
 from typer.testing import CliRunner
 
-from planner.cli import app
+from planner.cli.app import app
 
 REPO = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).parent / "golden"

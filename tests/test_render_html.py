@@ -16,10 +16,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from planner.checks import CheckOptions, Status, check_device
-from planner.cli import app
+from planner.checks import CheckOptions, ModelReports, Status, check_device
+from planner.cli.app import app
 from planner.plot import memory_curve
-from planner.render.ci import ModelReports
 from planner.render.html import render_check_html, render_plan_html
 from planner.settings import Runtime, RuntimeSettings
 from planner.suggest import suggest

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from planner.cli import app
+from planner.cli.app import app
 from planner.render.terminal import MAX_WIDTH, MIN_WIDTH, TextStyle, choose_style
 
 REPO = Path(__file__).resolve().parent.parent
@@ -220,10 +220,10 @@ def test_quiet_from_the_environment(plain_env: None, monkeypatch: pytest.MonkeyP
 def test_progress_off_a_terminal_is_one_hint_line(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import planner.cli as cli
+    from planner.cli.output import STATE
     from planner.cli.progress import activity, progress, track
 
-    monkeypatch.setattr(cli, "QUIET", False)
+    monkeypatch.setattr(STATE, "quiet", False)
     assert list(track([1, 2, 3], "checking 3 models…")) == [1, 2, 3]
     with progress("drawing…") as advance:
         advance(1, 2)
@@ -233,7 +233,7 @@ def test_progress_off_a_terminal_is_one_hint_line(
     assert captured.out == ""
     assert captured.err.splitlines() == ["checking 3 models…", "drawing…", "searching…"]
     assert list(track(["only"], "not shown")) == ["only"]
-    monkeypatch.setattr(cli, "QUIET", True)
+    monkeypatch.setattr(STATE, "quiet", True)
     assert list(track([1, 2], "quiet")) == [1, 2]
     with activity("quiet"):
         pass

@@ -10,7 +10,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from typer.testing import CliRunner
 
-from planner.cli import app
+from planner.cli.app import app
 from planner.render.schema_doc import OBJECTS, OUTPUTS, schema_files, type_schema
 
 REPO = Path(__file__).resolve().parent.parent

@@ -13,7 +13,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from planner.errors import ArtifactFormatError
+from planner.errors import ArtifactFormatError, UnsupportedArtifactError
+from planner.families import family
+from planner.families.config import config_facts, resolve_family
 from planner.spec import ArtifactSettings, ModelSpec, QuantInfo
 from planner_adapters._values import (
     Provenance,
@@ -22,45 +24,11 @@ from planner_adapters._values import (
     opt_dict,
     opt_int,
     opt_str,
-    req_int,
 )
-
-# HF model_type aliases → the family names planner (and MLC) use.
-FAMILY_ALIASES = {
-    "mixformer-sequential": "phi-msft",
-    "qwen3_text": "qwen3",
-    "gemma3_text": "gemma3",
-    "mistral3": "mistral",
-}
-
-# Families whose layers alternate local (sliding) and global attention.
-_GEMMA2_PATTERN = 2  # even layers local, odd layers global (Gemma-2 modeling code)
-_GEMMA3_DEFAULT_PATTERN = 6  # five local then one global (Gemma-3 sliding_window_pattern)
-
-GEMMA_FAMILIES = frozenset({"gemma", "gemma2", "gemma3"})
-"""MLC's Gemma models have no lm_head: the embedding is always reused (tied)."""
 
 _FLOAT_DTYPES = ("float16", "bfloat16", "float32")
-
-# Config keys copied into ModelSpec.extra (as text) when present: facts that matter to a reader
-# or to later stages (rotary fraction, residual layout) but not to the memory arithmetic itself.
-_EXTRA_KEYS = (
-    "rope_theta",
-    "position_embedding_base",
-    "partial_rotary_factor",
-    "rotary_pct",
-    "rotary_dim",
-    "use_parallel_residual",
-    "use_qkv_bias",
-    "attention_bias",
-    "hidden_act",
-    "hidden_activation",
-    "sliding_window",
-    "sliding_window_pattern",
-    "max_window_layers",
-    "use_sliding_window",
-    "original_max_position_embeddings",
-)
+_ALTERNATE = 2  # Gemma-2: even layers local, odd layers global (its modeling code)
+_NTH_GLOBAL_DEFAULT = 6  # Gemma-3 sliding_window_pattern: five local then one global
 
 
 def _pick(
@@ -95,7 +63,7 @@ def _pick(
 
 
 def layer_windows_from_config(
-    family: str,
+    family_name: str,
     cfg: dict[str, Any],
     num_layers: int,
     path: Path,
@@ -103,7 +71,8 @@ def layer_windows_from_config(
     *,
     label: str = "config.json",
 ) -> tuple[int | None, ...]:
-    """Per-layer sliding windows (None = global), as the family's modeling code applies them."""
+    """Per-layer sliding windows (None = global), as the family's Hugging Face modeling code
+    applies them (``ConfigKeys.window_pattern`` in the family registry)."""
     window = opt_int(cfg, "sliding_window", path, minimum=0)
     use_sw = opt_bool(cfg, "use_sliding_window", path)
     layer_types = cfg.get("layer_types")
@@ -113,19 +82,20 @@ def layer_windows_from_config(
     if not window:
         prov.derived("layer_windows", f"no sliding_window in {label}: every layer global")
         return ()
-    if family == "gemma2":
-        prov.derived("layer_windows", "Gemma-2 alternates local (even) and global (odd) layers")
-        return tuple(window if i % _GEMMA2_PATTERN == 0 else None for i in range(num_layers))
-    if family == "gemma3":
-        pattern = opt_int(cfg, "sliding_window_pattern", path, minimum=1) or _GEMMA3_DEFAULT_PATTERN
-        prov.derived("layer_windows", f"Gemma-3 pattern: every {pattern}th layer global")
-        return tuple(None if (i + 1) % pattern == 0 else window for i in range(num_layers))
-    if family in ("qwen2", "qwen3") and not use_sw:
+    pattern = family(family_name).config.window_pattern
+    if pattern == "alternate":
+        prov.derived("layer_windows", f"{family_name}: local (even) and global (odd) layers")
+        return tuple(window if i % _ALTERNATE == 0 else None for i in range(num_layers))
+    if pattern == "every_nth_global":
+        every = opt_int(cfg, "sliding_window_pattern", path, minimum=1) or _NTH_GLOBAL_DEFAULT
+        prov.derived("layer_windows", f"{family_name} pattern: every {every}th layer global")
+        return tuple(None if (i + 1) % every == 0 else window for i in range(num_layers))
+    if pattern == "flagged" and not use_sw:
         # Qwen configs carry sliding_window but use_sliding_window=false: all layers global.
         prov.artifact("layer_windows", f"{label} use_sliding_window=false")
         return ()
-    if family == "phi3":
-        # Phi-3.5 sets sliding_window = 262144 (larger than any context): MLC ignores it.
+    if pattern == "below_max":
+        # Phi-3.5 sets sliding_window = 262144 (larger than any context): no effect.
         max_pos = opt_int(cfg, "max_position_embeddings", path, minimum=0) or 0
         if window >= max_pos:
             prov.derived("layer_windows", "sliding_window ≥ max_position_embeddings: no effect")
@@ -226,26 +196,11 @@ def quant_from_hf_config(
     ), notes
 
 
-def _flatten_text_config(cfg: dict[str, Any], path: Path) -> dict[str, Any]:
-    """Multimodal configs keep the language model under ``text_config``; top-level keys act as
-    defaults (MLC's Gemma3Config keeps ``vocab_size`` at the top, HF's inside)."""
-    text_cfg = opt_dict(cfg, "text_config", path)
-    if text_cfg is None or "num_hidden_layers" in cfg:
-        return cfg
-    merged = {k: v for k, v in cfg.items() if k != "text_config"}
-    merged.update(text_cfg)
-    merged["model_type"] = text_cfg.get("model_type") or cfg.get("model_type")
-    return merged
-
-
-def _extras(cfg: dict[str, Any], model_type: str, family: str) -> tuple[tuple[str, str], ...]:
+def _extras(cfg: dict[str, Any], model_type: str, family_name: str) -> tuple[tuple[str, str], ...]:
     out: list[tuple[str, str]] = []
-    if model_type != family:
+    if model_type != family_name:
         out.append(("model_type", model_type))
-    for key in _EXTRA_KEYS:
-        value = cfg.get(key)
-        if isinstance(value, (str, int, float, bool)):
-            out.append((key, str(value).lower() if isinstance(value, bool) else str(value)))
+    out += config_facts(cfg, family_name)
     rope = cfg.get("rope_scaling")
     if isinstance(rope, dict):
         kind = rope.get("rope_type", rope.get("type"))
@@ -267,7 +222,39 @@ def spec_from_hf_config(
     """Build a config-only spec (no weights inventory) from a config.json-style dict.
 
     ``config_name`` labels provenance records (``mlc-chat-config.json model_config`` for MLC).
+    A family planner knows it cannot plan, whose config also lacks the keys a decoder has, is
+    refused in one line naming the family and what is missing.
     """
+    try:
+        return _spec_from_hf_config(
+            cfg,
+            source=source,
+            path=path,
+            fmt=fmt,
+            adapter=adapter,
+            name=name,
+            config_name=config_name,
+        )
+    except ArtifactFormatError as exc:
+        fam = family(resolve_family(cfg)[0]) if isinstance(cfg.get("model_type"), str) else None
+        if fam is not None and fam.mlc.plannable is not None:
+            raise UnsupportedArtifactError(
+                f"model family {fam.name!r} cannot be planned: {fam.mlc.plannable} ({exc.message})",
+                path=str(path),
+            ) from None
+        raise
+
+
+def _spec_from_hf_config(
+    cfg: dict[str, Any],
+    *,
+    source: str,
+    path: Path,
+    fmt: str,
+    adapter: str,
+    name: str | None,
+    config_name: str,
+) -> ModelSpec:
     prov = Provenance()
     notes: list[str] = []
     label = config_name
@@ -275,42 +262,53 @@ def spec_from_hf_config(
         prov.derived("name", "folder name")
     else:
         prov.derived("name", "source path name")
-    cfg = _flatten_text_config(cfg, path)
-    model_type = opt_str(cfg, "model_type", path)
-    if model_type is None:
+    raw_type = opt_str(cfg, "model_type", path)
+    if raw_type is None:
         raise ArtifactFormatError("config has no model_type", path=str(path))
-    family = FAMILY_ALIASES.get(model_type, model_type)
+    model_type = raw_type
+    family_name, cfg = resolve_family(cfg)
+    fam = family(family_name)
+    keys = fam.config
     prov.artifact("architecture", f"{label} model_type={model_type!r}")
+    defaulted = {k: v for k, v in keys.defaults if cfg.get(k) is None}
+    if defaulted:
+        cfg = {**cfg, **defaulted}
 
-    layers = _pick(
-        cfg, ("num_hidden_layers", "n_layer", "num_layers"), path, prov, "num_layers", label=label
-    )
-    hidden = _pick(
-        cfg, ("hidden_size", "n_embd", "d_model"), path, prov, "hidden_size", label=label
-    )
-    heads = _pick(
-        cfg, ("num_attention_heads", "n_head"), path, prov, "num_attention_heads", label=label
-    )
+    def pick(names: tuple[str, ...], field: str, *, required: bool = True) -> int | None:
+        value = _pick(cfg, names, path, prov, field, required=required, label=label)
+        chosen = next((k for k in names if cfg.get(k) is not None), None)
+        if value is not None and chosen in defaulted:
+            prov.assumed(field, f"{chosen} not in {label}: {family_name}'s MLC default {value}")
+        return value
+
+    layers = pick(keys.layers, "num_layers")
+    hidden = pick(keys.hidden, "hidden_size")
+    heads = pick(keys.heads, "num_attention_heads", required=bool(keys.heads))
+    if heads is None:  # RWKV: heads = hidden / head_size
+        head_size = pick(keys.head_dim, "head_dim")
+        assert hidden is not None and head_size is not None
+        heads = max(1, hidden // head_size)
+        prov.derived("num_attention_heads", f"hidden_size / {keys.head_dim[0]}")
     assert layers is not None and hidden is not None and heads is not None
     check_layers(layers, path, f"{label} num_hidden_layers")
-    kv_heads = _pick(
-        cfg,
-        ("num_key_value_heads", "n_head_kv", "multi_query_group_num"),
-        path,
-        prov,
-        "num_kv_heads",
-        required=False,
-        label=label,
-    )
+    kv_heads = None
+    if keys.single_kv_head is not None:
+        multi_query = opt_bool(cfg, keys.single_kv_head, path)
+        if multi_query is None or multi_query:
+            kv_heads = 1
+            prov.derived("num_kv_heads", f"{keys.single_kv_head}: one KV head")
+    elif keys.kv_heads_when is None or opt_bool(cfg, keys.kv_heads_when, path):
+        kv_heads = pick(keys.kv_heads, "num_kv_heads", required=False)
     if kv_heads is None:
         kv_heads = heads
         prov.derived("num_kv_heads", "no num_key_value_heads: multi-head attention (= heads)")
-    head_dim = _pick(cfg, ("head_dim",), path, prov, "head_dim", required=False, label=label)
+    head_dim = pick(keys.head_dim, "head_dim", required=False)
     if head_dim is None:
-        if family in ("gemma", "gemma2"):
-            # MLC's GemmaConfig declares head_dim without a default: conversion would fail.
+        if keys.head_dim_required:
+            # e.g. MLC's GemmaConfig declares head_dim without a default: conversion would fail.
             raise ArtifactFormatError(
-                f"{family} config lacks head_dim (required by MLC's GemmaConfig)", path=str(path)
+                f"{family_name} config lacks head_dim (required by MLC's config class)",
+                path=str(path),
             )
         if hidden % heads:
             raise ArtifactFormatError(
@@ -324,52 +322,39 @@ def spec_from_hf_config(
             f"num_attention_heads {heads} is not a multiple of num_key_value_heads {kv_heads}",
             path=str(path),
         )
-    inter = _pick(
-        cfg,
-        ("intermediate_size", "n_inner", "ffn_dim"),
-        path,
-        prov,
-        "intermediate_size",
-        required=False,
-        label=label,
-    )
-    if inter is None:
+    inter = pick(keys.intermediate, "intermediate_size", required=False)
+    if inter is None and not keys.intermediate_default_x4:
+        prov.assumed("intermediate_size", f"not in config: {family_name}'s own default")
+    elif inter is None:
         inter = 4 * hidden
         prov.assumed("intermediate_size", "not in config: 4 × hidden_size (GPT convention)")
-    vocab = req_int(cfg, "vocab_size", path)
-    prov.artifact("vocab_size", f"{label} vocab_size")
+    elif keys.intermediate_divisor > 1:
+        inter //= keys.intermediate_divisor
+        prov.derived(
+            "intermediate_size",
+            f"{label} intermediate_size / {keys.intermediate_divisor} ({family_name}'s MLP)",
+        )
+    vocab = pick(keys.vocab, "vocab_size")
+    assert vocab is not None
     tied = opt_bool(cfg, "tie_word_embeddings", path)
-    if family in GEMMA_FAMILIES:
+    tie_rule = fam.layout.tie if fam.layout is not None else "config"
+    if tie_rule == "always":
         if tied is False:
             notes.append(
-                f"{label} says tie_word_embeddings=false, but Gemma models always reuse "
-                "the embedding as lm_head (MLC has no separate lm_head)"
+                f"{label} says tie_word_embeddings=false, but MLC's {family_name} model always "
+                "reuses the embedding as lm_head (it has no separate lm_head)"
             )
         tied = True
-        prov.derived("tie_word_embeddings", "Gemma family: lm_head is always the embedding")
+        prov.derived("tie_word_embeddings", f"{family_name}: lm_head is always the embedding")
     elif tied is None:
         tied = False
         prov.assumed("tie_word_embeddings", "not in config: false (transformers default)")
     else:
         prov.artifact("tie_word_embeddings", f"{label} tie_word_embeddings")
-    max_ctx = _pick(
-        cfg,
-        (
-            "max_position_embeddings",
-            "max_sequence_length",
-            "n_positions",
-            "seq_length",
-            "context_window_size",
-        ),
-        path,
-        prov,
-        "max_context",
-        required=False,
-        label=label,
-    )
+    max_ctx = pick(keys.context, "max_context", required=False)
     if max_ctx is None:
         prov.assumed("max_context", f"no max_position_embeddings in {label}: unknown")
-    windows = layer_windows_from_config(family, cfg, layers, path, prov, label=label)
+    windows = layer_windows_from_config(family_name, cfg, layers, path, prov, label=label)
     sink = opt_int(cfg, "attention_sink_size", path, minimum=0)
     if sink is not None:
         prov.artifact("attention_sink", f"{label} attention_sink_size")
@@ -399,7 +384,7 @@ def spec_from_hf_config(
         source=source,
         format=fmt,
         adapter=adapter,
-        architecture=family,
+        architecture=family_name,
         num_layers=layers,
         hidden_size=hidden,
         num_attention_heads=heads,
@@ -417,5 +402,5 @@ def spec_from_hf_config(
         settings=ArtifactSettings(),
         provenance=prov.freeze(),
         notes=tuple(notes),
-        extra=_extras(cfg, model_type, family),
+        extra=_extras(cfg, model_type, family_name),
     )

@@ -8,9 +8,9 @@ Commands (repository root; after ``setup_env.sh`` and ``build_models.py``)::
     bench-work/venv/bin/python benchmarks/ort_bench/run_measure.py --only llama-gqa-int4 \\
         --backend onnxruntime
 
-Each case is one ``planner.measure.measure`` call (a fresh child process per case) over the
-matrix: every model in ``bench-work/models/manifest.json`` x prompt lengths {16, 512, 2048} x
-max_length {2048, 8192} (prompt <= max_length), 8 decode tokens. Results go to
+Each case is one ``planner.runtimes.onnxruntime.measure.measure`` call (a fresh child process
+per case) over the matrix: every model in ``bench-work/models/manifest.json`` x prompt lengths
+{16, 512, 2048} x max_length {2048, 8192} (prompt <= max_length), 8 decode tokens. Results go to
 ``benchmarks/results/ort_measured.json``: a JSON list of cases (see ``case_record``); cases already
 there (same ``case_id``) are skipped unless ``--fresh``, so an interrupted run resumes.
 """
@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from planner.measure import Backend, Measurement, measure
+from planner.runtimes.onnxruntime.measure import Backend, Measurement, measure
 
 REPO = Path(__file__).resolve().parents[2]
 WORK = Path(os.environ.get("BENCH_WORK", REPO / "bench-work"))

@@ -1,53 +1,196 @@
-"""The library interface the CLI calls: thin wrappers joining adapters and pure planning.
+"""The library interface: each command's work over a ``PlanRequest``, nothing rendered.
 
-Only ``read_model`` and ``load_profiles`` touch the filesystem; everything else is pure.
+The CLI parses options into a ``PlanRequest`` and calls one function here; the results are
+plain frozen data the renderers turn into text, JSON, CI formats or HTML. Only this module and
+the adapters/device loader it calls touch the filesystem; everything they hand on is pure.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from planner.budget import MemoryBudget, estimate
-from planner.checks import CheckOptions, DeviceReport, check_device
-from planner.device import DeviceProfile, resolve_device
+from planner.budget import MemoryBudget
+from planner.checks import DeviceReport, ModelReports, check_device
+from planner.device import DeviceProfile
 from planner.device_loader import load_profiles
+from planner.device_tiers import resolve_device
+from planner.plot import DEFAULT_POINTS, MemoryCurve, memory_curve
 from planner.registry import read_model
+from planner.request import PlanRequest
+from planner.runtimes import estimate as estimate_budget
 from planner.settings import RuntimeSettings
 from planner.spec import ModelSpec
+from planner.suggest import AppPlan, Constraints, Objective, Plan, suggest_app
+from planner.suggest import suggest as search_plans
 
 __all__ = [
-    "CheckOptions",
-    "RuntimeSettings",
-    "check_devices",
+    "CheckRun",
+    "Estimate",
+    "Models",
+    "PlanRequest",
+    "check",
+    "devices",
     "estimate",
-    "estimate_path",
-    "load_profiles",
-    "read_model",
-    "resolve_devices",
+    "inspect",
+    "plot",
+    "profiles",
+    "read",
+    "suggest",
+    "suggest_many",
 ]
 
-
-def estimate_path(
-    path: Path, settings: RuntimeSettings, draft: Path | None = None, adapter: str | None = None
-) -> tuple[ModelSpec, MemoryBudget]:
-    """Read a model (and optional draft) and estimate its budget."""
-    spec = read_model(path, adapter)
-    draft_spec = read_model(draft) if draft is not None else None
-    return spec, estimate(spec, settings, draft_spec)
+Progress = Callable[[int, int], None]
 
 
-def resolve_devices(names: Sequence[str], profiles: Sequence[DeviceProfile]) -> list[DeviceProfile]:
-    """Resolve every ``--device`` name (errors list candidates)."""
-    return [resolve_device(n, profiles) for n in names]
+@dataclass(frozen=True, slots=True)
+class Models:
+    """The request's model and draft, read by their adapters, with the settings they get."""
+
+    spec: ModelSpec
+    draft: ModelSpec | None
+    settings: RuntimeSettings
 
 
-def check_devices(
-    spec: ModelSpec,
-    settings: RuntimeSettings,
-    devices: Sequence[DeviceProfile],
-    options: CheckOptions,
-    draft: ModelSpec | None = None,
-) -> list[DeviceReport]:
-    """Check one model on several devices."""
-    return [check_device(spec, settings, d, options, draft) for d in devices]
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """``planner estimate``: the model and its budget."""
+
+    spec: ModelSpec
+    budget: MemoryBudget
+
+
+@dataclass(frozen=True, slots=True)
+class CheckRun:
+    """``planner check`` for one request: the model and a report per device."""
+
+    models: Models
+    run: ModelReports
+
+    @property
+    def reports(self) -> tuple[DeviceReport, ...]:
+        """One report per device, in request order."""
+        return self.run.reports
+
+
+def inspect(path: Path, adapter: str | None = None) -> ModelSpec:
+    """Read an artifact into a spec (no weight bytes are read)."""
+    return read_model(path, adapter)
+
+
+def read(request: PlanRequest) -> Models:
+    """Read the request's model (and draft) and derive its runtime settings."""
+    spec = read_model(request.model, request.adapter)
+    draft = read_model(request.draft) if request.draft is not None else None
+    return Models(spec, draft, request.settings(spec))
+
+
+def profiles(extra_dirs: Sequence[Path] = ()) -> tuple[DeviceProfile, ...]:
+    """The bundled device profiles plus those in ``extra_dirs`` (later folders win)."""
+    return load_profiles(extra_dirs)
+
+
+def devices(
+    request: PlanRequest, known: Sequence[DeviceProfile] | None = None
+) -> tuple[DeviceProfile, ...]:
+    """The request's devices resolved against ``known`` (default: bundled + its folders)."""
+    pool = known if known is not None else profiles(request.profile_dirs)
+    return tuple(resolve_device(name, pool) for name in request.devices)
+
+
+def estimate(request: PlanRequest) -> Estimate:
+    """The memory budget of the request's model."""
+    m = read(request)
+    return Estimate(m.spec, estimate_budget(m.spec, m.settings, m.draft))
+
+
+def check(request: PlanRequest, known: Sequence[DeviceProfile] | None = None) -> CheckRun:
+    """Every device rule for the request's model on each of its devices."""
+    targets = devices(request, known)
+    m = read(request)
+    reports = tuple(check_device(m.spec, m.settings, d, request.options, m.draft) for d in targets)
+    return CheckRun(m, ModelReports(request.name, reports, path=str(request.model)))
+
+
+def suggest(
+    request: PlanRequest,
+    min_context: int | None = None,
+    known: Sequence[DeviceProfile] | None = None,
+    models: Models | None = None,
+    *,
+    objective: Objective = Objective.balanced,
+    constraints: Constraints | None = None,
+) -> Plan:
+    """The best plan that fits every device of the request, with runners-up and advice."""
+    m = models or read(request)
+    targets = devices(request, known)
+    k = constraints or Constraints(min_context=min_context)
+    return search_plans(
+        m.spec,
+        m.settings,
+        targets,
+        request.options,
+        k.min_context,
+        objective=objective,
+        constraints=k,
+    )
+
+
+def suggest_many(
+    requests: Sequence[PlanRequest],
+    known: Sequence[DeviceProfile] | None = None,
+    *,
+    objective: Objective = Objective.balanced,
+    constraints: Constraints | None = None,
+    co_resident: bool = True,
+) -> AppPlan:
+    """Several models for one app (the first request's devices and options), planned together."""
+    first = requests[0]
+    targets = devices(first, known)
+    read_all = [read(r) for r in requests]
+    return suggest_app(
+        [(m.spec, m.settings) for m in read_all],
+        targets,
+        first.options,
+        objective=objective,
+        constraints=constraints,
+        co_resident=co_resident,
+    )
+
+
+def plot(
+    request: PlanRequest,
+    *,
+    x_max: int | None = None,
+    points: int = DEFAULT_POINTS,
+    on_progress: Progress | None = None,
+    known: Sequence[DeviceProfile] | None = None,
+    models: Models | None = None,
+) -> MemoryCurve:
+    """Memory against context for the request's model, with each device's limits."""
+    targets = devices(request, known)
+    m = models or read(request)
+    return memory_curve(
+        m.spec,
+        m.settings,
+        targets,
+        request.options,
+        m.draft,
+        x_max=x_max,
+        points=points,
+        on_progress=on_progress,
+    )
+
+
+def plan_curve(plan: Plan, on_progress: Progress | None = None) -> MemoryCurve | None:
+    """The chosen plan's chart (None when nothing fits)."""
+    if plan.chosen is None:
+        return None
+    return memory_curve(
+        plan.model,
+        plan.chosen.settings(plan.base),
+        plan.devices,
+        plan.options,
+        on_progress=on_progress,
+    )

@@ -1,67 +1,87 @@
 """Deployment checks: a budget against a device profile, rule by rule (pure).
 
-Each check is a named rule with its threshold, the measured value, the margin and the
-source of the rule, so a release engineer sees which rule breaks and by how much.
+The rules themselves live in ``planner.rules`` (one registry); this module applies them, finds
+the largest context that passes, and estimates decode speed, so a release engineer sees which
+rule breaks, by how much, and how far the context can go.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
-from enum import Enum
 
-from planner.budget import MemoryBudget, estimate
+from planner.budget import MemoryBudget
 from planner.device import DeviceProfile
 from planner.errors import PlannerError
-from planner.settings import Runtime, RuntimeSettings
+from planner.rules import ADVISORY, SEVERITY, CheckResult, Status, blocks, run_rules
+from planner.runtimes import estimate
+from planner.settings import CheckOptions, RuntimeSettings
 from planner.spec import ModelSpec
 
-MIB = 1024 * 1024
-
-
-class Status(str, Enum):
-    """Outcome of one check; ordered by severity."""
-
-    PASS = "pass"
-    INFO = "info"
-    WARN = "warn"
-    FAIL = "fail"
-    SKIP = "skip"
-
-
-SEVERITY = {Status.SKIP: 0, Status.PASS: 0, Status.INFO: 0, Status.WARN: 1, Status.FAIL: 2}
-
-
-@dataclass(frozen=True, slots=True)
-class CheckOptions:
-    """Knobs of the checks (all documented in docs/reference.md)."""
-
-    ram_fraction: float = 0.70
-    entitlement: bool = False
-    """Assume ``com.apple.developer.kernel.increased-memory-limit`` is granted."""
-    background_fraction: float = 0.25
-    """Warn about background kills when the app holds more than this share of RAM."""
+__all__ = [
+    "CheckOptions",
+    "CheckResult",
+    "DecodeSpeed",
+    "DeviceReport",
+    "JobOutcome",
+    "ModelReports",
+    "Status",
+    "blocks",
+    "check_device",
+    "decode_speed",
+    "max_context",
+    "run_checks",
+]
 
 
 @dataclass(frozen=True, slots=True)
-class CheckResult:
-    """One rule applied to one budget on one device."""
+class ModelReports:
+    """All device reports of one model (one entry of a check run)."""
 
-    id: str
-    title: str
-    status: Status
-    message: str
-    measured_bytes: int | None = None
-    limit_bytes: int | None = None
-    threshold: str = ""
-    source: str = ""
+    model: str
+    """The label shown for the model: the path as given, or a planner.yaml job's name."""
+    reports: tuple[DeviceReport, ...]
+    path: str = ""
+    """The model path as given (relative stays relative), for file locations; defaults to
+    ``model``."""
+    error: str | None = None
+    """Why the job could not be planned (then ``reports`` is empty)."""
 
     @property
-    def margin_bytes(self) -> int | None:
-        """limit − measured (negative when the rule is broken)."""
-        if self.measured_bytes is None or self.limit_bytes is None:
-            return None
-        return self.limit_bytes - self.measured_bytes
+    def location(self) -> str:
+        """Where CI annotations point: the model path."""
+        return self.path or self.model
+
+
+@dataclass(frozen=True, slots=True)
+class JobOutcome:
+    """One job of a check run: its reports, or why it could not be planned."""
+
+    index: int
+    """1-based position in the run."""
+    name: str
+    location: str
+    """The model path as given (where CI annotations point)."""
+    run: ModelReports | None
+    error: str | None = None
+    seconds: float = 0.0
+
+    def status_text(self, strict: bool) -> str:
+        """``pass``, ``warn``, ``fail`` (a warning counts as a failure under ``strict``), or
+        ``error`` when the job could not be planned."""
+        if self.run is None:
+            return "error"
+        worst = Status.PASS
+        for r in self.run.reports:
+            if SEVERITY[r.status] > SEVERITY[worst]:
+                worst = r.status
+        if worst is Status.WARN:
+            return "fail" if strict else "warn"
+        return "fail" if worst is Status.FAIL else "pass"
+
+    @classmethod
+    def of(cls, run: ModelReports, index: int = 0) -> JobOutcome:
+        """A planned job."""
+        return cls(index, run.model, run.location, run)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +107,8 @@ class DeviceReport:
     """Largest context (tokens) passing every check with the other settings unchanged;
     None when even the smallest context fails."""
     decode: DecodeSpeed | None
+    max_context_is_lower_bound: bool = False
+    """The search stopped at its bound because the model does not say its maximum: "≥ N"."""
 
     @property
     def status(self) -> Status:
@@ -98,212 +120,12 @@ class DeviceReport:
         return worst
 
 
-def _mb(n: int) -> str:
-    return f"{n / MIB:,.0f} MiB"
-
-
-def _limit_check(
-    cid: str, title: str, measured: int, limit: int, threshold: str, source: str, what: str
-) -> CheckResult:
-    ok = measured <= limit
-    margin = limit - measured
-    msg = (
-        f"{what} {_mb(measured)} ≤ {_mb(limit)} ({_mb(margin)} to spare)"
-        if ok
-        else f"{what} {_mb(measured)} > {_mb(limit)} (over by {_mb(-margin)})"
-    )
-    return CheckResult(
-        cid, title, Status.PASS if ok else Status.FAIL, msg, measured, limit, threshold, source
-    )
-
-
-def check_ram_fraction(b: MemoryBudget, d: DeviceProfile, o: CheckOptions) -> CheckResult:
-    """weights + KV + activations within a fraction (70%) of RAM."""
-    measured = b.weights_bytes + b.kv_cache_bytes + b.activations_bytes
-    limit = int(d.ram_bytes.value * o.ram_fraction)
-    return _limit_check(
-        "ram-fraction",
-        f"{o.ram_fraction:.0%} of RAM rule",
-        measured,
-        limit,
-        f"weights + KV + activations ≤ {o.ram_fraction:.0%} × RAM ({_mb(d.ram_bytes.value)})",
-        "seed articles (shared/seeds): keep the model within ~70% of device RAM; "
-        f"RAM: {d.ram_bytes.source}",
-        "weights + KV + activations",
-    )
-
-
-def check_ios_limit(b: MemoryBudget, d: DeviceProfile, o: CheckOptions) -> CheckResult:
-    """iOS per-app (jetsam) limit on the dirty footprint; MLC's app pre-check too."""
-    if d.os not in ("ios", "ipados"):
-        return CheckResult(
-            "ios-app-limit",
-            "iOS per-app memory limit",
-            Status.SKIP,
-            f"{d.os} device: no iOS per-app limit",
-        )
-    sourced = d.ios_app_limit_entitled_bytes if o.entitlement else d.ios_app_limit_bytes
-    if sourced is None:
-        return CheckResult(
-            "ios-app-limit",
-            "iOS per-app memory limit",
-            Status.SKIP,
-            "the profile gives no per-app limit for this setting",
-        )
-    measured = b.footprint_bytes
-    what = "footprint (dirty memory)"
-    if b.settings.runtime is Runtime.MLC:
-        # MLCChat compares os_proc_available_memory() with estimated_vram_bytes before loading.
-        measured = max(measured, b.total_bytes)
-        what = "footprint / estimated_vram_bytes"
-    ent = "with" if o.entitlement else "without"
-    res = _limit_check(
-        "ios-app-limit",
-        f"iOS per-app limit ({ent} increased-memory-limit)",
-        measured,
-        sourced.value,
-        f"footprint ≤ per-app limit {_mb(sourced.value)}"
-        + (" (estimate)" if sourced.estimate else ""),
-        f"{sourced.source}; MLCChat refuses to load when os_proc_available_memory() < "
-        "estimated_vram_bytes (mlc-llm ios/MLCChat ChatState.swift)",
-        what,
-    )
-    if res.status is Status.FAIL and not o.entitlement and d.ios_app_limit_entitled_bytes:
-        ent_limit = d.ios_app_limit_entitled_bytes.value
-        hint = (
-            " — fits with the increased-memory-limit entitlement" if measured <= ent_limit else ""
-        )
-        res = replace(res, message=res.message + hint)
-    return res
-
-
-def check_android(b: MemoryBudget, d: DeviceProfile, o: CheckOptions) -> tuple[CheckResult, ...]:
-    """Low-memory-killer headroom for a foreground app, and the background-kill warning."""
-    if d.os != "android":
-        return (
-            CheckResult(
-                "android-lmk",
-                "Android low-memory-killer headroom",
-                Status.SKIP,
-                f"{d.os} device: no Android low-memory killer",
-            ),
-        )
-    out = []
-    if d.android_foreground_budget_bytes is not None:
-        fb = d.android_foreground_budget_bytes
-        out.append(
-            _limit_check(
-                "android-lmk",
-                "Android foreground budget (lmkd headroom)",
-                b.total_bytes,
-                fb.value,
-                f"resident total ≤ foreground budget {_mb(fb.value)}"
-                + (" (estimate)" if fb.estimate else ""),
-                fb.source,
-                "resident total",
-            )
-        )
-    share = b.total_bytes / d.ram_bytes.value
-    bg_status = Status.WARN if share > o.background_fraction else Status.PASS
-    out.append(
-        CheckResult(
-            "android-background",
-            "Android background kill risk",
-            bg_status,
-            f"the app would hold {share:.0%} of RAM; "
-            + (
-                "lmkd kills large background apps first: expect the model to be reloaded after "
-                "switching apps"
-                if bg_status is Status.WARN
-                else "background kills unlikely to target it"
-            ),
-            b.total_bytes,
-            int(d.ram_bytes.value * o.background_fraction),
-            f"warn above {o.background_fraction:.0%} of RAM",
-            d.android_background_note or "AOSP system/memory/lmkd README (oom_score_adj ordering)",
-        )
-    )
-    return tuple(out)
-
-
-def check_mlc_engine(b: MemoryBudget, d: DeviceProfile, o: CheckOptions) -> tuple[CheckResult, ...]:
-    """MLC engine: params + 2 × temp + workspaces ≤ utilization × memory; then the KV must fit."""
-    if b.settings.runtime is not Runtime.MLC or b.mlc_engine is None:
-        return ()
-    if d.mlc_engine_memory_bytes is None:
-        return (
-            CheckResult(
-                "mlc-engine",
-                "MLC engine budget",
-                Status.SKIP,
-                "the profile gives no MLC device memory figure",
-            ),
-        )
-    e = b.mlc_engine
-    util = b.settings.gpu_memory_utilization
-    budget = int(d.mlc_engine_memory_bytes.value * util)
-    src = (
-        f"mlc-llm cpp/serve/config.cc InferForKVCache (gpu_memory_utilization {util}); "
-        f"device memory: {d.mlc_engine_memory_bytes.source}"
-    )
-    start = _limit_check(
-        "mlc-engine",
-        "MLC engine start-up budget",
-        e.startup_bytes,
-        budget,
-        f"params + 2 × temp + workspaces ≤ {util} × {_mb(d.mlc_engine_memory_bytes.value)}",
-        src,
-        "params + 2 × temp + workspaces",
-    )
-    if start.status is Status.FAIL:
-        start = replace(
-            start,
-            message=start.message
-            + " — MLC fails with 'Insufficient GPU memory'; lower the prefill chunk "
-            "or choose a smaller quantization",
-        )
-    room = budget - e.startup_bytes
-    per_token = b.kv_bytes_per_token * b.settings.batch
-    need = b.kv_cache_bytes
-    if room <= 0:
-        kv = CheckResult(
-            "mlc-kv-capacity",
-            "MLC KV capacity",
-            Status.FAIL,
-            "no memory left for any KV page after start-up",
-            need,
-            max(room, 0),
-            "KV cache for the context ≤ budget − start-up",
-            src,
-        )
-    else:
-        fit_tokens = room // max(per_token, 1)
-        ok = need <= room
-        kv = CheckResult(
-            "mlc-kv-capacity",
-            "MLC KV capacity",
-            Status.PASS if ok else Status.WARN,
-            (
-                f"KV for {b.settings.context} tokens fits ({_mb(room - need)} to spare)"
-                if ok
-                else f"the engine can hold only ~{fit_tokens} tokens of KV, "
-                f"not {b.settings.context}: "
-                "conversations will be cut"
-            ),
-            need,
-            room,
-            "KV cache for the context ≤ budget − start-up",
-            src,
-        )
-    return (start, kv)
-
-
 def decode_speed(b: MemoryBudget, d: DeviceProfile) -> DecodeSpeed | None:
-    """tokens/s ≈ bandwidth × efficiency ÷ bytes read per token (weights + half the KV)."""
+    """tokens/s ≈ bandwidth × efficiency ÷ bytes read per token (``decode_read_bytes``: every
+    weight but the gathered embedding rows, and half the context's KV)."""
     if d.mem_bandwidth_bytes_per_s is None:
         return None
-    # Each generated token streams every weight once and, on average, half the context's KV.
-    per_token = b.weights_bytes + b.kv_cache_bytes // 2
+    per_token = b.decode_read_bytes
     if per_token <= 0:
         return None
     bw = d.mem_bandwidth_bytes_per_s.value
@@ -320,33 +142,64 @@ def decode_speed(b: MemoryBudget, d: DeviceProfile) -> DecodeSpeed | None:
 
 def run_checks(b: MemoryBudget, d: DeviceProfile, o: CheckOptions) -> tuple[CheckResult, ...]:
     """Every rule that applies to this device and runtime."""
-    return (
-        check_ram_fraction(b, d, o),
-        check_ios_limit(b, d, o),
-        *check_android(b, d, o),
-        *check_mlc_engine(b, d, o),
-    )
+    return run_rules(b, d, o)
 
 
-ADVISORY = frozenset({"android-background"})
-"""Checks whose warnings inform but never reject a plan or shorten the largest context."""
+UNKNOWN_MAX_SEARCH = 131_072
+"""How far the context search goes when the model does not say its maximum ("≥ N" beyond)."""
 
 
-def blocks(c: CheckResult) -> bool:
-    """Whether this result rejects a plan: a failure, or a warning of a non-advisory check."""
-    return c.status in (Status.FAIL, Status.WARN) and c.id not in ADVISORY
+def search_upper(spec: ModelSpec, settings: RuntimeSettings) -> int:
+    """The context search's upper end: the model's maximum when known, else a large bound."""
+    if spec.max_context:
+        return spec.max_context
+    return max(settings.context or 0, UNKNOWN_MAX_SEARCH)
 
 
-def _passes(
-    spec: ModelSpec,
-    settings: RuntimeSettings,
-    d: DeviceProfile,
-    o: CheckOptions,
-    context: int,
-    draft: ModelSpec | None,
-) -> bool:
-    b = estimate(spec, replace(settings, context=context), draft)
-    return not any(blocks(c) for c in run_checks(b, d, o))
+def headroom_bytes(results: tuple[CheckResult, ...], margin: float = 0.0) -> int | None:
+    """The smallest ``limit × (1 − margin) − measured`` over the results that can reject a plan
+    (negative: over); None when no such result carries both numbers. A blocking result without
+    numbers counts as −1 (it fails whatever the context)."""
+    worst: int | None = None
+    for c in results:
+        if c.status is Status.SKIP or c.id in ADVISORY:
+            continue
+        if c.measured_bytes is None or c.limit_bytes is None:
+            if blocks(c):
+                return -1
+            continue
+        room = int(c.limit_bytes * (1.0 - margin)) - c.measured_bytes
+        if blocks(c) and room >= 0:
+            room = -1  # a warning that rejects (KV capacity) despite its numbers
+        worst = room if worst is None else min(worst, room)
+    return worst
+
+
+class _Probe:
+    """Headroom at a context, memoised: the search asks for some contexts more than once."""
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        settings: RuntimeSettings,
+        d: DeviceProfile,
+        o: CheckOptions,
+        draft: ModelSpec | None,
+        margin: float,
+    ) -> None:
+        self.spec, self.settings, self.d, self.o = spec, settings, d, o
+        self.draft, self.margin = draft, margin
+        self.seen: dict[int, int] = {}
+
+    def room(self, context: int) -> int:
+        if context not in self.seen:
+            b = estimate(self.spec, replace(self.settings, context=context), self.draft)
+            found = headroom_bytes(run_rules(b, self.d, self.o), self.margin)
+            self.seen[context] = 0 if found is None else found
+        return self.seen[context]
+
+    def fits(self, context: int) -> bool:
+        return self.room(context) >= 0
 
 
 def max_context(
@@ -356,25 +209,58 @@ def max_context(
     o: CheckOptions,
     draft: ModelSpec | None = None,
     upper: int | None = None,
+    margin: float = 0.0,
 ) -> int | None:
-    """Largest context passing every check (binary search; memory is monotone in context)."""
-    hi = upper or max(spec.max_context or 0, settings.context or 0, 4096)
-    lo = 1
-    fits: Callable[[int], bool] = lambda c: _passes(spec, settings, d, o, c, draft)  # noqa: E731
+    """Largest context passing every check, keeping ``margin`` of each limit spare; None when
+    even one token fails.
+
+    Closed form first: past the prefill chunk every budget term is constant in the context but
+    the KV cache, which is linear (paged in 16-token steps for MLC; flat once a sliding window is
+    full), so the headroom at two contexts gives the crossing point. The answer is then verified
+    exactly (a few evaluations around it), with a bisection as the fallback for shapes that are
+    not linear. Memory never falls as the context grows, so the answer is exact.
+    """
+    hi = upper or search_upper(spec, settings)
+    probe = _Probe(spec, settings, d, o, draft, margin)
     try:
-        if not fits(lo):
-            return None
-        if fits(hi):
+        if probe.fits(hi):
             return hi
+        if not probe.fits(1):
+            return None
+        lo = 1  # fits(lo) and not fits(hi) from here on
+        anchor = min(max(settings.prefill or 1, 1), hi - 1)
+        if anchor > lo and probe.fits(anchor):
+            lo = anchor
+        r_lo, r_hi = probe.room(lo), probe.room(hi)
+        if r_lo > r_hi:  # the crossing point of the affine headroom
+            guess = lo + (hi - lo) * r_lo // (r_lo - r_hi)
+            lo, hi = _bracket(probe, lo, hi, guess)
     except PlannerError:
         return None
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        if fits(mid):
+        if probe.fits(mid):
             lo = mid
         else:
             hi = mid
     return lo
+
+
+def _bracket(probe: _Probe, lo: int, hi: int, guess: int) -> tuple[int, int]:
+    """Narrow (lo, hi) around ``guess``: gallop away from it until the fit flips."""
+    guess = min(max(guess, lo + 1), hi - 1)
+    step = 16  # one KV page: the step the linear estimate can be off by
+    if probe.fits(guess):
+        lo = guess
+        while lo + step < hi and probe.fits(lo + step):
+            lo += step
+            step *= 2
+        return lo, min(hi, lo + step)
+    hi = guess
+    while hi - step > lo and not probe.fits(hi - step):
+        hi -= step
+        step *= 2
+    return max(lo, hi - step), hi
 
 
 def check_device(
@@ -388,4 +274,13 @@ def check_device(
     b = estimate(spec, settings, draft)
     checks = run_checks(b, d, o)
     pinned = replace(settings, prefill=b.settings.prefill) if settings.prefill is None else settings
-    return DeviceReport(d, b, checks, max_context(spec, pinned, d, o, draft), decode_speed(b, d))
+    upper = search_upper(spec, settings)
+    best = max_context(spec, pinned, d, o, draft, upper)
+    return DeviceReport(
+        d,
+        b,
+        checks,
+        best,
+        decode_speed(b, d),
+        max_context_is_lower_bound=(best == upper and not spec.max_context),
+    )

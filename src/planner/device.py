@@ -7,8 +7,9 @@ source identifier such as ``mlc-ai/mlc-llm#2703``), and whether it is an estimat
 then say which limits are facts and which are guesses. Sizes are ``int`` bytes, bandwidths
 ``int`` bytes per second, efficiencies a ``float`` fraction.
 
-``resolve_device`` turns a ``--device`` name into one profile: an exact id or alias first, then a
-family name (``pixel``) that resolves to the family's documented default, or to its only member.
+``resolve_device`` turns a ``--device`` name into one profile: a tier string (``android:6GB``,
+built from the rules in ``planner.device_tiers``), an exact id or alias, then a family name
+(``pixel``) that resolves to the family's documented default, or to its only member.
 """
 
 from __future__ import annotations
@@ -133,6 +134,10 @@ class DeviceProfile:
     npu: str | None = None
     os_detail: str | None = None
     year: int | None = None
+    soc_family: str | None = None
+    """Key of ``planner.device_tiers.SOC_FAMILIES`` (bandwidth and efficiency defaults)."""
+    android_version: int | None = None
+    """Android version the profile assumes (lmkd behaviour; None: a current one, 11-16)."""
     aliases: tuple[str, ...] = ()
     """Other exact names for this profile."""
     families: tuple[str, ...] = ()
@@ -148,6 +153,11 @@ class DeviceProfile:
     """True for profiles shipped with planner."""
     overrides: bool = False
     """True when a user profile deliberately replaces an earlier profile with the same id."""
+    tier: str = ""
+    """The tier the profile belongs to (``android:8GB``, ``ios:6GB,soc=a16``)."""
+    from_tier: tuple[str, ...] = ()
+    """Fields whose numbers come from the tier rules (the profile leaves them out); every other
+    number is the profile's own, device-specific one."""
 
     def numbers(self) -> tuple[tuple[str, AnySourced], ...]:
         """Every sourced number of the profile as (field name, value), absent ones left out."""
@@ -255,6 +265,20 @@ def _build_index(profiles: Iterable[DeviceProfile]) -> _Index:
     return index
 
 
+_LAST_INDEX: list[tuple[Sequence[DeviceProfile], _Index]] = []
+
+
+def _index_for(profiles: Sequence[DeviceProfile]) -> _Index:
+    """The name index of ``profiles``, kept for the last sequence seen: a matrix resolves
+    thousands of names against one loaded set (profiles are immutable, so identity is enough)."""
+    if _LAST_INDEX and _LAST_INDEX[0][0] is profiles:
+        return _LAST_INDEX[0][1]
+    index = _build_index(profiles)
+    if isinstance(profiles, tuple):
+        _LAST_INDEX[:] = [(profiles, index)]
+    return index
+
+
 def check_profile_names(profiles: Sequence[DeviceProfile]) -> None:
     """Raise ``ProfileError`` if ids, aliases or family names clash, or a family has two
     defaults."""
@@ -263,14 +287,14 @@ def check_profile_names(profiles: Sequence[DeviceProfile]) -> None:
 
 def family_members(family: str, profiles: Sequence[DeviceProfile]) -> tuple[DeviceProfile, ...]:
     """The profiles in ``family`` (empty when no profile names it)."""
-    entry = _build_index(profiles).families.get(name_key(family))
+    entry = _index_for(profiles).families.get(name_key(family))
     return tuple(entry[1]) if entry else ()
 
 
-def resolve_device(name: str, profiles: Sequence[DeviceProfile]) -> DeviceProfile:
-    """Find the profile ``name`` means.
+def resolve_named(name: str, profiles: Sequence[DeviceProfile]) -> DeviceProfile:
+    """Find the named profile ``name`` means (tier strings: ``planner.device_tiers``).
 
-    Order: exact id or alias (case, spaces and hyphens ignored); then a family name, which
+    Order: an exact id or alias (case, spaces and hyphens ignored); then a family name, which
     resolves to the family's default (``default_for``) or its only member. A family with
     several members and no default raises ``UnknownDeviceError`` listing the candidates; an
     unknown name raises it with the closest known names.
@@ -278,7 +302,7 @@ def resolve_device(name: str, profiles: Sequence[DeviceProfile]) -> DeviceProfil
     key = name_key(name)
     if not key:
         raise UnknownDeviceError("empty device name", hint="`planner devices` lists the profiles")
-    index = _build_index(profiles)
+    index = _index_for(profiles)
     found = index.names.get(key)
     if found is not None:
         return found
@@ -300,8 +324,41 @@ def resolve_device(name: str, profiles: Sequence[DeviceProfile]) -> DeviceProfil
     suggestion = f"; did you mean {', '.join(close)}?" if close else ""
     raise UnknownDeviceError(
         f"unknown device {name!r}{suggestion}",
-        hint="`planner devices` lists the profiles; add your own with --profiles DIR",
+        hint="`planner devices` lists the profiles; add your own with --profiles DIR, or "
+        "describe the device by its facts: --device android:6GB",
     )
+
+
+class NameRow(NamedTuple):
+    """One name ``--device`` accepts, and what it resolves to."""
+
+    name: str
+    kind: str
+    """``alias`` or ``family``."""
+    resolves_to: str | None
+    """The profile id, or None for a family with several members and no default."""
+    candidates: tuple[str, ...]
+    """Members of a family (for an alias: the one profile)."""
+
+
+def name_table(profiles: Sequence[DeviceProfile]) -> list[NameRow]:
+    """Every alias and family name and the profile it resolves to (sorted by name)."""
+    index = _build_index(profiles)
+    rows: list[NameRow] = []
+    for profile in profiles:
+        rows.extend(NameRow(a, "alias", profile.id, (profile.id,)) for a in profile.aliases)
+    for key, (family, members) in index.families.items():
+        defaults = [m for m in members if key in {name_key(f) for f in m.default_for}]
+        target = defaults[0] if defaults else (members[0] if len(members) == 1 else None)
+        rows.append(
+            NameRow(
+                family,
+                "family",
+                target.id if target else None,
+                tuple(sorted(m.id for m in members)),
+            )
+        )
+    return sorted(rows, key=lambda r: (r.name, r.kind))
 
 
 # --------------------------------------------------------------------------------------------
@@ -360,6 +417,15 @@ def describe(profile: DeviceProfile) -> list[ProfileRow]:
         ProfileRow("os", f"{p.os} ({p.os_detail})" if p.os_detail else p.os, "", False),
         ProfileRow("soc", p.soc, "", False),
     ]
+    if p.soc_family:
+        rows.append(ProfileRow("soc_family", p.soc_family, "", False))
+    if p.android_version is not None:
+        rows.append(ProfileRow("android_version", str(p.android_version), "", False))
+    if p.tier:
+        filled = ", ".join(p.from_tier) if p.from_tier else "none"
+        rows.append(
+            ProfileRow("tier", f"{p.tier} (numbers from the tier rules: {filled})", "", False)
+        )
     if p.year is not None:
         rows.append(ProfileRow("year", str(p.year), "", False))
     rows.append(_sourced_row("ram", p.ram_bytes))
@@ -427,6 +493,10 @@ def profile_dict(profile: DeviceProfile) -> dict[str, object]:
         "os": p.os,
         "os_detail": p.os_detail,
         "soc": p.soc,
+        "soc_family": p.soc_family,
+        "android_version": p.android_version,
+        "tier": p.tier,
+        "from_tier": list(p.from_tier),
         "year": p.year,
         "ram_bytes": _sourced_dict(p.ram_bytes),
         "ram_variants_bytes": _sourced_dict(p.ram_variants_bytes),

@@ -31,7 +31,6 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from planner.device import (
     ANDROID_BACKGROUND_NOTE,
-    DEFAULT_DECODE_EFFICIENCY_NOTE,
     GPU_APIS,
     MLC_DEVICES,
     OS_NAMES,
@@ -43,6 +42,7 @@ from planner.device import (
     name_key,
     normalize_name,
 )
+from planner.device_tiers import DEFAULT_DECODE_EFFICIENCY, apply_tier, soc_family, soc_family_names
 from planner.errors import ProfileError
 from planner.io.files import read_text
 from planner.io.yamlio import StrictLoader as _StrictSafeLoader
@@ -63,16 +63,7 @@ MAX_SIZE_BYTES = 1 << 50
 SCHEMA_VERSION = 1
 PROFILE_SUFFIXES = (".yaml", ".yml")
 
-DEFAULT_DECODE_EFFICIENCY = Sourced(
-    value=0.5,
-    source=(
-        "planner phone nominal from measured Adreno points: mlc-ai/relax PR #319 "
-        "(Snapdragon 8 Gen 3: 0.59-0.64), wangzhaode/mnn-llm#146 (8 Gen 2: >=0.54)"
-    ),
-    estimate=True,
-    note=DEFAULT_DECODE_EFFICIENCY_NOTE,
-)
-"""Used when a (user) profile gives no ``decode_efficiency``."""
+__all__ = ["DEFAULT_DECODE_EFFICIENCY"]  # used when neither profile nor SoC family gives one
 
 
 _FAST_LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(
@@ -177,8 +168,9 @@ def _plain(node: Node, ctx: _Ctx, seen: set[int], depth: int = 0) -> _Loc:
         try:
             value = SafeConstructor().construct_object(node)
         except (ValueError, TypeError, OverflowError):  # "!!float x", a 5000-digit integer
-            raise ctx.error(line, f"invalid {node.tag.rsplit(':', 1)[-1]} value "
-                            f"{str(node.value)[:40]!r}") from None
+            raise ctx.error(
+                line, f"invalid {node.tag.rsplit(':', 1)[-1]} value {str(node.value)[:40]!r}"
+            ) from None
         if isinstance(value, str) and len(value) > MAX_STRING_CHARS:
             raise ctx.error(line, f"string longer than {MAX_STRING_CHARS} characters")
         return _Loc(value, line)
@@ -399,6 +391,8 @@ _PROFILE_KEYS = (
     "os",
     "os_detail",
     "soc",
+    "soc_family",
+    "android_version",
     "year",
     "ram",
     "ram_variants",
@@ -506,6 +500,31 @@ def parse_profile(text: str, source_path: str, *, bundled: bool = False) -> Devi
         else _sourced(eff_loc, ctx, "decode_efficiency", _fraction)
     )
 
+    family_loc = get("soc_family")
+    family_key = None
+    if family_loc is not None and family_loc.value is not None:
+        raw = _str(family_loc, ctx, "soc_family", max_chars=MAX_NAME_CHARS)
+        found = soc_family(raw)
+        if found is None:
+            close = difflib.get_close_matches(normalize_name(raw), soc_family_names(), n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise ctx.error(
+                family_loc.line,
+                f"unknown soc_family {raw!r}{hint} (the families are listed in docs/devices.md)",
+            )
+        family_key = found.key
+
+    version_loc_android = get("android_version")
+    android_version = (
+        None
+        if version_loc_android is None or version_loc_android.value is None
+        else _int(version_loc_android, ctx, "android_version", 4, 99)
+    )
+    if android_version is not None and os_name != "android":
+        raise ctx.error(
+            line_of("android_version"), "android_version is only allowed with os android"
+        )
+
     ios_limit = opt_size("ios_app_limit")
     ios_entitled = opt_size("ios_app_limit_entitled")
     metal = opt_size("metal_working_set")
@@ -566,7 +585,7 @@ def parse_profile(text: str, source_path: str, *, bundled: bool = False) -> Devi
     if overrides and bundled:
         raise ctx.error(line_of("overrides"), "bundled profiles cannot set overrides")
 
-    return DeviceProfile(
+    profile = DeviceProfile(
         id=profile_id,
         name=_str(req("name"), ctx, "name"),
         vendor=_str(req("vendor"), ctx, "vendor"),
@@ -597,7 +616,12 @@ def parse_profile(text: str, source_path: str, *, bundled: bool = False) -> Devi
         source_path=source_path,
         bundled=bundled,
         overrides=overrides,
+        soc_family=family_key,
+        android_version=android_version,
     )
+    # A profile is its tier plus what is known better: every number it leaves out comes from
+    # the tier rules (planner.device_tiers), recorded in from_tier.
+    return apply_tier(profile, decode_efficiency_given=eff_loc is not None)
 
 
 # --------------------------------------------------------------------------------------------

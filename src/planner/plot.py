@@ -1,4 +1,4 @@
-"""Memory against context length, for charts: the data (pure) and a PNG renderer (matplotlib).
+"""Memory against context length, for charts: the data (pure).
 
 ``memory_curve`` re-runs the budget engine at a series of context lengths with every other
 setting fixed, and records each device's limits and the largest context that passes every
@@ -6,46 +6,22 @@ check (``planner.checks.max_context``). Two renderers draw it:
 
 * ``planner.render.svg_chart.render_svg`` — hand-written SVG, no dependency (also embedded in
   the HTML reports);
-* ``render_png`` here — matplotlib, the optional extra ``mlc-planner[plot]``.
+* ``planner.render.png_chart.render_png`` — matplotlib, the optional extra ``plot``.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from planner.budget import CATEGORIES, MemoryBudget, estimate
+from planner.budget import CATEGORIES, MemoryBudget
 from planner.checks import CheckOptions, DeviceReport, Status, check_device
 from planner.device import DeviceProfile
-from planner.errors import MissingDependencyError, PlannerError
+from planner.errors import PlannerError
+from planner.rules import CEILINGS
+from planner.runtimes import estimate
 from planner.settings import RuntimeSettings
 from planner.spec import ModelSpec
-
-CATEGORY_LABELS = {
-    "weights": "weights",
-    "kv_cache": "KV cache",
-    "activations": "activations",
-    "runtime_overhead": "runtime overhead",
-}
-"""Human names of the budget categories, in stacking order."""
-
-CATEGORY_COLORS = {
-    "weights": "#4C78A8",
-    "kv_cache": "#F58518",
-    "activations": "#54A24B",
-    "runtime_overhead": "#B279A2",
-}
-"""One colour per category, shared by the terminal, SVG, PNG and HTML renderers."""
-
-DEVICE_COLORS = ("#D62728", "#1F77B4", "#2CA02C", "#9467BD", "#8C564B", "#E377C2", "#17BECF")
-"""Colours of the devices' limit lines and markers, in --device order."""
-
-LIMIT_CHECKS = ("ram-fraction", "ios-app-limit", "android-lmk", "mlc-engine")
-"""Checks whose limit is a memory ceiling worth drawing as a horizontal line.
-
-``android-background`` is a warning threshold and ``mlc-kv-capacity`` compares the KV cache with
-the room left after start-up, so neither is a ceiling on the stacked total."""
 
 DEFAULT_POINTS = 48
 
@@ -133,7 +109,7 @@ def device_limits(report: DeviceReport) -> tuple[DeviceLimit, ...]:
     return tuple(
         DeviceLimit(c.id, c.title, c.limit_bytes, c.threshold)
         for c in report.checks
-        if c.id in LIMIT_CHECKS and c.limit_bytes is not None and c.status is not Status.SKIP
+        if c.id in CEILINGS and c.limit_bytes is not None and c.status is not Status.SKIP
     )
 
 
@@ -203,71 +179,3 @@ def memory_curve(
         points=tuple(curve),
         devices=tuple(fits),
     )
-
-
-MIB = 1024 * 1024
-GIB = 1024 * MIB
-
-
-def render_png(
-    curve: MemoryCurve, *, width_in: float = 10.0, height_in: float = 6.0, dpi: int = 120
-) -> bytes:
-    """The chart as PNG bytes, drawn with matplotlib (``pip install 'mlc-planner[plot]'``)."""
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise MissingDependencyError(
-            "PNG charts need matplotlib, which is not installed",
-            hint="pip install 'mlc-planner[plot]' — or write an SVG (-o chart.svg), which needs "
-            "no extra",
-        ) from None
-    # Figure + FigureCanvasAgg, never pyplot: no global state, no GUI backend.
-    fig = Figure(figsize=(width_in, height_in), dpi=dpi)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot(1, 1, 1)
-    unit, div = ("GiB", GIB) if curve.y_max >= 2 * GIB else ("MiB", MIB)
-    xs = [p.context for p in curve.points]
-    ys = [[p.category_bytes[i] / div for p in curve.points] for i in range(len(curve.categories))]
-    ax.stackplot(
-        xs,
-        *ys,
-        labels=[CATEGORY_LABELS.get(c, c) for c in curve.categories],
-        colors=[CATEGORY_COLORS.get(c, "#999999") for c in curve.categories],
-        alpha=0.85,
-    )
-    styles = ("--", ":", "-.", (0, (5, 1, 1, 1)))
-    for i, dev in enumerate(curve.devices):
-        color = DEVICE_COLORS[i % len(DEVICE_COLORS)]
-        for j, lim in enumerate(dev.limits):
-            label = f"{dev.device_name}: {lim.title} ({lim.limit_bytes / div:,.1f} {unit})"
-            ax.axhline(
-                lim.limit_bytes / div,
-                color=color,
-                linestyle=styles[j % len(styles)],
-                linewidth=1.3,
-                label=label,
-            )
-        if dev.max_context is not None and dev.max_context <= curve.x_max:
-            at_least = "≥ " if dev.fits_whole_range else ""
-            ax.axvline(
-                dev.max_context,
-                color=color,
-                linewidth=1.6,
-                label=f"{dev.device_name}: fits up to {at_least}{dev.max_context:,} tokens",
-            )
-    from matplotlib.ticker import FuncFormatter, MaxNLocator
-
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
-    ax.xaxis.set_major_locator(MaxNLocator(nbins=7, steps=[1, 2, 2.5, 5, 10]))
-    ax.set_xlim(0, curve.x_max)
-    ax.set_ylim(0, curve.y_max / div * 1.08)
-    ax.set_xlabel("context length (tokens)")
-    ax.set_ylabel(f"memory ({unit})")
-    ax.set_title(f"{curve.model}: memory against context\n{curve.subtitle()}", fontsize=11)
-    ax.grid(True, alpha=0.3)
-    ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", metadata={"Software": None})
-    return buf.getvalue()

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from math import ceil
 
 from planner.errors import UnknownQuantizationError
+from planner.families import family
 
 DTYPE_BYTES: dict[str, float] = {
     "float64": 8,
@@ -191,15 +192,6 @@ MLC_SCHEMES: dict[str, MlcScheme] = {
     )
 }
 
-MLC_FT_DISABLED = frozenset(
-    {"gemma", "gemma2", "gemma3", "gemma3_text", "orion", "llava", "rwkv6", "chatglm", "medusa"}
-)
-MLC_AWQ_FAMILIES = frozenset({"llama", "mixtral", "llava", "eagle", "olmo", "nemotron"})
-MLC_PER_TENSOR_FAMILIES = frozenset({"llama", "llama4", "mixtral", "olmo", "olmo2", "nemotron"})
-MLC_BLOCK_SCALE_FAMILIES = frozenset(
-    {"ministral3", "qwen3", "qwen3-embedding", "qwen3_moe", "deepseek_v3"}
-)
-
 
 def mlc_scheme(name: str) -> MlcScheme:
     """Look an MLC scheme up by name; unknown names list the known ones."""
@@ -213,18 +205,9 @@ def mlc_scheme(name: str) -> MlcScheme:
 
 
 def mlc_schemes_for(architecture: str) -> tuple[MlcScheme, ...]:
-    """The schemes MLC offers for a family (model.py + make_quantization_functions)."""
-    out = []
-    for s in MLC_SCHEMES.values():
-        if s.kind == "ft-quant" and architecture in MLC_FT_DISABLED:
-            continue
-        if s.kind == "awq" and architecture not in MLC_AWQ_FAMILIES:
-            continue
-        if s.kind == "per-tensor-quant" and architecture not in MLC_PER_TENSOR_FAMILIES:
-            continue
-        if s.kind == "block-scale-quant" and architecture not in MLC_BLOCK_SCALE_FAMILIES:
-            continue
-        out.append(s)
+    """The schemes MLC offers for a family (``Family.mlc_quant_kinds``), best quality first."""
+    kinds = family(architecture).mlc_quant_kinds
+    out = [s for s in MLC_SCHEMES.values() if s.kind in kinds]
     return tuple(sorted(out, key=lambda s: -s.quality_rank))
 
 

@@ -29,11 +29,15 @@ from planner.errors import ConfigFileError
 from planner.io.files import read_text
 from planner.io.limits import MAX_BATCH, MAX_TOKENS
 from planner.io.yamlio import load_yaml
+from planner.request import PlanRequest
+from planner.settings import CheckOptions, Runtime
 
 MAX_CONFIG_BYTES = 1024 * 1024
-MAX_JOBS = 500
-MAX_CHECKS = 2000
-"""Model × device checks one config may ask for (after repeated devices are dropped)."""
+MAX_JOBS = 10_000
+MAX_CHECKS = 200_000
+"""Model × device checks one config may ask for (after repeated devices are dropped): results
+stream to the reports, so memory stays flat; the cap only refuses an absurd matrix (a 1 MiB
+config can name a million)."""
 MAX_TEXT_CHARS = 4096
 """Longest string value (a path is at most 4096 bytes)."""
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
@@ -58,31 +62,10 @@ JOB_KEYS = {
 
 
 @dataclass(frozen=True, slots=True)
-class CheckJob:
-    """One model checked on some devices with some settings."""
-
-    model: Path
-    devices: tuple[str, ...]
-    label: str
-    runtime: str | None = None
-    quantization: str | None = None
-    context: int | None = None
-    prefill: int | None = None
-    batch: int = 1
-    kv_dtype: str | None = None
-    sliding_window: int | None = None
-    attention_sink: int | None = None
-    draft: Path | None = None
-    entitlement: bool = False
-    ram_fraction: float = 0.7
-    adapter: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class RunConfig:
     """A parsed planner.yaml."""
 
-    jobs: tuple[CheckJob, ...]
+    jobs: tuple[PlanRequest, ...]
     profile_dirs: tuple[Path, ...]
 
 
@@ -172,7 +155,7 @@ def load_run_config(path: Path) -> RunConfig:
         raise _fail(path, "jobs must be a non-empty list")
     if len(jobs_raw) > MAX_JOBS:
         raise _fail(path, f"jobs lists {len(jobs_raw)} jobs; planner runs at most {MAX_JOBS}")
-    jobs: dict[CheckJob, int] = {}
+    jobs: dict[PlanRequest, int] = {}
     checks = 0
     for i, raw in enumerate(jobs_raw, 1):
         where = f"jobs[{i}]"
@@ -190,11 +173,18 @@ def load_run_config(path: Path) -> RunConfig:
         model = base / merged.pop("model")
         draft = merged.pop("draft", None)
         label = merged.pop("name", None) or str(Path(raw["model"]))
-        job = CheckJob(
+        runtime = merged.pop("runtime", None)
+        options = CheckOptions(
+            ram_fraction=merged.pop("ram_fraction", CheckOptions().ram_fraction),
+            entitlement=merged.pop("entitlement", False),
+        )
+        job = PlanRequest(
             model=model,
             devices=_unique_devices(merged.pop("devices")),
             label=label,
             draft=base / draft if draft else None,
+            runtime=Runtime(runtime) if runtime else None,
+            options=options,
             **merged,
         )
         if job in jobs:

@@ -7,7 +7,7 @@ field's origin (read from the artifact, derived from other fields, or assumed) i
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from enum import Enum
 
 
@@ -168,6 +168,16 @@ class ModelSpec:
     """Warnings and observations worth showing (e.g. a config/graph mismatch)."""
     extra: tuple[tuple[str, str], ...] = ()
     """Family-specific facts kept as text (e.g. ``("rope_type", "llama3")``)."""
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Specs key the budget caches and are hashed thousands of times in a plan search; the
+        # fields are immutable, so hash them once.
+        values = tuple(getattr(self, f) for f in _SPEC_FIELDS)
+        object.__setattr__(self, "_hash", hash(values))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     @property
     def kv_bytes_per_token_unit(self) -> int:
@@ -190,3 +200,6 @@ class ModelSpec:
     def with_changes(self, **changes: object) -> ModelSpec:
         """A copy with some fields replaced (specs are immutable)."""
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+_SPEC_FIELDS = tuple(f.name for f in fields(ModelSpec) if f.compare)

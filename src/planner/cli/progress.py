@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TypeVar
 
-import planner.cli as cli
+from planner.cli.output import STATE, hint
 
 Advance = Callable[[int, int], None]
 """``advance(done, total)``: report progress of a sweep."""
@@ -21,9 +21,10 @@ Advance = Callable[[int, int], None]
 T = TypeVar("T")
 
 
-def _interactive() -> bool:
+def interactive() -> bool:
+    """Whether progress may draw on stderr (a terminal, not CI, not --quiet)."""
     return (
-        not cli.QUIET
+        not STATE.quiet
         and sys.stderr.isatty()
         and os.environ.get("TERM") != "dumb"
         and not os.environ.get("CI")
@@ -33,8 +34,8 @@ def _interactive() -> bool:
 @contextmanager
 def activity(message: str) -> Iterator[None]:
     """A spinner with ``message`` while the block runs (a hint line when not on a terminal)."""
-    if not _interactive():
-        cli.hint(message)
+    if not interactive():
+        hint(message)
         yield
         return
     from rich.console import Console
@@ -46,8 +47,8 @@ def activity(message: str) -> Iterator[None]:
 @contextmanager
 def progress(message: str) -> Iterator[Advance]:
     """A transient progress bar; the block calls ``advance(done, total)``."""
-    if not _interactive():
-        cli.hint(message)
+    if not interactive():
+        hint(message)
         yield lambda done, total: None
         return
     from rich.console import Console

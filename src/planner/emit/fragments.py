@@ -3,28 +3,13 @@
 from __future__ import annotations
 
 import re
-from enum import Enum
 
 from planner.device import DeviceProfile
 from planner.emit import mlc, ort
+from planner.emit.kinds import EmitKind
 from planner.errors import UsageError
 from planner.quant import MLC_SCHEMES
-from planner.settings import Runtime
 from planner.suggest import Candidate, Plan
-
-
-class EmitKind(str, Enum):
-    """``--emit`` values."""
-
-    mlc_overrides = "mlc-overrides"
-    mlc_package_config = "mlc-package-config"
-    mlc_commands = "mlc-commands"
-    genai_config = "genai-config"
-    ort_builder = "ort-builder"
-
-
-MLC_KINDS = (EmitKind.mlc_overrides, EmitKind.mlc_package_config, EmitKind.mlc_commands)
-
 
 _QUANT_TOKENS = frozenset(MLC_SCHEMES) | {"MLC", "int4", "int8", "fp16", "fp32", "bf16", "cpu"}
 
@@ -91,10 +76,8 @@ def render_fragment(plan: Plan, kind: EmitKind) -> str:
     c = plan.chosen
     if c is None:
         raise UsageError("no plan fits, so there is nothing to emit")
-    if kind in MLC_KINDS and plan.base.runtime is not Runtime.MLC:
-        raise UsageError(f"--emit {kind.value} needs --runtime mlc")
-    if kind not in MLC_KINDS and plan.base.runtime is not Runtime.ONNXRUNTIME:
-        raise UsageError(f"--emit {kind.value} needs --runtime onnxruntime")
+    if plan.base.runtime is not kind.runtime:
+        raise UsageError(f"--emit {kind.value} needs --runtime {kind.runtime.value}")
     if kind is EmitKind.mlc_overrides:
         return mlc.overrides_string(mlc.overrides(mlc_settings(plan, c, plan.devices[0]))) + "\n"
     if kind is EmitKind.mlc_commands:

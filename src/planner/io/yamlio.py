@@ -24,7 +24,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from planner.errors import PlannerError
 
-MAX_YAML_NODES = 10_000
+MAX_YAML_NODES = 100_000
 """Values one YAML document may hold (a real matrix or profile has a few hundred; the
 pure-Python composer takes ~30 µs a value, so this also bounds the time)."""
 MAX_YAML_DEPTH = 64

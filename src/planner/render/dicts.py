@@ -141,8 +141,8 @@ def budget_dict(b: MemoryBudget) -> dict[str, Any]:
         },
         "notes": list(b.notes),
     }
-    if b.mlc_engine is not None:
-        e = b.mlc_engine
+    if b.engine is not None:
+        e = b.engine
         out["memory"]["mlc_reported_bytes"] = b.mlc_reported_bytes
         out["mlc_engine"] = {
             "params_bytes": e.params_bytes,
@@ -189,6 +189,7 @@ def report_dict(r: DeviceReport) -> dict[str, Any]:
         "status": r.status.value,
         "checks": [check_dict(c) for c in r.checks],
         "max_context": r.max_context,
+        "max_context_at_least": r.max_context_is_lower_bound,
         "decode": None
         if dec is None
         else {

@@ -8,7 +8,7 @@ from planner.emit import mlc, ort
 from planner.emit.fragments import mlc_settings, ort_settings
 from planner.render.dicts import budget_dict, report_dict, spec_dict
 from planner.settings import Runtime
-from planner.suggest import Candidate, Plan
+from planner.suggest import AppPlan, Candidate, Plan
 
 
 def candidate_dict(c: Candidate) -> dict[str, Any]:
@@ -20,8 +20,14 @@ def candidate_dict(c: Candidate) -> dict[str, Any]:
         "prefill": c.prefill,
         "sliding_window": c.sliding_window,
         "attention_sink": c.attention_sink,
-        "fits": c.fits,
-        "total_bytes": c.budget.total_bytes,
+        "kv_dtype": c.kv_dtype,
+        "max_batch_size": c.max_batch_size,
+        "fits": c.fits if c.reports else False,
+        "within_margin": c.within_margin,
+        "needs_source_model": c.needs_source_model,
+        "warnings": list(c.warnings),
+        "scores": c.scores.as_dict() if c.scores is not None else None,
+        "total_bytes": c.budget.total_bytes if c.reports else None,
     }
 
 
@@ -36,6 +42,11 @@ def plan_dict(plan: Plan) -> dict[str, Any]:
         "runners_up": [candidate_dict(r) for r in plan.runners_up],
         "rejected": [{**candidate_dict(r), "reason": why} for r, why in plan.rejected],
         "advice": list(plan.advice),
+        "objective": plan.objective.value,
+        "margin": plan.constraints.margin,
+        "target_context": plan.target_context,
+        "why": list(plan.why),
+        "pareto": [candidate_dict(p) for p in plan.pareto],
     }
     if c is not None:
         chosen = {
@@ -66,3 +77,15 @@ def plan_dict(plan: Plan) -> dict[str, Any]:
             }
         out["chosen"] = chosen
     return out
+
+
+def app_plan_dict(app: AppPlan) -> dict[str, Any]:
+    """Several models of one app: each plan, and the combined reports (co-resident)."""
+    return {
+        "co_resident": app.co_resident,
+        "fits": app.fits,
+        "plans": [plan_dict(p) for p in app.plans],
+        "combined": [report_dict(r) for r in app.combined],
+        "switch_seconds": [round(s, 3) for s in app.switch_seconds],
+        "advice": list(app.advice),
+    }

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import math
 
-from planner.plot import CATEGORY_COLORS, CATEGORY_LABELS, DEVICE_COLORS, MemoryCurve
+from planner.plot import MemoryCurve
+from planner.render.style import CATEGORY_COLORS, CATEGORY_LABELS, DEVICE_COLORS
 from planner.text import xml_text
 
 MIB = 1024 * 1024

@@ -21,7 +21,8 @@ from rich.text import Text
 
 from planner.budget import CATEGORIES, MemoryBudget
 from planner.checks import CheckResult, DeviceReport, Status
-from planner.plot import CATEGORY_COLORS, CATEGORY_LABELS, DEVICE_COLORS, LIMIT_CHECKS
+from planner.render.style import CATEGORY_COLORS, CATEGORY_LABELS, DEVICE_COLORS
+from planner.rules import CEILINGS
 from planner.spec import ModelSpec
 
 if TYPE_CHECKING:
@@ -258,7 +259,7 @@ def _markers(reports: Sequence[DeviceReport]) -> list[_Marker]:
         lims = [
             (c, color)
             for c in r.checks
-            if c.id in LIMIT_CHECKS and c.limit_bytes is not None and c.status is not Status.SKIP
+            if c.id in CEILINGS and c.limit_bytes is not None and c.status is not Status.SKIP
         ]
         per_device.append(lims)
     if sum(len(x) for x in per_device) > 6:
@@ -384,13 +385,13 @@ def budget_view(
     out.extend(
         hanging(Text(f"  ┆{m.letter}", style=f"bold {m.color}"), Text(m.label)) for m in markers
     )
-    if b.mlc_engine is not None:
+    if b.engine is not None:
         out.append(
             hanging(
                 Text("  MLC:"),
                 Text(
-                    f"reports {mib(b.mlc_reported_bytes)} (params + temp + KV); the engine's start-up "
-                    f"needs {mib(b.mlc_engine.startup_bytes)} (params + 2 × temp + workspaces)"
+                    f"reports {mib(b.mlc_reported_bytes)} (params + temp + KV); the engine's "
+                    f"start-up needs {mib(b.engine.startup_bytes)} (params + 2 × temp + workspaces)"
                 ),
             )
         )
@@ -518,28 +519,29 @@ def plan_view(plan: Plan, style: TextStyle = PLAIN) -> list[RenderableType]:
     out: list[RenderableType] = [head, _blank()]
     c = plan.chosen
     if c is None:
-        out.append(Text("No plan fits. Closest attempts:", style="bold red"))
+        out.append(Text("No plan fits with the margin. Closest attempts:", style="bold red"))
+        if plan.runners_up:
+            out.append(_candidates_table(((r, _note(r, plan)) for r in plan.runners_up), True))
         out.append(_candidates_table(((r, why) for r, why in plan.rejected), with_reason=True))
     else:
-        window = f", sliding window {c.sliding_window:,}" if c.sliding_window else ""
         chosen = Text("Chosen: ", style="bold green")
-        chosen.append(
-            f"{c.quantization}, context {c.context:,}, prefill chunk {c.prefill:,}{window}",
-            style="bold",
-        )
-        out.extend([chosen, _blank()])
+        chosen.append(_settings_text(c), style="bold")
+        out.extend([chosen, _why_text(plan, c), _blank()])
         out.extend(budget_view(c.budget, c.reports, style))
         for r in c.reports:
             out.append(_blank())
             out.extend(report_view(r))
+        if plan.why:
+            out.extend([_blank(), Text(f"Why it wins ({plan.objective.value}):", style="bold")])
+            out.extend(hanging(Text("  •"), Text(w)) for w in plan.why)
         if plan.runners_up:
-            out.extend([_blank(), Text("Runners-up (lower quality rank):", style="bold")])
-            out.append(_candidates_table(((r, "") for r in plan.runners_up), with_reason=False))
+            out.extend([_blank(), Text("Runners-up:", style="bold")])
+            out.append(_candidates_table(((r, _note(r, plan)) for r in plan.runners_up), True))
         if plan.rejected:
             out.extend([_blank(), Text("Rejected:", style="bold")])
             out.append(_candidates_table(plan.rejected, with_reason=True))
     if plan.advice:
-        out.extend([_blank(), Text("Longer context:", style="bold")])
+        out.extend([_blank(), Text("Advice:", style="bold")])
         out.extend(hanging(Text("  •"), Text(a)) for a in plan.advice)
     if c is not None:
         out.append(_blank())
@@ -558,21 +560,70 @@ def plan_view(plan: Plan, style: TextStyle = PLAIN) -> list[RenderableType]:
     return out
 
 
+def _settings_text(c: Candidate) -> str:
+    parts = [c.quantization, f"context {c.context:,}", f"prefill chunk {c.prefill:,}"]
+    if c.sliding_window:
+        sink = f" + {c.attention_sink} sink tokens" if c.attention_sink else ""
+        parts.append(f"sliding window {c.sliding_window:,}{sink}")
+    if c.kv_dtype:
+        parts.append(f"KV {c.kv_dtype}")
+    if c.max_batch_size:
+        parts.append(f"max batch {c.max_batch_size}")
+    return ", ".join(parts)
+
+
+def _why_text(plan: Plan, c: Candidate) -> Text:
+    s = c.scores
+    if s is None:
+        return Text("")
+    bits = [f"expected perplexity +{s.quality_loss_pct:.1f} %"]
+    if s.decode_tokens_per_s:
+        bits.append(f"decode ≈ {s.decode_tokens_per_s:.1f} tokens/s")
+    if s.ttft_s is not None:
+        bits.append(f"first token ≈ {s.ttft_s:.1f} s for {plan.constraints.prompt_tokens} tokens")
+    bits.append(f"{s.headroom:.0%} of the tightest limit spare")
+    return Text(
+        f"  objective {plan.objective.value}, margin {plan.constraints.margin:.0%}: "
+        + "; ".join(bits),
+        style="dim",
+    )
+
+
+def _note(c: Candidate, plan: Plan | None = None) -> str:
+    notes = list(c.warnings)
+    if c.needs_source_model:
+        notes.append("needs the source model")
+    if plan is not None and c in plan.pareto:
+        notes.append("on the Pareto front")
+    return "; ".join(notes)
+
+
 def _candidates_table(rows: Iterable[tuple[Candidate, str]], with_reason: bool) -> Table:
     t = Table(box=box.SIMPLE_HEAD, show_edge=False, header_style="bold", pad_edge=False)
+    detail = not with_reason or any(c.scores is not None and c.within_margin for c, _ in rows)
     t.add_column("quantization", no_wrap=True)
     t.add_column("context", justify="right", no_wrap=True)
     t.add_column("prefill", justify="right", no_wrap=True)
+    if detail:
+        t.add_column("window", justify="right", no_wrap=True)
+        t.add_column("KV", no_wrap=True)
+        t.add_column("ppl +%", justify="right", no_wrap=True)
+        t.add_column("tok/s", justify="right", no_wrap=True)
     t.add_column("total", justify="right", no_wrap=True)
     if with_reason:
-        t.add_column("why not", ratio=1, overflow="fold")
+        t.add_column("note" if detail else "why not", ratio=1, overflow="fold")
     for cand, why in rows:
-        cells: list[RenderableType] = [
-            cand.quantization,
-            f"{cand.context:,}",
-            f"{cand.prefill:,}",
-            mib(cand.budget.total_bytes),
-        ]
+        s = cand.scores
+        cells: list[RenderableType] = [cand.quantization, f"{cand.context:,}", f"{cand.prefill:,}"]
+        if detail:
+            kv = cand.kv_dtype or (cand.budget.settings.kv_dtype if cand.reports else "")
+            cells += [
+                f"{cand.sliding_window:,}" if cand.sliding_window else "–",
+                kv,
+                f"{s.quality_loss_pct:.1f}" if s else "",
+                f"{s.decode_tokens_per_s:.1f}" if s and s.decode_tokens_per_s else "",
+            ]
+        cells.append(mib(cand.budget.total_bytes) if cand.reports else "")
         if with_reason:
             cells.append(Text(why, style="dim"))
         t.add_row(*cells)

@@ -20,6 +20,7 @@ __all__ = [
     "PLAIN",
     "TextStyle",
     "mib",
+    "render_app_plan",
     "render_budget",
     "render_check_text",
     "render_plan",
@@ -28,8 +29,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from planner.render.ci import ModelReports
-    from planner.suggest import Plan
+    from planner.checks import ModelReports
+    from planner.suggest import AppPlan, Plan
 
 WIDTH = PLAIN.width
 
@@ -63,3 +64,19 @@ def render_check_text(
 def render_plan(plan: Plan, style: TextStyle = PLAIN) -> str:
     """The chosen plan, its budget and checks, runners-up, rejections, advice and commands."""
     return terminal.to_text(terminal.plan_view(plan, style), style)
+
+
+def render_app_plan(app: AppPlan, style: TextStyle = PLAIN) -> str:
+    """Several models of one app: each model's plan, then what they need together."""
+    parts = []
+    mode = "resident together" if app.co_resident else "one at a time"
+    parts.append(f"{len(app.plans)} models in one app, {mode}\n\n")
+    for plan in app.plans:
+        parts.append(render_plan(plan, style))
+        parts.append("\n")
+    if app.combined:
+        parts.append("Together:\n")
+        parts.extend(render_report(r, style) for r in app.combined)
+    if app.advice:
+        parts.append("Advice:\n" + "".join(f"  • {a}\n" for a in app.advice))
+    return "".join(parts)

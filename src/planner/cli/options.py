@@ -1,0 +1,177 @@
+"""The command-line options every command shares, and the one place they become a request.
+
+Typer reads each command's signature, so every command spells its options out; the option
+*definitions* (flags, help, checks) live here once, as ``Annotated`` aliases, and
+``plan_request`` turns parsed values into a ``planner.request.PlanRequest``.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from planner.settings import DEFAULT_RAM_FRACTION, CheckOptions, Runtime
+
+if TYPE_CHECKING:
+    from planner.request import PlanRequest
+
+
+class TextOrJson(str, Enum):
+    """Output formats of inspect, estimate, measure and devices."""
+
+    text = "text"
+    json = "json"
+
+
+class TextJsonHtml(str, Enum):
+    """Output formats of suggest (html: a self-contained report with the chart)."""
+
+    text = "text"
+    json = "json"
+    html = "html"
+
+
+class RuntimeChoice(str, Enum):
+    """--runtime values (one per ``planner.settings.Runtime``)."""
+
+    mlc = "mlc"
+    onnxruntime = "onnxruntime"
+
+
+class Entitlement(str, Enum):
+    """iOS entitlements that change memory limits."""
+
+    increased_memory_limit = "increased-memory-limit"
+
+
+PathArg = Annotated[
+    Path,
+    typer.Argument(
+        help="Model artifact: .onnx file, onnxruntime-genai/Optimum folder, MLC folder or "
+        "Hugging Face folder."
+    ),
+]
+FormatOpt = Annotated[TextOrJson, typer.Option("--format", "-f", help="Output format.")]
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Write the report to this file (atomically)."),
+]
+AdapterOpt = Annotated[str | None, typer.Option("--adapter", help="Force an adapter by name.")]
+DevicesOpt = Annotated[
+    list[str],
+    typer.Option(
+        "--device",
+        "-d",
+        help="Device id, alias or family, or a tier such as android:6GB (repeatable).",
+    ),
+]
+RuntimeOpt = Annotated[
+    RuntimeChoice | None,
+    typer.Option(
+        "--runtime",
+        "-r",
+        help="Runtime to plan for (default: mlc for MLC and Hugging Face folders, "
+        "onnxruntime for ONNX).",
+    ),
+]
+QuantOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--quantization",
+        "-q",
+        help="Target quantization: an MLC scheme (q4f16_1, q0f16, …) or an "
+        "onnxruntime precision (int4, int4-bs128, int8, fp32, …).",
+    ),
+]
+ContextOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--context",
+        "-c",
+        help="Tokens the KV cache must hold (MLC context_window_size; "
+        "onnxruntime-genai max_length).",
+    ),
+]
+PrefillOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--prefill",
+        "-p",
+        help="Tokens processed in one forward pass (MLC prefill_chunk_size; the "
+        "prompt processed at once for onnxruntime-genai).",
+    ),
+]
+BatchOpt = Annotated[int, typer.Option("--batch", "-b", help="Concurrent sequences.")]
+KvDtypeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--kv-dtype", help="KV cache dtype (float16, float32, int8, fp8, int4 where supported)."
+    ),
+]
+WindowOpt = Annotated[
+    int | None,
+    typer.Option("--sliding-window", help="Sliding-window size (tokens kept per sequence)."),
+]
+SinkOpt = Annotated[
+    int | None,
+    typer.Option("--attention-sink", help="Attention-sink tokens kept with a sliding window."),
+]
+DraftOpt = Annotated[
+    Path | None,
+    typer.Option("--draft", help="Draft model for speculative decoding (adds its weights and KV)."),
+]
+ProfilesOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--profiles", help="Extra folder of device profile YAML files (repeatable)."),
+]
+EntitlementOpt = Annotated[
+    Entitlement | None,
+    typer.Option("--entitlement", help="Assume this iOS entitlement is granted."),
+]
+RamFractionOpt = Annotated[
+    float,
+    typer.Option("--ram-fraction", min=0.05, max=1.0, help="Fraction of RAM the model may use."),
+]
+
+
+def plan_request(
+    model: Path,
+    *,
+    devices: list[str] | None = None,
+    runtime: RuntimeChoice | None = None,
+    quantization: str | None = None,
+    context: int | None = None,
+    prefill: int | None = None,
+    batch: int = 1,
+    kv_dtype: str | None = None,
+    sliding_window: int | None = None,
+    attention_sink: int | None = None,
+    draft: Path | None = None,
+    entitlement: Entitlement | None = None,
+    ram_fraction: float = DEFAULT_RAM_FRACTION,
+    profiles: list[Path] | None = None,
+    adapter: str | None = None,
+) -> PlanRequest:
+    """The request the parsed options describe (values are validated downstream)."""
+    from planner.request import PlanRequest
+
+    return PlanRequest(
+        model=model,
+        runtime=Runtime(runtime.value) if runtime is not None else None,
+        quantization=quantization,
+        context=context,
+        prefill=prefill,
+        batch=batch,
+        kv_dtype=kv_dtype,
+        sliding_window=sliding_window,
+        attention_sink=attention_sink,
+        draft=draft,
+        devices=tuple(devices or ()),
+        profile_dirs=tuple(profiles or ()),
+        options=CheckOptions(ram_fraction=ram_fraction, entitlement=entitlement is not None),
+        adapter=adapter,
+        label=str(model),
+    )
