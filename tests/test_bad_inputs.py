@@ -13,21 +13,33 @@ folder (unless the case says ``output: false``), and asserts:
 - stderr is exactly one line starting with ``error:`` (optionally followed by one ``hint:``
   line), containing the expected text and the file name, and no ``Traceback``;
 - the output folder is empty afterwards (no report, no temporary file) — or, for cases that
-  succeed with a warning, holds exactly the report, which contains the expected note.
+  succeed with a warning, holds exactly the report, which contains the expected note;
+- the run took under 60 s and its peak resident memory (``wait4``) stayed under 1 GiB
+  (``max_rss_mib`` to ask for less);
+- optional checks: no control character reached stdout, stderr or the report
+  (``no_control_chars``), the report is well-formed XML (``xml``), special files are still what
+  they were (``after``), nothing outside the case folder was opened (``no_reads_outside``, run
+  under strace where it exists), what a FIFO reader received (``fifo_contains``).
 
 The subprocesses run concurrently (they spend most of their time importing).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import random
+import re
 import shutil
+import stat
 import subprocess
 import sys
+import threading
+import time
+import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +47,7 @@ import pytest
 import yaml
 
 from tests import mlc_factory
+from tests.bad_input_recipes import RECIPES
 from tests.onnx_factory import (
     GenaiOptions,
     ModelConfig,
@@ -59,7 +72,36 @@ CASE_KEYS = {
     "output",
     "output_contains",
     "hint",
+    "needs",
+    "after",
+    "stdout_contains",
+    "no_control_chars",
+    "xml",
+    "no_reads_outside",
+    "read_fifo",
+    "fifo_contains",
+    "max_rss_mib",
+    "max_seconds",
+    "after_contains",
 }
+MAX_RSS_MIB = 1024
+MAX_SECONDS = 60
+LONG_NAME = "r" * 245 + ".json"
+"""A valid 250-byte file name (``@LONG`` in a case's args)."""
+STRACE = shutil.which("strace")
+# The peak RSS a fork reports starts at its parent's (the page tables are shared until exec), so
+# each case runs under this small launcher: the launcher's child starts from the launcher's few
+# MiB, and the launcher writes that child's peak (wait4) to the file named in argv[1].
+LAUNCHER = (
+    "import os, sys\n"
+    "pid = os.fork()\n"
+    "if pid == 0:\n"
+    "    os.execv(sys.argv[2], sys.argv[2:])\n"
+    "_, status, usage = os.wait4(pid, 0)\n"
+    "open(sys.argv[1], 'w').write(str(usage.ru_maxrss))\n"
+    "sys.exit(os.waitstatus_to_exitcode(status) % 256)\n"
+)
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f\x9b]")
 
 
 @dataclass(frozen=True)
@@ -80,6 +122,15 @@ class Result:
     stderr: str
     out_dir: Path
     work: Path
+    seconds: float = 0.0
+    rss_mib: float = 0.0
+    opened: list[str] = field(default_factory=list)
+    fifo: bytes = b""
+    skip: str = ""
+
+
+class _Skip(Exception):
+    """A case that cannot run here (not root, a missing optional module)."""
 
 
 def load_cases() -> list[Case]:
@@ -206,6 +257,19 @@ def _setup(action: dict[str, Any], case_dir: Path) -> None:
             fh.truncate(512 + arg["size"] + 1024)
     elif kind == "remove":
         (case_dir / arg).unlink()
+    elif kind == "recipe":
+        try:
+            RECIPES[arg["name"]](case_dir, arg)
+        except PermissionError as exc:
+            raise _Skip(f"recipe {arg['name']} needs privileges: {exc}") from None
+    elif kind == "mkdir_named":  # a folder whose name YAML spells with escapes
+        (case_dir / arg).mkdir(parents=True)
+    elif kind == "write":
+        (case_dir / arg["file"]).write_text(arg["text"], encoding="utf-8")
+    elif kind == "copy":  # a file of the built artifact into another folder of the case
+        target = case_dir / arg["to"]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(case_dir / arg["from"], target)
     else:
         raise AssertionError(f"unknown setup action {kind!r}")
 
@@ -231,26 +295,131 @@ def _prepare(case: Case, root: Path) -> tuple[Path, Path]:
 
 
 def _command(case: Case, out_dir: Path) -> list[str]:
-    args = [str(a) for a in case.spec["args"]]
+    args = [LONG_NAME if a == "@LONG" else str(a) for a in case.spec["args"]]
     if case.spec.get("output", True):
         args += ["--output", str(out_dir / "report.out")]
     return [sys.executable, "-m", "planner", *args]
 
 
+def _fifo_reader(path: Path, into: list[bytes]) -> threading.Thread:
+    def run() -> None:
+        with path.open("rb") as fh:  # blocks until planner opens the FIFO for writing
+            into.append(fh.read())
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
 def _run(case: Case, root: Path) -> Result:
-    case_dir, out_dir = _prepare(case, root)
+    for module in case.spec.get("needs", []):
+        if importlib.util.find_spec(module) is None:
+            return Result(0, "", "", root, root, skip=f"{module} is not installed")
+    try:
+        case_dir, out_dir = _prepare(case, root)
+    except _Skip as exc:
+        return Result(0, "", "", root, root, skip=str(exc))
     env = {k: v for k, v in os.environ.items() if k != "PLANNER_DEBUG"}
     env["COLUMNS"] = "200"
-    proc = subprocess.run(
-        _command(case, out_dir),
+    command = _command(case, out_dir)
+    trace = case_dir.parent / "strace.txt"
+    traced = bool(case.spec.get("no_reads_outside")) and STRACE is not None
+    if traced:
+        command = [STRACE, "-f", "-qq", "-e", "trace=open,openat,openat2", "-o", str(trace)]
+        command += _command(case, out_dir)
+    rss_file = case_dir.parent / "rss.txt"
+    command = [sys.executable, "-c", LAUNCHER, str(rss_file), *command]
+    received: list[bytes] = []
+    reader = None
+    if "read_fifo" in case.spec:
+        reader = _fifo_reader(case_dir / case.spec["read_fifo"], received)
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        command,
         cwd=case_dir,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
+        env=env,
     )
-    return Result(proc.returncode, proc.stdout, proc.stderr, out_dir, case_dir.parent)
+    timer = threading.Timer(MAX_SECONDS * (3 if traced else 1), proc.kill)
+    timer.start()
+    outputs: dict[str, bytes] = {}
+    pipes = [
+        threading.Thread(target=lambda n=n, f=f: outputs.__setitem__(n, f.read()))
+        for n, f in (("out", proc.stdout), ("err", proc.stderr))
+    ]
+    for t in pipes:
+        t.start()
+    proc.wait()
+    seconds = time.monotonic() - started
+    timer.cancel()
+    for t in pipes:
+        t.join()
+    if reader is not None:
+        reader.join(5)
+    opened: list[str] = []
+    if traced:
+        for line in trace.read_text(errors="replace").splitlines():
+            m = re.search(r'open(?:at2?)?\((?:[A-Z_]+, )?"([^"]*)".*\)\s+=\s+(\d+)', line)
+            if m:
+                opened.append(m.group(1))
+    return Result(
+        proc.returncode,
+        outputs["out"].decode("utf-8", "replace"),
+        outputs["err"].decode("utf-8", "replace"),
+        out_dir,
+        case_dir.parent,
+        seconds=seconds,
+        rss_mib=int(rss_file.read_text()) / 1024 if rss_file.is_file() else 0.0,
+        opened=opened,
+        fifo=received[0] if received else b"",
+    )
+
+
+_KINDS: dict[str, Any] = {
+    "fifo": stat.S_ISFIFO,
+    "symlink": stat.S_ISLNK,
+    "chardev": stat.S_ISCHR,
+    "file": stat.S_ISREG,
+    "socket": stat.S_ISSOCK,
+    "dir": stat.S_ISDIR,
+}
+
+
+def _check_extras(case: Case, res: Result, where: str) -> None:
+    spec = case.spec
+    assert res.seconds < spec.get("max_seconds", MAX_SECONDS), f"took {res.seconds:.1f} s\n{where}"
+    assert res.rss_mib < spec.get("max_rss_mib", MAX_RSS_MIB), (
+        f"peak {res.rss_mib:.0f} MiB\n{where}"
+    )
+    case_dir = res.work / "case"
+    for name, kind in (spec.get("after") or {}).items():
+        path = case_dir / (LONG_NAME if name == "@LONG" else name)
+        if kind == "missing":
+            assert not os.path.lexists(path), f"{name} exists\n{where}"
+        else:
+            assert _KINDS[kind](path.lstat().st_mode), f"{name} is no longer a {kind}\n{where}"
+    report = res.out_dir / "report.out"
+    texts = [res.stdout, res.stderr]
+    if report.is_file():
+        texts.append(report.read_text(encoding="utf-8", errors="replace"))
+    if spec.get("no_control_chars"):
+        for text in texts:
+            assert not _CONTROL.search(text), f"a control character got through\n{where}"
+    if spec.get("xml"):
+        ET.fromstring(report.read_bytes())  # raises when not well formed
+    for name, needle in (spec.get("after_contains") or {}).items():
+        text = (case_dir / name).read_text(encoding="utf-8", errors="replace")
+        assert needle in text, f"{needle!r} not in {name}\n{where}"
+    for needle in _as_list(spec.get("stdout_contains", [])):
+        assert needle in res.stdout, f"{needle!r} not on stdout\n{where}"
+    for needle in _as_list(spec.get("fifo_contains", [])):
+        assert needle.encode() in res.fifo, f"{needle!r} not received by the FIFO reader\n{where}"
+    if spec.get("no_reads_outside") and STRACE is not None:
+        outside = str((res.work / "outside").resolve())
+        leaked = [p for p in res.opened if p.startswith(outside) or "/outside/" in p]
+        assert not leaked, f"opened outside the model folder: {leaked}\n{where}"
 
 
 ALL_CASES = load_cases()
@@ -295,18 +464,22 @@ def test_corpus_covers_the_issue() -> None:
 @pytest.mark.parametrize("case", ALL_CASES, ids=[c.name for c in ALL_CASES])
 def test_bad_input(case: Case, results: dict[str, Result]) -> None:
     res = results[case.name]
+    if res.skip:
+        pytest.skip(res.skip)
     spec = case.spec
     where = f"{case.name}: exit {res.code}\nstderr:\n{res.stderr}\nstdout:\n{res.stdout[:2000]}"
     assert res.code == spec["exit"], where
+    _check_extras(case, res, where)
     assert "Traceback" not in res.stderr and "Traceback" not in res.stdout, where
     assert "internal error" not in res.stderr, where
     produced = sorted(p.name for p in res.out_dir.iterdir())
-    if spec["exit"] in (0, 1) and "output_contains" in spec:
-        # Success with a warning: the report is written (atomically) and carries the note.
+    if spec["exit"] in (0, 1) and "stderr" not in spec:
+        # Success (perhaps with a warning): the report is written (atomically) and carries the
+        # expected text.
         report = res.out_dir / "report.out" if spec.get("output", True) else None
         text = report.read_text(encoding="utf-8") if report is not None else res.stdout
         assert produced == (["report.out"] if report is not None else []), where
-        for needle in _as_list(spec["output_contains"]):
+        for needle in _as_list(spec.get("output_contains", [])):
             assert needle in " ".join(text.split()), f"{needle!r} not in output\n{where}"
         return
     # An error: one "error:" line (plus an optional "hint:" line) and nothing written.

@@ -12,7 +12,9 @@ import io
 import json
 import math
 import os
+import re
 import shutil
+import stat
 import struct
 import tarfile
 import tempfile
@@ -26,15 +28,28 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from planner.device_loader import parse_profile
-from planner.errors import PlannerError, UnsafeArtifactError
-from planner.io import parse_json_bytes, resolve_inside
+from planner.errors import ConfigFileError, PlannerError, UnsafeArtifactError
+from planner.io import (
+    MAX_DIM,
+    MAX_ELEMENTS,
+    checked_dims,
+    load_yaml,
+    parse_json_bytes,
+    project_file,
+    resolve_inside,
+    scan_tar,
+    write_atomic,
+)
+from planner.io.jsonio import json_budget, measure
 from planner.runconfig import load_run_config
+from planner.text import one_line, sanitize
 from planner_adapters._mlc_lib import find_lib_metadata, lib_info_from_metadata
 from planner_adapters._safetensors import read_safetensors_header
 from planner_adapters.hf_adapter import HfAdapter
 from planner_adapters.hf_config import spec_from_hf_config
 from planner_adapters.mlc_adapter import MlcAdapter
 from planner_adapters.onnx.graph import parse_model, scan
+from planner_adapters.onnx.proto import PROJECTION
 from planner_adapters.onnx_adapter import OnnxAdapter
 from tests import mlc_factory
 from tests.onnx_factory import GenaiOptions, ModelConfig, build_genai
@@ -635,3 +650,131 @@ def test_onnx_kv_input_of_a_dtype_without_byte_width(
 
     with pytest.raises(PlannerError, match="float8_e8m0"):
         OnnxAdapter().read(_edited_onnx(scratch, onnx_seed, edit))
+
+
+# --------------------------------------------------------------------------- planner.io, issue 15
+
+_UNSAFE_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]")
+
+
+@FAST
+@given(st.text(max_size=200))
+def test_sanitize_leaves_nothing_a_terminal_or_xml_interprets(text: str) -> None:
+    out = sanitize(text)
+    assert not _UNSAFE_TEXT.search(out)
+    out.encode("utf-8")
+    assert sanitize(out) == out  # idempotent: escapes are plain text
+    assert "\n" not in one_line(text)
+
+
+@FAST
+@given(st.lists(EDGE_INTS, max_size=80))
+def test_checked_dims_never_builds_a_huge_number(dims: list[int]) -> None:
+    try:
+        n = checked_dims(dims, "f", "t")
+    except PlannerError as err:
+        _one_line(err)
+        return
+    assert 0 <= n <= MAX_ELEMENTS
+    assert all(0 <= d <= MAX_DIM for d in dims) and len(dims) <= 64
+
+
+@FAST
+@given(
+    st.lists(
+        st.sampled_from([b"[", b"]", b"{", b"}", b",", b":", b'"', b"\\", b"0", b'"]"', b" "]),
+        max_size=300,
+    )
+)
+def test_json_budget_and_depth_hold_on_bracket_soup(parts: list[bytes]) -> None:
+    data = b"".join(parts)
+    try:
+        value = parse_json_bytes(data, Path("x.json"))
+    except PlannerError as err:
+        _one_line(err)
+        return
+    assert measure(data).memory(len(data)) <= json_budget(len(data))
+    del value
+
+
+@FAST
+@given(st.text(max_size=300))
+def test_strict_yaml_on_text(text: str) -> None:
+    try:
+        load_yaml(text, "c.yaml", ConfigFileError)
+    except PlannerError as err:
+        _one_line(err)
+
+
+@FAST
+@given(st.binary(max_size=3000))
+def test_tar_scan_on_bytes(scratch: Path, data: bytes) -> None:
+    path = _fresh(scratch, "tar") / "lib.tar"
+    path.write_bytes(data)
+    with path.open("rb") as fh:
+        try:
+            members = scan_tar(fh, len(data), path)
+        except PlannerError as err:
+            _one_line(err)
+            return
+    for m in members:  # every member accepted lies inside the file
+        assert 0 <= m.offset and m.offset + m.size <= len(data)
+
+
+@FAST
+@given(st.binary(max_size=2000))
+def test_protobuf_projection_on_bytes(scratch: Path, data: bytes) -> None:
+    path = _fresh(scratch, "pb") / "model.onnx"
+    path.write_bytes(data)
+    try:
+        projected, size = project_file(path, PROJECTION, "ModelProto", "ONNX model")
+    except PlannerError as err:
+        _one_line(err)
+        return
+    assert size == len(data)
+    assert len(projected) <= len(data) + 16 * data.count(b"J")  # raw_data lengths are small
+
+
+@FAST
+@given(
+    st.sampled_from(["missing", "file", "link", "dangling", "loop", "fifo", "dir"]),
+    st.text(
+        alphabet=st.characters(blacklist_characters="/\x00", blacklist_categories=("Cs",)),
+        min_size=1,
+        max_size=60,
+    ),
+    st.binary(max_size=200),
+)
+def test_output_never_replaces_special_files(
+    scratch: Path, kind: str, name: str, payload: bytes
+) -> None:
+    assume(name not in (".", ".."))
+    folder = _fresh(scratch, "out")
+    path = folder / name
+    if kind == "file":
+        path.write_bytes(b"old")
+    elif kind == "link":
+        (folder / ".real").write_bytes(b"old")
+        path.symlink_to(".real")
+    elif kind == "dangling":
+        path.symlink_to("nowhere/x")
+    elif kind == "loop":
+        path.symlink_to(name)
+    elif kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "dir":
+        path.mkdir()
+    try:
+        write_atomic(path, payload)
+    except PlannerError as err:
+        _one_line(err)
+        assert kind in ("dangling", "loop", "fifo", "dir")
+    else:
+        assert kind in ("missing", "file", "link") and path.read_bytes() == payload
+    assert not [p for p in folder.iterdir() if p.name.startswith(".planner-")]
+    if kind == "link":
+        assert path.is_symlink()
+    if kind == "fifo":
+        assert stat.S_ISFIFO(path.lstat().st_mode)
+    if kind == "dir":
+        assert path.is_dir() and not list(path.iterdir())

@@ -37,7 +37,7 @@ from typing import Any, BinaryIO
 from planner.errors import ArtifactFormatError, UnsafeArtifactError
 from planner.io.files import open_regular
 from planner.io.jsonio import json_object_end, parse_json_bytes
-from planner.io.limits import Budget
+from planner.io.limits import MAX_DIM, MAX_ELEMENTS, MAX_RANK, Budget
 from planner.io.tar import scan_tar
 from planner.quant import DTYPE_BYTES
 from planner.spec import CompiledLibInfo
@@ -50,9 +50,9 @@ _CHUNK = 8 * 1024 * 1024
 _MAX_CANDIDATES = 16
 _MAX_METADATA_BYTES = 16 * 1024 * 1024
 """The metadata of a 70B model's library is a few hundred kB; larger is not MLC's."""
-MAX_LIB_BYTES = 4 * 1024 * 1024 * 1024
-"""Largest compiled library scanned (real ones are tens of megabytes)."""
-SCAN_BYTES = 2 * 1024 * 1024 * 1024
+MAX_LIB_BYTES = 1024 * 1024 * 1024
+"""Largest compiled library scanned (real ones are tens of megabytes: weights live elsewhere)."""
+SCAN_BYTES = 512 * 1024 * 1024
 """Bytes one scan may read, candidates' JSON windows included."""
 SCAN_ITEMS = 4_000_000
 """Candidates plus JSON tokens one scan may examine."""
@@ -199,7 +199,7 @@ def _meta_int(meta: dict[str, Any], key: str, path: Path) -> int | None:
         )
     if value == -1:
         return None
-    if value < 0 or value > 1 << 40:
+    if value < 0 or value > MAX_DIM:
         raise ArtifactFormatError(
             f"compiled-library metadata {key!r} = {value} is out of range", path=str(path)
         )
@@ -239,6 +239,10 @@ def _params_bytes(
             raise ArtifactFormatError(
                 "compiled-library metadata param needs name, shape and dtype", path=str(path)
             )
+        if len(shape) > MAX_RANK:
+            raise ArtifactFormatError(
+                f"compiled-library param {name!r} has {len(shape)} dimensions", path=str(path)
+            )
         numel = 1
         for dim in shape:
             if isinstance(dim, str):
@@ -248,13 +252,13 @@ def _params_bytes(
                     numel = 0
                     continue
                 dim = value
-            if isinstance(dim, bool) or not isinstance(dim, int) or dim <= 0:
+            if isinstance(dim, bool) or not isinstance(dim, int) or not 0 < dim <= MAX_DIM:
                 raise ArtifactFormatError(
                     f"compiled-library param {name!r} has an invalid dimension {dim!r}",
                     path=str(path),
                 )
-            numel *= dim
-            if numel > 1 << 50:
+            numel *= dim  # both factors bounded: the cap below is checked after each one
+            if numel > MAX_ELEMENTS:
                 raise ArtifactFormatError(
                     f"compiled-library param {name!r} has an absurd size", path=str(path)
                 )
@@ -287,7 +291,8 @@ def lib_info_from_metadata(
     for func, nbytes in usage.items():
         if isinstance(nbytes, float) and nbytes.is_integer():
             nbytes = int(nbytes)
-        if isinstance(nbytes, bool) or not isinstance(nbytes, int) or not 0 <= nbytes <= 1 << 50:
+        byte_count = isinstance(nbytes, int) and not isinstance(nbytes, bool)
+        if not byte_count or not 0 <= nbytes <= MAX_ELEMENTS:
             raise ArtifactFormatError(
                 f"compiled-library memory_usage[{func!r}] is not a byte count", path=str(path)
             )

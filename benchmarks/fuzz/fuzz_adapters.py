@@ -11,9 +11,19 @@ metadata JSON), plus hostile file-system shapes (symlinks out of the folder, sym
 FIFOs, directories where files belong). The input is then read through the adapter's
 ``read()`` (and every adapter's ``sniff()``), ``load_profiles`` or ``load_run_config``.
 
-An input passes when it yields a spec or a ``PlannerError``. Anything else is a crash: it is
+Two more targets exercise ``planner.io`` directly: ``json`` (every JSON seed, mutated, through the
+bounded JSON reader with its memory budget) and ``output`` (report writes onto every kind of
+target: missing, regular, symlinks, FIFOs, sockets, directories, devices, long and control-character
+names). Some inputs are laid out as a Hugging Face hub cache (``models--f--m/snapshots/r/`` linking
+into ``blobs/``).
+
+An input passes when it yields a spec or a ``PlannerError`` whose message is one line without
+control characters, and a returned spec holds no unsanitised text (``output``: when every
+special file is still what it was, the report landed only where the rule says, and no temporary
+file is left). Anything else is a crash: it is
 recorded with its traceback, minimised (chunk deletion while the same exception still comes
-from the same line) and printed. Each input runs under a 2-second timer (a hang is a crash)
+from the same line) and printed. Each input runs under a 2-second timer (5 s for the YAML targets; a
+hang is a crash)
 and every worker under an address-space limit (unbounded memory shows as ``MemoryError``); the
 peak RSS of each worker is reported. Inputs are generated from ``--seed`` and their index
 alone, so any input can be replayed with ``--replay TARGET:INDEX``.
@@ -33,9 +43,12 @@ import json
 import multiprocessing
 import os
 import random
+import re
 import resource
 import shutil
 import signal
+import socket
+import stat
 import sys
 import tempfile
 import time
@@ -53,8 +66,25 @@ for extra in (ROOT, ROOT / "benchmarks" / "fuzz"):
 
 import mutators  # noqa: E402
 
-TARGETS = ("onnx", "mlc", "hf", "profile", "runconfig")
+TARGETS = ("onnx", "mlc", "hf", "profile", "runconfig", "json", "output")
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]")
+OUTPUT_KINDS = (
+    "missing",
+    "file",
+    "symlink-file",
+    "symlink-dangling",
+    "symlink-loop",
+    "fifo",
+    "symlink-fifo",
+    "dir",
+    "symlink-dir",
+    "socket",
+    "chardev",
+)
 TIME_LIMIT_S = 2.0
+YAML_TIME_LIMIT_S = 5.0
+"""PyYAML's pure-Python composer takes ~30 µs a value; 100,000 values (the strict reader's cap)
+take ~3 s, so the YAML targets get a longer limit before a read counts as a hang."""
 ESTIMATE = False
 """``--estimate``: also run the budget engine (the format's default runtime) on every spec."""
 MEMORY_LIMIT_BYTES = 3 * 1024**3
@@ -182,6 +212,14 @@ def build_seeds(work: Path) -> dict[str, list[Seed]]:
     seeds["hf"] = _hf_seeds()
     seeds["profile"] = _profile_seeds()
     seeds["runconfig"] = _runconfig_seeds()
+    seeds["json"] = [
+        Seed(f"json-{s.name}-{name}", {name: data}, name, {name: "json"})
+        for t in ("onnx", "mlc", "hf")
+        for s in seeds[t]
+        for name, data in s.files.items()
+        if name.endswith(".json") and not s.name.endswith("-file")
+    ]
+    seeds["output"] = [Seed("output", {"payload": b"{}\n"}, "report.json", {})]
     return seeds
 
 
@@ -368,6 +406,8 @@ class Input:
     changed: tuple[str, ...] = ()
     linked: frozenset[str] = frozenset()
     """Files still identical to the seed's: hard-linked from the seed store, not rewritten."""
+    hub: bool = False
+    """Lay the folder out as a Hugging Face hub-cache snapshot (files link into blobs/)."""
 
 
 class Generator:
@@ -410,6 +450,8 @@ class Generator:
         return data[: rng.randint(0, len(data))] if rng.random() < 0.7 else data + bytes(17)
 
     def _mutate_lib(self, data: bytes, rng: random.Random, donors: list[bytes]) -> bytes:
+        if data[257:262] == b"ustar" and rng.random() < 0.5:
+            return mutators.mutate_tar(data, rng, donors)
         marker = b'{"model_type":'
         at = data.find(marker)
         if at < 12 or rng.random() < 0.3:
@@ -426,6 +468,8 @@ class Generator:
 
     def generate(self, target: str, index: int) -> Input:
         rng = random.Random(f"{self.seed}:{target}:{index}")
+        if target == "output":
+            return _output_input(rng)
         seed = rng.choice(self.seeds[target])
         files = dict(seed.files)
         names = list(files)
@@ -459,7 +503,10 @@ class Generator:
         linked = frozenset(
             n for n, data in files.items() if n not in special and data is seed.files.get(n)
         )
-        return Input(files, entry, special, seed.name, tuple(dict.fromkeys(changed)), linked)
+        hub = target in ("onnx", "mlc", "hf") and rng.random() < 0.05
+        return Input(
+            files, entry, special, seed.name, tuple(dict.fromkeys(changed)), linked, hub=hub
+        )
 
     @staticmethod
     def _main(seed: Seed, rng: random.Random) -> str:
@@ -471,12 +518,74 @@ class Generator:
 # --------------------------------------------------------------------------- running
 
 
+def _output_input(rng: random.Random) -> Input:
+    """A report write onto one kind of target (see ``OUTPUT_KINDS``)."""
+    kind = rng.choice(OUTPUT_KINDS)
+    name = rng.choice(
+        (
+            "report.json",
+            "r" * rng.choice((200, 250, 255)),
+            "ü" * 127,
+            "a\x1b[31m\nb",
+            ".hidden",
+            "-o",
+            " spaced ",
+        )
+    )
+    size = rng.choice((0, 1, 5000, 300_000))
+    payload = rng.randbytes(size) if rng.random() < 0.5 else b"x" * size
+    return Input({"payload": payload}, name, {"target": kind}, "output")
+
+
+def _write_output_target(folder: Path, inp: Input) -> None:
+    kind = inp.special["target"]
+    path = folder / inp.entry
+    if kind == "file":
+        path.write_bytes(b"previous")
+    elif kind == "symlink-file":
+        (folder / "real").write_bytes(b"previous")
+        path.symlink_to("real")
+    elif kind == "symlink-dangling":
+        path.symlink_to("nowhere/x")
+    elif kind == "symlink-loop":
+        path.symlink_to(path.name)
+    elif kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "symlink-fifo":
+        os.mkfifo(folder / "real")
+        path.symlink_to("real")
+    elif kind == "dir":
+        path.mkdir()
+    elif kind == "symlink-dir":
+        (folder / "real").mkdir()
+        path.symlink_to("real")
+    elif kind == "socket":
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.bind(str(path))
+        except OSError:  # a socket path over 108 bytes: a regular file stands in
+            path.write_bytes(b"previous")
+        finally:
+            sock.close()
+    elif kind == "chardev":
+        try:
+            os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+        except PermissionError:  # not root: a missing target instead
+            pass
+
+
 def write_input(base: Path, inp: Input) -> Path:
-    """Write the input into ``base/m`` (fresh), with ``base/outside.bin`` outside the folder."""
+    """Write the input into ``base/m`` (fresh), with ``base/outside.bin`` outside the folder
+    (or, for a hub-cache input, into ``base/models--f--m/snapshots/r`` linking into blobs/)."""
     folder = base / "m"
-    if folder.exists() or folder.is_symlink():
-        shutil.rmtree(folder)
+    hub_repo = base / "models--f--m"
+    for old in (folder, hub_repo):
+        if old.exists() or old.is_symlink():
+            shutil.rmtree(old)
     folder.mkdir()
+    if inp.seed == "output":
+        _write_output_target(folder, inp)
+        return folder
     outside = base / "outside.bin"
     if not outside.exists():
         outside.write_bytes(bytes(1 << 20))
@@ -504,6 +613,20 @@ def write_input(base: Path, inp: Input) -> Path:
     (folder / "subdir").mkdir(exist_ok=True)
     if "fifo" not in inp.files:
         os.mkfifo(folder / "fifo")
+    if inp.hub:  # every regular file becomes a blob; the snapshot holds links
+        snap = hub_repo / "snapshots" / "r"
+        blobs = hub_repo / "blobs"
+        snap.mkdir(parents=True)
+        blobs.mkdir()
+        for item in sorted(folder.iterdir()):
+            if item.is_file() and not item.is_symlink():
+                blob = blobs / f"b{len(list(blobs.iterdir()))}"
+                os.replace(item, blob)
+                (snap / item.name).symlink_to(f"../../blobs/{blob.name}")
+            else:
+                os.replace(item, snap / item.name)
+        folder.rmdir()
+        return snap
     return folder
 
 
@@ -513,6 +636,7 @@ _READERS: dict[str, Any] = {}
 def _reader(target: str) -> Any:
     if not _READERS:
         from planner.device_loader import load_profiles
+        from planner.io import read_json
         from planner.runconfig import load_run_config
         from planner_adapters.hf_adapter import HfAdapter
         from planner_adapters.mlc_adapter import MlcAdapter
@@ -554,6 +678,7 @@ def _reader(target: str) -> Any:
             hf_estimate=estimated(sniffed(adapters[2])),
             profile=lambda p: load_profiles([p]),
             runconfig=load_run_config,
+            json=lambda p: read_json(p, p.name),
         )
     return _READERS[target]
 
@@ -571,25 +696,91 @@ def _signature(exc: BaseException) -> str:
     return f"{type(exc).__name__} at {where}"
 
 
+def _unsafe_text(value: Any, depth: int = 0) -> str | None:
+    """The first string inside a spec that still holds a control character, if any."""
+    if isinstance(value, str):
+        return value if _UNSAFE.search(value) else None
+    if depth > 12:
+        return None
+    if isinstance(value, (tuple, list)):
+        items: Any = value
+    elif hasattr(value, "__dataclass_fields__"):
+        items = [getattr(value, f) for f in value.__dataclass_fields__]
+    else:
+        return None
+    for item in items:
+        found = _unsafe_text(item, depth + 1)
+        if found is not None:
+            return found
+    return None
+
+
+def _check_output(folder: Path, inp: Input) -> None:
+    """Write a report onto the prepared target; raise AssertionError when the rule is broken."""
+    from planner.errors import InputError
+    from planner.io import write_atomic
+
+    kind = inp.special["target"]
+    path = folder / inp.entry
+    before = {p.name: p.lstat().st_mode for p in folder.iterdir()}
+    payload = inp.files["payload"]
+    try:
+        write_atomic(path, payload)
+        wrote = True
+    except InputError:
+        wrote = False
+    after = {p.name: p.lstat().st_mode for p in folder.iterdir()}
+    left = [n for n in after if n.startswith(".planner-")]
+    assert not left, f"temporary files left: {left}"
+    for name, mode in before.items():
+        if not stat.S_ISREG(mode):
+            assert name in after and stat.S_IFMT(after[name]) == stat.S_IFMT(mode), (
+                f"{kind}: {name!r} changed kind"
+            )
+    expect_write = kind in ("missing", "file", "symlink-file") or (
+        kind == "chardev" and os.path.lexists(path)
+    )
+    if kind == "socket" and stat.S_ISREG(before.get(inp.entry, 0)):
+        expect_write = True  # the socket path was too long: a regular file stood in
+    if kind == "chardev" and not os.path.lexists(path):
+        expect_write = True
+    assert wrote == expect_write, f"{kind}: wrote={wrote}"
+    if wrote and kind in ("missing", "file", "symlink-file", "socket"):
+        assert path.read_bytes() == payload, f"{kind}: wrong content"
+        if kind == "symlink-file":
+            assert path.is_symlink(), "the link was replaced"
+
+
 def run_one(target: str, folder: Path, inp: Input) -> tuple[str, str | None, str | None, float]:
     """Outcome ('ok' | 'error:<Class>' | 'crash' | 'hang'), signature, traceback, seconds."""
     from planner.errors import PlannerError
 
     path = folder / inp.entry if inp.entry else folder
-    reader = _reader(
-        f"{target}_estimate" if ESTIMATE and target in ("onnx", "mlc", "hf") else target
+    reader = (
+        (lambda _p: _check_output(folder, inp))
+        if target == "output"
+        else _reader(
+            f"{target}_estimate" if ESTIMATE and target in ("onnx", "mlc", "hf") else target
+        )
     )
-    signal.setitimer(signal.ITIMER_REAL, TIME_LIMIT_S)
+    limit = YAML_TIME_LIMIT_S if target in ("profile", "runconfig") else TIME_LIMIT_S
+    signal.setitimer(signal.ITIMER_REAL, limit)
     start = time.perf_counter()
     try:
-        reader(path)
+        value = reader(path)
         outcome, sig, tb = "ok", None, None
+        if target in ("onnx", "mlc", "hf") and _unsafe_text(value) is not None:
+            outcome, sig = "crash", "unsanitised text in a spec"
+            tb = repr(_unsafe_text(value))[:300]
     except PlannerError as exc:
         outcome, sig, tb = f"error:{type(exc).__name__}", None, None
-        if "\n" in exc.one_line():
-            outcome, sig, tb = "crash", "multi-line error message", exc.one_line()
+        line = exc.one_line()
+        if "\n" in line:
+            outcome, sig, tb = "crash", "multi-line error message", line
+        elif _UNSAFE.search(line):
+            outcome, sig, tb = "crash", "control character in an error message", repr(line)[:300]
     except Hang:
-        outcome, sig, tb = "hang", "hang (over 2 s)", traceback.format_exc(limit=-12)
+        outcome, sig, tb = "hang", f"hang (over {limit:g} s)", traceback.format_exc(limit=-12)
     except BaseException as exc:  # every other exception is a bug
         outcome, sig, tb = "crash", _signature(exc), traceback.format_exc(limit=-12)
     finally:
@@ -613,8 +804,11 @@ def _init_worker(seeds: dict[str, list[Seed]], seed: int, base: str, limit: bool
             for name, data in s.files.items():
                 (store / name).write_bytes(data)
     for t in TARGETS:  # import everything before measuring the address space
-        _reader(t)
+        if t != "output":
+            _reader(t)
     import onnx  # noqa: F401
+
+    import planner.io  # noqa: F401
 
     size = _vm_size()
     if size and limit:

@@ -103,6 +103,18 @@ HOSTILE_NAMES: tuple[str, ...] = (
     "a/" * 3000,
 )
 LONG_DIGITS = "9" * 5000
+CONTROL_TEXTS: tuple[str, ...] = (
+    "llama\x1b]0;owned\x07",
+    "a\nb",
+    "\x1b[2J\x1b[H",
+    "bidi\u202eevil",
+    "\ud800",
+    "tab\tcr\r",
+    "\x00nul",
+    "\x9bcsi",
+    "line\u2028sep",
+)
+"""Text that must never reach a terminal or a report raw (planner.text escapes it)."""
 
 
 def _interesting_int(rng: random.Random) -> int:
@@ -220,8 +232,19 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _dense(rng: random.Random) -> Any:
+    """A flat or dense JSON value: many small items (memory blows up once parsed)."""
+    count = rng.choice((1000, 50_000, 200_000))
+    item = rng.choice((0, 1.5, "", [], {}, None))
+    return [copy.copy(item) for _ in range(count)]
+
+
 def _interesting_value(rng: random.Random, tree: Any) -> Any:
-    kind = rng.randrange(10)
+    kind = rng.randrange(12)
+    if kind == 10:
+        return rng.choice(CONTROL_TEXTS)
+    if kind == 11:
+        return _dense(rng) if rng.random() < 0.3 else rng.choice(CONTROL_TEXTS)
     if kind < 3:
         return _interesting_int(rng)
     if kind == 3:
@@ -383,6 +406,18 @@ YAML_SNIPPETS: tuple[str, ...] = (
     "!custom tag",
     "'unterminated",
     '"\\x',
+    '"job \\e[31mred\\x07"',
+    '"line\\nbreak"',
+    "100000000000000000000000",
+    "1.0e+23",
+    "-4",
+    "1000000000",
+    "[" + ", ".join(["pixel-8-pro"] * 3000) + "]",
+    "[" + ", ".join(f"phone-{i}" for i in range(2100)) + "]",
+    "[" * 70 + "]" * 70,
+    "[" + "1, " * 3000 + "1]",
+    "&a x",
+    "{a: 1, a: 2}",
 )
 
 
@@ -480,7 +515,7 @@ def mutate_onnx(
     model.CopyFrom(parsed())
     g = model.graph
     for _ in range(rng.randint(1, 3)):
-        op = rng.randrange(12)
+        op = rng.randrange(16)
         if op == 0 and len(g.initializer):  # dims
             t = rng.choice(g.initializer)
             if len(t.dims) and rng.random() < 0.8:
@@ -642,6 +677,29 @@ def mutate_onnx(
             field = rng.choice((g.node, g.initializer, g.input, g.output))
             if len(field):
                 del field[rng.randrange(len(field))]
+        elif op == 12 and len(g.initializer):  # many huge dims, then a zero
+            t = rng.choice(g.initializer)
+            count = rng.choice((63, 64, 65, 1000, 20_000))
+            del t.dims[:]
+            t.dims.extend([2**62] * count + [0])
+            t.ClearField("raw_data")
+        elif op == 13 and len(g.initializer):  # an empty tensor with an INT64_MAX dim
+            t = rng.choice(g.initializer)
+            del t.dims[:]
+            t.dims.extend(rng.choice(([0, 2**63 - 1], [2**63 - 1, 0], [0, 2**40 + 1])))
+            t.ClearField("raw_data")
+        elif op == 14:  # a flood of empty nodes
+            for _ in range(rng.choice((1000, 20_000, 100_000))):
+                g.node.add()
+        elif op == 15:  # control characters in names read into the spec
+            text = rng.choice(CONTROL_TEXTS)
+            target = rng.randrange(3)
+            if target == 0 and len(g.node):
+                rng.choice(g.node).name = "/model/layers.0/attn/q_proj/" + text
+            elif target == 1:
+                model.producer_name = text
+            elif len(g.input):
+                rng.choice(g.input).name = "past_key_values.0.key" + text
         else:  # nest the graph in If nodes (subgraph walking)
             depth = rng.choice((1, 2, 10, 60))
             empty = helper.make_graph([], "empty", [], [])
@@ -658,3 +716,66 @@ def mutate_onnx(
     if rng.random() < 0.2:
         out = mutate_bytes(out, rng, donors)
     return out
+
+
+# --------------------------------------------------------------------------- tar
+
+
+def _tar_block(name: bytes, size: int, typeflag: bytes, *, base256: bool = False) -> bytes:
+    h = bytearray(512)
+    h[0 : min(len(name), 100)] = name[:100]
+    for start, width in ((100, 8), (108, 8), (116, 8), (136, 12)):
+        h[start : start + width] = b"0" * (width - 1) + b"\0"
+    if base256:
+        h[124:136] = b"\x80" + (size % 2**88).to_bytes(11, "big")
+    else:
+        h[124:136] = oct(size % 8**11)[2:].rjust(11, "0").encode() + b"\0"
+    h[156:157] = typeflag
+    h[257:265] = b"ustar\x0000"
+    h[148:156] = b" " * 8
+    h[148:156] = oct(sum(h))[2:].rjust(6, "0").encode() + b"\0 "
+    return bytes(h)
+
+
+def _pax(record_bytes: int, key: bytes = b"comment") -> bytes:
+    body = b" " + key + b"=" + b"x" * max(record_bytes - len(key) - 12, 0) + b"\n"
+    total = len(body) + 1
+    while len(str(total)) + len(body) != total:
+        total = len(str(total)) + len(body)
+    return str(total).encode() + body
+
+
+def mutate_tar(data: bytes, rng: random.Random, donors: list[bytes]) -> bytes:
+    """Header-aware mutations of a tar archive: pax floods, GNU long names, huge or base-256
+    sizes, sparse entries, broken checksums, member names with ``..`` and control bytes."""
+    op = rng.randrange(7)
+    if op == 0:  # a flood of pax headers in front
+        record = _pax(rng.choice((100, 5000, 60_000)))
+        block = _tar_block(b"PaxHeader", len(record), b"x") + record
+        block += b"\0" * (-len(block) % 512)
+        return block * rng.choice((1, 100, 1000)) + data
+    if op == 1:  # one extended header claiming a huge payload
+        kind = rng.choice((b"x", b"g", b"L", b"K"))
+        size = rng.choice((1 << 20, (1 << 20) + 1, 1 << 30, 2**33, 2**62))
+        return _tar_block(b"././@LongLink", size, kind, base256=size >= 8**11) + data
+    if op == 2:  # a member whose size runs past the end (or is base-256 huge)
+        size = rng.choice((len(data), len(data) * 2, 2**33, 2**62))
+        name = rng.choice((b"../../devc.o", b"devc.o", b"/abs/devc.o", b"dev\x1b]0;c.o"))
+        return _tar_block(name, size, b"0", base256=size >= 8**11) + data
+    if op == 3:  # an old-style GNU sparse entry with extension blocks
+        head = bytearray(_tar_block(b"sparse.o", 512, b"S"))
+        head[482] = 1
+        ext = bytearray(512)
+        ext[504] = rng.choice((0, 1))
+        return bytes(head) + bytes(ext) * rng.choice((1, 3)) + bytes(512) + data
+    if op == 4:  # pax records that lie about path and size
+        record = _pax(40, b"size").replace(b"x" * 28, b"9" * 28)
+        record = rng.choice((record, _pax(60, b"path"), _pax(30, b"GNU.sparse.map"), b"99 x\n"))
+        block = _tar_block(b"PaxHeader", len(record), b"x") + record
+        return block + b"\0" * (-len(block) % 512) + data
+    if op == 5 and len(data) >= 512:  # a broken checksum after the first header
+        buf = bytearray(data)
+        i = 512 * rng.randrange(max(1, len(data) // 512))
+        buf[i + 148 : i + 156] = b"0000000\0"
+        return bytes(buf)
+    return mutate_bytes(data, rng, donors)

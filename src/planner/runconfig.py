@@ -100,8 +100,8 @@ def _check_count(path: Path, where: str, key: str, value: int) -> None:
     if key in ("context", "prefill", "batch", "sliding_window") and value <= 0:
         raise _fail(path, f"{where}: {key} must be positive, got {value}")
     if key in _TOKEN_KEYS and not 0 <= value <= MAX_TOKENS:
-        shown = str(value) if value < 10**12 else f"a {len(str(value))}-digit number"
-        raise _fail(path, f"{where}: {key} must be at most {MAX_TOKENS} tokens, got {shown}")
+        shown = str(value) if abs(value) < 10**12 else f"a {len(str(value))}-digit number"
+        raise _fail(path, f"{where}: {key} must be between 0 and {MAX_TOKENS} tokens, got {shown}")
     if key == "batch" and value > MAX_BATCH:
         raise _fail(path, f"{where}: batch must be at most {MAX_BATCH}, got {value}")
 

@@ -58,8 +58,9 @@ _STRING = 8
 _EXTERNAL = 1
 _SUBGRAPH_OPS = frozenset({"If", "Loop", "Scan"})
 _ATTR_INT, _ATTR_FLOAT, _ATTR_GRAPH, _ATTR_GRAPHS = 2, 1, 5, 10
-MAX_NODES = 10_000_000
-"""More nodes than any real LLM graph (a 70B genai graph has ~1,500); a guard for loops."""
+MAX_NODES = 1_000_000
+"""More nodes than any real LLM graph (a 70B genai graph has ~1,500, an Optimum export with
+its merged subgraphs tens of thousands); bounds the scan's time."""
 MAX_DATA_FILES = 100_000
 """Distinct external data files (one per tensor is the most a real export uses)."""
 MAX_GRAPH_BYTES = 2 * 1024 * 1024 * 1024
@@ -392,6 +393,8 @@ def scan(model: Any, path: Path, file_bytes: int) -> Graph:
                         path=str(path),
                     )
             tensors[name] = Tensor(name, dtype, dims, numel, nbytes, external)
+        if len(nodes) + len(graph.node) > MAX_NODES:
+            raise ArtifactFormatError(f"graph has over {MAX_NODES} nodes", path=str(path))
         for n in graph.node:
             op = n.op_type
             outs = tuple(n.output)
@@ -410,8 +413,6 @@ def scan(model: Any, path: Path, file_bytes: int) -> Graph:
                         stack.append(a.g)
                     elif a.type == _ATTR_GRAPHS:
                         stack.extend(a.graphs)
-        if len(nodes) > MAX_NODES:
-            raise ArtifactFormatError(f"graph has over {MAX_NODES} nodes", path=str(path))
     producer.pop("", None)
     g = model.graph
     inputs = {text(vi.name): vi for vi in g.input}

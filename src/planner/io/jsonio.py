@@ -1,12 +1,15 @@
 """Bounded JSON: a byte limit per file, a depth limit, and a memory budget proportional to the file.
 
 A 64 MiB file of ``[{},{},…]`` is 22 million dicts once parsed — gigabytes — although every
-byte of it is legal JSON. So before ``json.loads`` runs, one pass over the document (C-speed
-regex and byte counts, strings masked first) measures its shape: how many containers and
-values it holds and how deep it nests. The memory that shape costs in Python is estimated
-from measured per-object sizes; a document whose estimate exceeds ``JSON_MEMORY_FACTOR`` times
-its size (plus a small allowance), or ``MAX_JSON_MEMORY`` in all, is refused before it is parsed.
-Real configs cost two to four times their size.
+byte of it is legal JSON. So before ``json.loads`` runs, the document's shape is measured with
+byte counts (C speed, no copy): how many containers (``[``, ``{``) and values (``,``, ``:``) it
+can hold. The memory that shape costs in Python is estimated from measured per-object sizes; a
+document whose estimate exceeds ``JSON_MEMORY_FACTOR`` times its size (plus a small allowance),
+or ``MAX_JSON_MEMORY`` in all, is refused before it is parsed. Counting brackets and separators
+inside strings too only over-estimates (real configs cost two to four times their size).
+
+Nesting is limited to ``MAX_JSON_DEPTH`` levels: checked on the raw brackets first (a deeper
+count is confirmed by a scan that skips strings), then on the parsed value.
 """
 
 from __future__ import annotations
@@ -36,21 +39,20 @@ CONTAINER_COST = 96
 VALUE_COST = 48
 """Bytes a parsed scalar costs (int or float object, or string header, and its slot)."""
 
-_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 _STEPS = bytes.maketrans(b"[{]}", b"\x02\x02\x00\x00")
+_STRING_OR_BRACKET = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 
 
 @dataclass(frozen=True, slots=True)
 class JsonShape:
-    """What parsing a document will build, measured without parsing it."""
+    """What parsing a document can build at most, counted without parsing it."""
 
     containers: int
     values: int
-    depth: int
 
     def memory(self, size: int) -> int:
-        """Estimated bytes the parsed document takes."""
+        """Estimated bytes the parsed document takes (an upper estimate)."""
         return self.containers * CONTAINER_COST + self.values * VALUE_COST + size
 
 
@@ -59,41 +61,73 @@ def json_budget(size: int) -> int:
     return min(JSON_MEMORY_FACTOR * size + JSON_MEMORY_ALLOWANCE, MAX_JSON_MEMORY)
 
 
-def measure(data: bytes, *, depth_limit: int = MAX_JSON_DEPTH) -> JsonShape:
-    """Containers, values and nesting depth of a JSON document (strings masked first).
+def measure(data: bytes) -> JsonShape:
+    """Upper counts of the containers and values a JSON document holds (bytes counted, strings
+    included: cheap, and never an under-count)."""
+    containers = data.count(b"[") + data.count(b"{")
+    values = data.count(b",") + data.count(b":") + 1
+    return JsonShape(containers, values)
 
-    Exact for valid JSON; for invalid JSON it never under-counts what ``json.loads`` would
-    build before it fails. The depth is only computed up to ``depth_limit + 1``.
-    """
-    masked = _STRING.sub(b'""', data)
-    containers = masked.count(b"[") + masked.count(b"{")
-    values = masked.count(b",") + masked.count(b":") + 1
-    brackets = masked.translate(None, _NOT_BRACKETS).translate(_STEPS)
-    depth = 0
-    for level in accumulate(map(operator.sub, brackets, repeat(1))):
-        if level > depth:
-            depth = level
-            if depth > depth_limit:
-                break
-    return JsonShape(containers, values, depth)
+
+def _bracket_depth(data: bytes, limit: int, *, exact: bool) -> int:
+    """Deepest bracket nesting (up to ``limit + 1``): of raw brackets, or (``exact``) of those
+    outside strings."""
+    depth = level = 0
+    if not exact:
+        brackets = data.translate(None, _NOT_BRACKETS).translate(_STEPS)
+        for level in accumulate(map(operator.sub, brackets, repeat(1))):
+            if level > depth:
+                depth = level
+                if depth > limit:
+                    break
+        return depth
+    for match in _STRING_OR_BRACKET.finditer(data):
+        token = match.group()
+        if token in (b"[", b"{"):
+            level += 1
+            if level > depth:
+                depth = level
+                if depth > limit:
+                    break
+        elif token in (b"]", b"}"):
+            level -= 1
+    return depth
+
+
+def _value_depth(value: Any) -> int:
+    """Nesting depth of a parsed JSON value, without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            deepest = max(deepest, level)
+            stack.extend((v, level + 1) for v in item.values())
+        elif isinstance(item, list):
+            deepest = max(deepest, level)
+            stack.extend((v, level + 1) for v in item)
+    return deepest
 
 
 def parse_json_bytes(data: bytes, path: Path, what: str = "JSON file") -> Any:
     """Parse JSON within the depth limit and the memory budget; any failure becomes a one-line
     ``ArtifactFormatError`` (``UnsafeArtifactError`` for a document over the budget)."""
     shape = measure(data)
-    if shape.depth > MAX_JSON_DEPTH:
-        raise ArtifactFormatError(
-            f"{what} nests deeper than {MAX_JSON_DEPTH} levels", path=str(path)
-        )
     cost, budget = shape.memory(len(data)), json_budget(len(data))
     if cost > budget:
         raise UnsafeArtifactError(
-            f"{what} holds {shape.values} values and {shape.containers} lists/objects in "
+            f"{what} holds up to {shape.values} values and {shape.containers} lists/objects in "
             f"{len(data)} bytes: parsing it would take about {cost >> 20} MiB, over planner's "
             f"budget of {budget >> 20} MiB for a file this size",
             path=str(path),
         )
+    too_deep = ArtifactFormatError(
+        f"{what} nests deeper than {MAX_JSON_DEPTH} levels", path=str(path)
+    )
+    if _bracket_depth(data, MAX_JSON_DEPTH, exact=False) > MAX_JSON_DEPTH and (
+        _bracket_depth(data, MAX_JSON_DEPTH, exact=True) > MAX_JSON_DEPTH
+    ):
+        raise too_deep
     try:
         text = data.decode("utf-8")
         value = json.loads(text)
@@ -109,7 +143,9 @@ def parse_json_bytes(data: bytes, path: Path, what: str = "JSON file") -> Any:
             f"{what} holds a number too long to be a real value", path=str(path)
         ) from None
     except RecursionError:
-        raise ArtifactFormatError(f"{what} nests too deeply", path=str(path)) from None
+        raise too_deep from None
+    if _value_depth(value) > MAX_JSON_DEPTH:
+        raise too_deep
     return value
 
 
@@ -130,7 +166,7 @@ def read_json_object(
     return value
 
 
-_TOKEN = re.compile(rb'"[^"\\\x00-\x1f]*(?:\\.[^"\\\x00-\x1f]*)*"|[\[\]{}]')
+_OBJECT_TOKEN = re.compile(rb'"[^"\\\x00-\x1f]*(?:\\.[^"\\\x00-\x1f]*)*"|[\[\]{}]')
 
 
 def json_object_end(data: bytes, start: int, *, max_tokens: int) -> tuple[int | None, int]:
@@ -141,10 +177,12 @@ def json_object_end(data: bytes, start: int, *, max_tokens: int) -> tuple[int | 
     ``MAX_JSON_DEPTH`` or needs more than ``max_tokens`` strings and brackets to tell.
     """
     level = count = 0
-    for count, match in enumerate(_TOKEN.finditer(data, start), 1):
+    for count, match in enumerate(_OBJECT_TOKEN.finditer(data, start), 1):
         if count > max_tokens:
             return None, count
         token = match.group()
+        if count == 1 and token != b"{":
+            return None, count  # the object must start with "{"
         if token in (b"[", b"{"):
             level += 1
             if level > MAX_JSON_DEPTH:
@@ -155,6 +193,4 @@ def json_object_end(data: bytes, start: int, *, max_tokens: int) -> tuple[int | 
                 return match.end(), count
             if level < 0:
                 return None, count
-        elif count == 1:
-            return None, count  # the object must start with "{"
     return None, count

@@ -75,6 +75,8 @@ class Budget:
     max_bytes: int
     max_items: int
     seconds: float
+    bytes_label: str = "reading it would take"
+    """How a byte overrun is described (``parsing it would take`` for memory estimates)."""
     used_bytes: int = 0
     used_items: int = 0
     _deadline: float = field(default=0.0, repr=False)
@@ -88,7 +90,7 @@ class Budget:
         self.used_items += items
         if self.used_bytes > self.max_bytes:
             raise UnsafeArtifactError(
-                f"{self.what}: reading it would take over {self.max_bytes} bytes (planner's limit)",
+                f"{self.what}: {self.bytes_label} over {self.max_bytes} bytes (planner's limit)",
                 path=self.path,
             )
         if self.used_items > self.max_items:

@@ -26,7 +26,10 @@ from planner.io.limits import Budget
 MAX_PROTO_FIELDS = 4_000_000
 """Fields one projected message may hold (a 70B onnxruntime-genai graph has ~100,000)."""
 MAX_PROTO_MEMORY = 320 * 1024 * 1024
-"""Estimated memory the parsed projection may take."""
+"""Estimated memory the parsed projection may take, at most (see ``proto_budget``)."""
+PROTO_MEMORY_FACTOR = 16
+"""Parsed bytes allowed per byte of file (real graphs need 3 to 10)."""
+PROTO_MEMORY_ALLOWANCE = 32 * 1024 * 1024
 MAX_PROTO_DEPTH = 64
 PROTO_SECONDS = 30.0
 FIELD_COST = 96
@@ -35,6 +38,10 @@ SMALL_MESSAGE = 1024
 """Submessages up to this size are copied whole while the budget has room for their worst case
 (measured: four million empty two-byte messages parse into 400 MB, ~50 bytes per wire byte)."""
 WORST_COST_PER_BYTE = 64
+TINY_MESSAGE = 16
+"""Submessages this small are always kept whole at their worst-case cost (walking them exactly
+would cost more time than their worst case costs memory)."""
+_CHECK_EVERY = 1 << 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,10 +96,14 @@ class _Projector:
     def message(self, start: int, end: int, name: str, depth: int) -> bytes:
         if depth > MAX_PROTO_DEPTH:
             raise _Malformed(f"messages nest deeper than {MAX_PROTO_DEPTH} levels")
-        buf = self.buf
+        buf, budget = self.buf, self.budget
         fields = self.schema[name]
         parts: list[bytes] = []
         cost = count = 0
+        # Small submessages are kept whole, charged at their worst case, while that fits in half
+        # of what is left of the budget; past it, they are walked and charged exactly.
+        room_bytes = budget.max_bytes // 2 - budget.used_bytes
+        room_items = budget.max_items // 2 - budget.used_items
         pos = start
         while pos < end:
             begin = pos
@@ -121,36 +132,46 @@ class _Projector:
             if pos > end:
                 raise _Malformed(f"field at byte {begin} runs past its message")
             count += 1
+            if count >= _CHECK_EVERY:  # limits and the clock, also inside one huge message
+                budget.spend(cost, count)
+                room_bytes -= cost
+                room_items -= count
+                cost = count = 0
             rule = fields.get(number)
             if rule is None:
                 continue
-            if wire == 2 and rule.length_as is not None:
+            if wire != 2:
+                cost += FIELD_COST
+                parts.append(buf[begin:pos])
+            elif rule.length_as is not None:
                 cost += FIELD_COST
                 parts.append(encode_varint(rule.length_as << 3) + encode_varint(length))
-            elif wire == 2 and rule.message is not None and self._whole(length, cost, count):
-                cost += length * WORST_COST_PER_BYTE
+            elif rule.message is None:
+                cost += FIELD_COST + length * rule.packed_width
+                parts.append(buf[begin:pos])
+            elif length <= TINY_MESSAGE or (
+                length <= SMALL_MESSAGE
+                and cost + length * WORST_COST_PER_BYTE < room_bytes
+                and count + length < room_items
+            ):
+                cost += FIELD_COST + length * WORST_COST_PER_BYTE
                 count += length // 2
                 parts.append(buf[begin:pos])
-            elif wire == 2 and rule.message is not None:
-                self.budget.spend(cost + FIELD_COST, count)
+            else:
+                budget.spend(cost + FIELD_COST, count)
                 cost = count = 0
                 sub = self.message(pos - length, pos, rule.message, depth + 1)
                 parts.append(encode_varint(key) + encode_varint(len(sub)) + sub)
-            else:
-                cost += FIELD_COST + length * rule.packed_width
-                parts.append(buf[begin:pos])
-        self.budget.spend(cost, count)
+                room_bytes = budget.max_bytes // 2 - budget.used_bytes
+                room_items = budget.max_items // 2 - budget.used_items
+        budget.spend(cost, count)
         return b"".join(parts)
 
-    def _whole(self, length: int, cost: int, count: int) -> bool:
-        """Whether a small submessage can be kept whole, charged at its worst-case cost (while
-        that leaves half the budget; past it, submessages are walked and charged exactly)."""
-        budget = self.budget
-        return (
-            length <= SMALL_MESSAGE
-            and budget.used_bytes + cost + length * WORST_COST_PER_BYTE < budget.max_bytes // 2
-            and budget.used_items + count + length < budget.max_items // 2
-        )
+
+def proto_budget(size: int) -> int:
+    """Estimated parsed bytes a protobuf file of ``size`` bytes may take: proportional to the
+    file, capped at ``MAX_PROTO_MEMORY``."""
+    return min(PROTO_MEMORY_FACTOR * size + PROTO_MEMORY_ALLOWANCE, MAX_PROTO_MEMORY)
 
 
 def project_file(
@@ -162,11 +183,18 @@ def project_file(
     and ``UnsafeArtifactError`` when the budget is exceeded.
     """
     shown = str(path)
-    if budget is None:
-        budget = Budget(what, shown, MAX_PROTO_MEMORY, MAX_PROTO_FIELDS, PROTO_SECONDS)
     fh, st = open_regular(path, what)
     with fh:
         size = st.st_size
+        if budget is None:
+            budget = Budget(
+                what,
+                shown,
+                proto_budget(size),
+                MAX_PROTO_FIELDS,
+                PROTO_SECONDS,
+                bytes_label="parsing it would take",
+            )
         if size == 0:
             return b"", 0
         try:

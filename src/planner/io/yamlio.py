@@ -24,8 +24,10 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from planner.errors import PlannerError
 
-MAX_YAML_NODES = 100_000
-"""Values one YAML document may hold (a real matrix or profile has a few hundred)."""
+MAX_YAML_NODES = 50_000
+"""Values one YAML document may hold (a real matrix or profile has a few hundred, a matrix
+reaches 200,000 checks through ``defaults``). PyYAML's pure-Python composer takes 30-50 µs a
+value, so this also bounds the time (~2 s)."""
 MAX_YAML_DEPTH = 64
 YAML_SECONDS = 20.0
 """Wall time composing one document may take (a 1 MiB file takes well under a second)."""

@@ -18,23 +18,75 @@ Phases (each records RSS, peak RSS, anonymous/file-backed RSS and seconds):
 * ``generator``: ``og.Generator`` with ``max_length = context`` / KV buffers allocated.
 * ``prefill``: the ``prefill``-token prompt run.
 * ``decode``: up to ``decode_tokens`` single-token steps.
+
+Session options come from the model's own genai_config.json, an untrusted file: only the
+allow-listed, memory-relevant ones are used (``allowed_session_options``) — nothing that names
+a file, a folder, a library or an execution provider passes, and thread counts are capped at
+this machine's CPU count. When the config asks for more, onnxruntime-genai is given a copy of
+the folder (links to its files) whose genai_config.json holds only the allowed options.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
 import platform
 import random
 import re
+import shutil
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 RESULT_MARKER = "PLANNER_MEASURE_RESULT "
 _PAGE = 1024  # /proc/self/status reports kB
+MAX_CONFIG_BYTES = 16 * 1024 * 1024
+
+# Session options a model's config may set: memory-relevant switches and thread counts. Nothing
+# that names a path, a library or an execution provider (custom_ops_library, enable_profiling,
+# ep_context_file_path, provider_options, ...) is listed.
+_BOOL_OPTIONS = frozenset(
+    {
+        "enable_cpu_mem_arena",
+        "enable_mem_pattern",
+        "disable_cpu_ep_fallback",
+        "disable_quant_qdq",
+        "enable_quant_qdq_cleanup",
+        "use_env_allocators",
+    }
+)
+_THREAD_OPTIONS = frozenset({"intra_op_num_threads", "inter_op_num_threads"})
+_TEXT_OPTIONS = {
+    "log_id": re.compile(r"^[\w.-]{0,64}$"),
+    "graph_optimization_level": re.compile(
+        r"^(ORT_DISABLE_ALL|ORT_ENABLE_BASIC|ORT_ENABLE_EXTENDED|ORT_ENABLE_ALL)$"
+    ),
+}
+_CONFIG_ENTRIES = frozenset(
+    {
+        "session.disable_prepacking",
+        "session.use_device_allocator_for_initializers",
+        "session.use_env_allocators",
+        "session.intra_op.allow_spinning",
+        "session.inter_op.allow_spinning",
+        "session.disable_quant_qdq",
+        "session.enable_quant_qdq_cleanup",
+        "session.disable_double_qdq_remover",
+        "session.qdq_matmulnbits_accuracy_level",
+        "session.set_denormal_as_zero",
+        "session.disable_aot_function_inlining",
+        "session.disable_cpu_ep_fallback",
+        "session.x64quantprecision",
+        "session.dynamic_block_base",
+        "mlas.enable_gemm_fastmath_arm64_bfloat16",
+    }
+)
+_ENTRY_VALUE = re.compile(r"^[A-Za-z0-9_.+-]{0,32}$")
 
 
 class ChildError(Exception):
@@ -113,8 +165,12 @@ def read_genai_config(model_dir: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise ChildError(f"genai_config.json is larger than {MAX_CONFIG_BYTES} bytes")
+        data = json.loads(raw.decode("utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:
         raise ChildError(f"genai_config.json is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise ChildError("genai_config.json is not a JSON object")
@@ -181,7 +237,8 @@ def run_genai(
         clock[0] = time.monotonic()
 
     try:
-        model = og.Model(str(model_dir))
+        with allowed_model_folder(model_dir, config) as folder:
+            model = og.Model(str(folder))
         mark("model_load")
         gen_params = og.GeneratorParams(model)
         # min_length keeps a random-weight model from stopping early on an eos token.
@@ -225,10 +282,69 @@ def _pattern(template: str) -> re.Pattern[str]:
     return re.compile("^" + re.escape(template).replace("%d", r"(\d+)") + "$")
 
 
+def cpu_count() -> int:
+    """CPUs this process may run on."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except (AttributeError, OSError):
+        return max(os.cpu_count() or 1, 1)
+
+
+def allowed_session_options(
+    options: Any, cpus: int | None = None
+) -> tuple[dict[str, Any], list[str]]:
+    """The allow-listed part of a genai ``session_options`` block, and what was left out.
+
+    Thread counts are capped at ``cpus`` (default: this machine's); ``provider_options`` is
+    always empty (the CPU execution provider); config entries must be allow-listed keys with
+    short plain values.
+    """
+    limit = cpus if cpus is not None else cpu_count()
+    kept: dict[str, Any] = {"provider_options": []}
+    dropped: list[str] = []
+    if not isinstance(options, dict):
+        return kept, dropped
+    for key, value in options.items():
+        name = str(key)
+        if key == "provider_options":
+            if value not in ([], None):
+                dropped.append(name)
+        elif key in _BOOL_OPTIONS and isinstance(value, bool):
+            kept[key] = value
+        elif key in _THREAD_OPTIONS and isinstance(value, int) and not isinstance(value, bool):
+            if value < 0:
+                dropped.append(name)
+            else:
+                kept[key] = min(value, limit)
+                if value > limit:
+                    dropped.append(f"{name}={value} (capped at {limit})")
+        elif key in _TEXT_OPTIONS and isinstance(value, str) and _TEXT_OPTIONS[key].match(value):
+            kept[key] = value
+        elif key == "log_severity_level" and isinstance(value, int) and 0 <= value <= 4:
+            kept[key] = value
+        elif key == "config_entries" and isinstance(value, dict):
+            entries = {}
+            for entry, setting in value.items():
+                text = str(setting).lower() if isinstance(setting, bool) else setting
+                if (
+                    entry in _CONFIG_ENTRIES
+                    and isinstance(text, (str, int))
+                    and _ENTRY_VALUE.match(str(text))
+                ):
+                    entries[entry] = str(text)
+                else:
+                    dropped.append(f"config_entries.{str(entry)[:80]}")
+            if entries:
+                kept[key] = entries
+        else:
+            dropped.append(name[:80])
+    return kept, dropped
+
+
 def _session_options(ort: Any, decoder: dict[str, Any]) -> Any:
-    """ORT session options from genai_config's ``session_options`` (the memory-relevant subset)."""
+    """ORT session options from genai_config's ``session_options`` (the allow-listed subset)."""
     options = ort.SessionOptions()
-    cfg = _section(decoder, "session_options")
+    cfg, _ = allowed_session_options(_section(decoder, "session_options"))
     for key, attr in (
         ("enable_cpu_mem_arena", "enable_cpu_mem_arena"),
         ("enable_mem_pattern", "enable_mem_pattern"),
@@ -248,6 +364,34 @@ def _session_options(ort: Any, decoder: dict[str, Any]) -> Any:
         if "." in key and isinstance(value, str):
             options.add_session_config_entry(key, value)
     return options
+
+
+@contextlib.contextmanager
+def allowed_model_folder(model_dir: Path, config: dict[str, Any]) -> Iterator[Path]:
+    """``model_dir`` itself when its genai_config.json asks only for allowed session options,
+    else a temporary folder of links to its files with the options reduced to the allowed ones
+    (onnxruntime-genai reads the options from the folder's config file itself)."""
+    decoder = _section(config, "model", "decoder")
+    asked = decoder.get("session_options")
+    kept, dropped = allowed_session_options(asked)
+    if not dropped:
+        yield model_dir
+        return
+    staged = Path(tempfile.mkdtemp(prefix="planner-measure-"))
+    try:
+        real = model_dir.resolve()
+        for entry in model_dir.iterdir():
+            if entry.name == "genai_config.json":
+                continue
+            target = entry.resolve()
+            if target == real or real in target.parents:  # never link anything outside
+                (staged / entry.name).symlink_to(target, target_is_directory=target.is_dir())
+        clean = json.loads(json.dumps(config))
+        clean["model"]["decoder"]["session_options"] = kept
+        (staged / "genai_config.json").write_text(json.dumps(clean), encoding="utf-8")
+        yield staged
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
 
 
 def _find_onnx(model_dir: Path, decoder: dict[str, Any]) -> Path:
