@@ -10,11 +10,14 @@ import typer
 from planner.cli.options import (
     AdapterOpt,
     BatchOpt,
+    CalibrationOpt,
     ContextOpt,
     DraftOpt,
     EntitlementOpt,
     KvDtypeOpt,
+    OrtVersionOpt,
     OutputOpt,
+    PlatformOpt,
     PrefillOpt,
     ProfilesOpt,
     QuantOpt,
@@ -63,6 +66,9 @@ def check(
     entitlement: EntitlementOpt = None,
     ram_fraction: RamFractionOpt = DEFAULT_RAM_FRACTION,
     profiles: ProfilesOpt = None,
+    platform: PlatformOpt = None,
+    ort_version: OrtVersionOpt = None,
+    calibration: CalibrationOpt = None,
     config: Annotated[
         Path | None,
         typer.Option("--config", help="planner.yaml with a matrix of models × devices × settings."),
@@ -122,6 +128,9 @@ def check(
             "--draft": draft,
             "--entitlement": entitlement,
             "--adapter": adapter,
+            "--platform": platform,
+            "--ort-version": ort_version,
+            "--calibration": calibration,
         }
         clashing = [k for k, v in given.items() if v is not None]
         clashing += ["--batch"] if batch != 1 else []
@@ -158,6 +167,9 @@ def check(
                 entitlement=entitlement,
                 ram_fraction=ram_fraction,
                 adapter=adapter,
+                platform=platform,
+                ort_version=ort_version,
+                calibration=calibration,
             )
         ]
         extra_dirs = list(profiles or [])

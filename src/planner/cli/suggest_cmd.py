@@ -10,11 +10,14 @@ import typer
 from planner.cli.options import (
     AdapterOpt,
     BatchOpt,
+    CalibrationOpt,
     ContextOpt,
     EntitlementOpt,
     KvDtypeOpt,
+    OrtVersionOpt,
     OutputOpt,
     PathArg,
+    PlatformOpt,
     PrefillOpt,
     ProfilesOpt,
     QuantOpt,
@@ -60,6 +63,9 @@ def suggest(
     entitlement: EntitlementOpt = None,
     ram_fraction: RamFractionOpt = DEFAULT_RAM_FRACTION,
     profiles: ProfilesOpt = None,
+    platform: PlatformOpt = None,
+    ort_version: OrtVersionOpt = None,
+    calibration: CalibrationOpt = None,
     emit_kind: Annotated[
         str | None,
         typer.Option(
@@ -169,6 +175,9 @@ def suggest(
             ram_fraction=ram_fraction,
             profiles=profiles,
             adapter=forced,
+            platform=platform,
+            ort_version=ort_version,
+            calibration=calibration,
         )
 
     if update is not None:

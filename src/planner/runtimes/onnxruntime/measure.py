@@ -124,6 +124,19 @@ class Measurement:
     versions: Mapping[str, str] = field(hash=False)
     platform: str = ""
     python: str = ""
+    system: str = ""
+    """``linux``, ``darwin``, ``windows`` (Python's ``platform.system()``, lower case)."""
+    arch: str = ""
+    """``x86_64``, ``aarch64``, ``arm64`` (``platform.machine()``, lower case)."""
+    dotprod: bool | None = None
+    """arm64 Linux: the CPU has the dot-product extension (``asimddp``); None when unknown."""
+
+    @property
+    def ort_platform(self) -> str | None:
+        """The planner platform this run measured (None when it cannot tell)."""
+        from planner.runtimes.onnxruntime.platforms import detect_platform
+
+        return detect_platform(self.system, self.arch, self.dotprod)
 
     def phase(self, name: str) -> PhaseMemory:
         """The phase called ``name``; KeyError when it did not run."""
@@ -149,6 +162,10 @@ class Measurement:
             "memory_source": self.memory_source,
             "versions": dict(self.versions),
             "platform": self.platform,
+            "system": self.system,
+            "arch": self.arch,
+            "dotprod": self.dotprod,
+            "ort_platform": self.ort_platform,
             "python": self.python,
             "phases": [
                 {
@@ -297,4 +314,7 @@ def _measurement(data: dict[str, Any], request: dict[str, Any], shown_path: str)
         ),
         platform=str(data.get("platform", "")),
         python=str(data.get("python", "")),
+        system=str(data.get("system", "")),
+        arch=str(data.get("arch", "")),
+        dotprod=data.get("dotprod") if isinstance(data.get("dotprod"), bool) else None,
     )
