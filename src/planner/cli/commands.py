@@ -127,6 +127,18 @@ def measure(
             "this onnxruntime version on this platform, for --calibration.",
         ),
     ] = None,
+    device_peak: Annotated[
+        int | None,
+        typer.Option(
+            "--device-peak",
+            min=1,
+            help="Do not run: take this peak (bytes added by load + generate) measured on a "
+            "device (Android, iOS: docs/onnxruntime-model.md#calibration) and compare or "
+            "calibrate with it; needs --platform and --ort-version.",
+        ),
+    ] = None,
+    platform: PlatformOpt = None,
+    ort_version: OrtVersionOpt = None,
     format: FormatOpt = TextOrJson.text,
     output: OutputOpt = None,
 ) -> None:
@@ -136,23 +148,47 @@ def measure(
 
     from planner import api
     from planner.calibration import Calibration, load_calibration
+    from planner.errors import UsageError
     from planner.io.atomic import write_atomic
     from planner.render.dicts import SCHEMA_VERSION, dumps
     from planner.runtimes import estimate as run_estimate
     from planner.runtimes.onnxruntime.calibrate import calibration_sample, side_by_side
+    from planner.runtimes.onnxruntime.measure import Measurement
     from planner.runtimes.onnxruntime.measure import measure as run_measure
 
-    hint(f"running {path} (context {context}, prompt {prefill}) in a fresh process…")
-    m = run_measure(
-        path, context=context, prefill=prefill, decode_tokens=decode_tokens, python=python
-    )
+    if device_peak is not None:
+        if platform is None or ort_version is None:
+            raise UsageError("--device-peak needs the device's --platform and --ort-version")
+        m = Measurement(
+            model_dir=str(path),
+            backend="device",
+            context=context,
+            prefill=prefill,
+            decode_tokens=decode_tokens,
+            decode_steps=min(decode_tokens, max(context - prefill, 0)),
+            baseline_rss_bytes=0,
+            peak_rss_bytes=device_peak,
+            added_peak_bytes=device_peak,
+            phases=(),
+            kv_mode="device",
+            peak_reset=False,
+            memory_source="device",
+            versions={"onnxruntime": ort_version},
+            platform=platform,
+        )
+    else:
+        hint(f"running {path} (context {context}, prompt {prefill}) in a fresh process…")
+        m = run_measure(
+            path, context=context, prefill=prefill, decode_tokens=decode_tokens, python=python
+        )
     version = m.versions.get("onnxruntime")
+    where_key = platform or m.ort_platform
     request = plan_request(
         path,
         runtime=RuntimeChoice.onnxruntime,
         context=context,
         prefill=prefill,
-        platform=m.ort_platform,
+        platform=where_key,
         ort_version=version if version and version != "unknown" else None,
     )
     models = api.read(request)
@@ -172,7 +208,7 @@ def measure(
         updated = base.with_sample(
             "onnxruntime",
             version or "unknown",
-            m.ort_platform or "unknown",
+            where_key or "unknown",
             "cpu",
             replace(sample, measured_at=_now()),
         )
@@ -196,11 +232,11 @@ def measure(
         emit(dumps(doc), output)
         return
     mib = 1024 * 1024
-    where = m.ort_platform or f"{m.system}/{m.arch} (no planner platform: estimated as default)"
+    where = where_key or f"{m.system}/{m.arch} (no planner platform: estimated as default)"
     lines = [
         f"{path}: onnxruntime {version or '?'} ({m.backend}) on {where}; prompt {prefill}, "
-        f"max_length {context}, {m.decode_steps} decode steps; baseline "
-        f"{m.baseline_rss_bytes / mib:,.1f} MiB",
+        f"max_length {context}, {m.decode_steps} decode steps"
+        + ("" if m.backend == "device" else f"; baseline {m.baseline_rss_bytes / mib:,.1f} MiB"),
         f"{'':30s}{'measured':>12s}{'planner':>12s}",
     ]
     for row in side_by_side(m, budget):

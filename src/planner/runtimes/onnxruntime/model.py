@@ -78,6 +78,8 @@ class OrtWeights:
     largest_kn: int
     """K × N of the largest quantized MatMul (the lm_head): the per-call dequantization buffer of
     a MatMulNBits that is not prepacked holds K × N fp32 values."""
+    layer_kn: int
+    """Σ K × N of one decoder layer's quantized MatMuls (their dequantization buffers)."""
     embedding: int
     """Bytes of the embedding table (for a shared int4 table: its data and scales)."""
     embedding_kind: str
@@ -175,12 +177,25 @@ def ort_weights(spec: ModelSpec, rs: ResolvedSettings, scheme: OrtScheme) -> Ort
         lm_head_scales=min(head_scales, scales),
         largest_source=largest,
         largest_kn=spec.vocab_size * spec.hidden_size,
+        layer_kn=(
+            max(0, round(data * 8 / bits) - spec.vocab_size * spec.hidden_size)
+            // max(1, spec.num_layers)
+            if bits
+            else 0
+        ),
         embedding=emb,
         embedding_kind=kind,
         embedding_data=emb_data,
         embedded=embedded,
         source=source,
     )
+
+
+def _dequant(w: OrtWeights) -> int:
+    """What the arena keeps of the per-call fp32 dequantization buffers of MatMulNBits that are
+    not prepacked (``ComputeBUnpacked``): the lm_head's K × N, and one buffer per distinct
+    shape of a layer (the arena keeps a chunk of each size, as for activations)."""
+    return 4 * (w.largest_kn + w.layer_kn)
 
 
 def _same_precision(spec: ModelSpec, scheme: OrtScheme) -> bool:
@@ -232,7 +247,7 @@ def packing(w: OrtWeights, plat: OrtPlatform) -> Packing:
                 0,
                 0,
                 d + s + zp,
-                4 * w.largest_kn,
+                _dequant(w),
                 False,
             )
         if int8_compute:
@@ -297,7 +312,7 @@ def packing(w: OrtWeights, plat: OrtPlatform) -> Packing:
         0,
         0,
         d + s + zp,
-        4 * w.largest_kn,
+        _dequant(w),
         False,
     )
 
