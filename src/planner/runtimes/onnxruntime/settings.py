@@ -91,7 +91,7 @@ def resolve(spec: ModelSpec, settings: RuntimeSettings) -> tuple[ResolvedSetting
             hint="lower --context instead",
         )
     sink = settings.attention_sink or 0
-    _, notes = ort_context(settings)
+    ctx, notes = ort_context(settings)
     defaults.extend(notes)
     return (
         ResolvedSettings(
@@ -106,6 +106,8 @@ def resolve(spec: ModelSpec, settings: RuntimeSettings) -> tuple[ResolvedSetting
             max_batch_size=settings.batch,
             gpu_memory_utilization=settings.gpu_memory_utilization,
             defaults=tuple(defaults),
+            platform=ctx.platform.key,
+            runtime_version=settings.runtime_version or ctx.version.version,
         ),
         scheme,
     )
