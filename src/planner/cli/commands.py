@@ -127,6 +127,14 @@ def measure(
             "this onnxruntime version on this platform, for --calibration.",
         ),
     ] = None,
+    keep_page_cache: Annotated[
+        bool,
+        typer.Option(
+            "--keep-page-cache",
+            help="Do not drop the model's files from the page cache first (a file just written "
+            "sits there in large folios, which map whole on a fault).",
+        ),
+    ] = False,
     device_peak: Annotated[
         int | None,
         typer.Option(
@@ -179,7 +187,12 @@ def measure(
     else:
         hint(f"running {path} (context {context}, prompt {prefill}) in a fresh process…")
         m = run_measure(
-            path, context=context, prefill=prefill, decode_tokens=decode_tokens, python=python
+            path,
+            context=context,
+            prefill=prefill,
+            decode_tokens=decode_tokens,
+            python=python,
+            evict_page_cache=not keep_page_cache,
         )
     version = m.versions.get("onnxruntime")
     where_key = platform or m.ort_platform

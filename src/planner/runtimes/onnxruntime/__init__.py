@@ -48,14 +48,14 @@ class OrtRuntime:
         """Peak resident memory added by load + generate."""
         rs, scheme = ort_settings.resolve(spec, settings)
         ctx, _ = ort_settings.ort_context(settings)
-        components, gathered, per_token = ort_components(spec, rs, scheme, ctx)
+        components, gathered, per_token, notes = ort_components(spec, rs, scheme, ctx)
         return MemoryBudget(
             model=spec.name,
             settings=rs,
             components=components,
             kv_bytes_per_token=per_token,
             gathered_bytes=gathered,
-            notes=tuple(context_notes(spec, rs)),
+            notes=(*context_notes(spec, rs), *notes),
             assumptions=rs.defaults,
         )
 

@@ -435,9 +435,9 @@ def _kv_tensor_bytes(spec: ModelSpec, rs: ResolvedSettings) -> int:
 
 def ort_components(
     spec: ModelSpec, rs: ResolvedSettings, scheme: OrtScheme, ctx: OrtContext
-) -> tuple[tuple[Component, ...], int, int]:
+) -> tuple[tuple[Component, ...], int, int, tuple[str, ...]]:
     """The components of an onnxruntime CPU budget (their sum is the predicted peak), the weight
-    bytes only gathered row by row, and the KV bytes per token."""
+    bytes only gathered row by row, the KV bytes per token, and notes."""
     plat, terms = ctx.platform, ctx.version
     w = ort_weights(spec, rs, scheme)
     pk = packing(w, plat)
@@ -653,7 +653,16 @@ def ort_components(
         )
     weight_total = sum(c.bytes for c in comps if c.category == WEIGHTS)
     gathered = weight_total - pk.heap
-    return tuple(comps), max(0, gathered), per_token
+    notes: list[str] = []
+    if rows and w.embedding - rows > 16 * MIB:
+        notes.append(
+            f"the embedding rows a prompt gathers are counted in {plat.fault_around_bytes // 1024}"
+            f" KiB fault-around windows ({rows / MIB:,.0f} MiB); a weights file just written "
+            "(downloaded, converted) can sit in the page cache in large folios that map whole, "
+            f"up to the whole table ({w.embedding / MIB:,.0f} MiB): clean pages, but counted in "
+            "RSS (docs/onnxruntime-model.md)"
+        )
+    return tuple(comps), max(0, gathered), per_token, tuple(notes)
 
 
 def fixed_bytes(components: tuple[Component, ...]) -> int:
