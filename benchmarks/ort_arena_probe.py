@@ -13,8 +13,14 @@ with a prompt of P tokens and max_length P + 64 (at least the sliding window + 6
 next to the count. With ``--builds`` it does the same for existing model folders (e.g. the
 onnxruntime-genai builder exports of the accuracy benchmark's fit split).
 
+``--logits-ops BUILD`` measures what ops after the lm_head cost: it writes two variants of an
+exported folder (the weights file hard-linked) whose graph appends a ``Mul`` (a logits scale) or
+``Div, Tanh, Mul`` (a softcap) to the lm_head, and prints each variant's prompt-phase anonymous
+growth in units of the logits (tokens × vocab × 4).
+
     python benchmarks/ort_arena_probe.py --python VENV/bin/python [--work DIR] [--builds DIR ...]
                                          [--out benchmarks/results/ort_arena_probe.json]
+    python benchmarks/ort_arena_probe.py --python VENV/bin/python --logits-ops BUILD
 """
 
 from __future__ import annotations
@@ -71,13 +77,59 @@ def probe(
     return floats, {"prompt": prompt, "anon_growth_bytes": grown, "versions": dict(m.versions)}
 
 
+def logits_variants(build: Path, work: Path) -> dict[str, Path]:
+    """The build, plus copies whose logits pass through a Mul / a Div-Tanh-Mul softcap."""
+    import os
+    import shutil
+
+    import onnx
+    from onnx import TensorProto, helper
+
+    out = {"none": build}
+    for name, ops in (("mul", ["Mul"]), ("softcap", ["Div", "Tanh", "Mul"])):
+        folder = work / f"{build.name}-{name}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for item in build.iterdir():
+            target = folder / item.name
+            if target.exists() or item.name == "model.onnx":
+                continue
+            if item.name.endswith(".data"):
+                os.link(item, target)  # onnxruntime refuses data outside the folder
+            else:
+                shutil.copy(item, target)
+        model = onnx.load(str(build / "model.onnx"), load_external_data=False)
+        head = next(n for n in model.graph.node if "logits" in n.output)
+        head.output[0] = "logits_raw"
+        model.graph.initializer.append(helper.make_tensor("cap", TensorProto.FLOAT, [], [30.0]))
+        current = "logits_raw"
+        for i, op in enumerate(ops):
+            result = "logits" if i == len(ops) - 1 else f"logits_{i}"
+            inputs = [current] if op == "Tanh" else [current, "cap"]
+            model.graph.node.append(helper.make_node(op, inputs, [result], name=f"post_{i}"))
+            current = result
+        onnx.save(model, str(folder / "model.onnx"))
+        out[name] = folder
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--python", required=True, help="interpreter with onnxruntime-genai")
     ap.add_argument("--work", type=Path, default=ROOT / "bench-work" / "arena-probe")
     ap.add_argument("--builds", type=Path, nargs="*", default=[])
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--logits-ops", type=Path, help="an exported folder to append ops to")
     args = ap.parse_args(argv)
+    if args.logits_ops is not None:
+        print("| ops after the lm_head | prompt | anon growth / logits |")
+        print("|---|---:|---:|")
+        for name, folder in logits_variants(args.logits_ops, args.work).items():
+            spec = read_model(folder)
+            for prompt in PROMPTS:
+                _, run = probe(folder, args.python, spec.vocab_size, prompt, 0)
+                ratio = run["anon_growth_bytes"] / (prompt * spec.vocab_size * 4)
+                print(f"| {name} | {prompt} | {ratio:.2f} |", flush=True)
+        return 0
     rows: list[dict[str, Any]] = []
     cases: list[tuple[str, Path]] = []
     for name, change in VARIANTS.items():

@@ -172,6 +172,21 @@ def test_sliding_window_layers_hold_window_plus_16(spec_of: Callable[[str], Mode
     assert b.kv_cache_bytes == tokens * per_layer
 
 
+def test_ops_after_the_lm_head_hold_more_logits_buffers() -> None:
+    spec = hf_spec("llama-3.2-1b")
+    plain = ort(spec, prefill=512)
+    logits = 512 * spec.vocab_size * 4
+    assert comp(plain, "prompt logits") == logits
+    scaled = ort(replace(spec, extra=(*spec.extra, ("logits_ops", "Mul"))), prefill=512)
+    assert comp(scaled, "prompt logits") == 2 * logits
+    softcap = ort(replace(spec, extra=(*spec.extra, ("logits_ops", "Mul,Tanh,Div"))), prefill=512)
+    assert comp(softcap, "prompt logits") == 3 * logits
+    from_config = ort(
+        replace(spec, extra=(*spec.extra, ("final_logit_softcapping", "30.0"))), prefill=512
+    )
+    assert comp(from_config, "prompt logits") == 3 * logits
+
+
 # -- calibration --------------------------------------------------------------------------------
 
 

@@ -77,6 +77,9 @@ def graph_spec(source: Path, layout: Layout, graph: Graph) -> ModelSpec:
         if value < 1:
             raise ctx.error(f"the graph gives {label}={value}; nothing to plan")
     extra = _extra(graph, attn.nodes[0].op if attn.nodes else None, proj.packed)
+    after_head = structure.logits_ops(ctx, head)
+    if after_head:
+        extra += (("logits_ops", ",".join(after_head)),)
     settings = _settings(ctx, max_context)
     return ModelSpec(
         name=layout.name,

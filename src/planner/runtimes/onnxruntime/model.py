@@ -379,6 +379,41 @@ def layer_live_floats(spec: ModelSpec, int8_block: int | None = None) -> int:
 # File pages read in place (M§5)
 
 
+def logits_buffers(spec: ModelSpec) -> tuple[int, str]:
+    """How many [tokens, vocab] fp32 buffers the prompt's logits occupy, and why.
+
+    The lm_head writes the logits output directly, unless ops follow it (a softcap's Div, Tanh,
+    Mul; a logits scale's Mul): each writes a new [tokens, vocab] tensor; a chain frees each
+    input after use, so the arena keeps at most two beside the output buffer. Measured
+    (benchmarks/ort_arena_probe.py --logits-ops): one Mul after the lm_head adds 1.0 ×, a
+    softcap (three ops) 2.1 × the logits. The ONNX graph says which ops follow (the adapter's
+    ``logits_ops``); a config planned for the builder, its ``final_logit_softcapping`` (Div,
+    Tanh, Mul), ``logits_scaling`` (Granite: Mul) or ``logit_scale`` (Cohere: Mul)."""
+    facts = dict(spec.extra)
+    if "logits_ops" in facts:
+        ops = [o for o in facts["logits_ops"].split(",") if o]
+        why = "ops after the lm_head in the graph: " + ", ".join(reversed(ops))
+    else:
+        ops = []
+        if _number(facts.get("final_logit_softcapping")):
+            ops = ["Div", "Tanh", "Mul"]
+            why = "final_logit_softcapping: the builder's Div, Tanh, Mul"
+        elif _number(facts.get("logits_scaling"), 1.0) or _number(facts.get("logit_scale"), 1.0):
+            ops = ["Mul"]
+            why = "logits scaled after the lm_head: the builder's Mul"
+    if not ops:
+        return 1, "the lm_head writes the logits output"
+    return 1 + min(len(ops), 2), why
+
+
+def _number(text: str | None, neutral: float = 0.0) -> bool:
+    """A numeric config fact other than its neutral value."""
+    try:
+        return text is not None and float(text) != neutral
+    except ValueError:
+        return False
+
+
 def touched_windows(table_bytes: int, rows: int, lookups: int, window: int) -> int:
     """Bytes mapped by ``lookups`` random row gathers from a mapped table, in fault-around
     windows (M§5: 16 random rows of a 125 MiB table map 1.2 MiB, 4096 map 110 MiB)."""
@@ -495,7 +530,8 @@ def ort_components(
     # -- the run -------------------------------------------------------------------------------
     t, b = rs.prefill, rs.batch
     kv_bytes, per_token, prealloc = kv_layout(spec, rs, ctx.decode_tokens)
-    logits = b * t * spec.vocab_size * 4
+    copies, copies_why = logits_buffers(spec)
+    logits = b * t * spec.vocab_size * 4 * copies
     int8_block = w.block if pk.int8_compute else None
     blocks = block_live_floats(spec, int8_block)
     live = sum(n for _, n in blocks)
@@ -556,9 +592,14 @@ def ort_components(
             ACTIVATIONS,
             "prompt logits (fp32)",
             logits,
-            "prompt tokens × vocab × 4",
-            (("tokens", str(t)), ("vocab", str(spec.vocab_size))),
-            source="MECHANISMS.md §7 (the whole prompt's logits)",
+            "prompt tokens × vocab × 4 × buffers",
+            (
+                ("tokens", str(t)),
+                ("vocab", str(spec.vocab_size)),
+                ("buffers", str(copies)),
+                ("why", copies_why),
+            ),
+            source="MECHANISMS.md §7 (the whole prompt's logits); benchmarks/ort_arena_probe.py",
         )
     )
     comps.append(
