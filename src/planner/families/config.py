@@ -42,6 +42,7 @@ GENERIC_FACTS = (
     "final_logit_softcapping",
     "logits_scaling",
     "logit_scale",
+    "residual_multiplier",
 )
 """Keys kept for every family: facts a reader wants that the arithmetic does not need."""
 

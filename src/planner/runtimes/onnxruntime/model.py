@@ -337,9 +337,10 @@ def block_live_floats(
       intermediate-size input into a workspace from the same allocator, K × (1 + 8 / block)
       bytes per token (int8 values, a scale and a block sum per block; matmul_nbits.cc,
       MlasQNBitGemmBatchWorkspaceSize).
-    * Post-norms (Gemma-2/3: a norm after attention and after the MLP) add a hidden-size output
-      to each; LFM2's convolution blocks hold in_proj's 3 × hidden, its three chunks and two
-      products (8 × hidden).
+    * Post-norms (Gemma-2/3: a norm after attention and after the MLP) and residual multipliers
+      (Granite: a Mul on each block's output) add a hidden-size output to each; LFM2's
+      convolution blocks hold in_proj's 3 × hidden, its three chunks and two products
+      (8 × hidden).
 
     The arena keeps the sum over block kinds, not the larger one: the blocks' buffers have
     different sizes, and BFC (bfc_arena.cc) serves each size from chunks of its own. Measured by
@@ -354,6 +355,8 @@ def block_live_floats(
     layout = fam.layout
     gated = layout.gated_mlp if layout is not None else True
     post = 1 if layout is not None and "post_feedforward_layernorm" in layout.layer_norms else 0
+    if fam.name == "granite" or _number(dict(spec.extra).get("residual_multiplier"), 1.0):
+        post += 1  # the builder's residual_mul: Mul on each block's output
     mlp = (4 * i if gated else 3 * i) + h + post * h
     if int8_block:
         mlp += ceil(i * (1 + 8 / int8_block) / 4)
