@@ -356,3 +356,31 @@ def test_measure_then_calibrate_brings_the_estimate_within_two_percent(tmp_path:
     assert again.returncode == 0, again.stderr
     doc = json.loads(again.stdout)
     assert abs(doc["calibrated_error"]) <= 0.02
+
+
+def test_int4_kv_inputs_keep_the_attention_head_dim(tmp_path: Path) -> None:
+    """The builder's int4 per-tensor KV packs two values per uint8: the graph's KV head dim is
+    half the attention's, and genai_config.json's head_size is the real one."""
+    import onnx
+    from onnx import TensorProto
+
+    from planner.registry import read_model
+
+    try:
+        from onnx_factory import GenaiOptions, ModelConfig, build_genai
+    except ImportError:  # pragma: no cover
+        from tests.onnx_factory import GenaiOptions, ModelConfig, build_genai
+
+    cfg = ModelConfig(layers=2, hidden=64, heads=4, kv_heads=2, head_dim=16, intermediate=128)
+    build_genai(tmp_path, cfg, GenaiOptions(precision="int4", symbolic_kv_dim=False))
+    model = onnx.load(str(tmp_path / "model.onnx"), load_external_data=False)
+    for vi in [*model.graph.input, *model.graph.output]:
+        if "key" in vi.name or "value" in vi.name:
+            vi.type.tensor_type.elem_type = TensorProto.UINT8
+            vi.type.tensor_type.shape.dim[3].dim_value = 8
+    onnx.save(model, str(tmp_path / "model.onnx"))
+    spec = read_model(tmp_path)
+    assert (spec.head_dim, spec.kv_dtype) == (16, "int4")
+    # the same bytes per token as the packed inputs: 2 layers × K,V × 2 heads × 8 bytes
+    b = estimate(spec, RuntimeSettings(Runtime.ONNXRUNTIME, context=256, prefill=16))
+    assert b.kv_bytes_per_token == 2 * 2 * 2 * 8
