@@ -1,127 +1,208 @@
 """Accuracy against real onnxruntime-genai runs (not a test: run it and record the output).
 
-Joins the measurements of ``benchmarks/ort_bench/run_measure.py`` (peak RSS that loading the
-model and generating added to a process that had imported onnxruntime-genai, CPU EP) with
-planner's ``--runtime onnxruntime`` estimate read from the same model folders, and prints the
-error table plus two baselines: the naive estimate (weights + KV) and the seed articles' rule
-of thumb (weights + KV + 25% of fp16 weights + 15% of weights).
+Reads the measured sets (``benchmarks/results/ort_measured.json``: v1, onnxruntime 1.31.1, six
+models; ``benchmarks/results/ort_measured_v2.json``: v2, onnxruntime 1.31.1 and 1.32.0, 23 models,
+each record with its ``split``) and compares every case's ``added_peak_bytes`` (peak RSS that
+loading the model and generating added to a process that had imported onnxruntime-genai, CPU EP)
+with planner's estimate for the same model folder, prompt, max_length, decode steps and
+onnxruntime version (platform linux-x86_64, where they were measured). v1 cases take the split
+of their model id in v2 (the same ids; ``ort_builds_v2.json`` beside the v2 file lists every
+model's split); v1 repeats are reduced to their median.
 
-    python benchmarks/ort_accuracy.py [--measured benchmarks/results/ort_measured.json]
-                                      [--root bench-work]
+Errors are signed, (estimate − measured) / measured: negative is an under-estimate.
+
+    python benchmarks/ort_accuracy.py [--measured FILE ...] [--root BENCH_WORK]
+                                      [--split fit|holdout] [--cases] [--detail]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from planner.budget import MemoryBudget
 from planner.registry import read_model
 from planner.runtimes import estimate
 from planner.settings import Runtime, RuntimeSettings
+from planner.spec import ModelSpec
 
 ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
 MIB = 2**20
+TARGET_MEDIAN, TARGET_WORST = 3.0, 6.0
+
+
+@dataclass
+class Case:
+    set: str
+    split: str
+    version: str
+    build: str
+    prefill: int
+    context: int
+    decode: int
+    measured: float
+    model_dir: Path
+    estimate: MemoryBudget | None = None
+
+    @property
+    def error(self) -> float:
+        assert self.estimate is not None
+        return (self.estimate.total_bytes - self.measured) / self.measured * 100
+
+
+def _minor(version: str) -> str:
+    return ".".join(version.split(".")[:2])
+
+
+def load_cases(files: list[Path], root: Path) -> list[Case]:
+    records: list[tuple[str, dict[str, Any]]] = []
+    for path in files:
+        if not path.exists():
+            print(f"(skipped: {path} not found)", file=sys.stderr)
+            continue
+        data = json.loads(path.read_text())
+        data = data["cases"] if isinstance(data, dict) else data
+        name = "v2" if any("ort_version" in r for r in data) else "v1"
+        records += [(name, r) for r in data]
+    split_of = {r["model_id"]: r["split"] for _, r in records if "split" in r}
+    for path in files:  # the v2 build manifest names every model's split, measured or not
+        manifest = path.with_name("ort_builds_v2.json")
+        if manifest.exists():
+            for build in json.loads(manifest.read_text()).values():
+                split_of.setdefault(build["model_id"], build["split"])
+    groups: dict[tuple[str, str, str, int, int], list[dict[str, Any]]] = defaultdict(list)
+    for name, r in records:
+        if r.get("backend") != "onnxruntime-genai" or r.get("added_peak_bytes") is None:
+            continue
+        version = r.get("ort_version") or r["versions"]["onnxruntime"]
+        build = r.get("build_id") or f"{r['model_id']}-{r['precision']}"
+        groups[(name, version, build, r["prefill"], r["context"])].append(r)
+    cases = []
+    for (name, version, build, prefill, context), rs in sorted(groups.items()):
+        r = rs[0]
+        cases.append(
+            Case(
+                set=name,
+                split=r.get("split") or split_of.get(r["model_id"], "unknown"),
+                version=version,
+                build=build,
+                prefill=prefill,
+                context=context,
+                decode=int(r.get("decode_steps", 8)),
+                measured=statistics.median(x["added_peak_bytes"] for x in rs),
+                model_dir=root / str(r["model_dir"]),
+            )
+        )
+    return cases
+
+
+def run(cases: list[Case]) -> list[Case]:
+    specs: dict[Path, ModelSpec] = {}
+    done = []
+    for c in cases:
+        if not c.model_dir.exists():
+            print(f"(skipped {c.build}: {c.model_dir} not found)", file=sys.stderr)
+            continue
+        if c.model_dir not in specs:
+            specs[c.model_dir] = read_model(c.model_dir)
+        settings = RuntimeSettings(
+            Runtime.ONNXRUNTIME,
+            context=c.context,
+            prefill=c.prefill,
+            runtime_version=c.version,
+            platform="linux-x86_64",
+            decode_tokens=c.decode,
+        )
+        c.estimate = estimate(specs[c.model_dir], settings)
+        done.append(c)
+    return done
+
+
+def summary(cases: list[Case]) -> str:
+    e = sorted(abs(c.error) for c in cases)
+    signed = [c.error for c in cases]
+    under = sum(x < 0 for x in signed)
+    p90 = e[min(len(e) - 1, int(0.9 * len(e)))]
+    return (
+        f"{len(cases)} | {statistics.median(e):.1f} | {p90:.1f} | {max(e):.1f} | "
+        f"{statistics.mean(signed):+.1f} | {under} / {len(cases) - under}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--measured", type=Path, default=ROOT / "benchmarks/results/ort_measured.json")
-    ap.add_argument("--root", type=Path, default=ROOT / "bench-work")
-    ap.add_argument("--detail", action="store_true", help="print component breakdowns")
+    ap.add_argument(
+        "--measured",
+        type=Path,
+        action="append",
+        help="measured set (repeatable; default: the v1 and v2 files in benchmarks/results)",
+    )
+    ap.add_argument(
+        "--root",
+        type=Path,
+        default=Path(os.environ.get("BENCH_WORK", ROOT / "bench-work")),
+        help="folder the records' model_dir is relative to (default $BENCH_WORK or bench-work)",
+    )
+    ap.add_argument("--split", choices=("fit", "holdout"), help="only this split")
+    ap.add_argument("--cases", action="store_true", help="print every case")
+    ap.add_argument("--detail", action="store_true", help="with --cases: the components too")
     args = ap.parse_args(argv)
-    cases = json.loads(args.measured.read_text())
-    if isinstance(cases, dict):
-        cases = cases["cases"]
-    groups: dict[tuple[str, str, int, int], list[int]] = defaultdict(list)
-    meta: dict[tuple[str, str, int, int], dict[str, object]] = {}
-    for c in cases:
-        if c.get("backend") != "onnxruntime-genai" or c.get("added_peak_bytes") is None:
-            continue
-        key = (c["model_id"], c["precision"], c["prefill"], c["context"])
-        groups[key].append(c["added_peak_bytes"])
-        meta[key] = c
-    specs = {}
-    rows = []
-    errs: dict[str, list[float]] = {"planner": [], "naive": [], "rule": []}
-    for key in sorted(groups):
-        model_id, precision, prefill, context = key
-        c = meta[key]
-        model_dir = args.root / str(c["model_dir"])
-        if model_dir not in specs:
-            specs[model_dir] = read_model(model_dir)
-        spec = specs[model_dir]
-        b = estimate(spec, RuntimeSettings(Runtime.ONNXRUNTIME, context=context, prefill=prefill))
-        measured = statistics.median(groups[key])
-        w = spec.weights
-        stored = w.total_bytes if w else 0
-        naive = stored + b.kv_cache_bytes
-        params = w.param_count if w else 0
-        rule = naive + 0.25 * 2 * params + 0.15 * stored
-        e = {
-            "planner": (b.total_bytes - measured) / measured * 100,
-            "naive": (naive - measured) / measured * 100,
-            "rule": (rule - measured) / measured * 100,
-        }
-        for k, v in e.items():
-            errs[k].append(abs(v))
-        rows.append(
-            (
-                f"{model_id} {precision}",
-                prefill,
-                context,
-                measured / MIB,
-                b.total_bytes / MIB,
-                e["planner"],
-                e["naive"],
-                e["rule"],
-                b,
+    files = args.measured or [RESULTS / "ort_measured.json", RESULTS / "ort_measured_v2.json"]
+    cases = [c for c in load_cases(files, args.root) if not args.split or c.split == args.split]
+    cases = run(cases)
+    if not cases:
+        print("no cases")
+        return 1
+    if args.cases:
+        print(
+            "| set | split | ORT | build | prompt | max_length | measured MiB | planner MiB "
+            "| err % |"
+        )
+        print("|---|---|---|---|---:|---:|---:|---:|---:|")
+        for c in sorted(cases, key=lambda c: (c.set, c.split, c.version, c.build, c.prefill)):
+            assert c.estimate is not None
+            print(
+                f"| {c.set} | {c.split} | {_minor(c.version)} | {c.build} | {c.prefill} | "
+                f"{c.context} | {c.measured / MIB:.1f} | {c.estimate.total_bytes / MIB:.1f} | "
+                f"{c.error:+.1f} |"
             )
-        )
+            if args.detail:
+                for comp in c.estimate.components:
+                    print(f"| | | | | | | | {comp.bytes / MIB:.1f} | {comp.label} |")
+        print()
     print(
-        "| model | prompt | max_length | measured MiB | planner MiB | planner err % | naive err % | rule-of-thumb err % |"  # noqa: E501
+        "| set | split | onnxruntime | cases | median abs % | p90 abs % | worst abs % | "
+        "mean signed % | under / over |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for r in rows:
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|")
+    groups: dict[tuple[str, str, str], list[Case]] = defaultdict(list)
+    for c in cases:
+        groups[(c.set, c.split, _minor(c.version))].append(c)
+        groups[("all", c.split, _minor(c.version))].append(c)
+    for key in sorted(groups, key=lambda k: (k[0] == "all", k)):
+        print(f"| {key[0]} | {key[1]} | {key[2]} | {summary(groups[key])} |")
+    ok = True
+    for key, cs in groups.items():
+        if key[0] != "all":
+            continue
+        e = [abs(c.error) for c in cs]
+        under = sum(c.error < 0 for c in cs)
+        good = statistics.median(e) <= TARGET_MEDIAN and max(e) <= TARGET_WORST
+        good = good and under <= len(cs) - under
+        ok = ok and good
         print(
-            f"| {r[0]} | {r[1]} | {r[2]} | {r[3]:.1f} | {r[4]:.1f} | {r[5]:+.1f} | {r[6]:+.1f} | {r[7]:+.1f} |"  # noqa: E501
+            f"target (median ≤ {TARGET_MEDIAN:g} %, worst ≤ {TARGET_WORST:g} %, under ≤ over) "
+            f"for {key[1]} / onnxruntime {key[2]}: {'met' if good else 'NOT met'}"
         )
-        if args.detail:
-            for comp in r[8].components:
-                print(f"|  | | | | {comp.bytes / MIB:.1f} | {comp.label} | | |")
-    print()
-    print("| estimator | cases | median abs err % | worst abs err % |")
-    print("|---|---:|---:|---:|")
-    for k, label in (
-        ("planner", "planner"),
-        ("naive", "naive (weights + KV)"),
-        ("rule", "rule of thumb (25% act., 15% overhead)"),
-    ):
-        print(
-            f"| {label} | {len(errs[k])} | {statistics.median(errs[k]):.1f} | {max(errs[k]):.1f} |"
-        )
-    spreads = {
-        k: (max(v) - min(v)) / statistics.median(v) * 100 for k, v in groups.items() if len(v) > 1
-    }
-    params = [int(str(meta[k]["parameters"])) for k in meta if "parameters" in meta[k]]
-    models = {(meta[k]["model_id"], meta[k]["precision"]) for k in meta}
-    print(
-        f"\n{len(models)} model folders, {min(params) / 1e6:.0f}–{max(params) / 1e6:.0f} M "
-        f"parameters; {sum(len(v) for v in groups.values())} runs"
-    )
-    if spreads:
-        worst = max(spreads, key=lambda k: spreads[k])
-        print(
-            f"run-to-run spread (max − min) / median over repeats: median "
-            f"{statistics.median(spreads.values()):.1f} %, largest {spreads[worst]:.1f} % "
-            f"({worst[0]} {worst[1]}, prompt {worst[2]}, max_length {worst[3]})"
-        )
-    ok = statistics.median(errs["planner"]) <= 5 and max(errs["planner"]) <= 10
-    print(f"\ntarget (median ≤ 5%, worst ≤ 10%): {'met' if ok else 'NOT met'}")
-    return 0
+    return 0 if ok else 2
 
 
 if __name__ == "__main__":

@@ -14,7 +14,12 @@ from planner.families import param_count
 from planner.quant import mlc_scheme, ort_scheme
 from planner.runtimes import estimate
 from planner.runtimes.mlc.weights import mlc_weight_bytes
-from planner.runtimes.onnxruntime.model import prepack_ratio
+from planner.runtimes.onnxruntime.model import (
+    block_live_floats,
+    packing,
+    touched_windows,
+)
+from planner.runtimes.onnxruntime.platforms import PLATFORMS
 from planner.runtimes.onnxruntime.weights import ort_weight_bytes
 from planner.settings import Runtime, RuntimeSettings
 from tests.conftest import hf_spec
@@ -103,12 +108,43 @@ def test_ort_int4_matmulnbits_bytes() -> None:
     assert wb.linear_bytes == 16 * linear_per_layer
 
 
-def test_prepack_ratio_int4_block32() -> None:
-    # stored 16 B data + 4 B scale per block; packed: 16 B + fp32 scale + fp32 block sum + 1 B.
-    assert prepack_ratio(ort_scheme("int4")) == pytest.approx(25 / 20)
-    # int8: 32 B + 4 B stored, 32 B + 9 B packed.
-    assert prepack_ratio(ort_scheme("int8")) == pytest.approx(41 / 36)
-    assert prepack_ratio(ort_scheme("fp32")) == 1.0
+def test_prepack_heap_per_platform_int4_block32() -> None:
+    # Llama-3.2-1B int4 block 32: B data 16 B + fp32 scale 4 B per block. x86 int8 compute packs
+    # data + scales + block sums (24 B per block) and keeps the scales mapped; arm64 NEON packs
+    # the data only; KleidiAI data + bf16 scales (18 B per block).
+    from planner.runtimes.onnxruntime.model import ort_weights
+    from planner.runtimes.onnxruntime.settings import resolve
+
+    spec = hf_spec("llama-3.2-1b")
+    rs, scheme = resolve(spec, RuntimeSettings(Runtime.ONNXRUNTIME, quantization="int4"))
+    w = ort_weights(spec, rs, scheme)
+    blocks = w.nbits_scales // 4
+    assert w.nbits_data == 16 * blocks
+    x86 = packing(w, PLATFORMS["linux-x86_64"])
+    assert x86.heap == 24 * blocks and x86.file_at_load == 4 * blocks
+    assert x86.leftover == 128256 * (2048 // 32) * 4  # the lm_head's scale copy (glibc)
+    neon = packing(w, PLATFORMS["linux-arm64-nodotprod"])
+    assert neon.heap == 16 * blocks and neon.file_at_run == 4 * blocks and not neon.leftover
+    kleidi = packing(w, PLATFORMS["android-arm64"])
+    assert kleidi.heap == 18 * blocks and kleidi.file_at_load == kleidi.file_at_run == 0
+
+
+def test_int8_accuracy_level_1_is_never_prepacked() -> None:
+    from dataclasses import replace as dc_replace
+
+    from planner.runtimes.onnxruntime.model import ort_weights
+    from planner.runtimes.onnxruntime.settings import resolve
+
+    spec = hf_spec("llama-3.2-1b")
+    rs, scheme = resolve(spec, RuntimeSettings(Runtime.ONNXRUNTIME, quantization="int8"))
+    w = dc_replace(ort_weights(spec, rs, scheme), accuracy_level=1)
+    p = packing(w, PLATFORMS["linux-x86_64"])
+    assert p.heap == 0 and not p.packs_largest
+    # every call dequantizes B to fp32: the arena keeps the lm_head's buffer and one per shape of
+    # a layer (q+k+v 2048 × 3072, o 2048 × 2048, gate/up/down 2048 × 8192)
+    layer = 2048 * 3072 + 2048 * 2048 + 3 * 2048 * 8192
+    assert p.dequant == 4 * (128256 * 2048 + layer)
+    assert p.file_at_run == w.nbits_data + w.nbits_scales
 
 
 def test_mlc_total_without_overhead_is_params_temp_kv() -> None:
@@ -240,17 +276,21 @@ def test_more_sequences_never_lower_memory(model: str, batch: int, ctx: int) -> 
     assert estimate(spec, s2).total_bytes >= estimate(spec, s).total_bytes
 
 
-def test_ort_prefill_activations_hand_computed() -> None:
-    # Llama-3.2-1B at int4, 512-token prompt: logits 512 × 128256 × 4, plus per token the
-    # layers' live set (4 × 8192 MLP + (2048 + 2×512) QKV + 2048 attention + 3 × 2048) × 4 bytes.
+def test_ort_prompt_activations_hand_computed() -> None:
+    # Llama-3.2-1B at int4, 512-token prompt: logits 512 × 128256 × 4, plus per token what the
+    # arena keeps of both block kinds: MLP 4 × 8192 + 2048 + the int8 workspace of the down
+    # projection 8192 × (1 + 8/32) / 4; attention 2048 + 2048 + 3 × (2048 + 2 × 512).
     spec = hf_spec("llama-3.2-1b")
     b = estimate(
         spec, RuntimeSettings(Runtime.ONNXRUNTIME, quantization="int4", context=4096, prefill=512)
     )
-    act = next(c for c in b.components if c.category == "activations")
-    logits = 512 * 128256 * 4
-    layers = 512 * (4 * 8192 + 3072 + 2048 + 3 * 2048) * 4
-    assert act.bytes == logits + layers
+    acts = {c.label: c for c in b.components if c.category == "activations"}
+    mlp = 4 * 8192 + 2048 + 8192 * 5 // 4 // 4
+    attn = 2048 + 2048 + 3 * 3072
+    assert dict(block_live_floats(spec, 32)) == {"mlp": mlp, "attention": attn}
+    assert acts["prompt logits (fp32)"].bytes == 512 * 128256 * 4
+    arena = acts["prompt activations (CPU arena)"]
+    assert arena.bytes == 512 * (mlp + attn) * 4
 
 
 def test_ort_load_transient_wins_for_short_prompts() -> None:
@@ -261,12 +301,13 @@ def test_ort_load_transient_wins_for_short_prompts() -> None:
     b = estimate(
         spec, RuntimeSettings(Runtime.ONNXRUNTIME, quantization="fp32", context=256, prefill=16)
     )
-    acts = {c.label: c for c in b.components if c.category == "activations"}
-    prefill = acts["prefill activations (arena)"]
-    transient = acts["load-time prepacking transient (beyond KV and prefill)"]
-    assert prefill.dirty and not transient.dirty
-    assert transient.bytes == 128256 * 4096 * 4 - b.kv_cache_bytes - prefill.bytes
-    assert b.activations_bytes + b.kv_cache_bytes == 128256 * 4096 * 4
+    comps = {c.label: c for c in b.components}
+    transient = comps["load transient (clean)"]
+    assert comps["prompt logits (fp32)"].dirty and not transient.dirty
+    run = b.kv_cache_bytes + b.activations_bytes - transient.bytes
+    run += comps["initializer pages read (clean)"].bytes
+    at_load = int(dict(comps["initializer pages read (clean)"].inputs)["at_load"])
+    assert transient.bytes == 128256 * 4096 * 4 - (run - at_load)
 
 
 def test_ort_footprint_grows_with_the_prompt() -> None:
@@ -281,12 +322,10 @@ def test_ort_footprint_grows_with_the_prompt() -> None:
 
 
 def test_ort_fault_around_touches_64k_windows() -> None:
-    from planner.runtimes.onnxruntime.model import _touched_windows
-
     # one lookup into a 64 MiB table of 4 KiB rows maps one 64 KiB window
-    assert _touched_windows(64 * 2**20, 16384, 1) == 64 * 1024
+    assert touched_windows(64 * 2**20, 16384, 1, 65536) == 64 * 1024
     # many lookups can never map more than the table
-    assert _touched_windows(64 * 2**20, 16384, 10**6) == 64 * 2**20
+    assert touched_windows(64 * 2**20, 16384, 10**6, 65536) == 64 * 2**20
 
 
 def test_draft_adds_to_the_mlc_engine_startup() -> None:

@@ -49,15 +49,6 @@ KNOWN_TUNE_DISAGREEMENTS: dict[str, str] = {
         "6 GB entitled tier that MLC's own 4 GB pre-check (mlc-94) and the 14 Pro Max run "
         "(mlc-1320) support; the 3 GB trace was taken in a separate Xcode run"
     ),
-    "phi3minisamples-9-iphone12-phi3-mini-int4-slow": (
-        "planner's onnxruntime model (measured on onnxruntime 1.31, Linux) counts prepacked "
-        "MatMulNBits weights as dirty heap: 2.8 GB over the 4 GB iPhone's 2.1 GB limit; the "
-        "sample's 2024 iOS build (onnxruntime 1.19) ran, very slowly"
-    ),
-    "phi3minisamples-9-iphone14pro-phi3-mini-int4-slow": (
-        "as for the iPhone 12: planner's onnxruntime footprint is 26 MiB over the 14 Pro's "
-        "measured no-entitlement limit"
-    ),
     "webllm-524-pixel6a-gemma2-2b-crash": (
         "a browser limit planner lacks: Chrome's own processes and WebLLM's staging share the "
         "phone's budget with the model; no sourced figure for Chrome on Android yet"
@@ -207,7 +198,7 @@ def test_every_clear_tune_report_agrees(verdicts: list[Verdict]) -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="28 of 34 tune reports agree (82 %): six documented disagreements",
+    reason="30 of 34 tune reports agree (88 %): four documented disagreements",
 )
 def test_tune_agreement_is_at_least_90_percent(verdicts: list[Verdict]) -> None:
     share = agreement("tune", _split(verdicts, "tune")).share

@@ -63,5 +63,5 @@ def test_tied_fp32_reads_hidden_and_vocab_from_transposed_lm_head(tmp_path: Path
     assert spec.weights.embedding_bytes == 64 * 300 * 4
     # onnxruntime folds the Transpose into a heap copy at session creation: it is budgeted.
     b = estimate(spec, RuntimeSettings(Runtime.ONNXRUNTIME, context=128, prefill=16))
-    copy = next(c for c in b.components if c.label.startswith("tied embedding table copy"))
+    copy = next(c for c in b.components if c.label.startswith("tied embedding copy"))
     assert copy.bytes == 64 * 300 * 4 and copy.dirty

@@ -67,20 +67,26 @@ def counts(records: list[dict[str, Any]], builds: dict[str, Any]) -> None:
     split_models = Counter(models.values())
     split_builds = Counter(b["split"] for b in builds.values())
     per = Counter((r["split"], r["ort_version"]) for r in records)
-    print(f"models: {len(models)} ({dict(split_models)}), builds: {len(builds)} "
-          f"({dict(split_builds)}), architectures: {len({b['architecture'] for b in builds.values()})}")
+    print(
+        f"models: {len(models)} ({dict(split_models)}), builds: {len(builds)} "
+        f"({dict(split_builds)}), architectures: {len({b['architecture'] for b in builds.values()})}"
+    )
     print(f"median records: {len(records)}; by (split, ort): {dict(sorted(per.items()))}")
     shapes = Counter((r["prefill"], r["context"]) for r in records)
     print(f"shapes: {dict(sorted(shapes.items()))}")
     runs = sum(r["repeats"] for r in records)
-    print(f"runs behind the medians: {runs}; cases with < 3 runs: "
-          f"{sum(r['repeats'] < 3 for r in records)}")
+    print(
+        f"runs behind the medians: {runs}; cases with < 3 runs: "
+        f"{sum(r['repeats'] < 3 for r in records)}"
+    )
 
 
 def models_table(builds: dict[str, Any]) -> None:
     print("## Models (README table)")
-    print("| model | split | HF class | layers | heads / KV × head | hidden / MLP | vocab | tied "
-          "| params | builds |")
+    print(
+        "| model | split | HF class | layers | heads / KV × head | hidden / MLP | vocab | tied "
+        "| params | builds |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     by_model: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for b in builds.values():
@@ -94,11 +100,13 @@ def models_table(builds: dict[str, Any]) -> None:
         if h.get("layer_types"):
             extra.append(", ".join(f"{v} {k}" for k, v in h["layer_types"].items()))
         layers = str(h["num_hidden_layers"]) + (f" ({'; '.join(extra)})" if extra else "")
-        print(f"| {model_id} | {b['split']} | {b['architecture']} | {layers} | "
-              f"{h['num_attention_heads']} / {h['num_key_value_heads']} × {h['head_dim']} | "
-              f"{h['hidden_size']} / {h['intermediate_size']} | {h['vocab_size']} | "
-              f"{'yes' if h['tie_word_embeddings'] else 'no'} | {b['parameters'] / 1e6:.1f} M | "
-              f"{', '.join(x['variant'] for x in bs)} |")
+        print(
+            f"| {model_id} | {b['split']} | {b['architecture']} | {layers} | "
+            f"{h['num_attention_heads']} / {h['num_key_value_heads']} × {h['head_dim']} | "
+            f"{h['hidden_size']} / {h['intermediate_size']} | {h['vocab_size']} | "
+            f"{'yes' if h['tie_word_embeddings'] else 'no'} | {b['parameters'] / 1e6:.1f} M | "
+            f"{', '.join(x['variant'] for x in bs)} |"
+        )
 
 
 def noise(records: list[dict[str, Any]]) -> None:
@@ -118,43 +126,61 @@ def versions(records: list[dict[str, Any]]) -> None:
         by[(r["build_id"], r["prefill"], r["context"])][r["ort_version"]] = r
     diffs, rel = [], []
     phase_diffs: dict[str, list[float]] = defaultdict(list)
-    for key, pair in by.items():
+    for pair in by.values():
         if "1.32.0" in pair and "1.31.1" in pair:
             a, b = pair["1.32.0"], pair["1.31.1"]
             diffs.append((a["added_peak_bytes"] - b["added_peak_bytes"]) / MIB)
             rel.append(a["added_peak_bytes"] / b["added_peak_bytes"] - 1)
             for name in ("model_load", "generator", "prefill"):
                 phase_diffs[name].append(
-                    (phase(a, name)["rss_bytes"] - phase(b, name)["rss_bytes"]) / MIB)
+                    (phase(a, name)["rss_bytes"] - phase(b, name)["rss_bytes"]) / MIB
+                )
             base = (a["baseline_rss_bytes"] - b["baseline_rss_bytes"]) / MIB
             phase_diffs["baseline"].append(base)
     if not diffs:
         print("no pairs yet")
         return
-    print(f"pairs: {len(diffs)}; added_peak 1.32 - 1.31: median {statistics.median(diffs):+.1f} MiB, "
-          f"range {min(diffs):+.1f} .. {max(diffs):+.1f} MiB; relative median "
-          f"{statistics.median(rel):+.2%}, range {min(rel):+.2%} .. {max(rel):+.2%}")
+    print(
+        f"pairs: {len(diffs)}; added_peak 1.32 - 1.31: median {statistics.median(diffs):+.1f} MiB, "
+        f"range {min(diffs):+.1f} .. {max(diffs):+.1f} MiB; relative median "
+        f"{statistics.median(rel):+.2%}, range {min(rel):+.2%} .. {max(rel):+.2%}"
+    )
     for name, vals in phase_diffs.items():
-        print(f"  RSS after {name}: median {statistics.median(vals):+.1f} MiB "
-              f"({min(vals):+.1f} .. {max(vals):+.1f})")
+        print(
+            f"  RSS after {name}: median {statistics.median(vals):+.1f} MiB "
+            f"({min(vals):+.1f} .. {max(vals):+.1f})"
+        )
 
 
 def load_term(records: list[dict[str, Any]], builds: dict[str, Any], ort: str) -> None:
     print(f"\n## Load (og.Model) vs packed-weight formula, onnxruntime {ort}, shape p16/c2048")
-    print("| build | file MiB | expected packed | anon Δ load | file Δ load | load peak − load RSS |")
+    print(
+        "| build | file MiB | expected packed | anon Δ load | file Δ load | load peak − load RSS |"
+    )
     print("|---|---|---|---|---|---|")
     for bid, build in builds.items():
-        rec = next((r for r in records if r["build_id"] == bid and r["ort_version"] == ort
-                    and r["prefill"] == 16 and r["context"] == 2048), None)
+        rec = next(
+            (
+                r
+                for r in records
+                if r["build_id"] == bid
+                and r["ort_version"] == ort
+                and r["prefill"] == 16
+                and r["context"] == 2048
+            ),
+            None,
+        )
         if rec is None:
             continue
         e = expected_prepack(bid)
         imp, ld = phase(rec, "import"), phase(rec, "model_load")
-        print(f"| {bid} | {build['folder_bytes'] / MIB:.0f} | "
-              f"{e['expected_packed_bytes'] / MIB:.1f} | "
-              f"{(ld['rss_anon_bytes'] - imp['rss_anon_bytes']) / MIB:.1f} | "
-              f"{(ld['rss_file_bytes'] - imp['rss_file_bytes']) / MIB:.1f} | "
-              f"{(ld['peak_rss_bytes'] - ld['rss_bytes']) / MIB:.1f} |")
+        print(
+            f"| {bid} | {build['folder_bytes'] / MIB:.0f} | "
+            f"{e['expected_packed_bytes'] / MIB:.1f} | "
+            f"{(ld['rss_anon_bytes'] - imp['rss_anon_bytes']) / MIB:.1f} | "
+            f"{(ld['rss_file_bytes'] - imp['rss_file_bytes']) / MIB:.1f} | "
+            f"{(ld['peak_rss_bytes'] - ld['rss_bytes']) / MIB:.1f} |"
+        )
 
 
 def kv_term(records: list[dict[str, Any]], builds: dict[str, Any], ort: str) -> None:
@@ -172,14 +198,20 @@ def kv_term(records: list[dict[str, Any]], builds: dict[str, Any], ort: str) -> 
     worst.sort(key=lambda t: -t[0])
     for _, r, exp, got, anon in sorted(worst, key=lambda t: (t[1]["build_id"], t[1]["context"])):
         if r["prefill"] in (16, 512) or r["shape_role"] == "rotating":
-            print(f"| {r['build_id']} | {r['context']} | {exp / MIB:.1f} | {got / MIB:.1f} | "
-                  f"{anon / MIB:.1f} |")
-    print("largest |Δ − expected| (MiB): "
-          + ", ".join(f"{t[1]['build_id']} c{t[1]['context']}: {t[0] / MIB:.1f}" for t in worst[:8]))
+            print(
+                f"| {r['build_id']} | {r['context']} | {exp / MIB:.1f} | {got / MIB:.1f} | "
+                f"{anon / MIB:.1f} |"
+            )
+    print(
+        "largest |Δ − expected| (MiB): "
+        + ", ".join(f"{t[1]['build_id']} c{t[1]['context']}: {t[0] / MIB:.1f}" for t in worst[:8])
+    )
 
 
 def prefill_term(records: list[dict[str, Any]], builds: dict[str, Any], ort: str) -> None:
-    print(f"\n## Prefill growth (peak after prefill − RSS after generator) vs logits, onnxruntime {ort}")
+    print(
+        f"\n## Prefill growth (peak after prefill − RSS after generator) vs logits, onnxruntime {ort}"
+    )
     print("| build | prompt | logits MiB | prefill Δ MiB | ratio |")
     print("|---|---|---|---|---|")
     for r in records:
@@ -188,15 +220,19 @@ def prefill_term(records: list[dict[str, Any]], builds: dict[str, Any], ort: str
         vocab = builds[r["build_id"]]["hf_config"]["vocab_size"]
         logits = r["prefill"] * vocab * 4
         grow = phase(r, "prefill")["peak_rss_bytes"] - phase(r, "generator")["rss_bytes"]
-        print(f"| {r['build_id']} | {r['prefill']} | {logits / MIB:.0f} | {grow / MIB:.0f} | "
-              f"{grow / logits:.2f} |")
+        print(
+            f"| {r['build_id']} | {r['prefill']} | {logits / MIB:.0f} | {grow / MIB:.0f} | "
+            f"{grow / logits:.2f} |"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", nargs="*",
-                        choices=["models", "counts", "noise", "versions", "load", "kv",
-                                 "prefill"])
+    parser.add_argument(
+        "--only",
+        nargs="*",
+        choices=["models", "counts", "noise", "versions", "load", "kv", "prefill"],
+    )
     parser.add_argument("--ort", default="1.32.0")
     parser.add_argument("--manifest", help="read the builds from this manifest instead")
     args = parser.parse_args()

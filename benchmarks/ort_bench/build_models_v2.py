@@ -98,153 +98,451 @@ def _layers(pattern: list[str], count: int) -> list[str]:
 
 MODELS: tuple[Model, ...] = (
     # ---- llama family: Llama-style decoders (RMSNorm, SwiGLU) built by LlamaModel or a subclass
-    Model("llama-gqa", "llama", "LlamaForCausalLM", "llama", {
-        "hidden_size": 1024, "intermediate_size": 2816, "num_hidden_layers": 8,
-        "num_attention_heads": 16, "num_key_value_heads": 4, "vocab_size": 32000,
-        "tie_word_embeddings": False,
-    }, (FP32, INT8, INT8_ACC1, INT4, INT4_B128, INT4_ACC1, INT4_B128_ACC1, INT4_KV8, INT4_KV4)),
-    Model("llama-deep-mha", "llama", "LlamaForCausalLM", "llama", {
-        "hidden_size": 512, "intermediate_size": 1536, "num_hidden_layers": 24,
-        "num_attention_heads": 8, "num_key_value_heads": 8, "vocab_size": 32000,
-        "tie_word_embeddings": False,
-    }, (FP32, INT8_ACC1, INT4, INT4_B128)),
-    Model("llama-wide", "llama", "LlamaForCausalLM", "llama", {
-        "hidden_size": 2048, "intermediate_size": 5632, "num_hidden_layers": 4,
-        "num_attention_heads": 32, "num_key_value_heads": 8, "vocab_size": 32000,
-        "tie_word_embeddings": False,
-    }, (FP32, INT8, INT4, INT4_ACC1)),
-    Model("llama3-tied", "llama", "LlamaForCausalLM", "llama", {
-        "hidden_size": 768, "intermediate_size": 2048, "num_hidden_layers": 6,
-        "num_attention_heads": 12, "num_key_value_heads": 4, "vocab_size": 128256,
-        "tie_word_embeddings": True, "rope_theta": 500000.0,
-    }, (FP32, INT8, INT4)),
-    Model("mistral", "llama", "MistralForCausalLM", "mistral", {
-        "hidden_size": 768, "intermediate_size": 3072, "num_hidden_layers": 12,
-        "num_attention_heads": 12, "num_key_value_heads": 4, "vocab_size": 32768,
-        "sliding_window": None, "tie_word_embeddings": False,
-    }, (INT8, INT4, INT4_ACC1)),
-    Model("granite", "llama", "GraniteForCausalLM", "granite", {
-        "hidden_size": 1024, "intermediate_size": 2816, "num_hidden_layers": 10,
-        "num_attention_heads": 16, "num_key_value_heads": 4, "vocab_size": 49152,
-        "tie_word_embeddings": True, "embedding_multiplier": 12.0, "logits_scaling": 8.0,
-        "residual_multiplier": 0.22, "attention_multiplier": 0.015625,
-    }, (FP32, INT4)),
-    Model("smollm3", "llama", "SmolLM3ForCausalLM", "smollm3", {
-        "hidden_size": 768, "intermediate_size": 2048, "num_hidden_layers": 12,
-        "num_attention_heads": 12, "num_key_value_heads": 4, "vocab_size": 128256,
-        "tie_word_embeddings": True, "no_rope_layer_interval": 4,
-        "no_rope_layers": [0 if (i + 1) % 4 == 0 else 1 for i in range(12)],
-    }, (INT8, INT4), compat=True),
-    Model("ernie", "llama", "Ernie4_5ForCausalLM", "ernie4_5", {
-        "hidden_size": 768, "intermediate_size": 2048, "num_hidden_layers": 10,
-        "num_attention_heads": 12, "num_key_value_heads": 4, "head_dim": 64,
-        "vocab_size": 103424, "tie_word_embeddings": True, "use_bias": False,
-    }, (INT8, INT4)),
-    Model("hunyuan", "llama", "HunYuanDenseV1ForCausalLM", "hunyuan_v1_dense", {
-        "hidden_size": 1024, "intermediate_size": 2816, "num_hidden_layers": 8,
-        "num_attention_heads": 16, "num_key_value_heads": 4, "head_dim": 64,
-        "vocab_size": 120818, "tie_word_embeddings": True,
-    }, (FP32, INT4)),
-    # ---- qwen family
-    Model("qwen2-tied", "qwen", "Qwen2ForCausalLM", "qwen2", {
-        "hidden_size": 896, "intermediate_size": 4864, "num_hidden_layers": 6,
-        "num_attention_heads": 14, "num_key_value_heads": 2, "vocab_size": 151936,
-        "tie_word_embeddings": True, "use_sliding_window": False, "sliding_window": None,
-    }, (FP32, INT8, INT4, INT4_B128)),
-    Model("qwen2-mha-untied", "qwen", "Qwen2ForCausalLM", "qwen2", {
-        "hidden_size": 512, "intermediate_size": 1408, "num_hidden_layers": 16,
-        "num_attention_heads": 8, "num_key_value_heads": 8, "vocab_size": 151936,
-        "tie_word_embeddings": False, "use_sliding_window": False, "sliding_window": None,
-    }, (FP32, INT4)),
-    Model("qwen3-tied", "qwen", "Qwen3ForCausalLM", "qwen3", {
-        "hidden_size": 640, "intermediate_size": 2048, "num_hidden_layers": 12,
-        "num_attention_heads": 16, "num_key_value_heads": 8, "head_dim": 128,
-        "vocab_size": 151936, "tie_word_embeddings": True, "use_sliding_window": False,
-        "sliding_window": None,
-    }, (INT8, INT4, INT4_ACC1, INT4_KV8, INT4_KV4)),
-    Model("qwen3-wide", "qwen", "Qwen3ForCausalLM", "qwen3", {
-        "hidden_size": 1024, "intermediate_size": 3072, "num_hidden_layers": 8,
-        "num_attention_heads": 16, "num_key_value_heads": 8, "head_dim": 128,
-        "vocab_size": 151936, "tie_word_embeddings": True, "use_sliding_window": False,
-        "sliding_window": None,
-    }, (FP32, INT4)),
-    # ---- phi family
-    Model("phi3-mha", "phi", "Phi3ForCausalLM", "phi3", {
-        "hidden_size": 1024, "intermediate_size": 2816, "num_hidden_layers": 8,
-        "num_attention_heads": 16, "num_key_value_heads": 16, "vocab_size": 32064,
-        "original_max_position_embeddings": MAX_POSITIONS, "sliding_window": None,
-        "tie_word_embeddings": False,
-    }, (FP32, INT8, INT4, INT4_B128_ACC1)),
-    Model("phi3-longrope", "phi", "Phi3ForCausalLM", "phi3", {
-        "hidden_size": 768, "intermediate_size": 2048, "num_hidden_layers": 10,
-        "num_attention_heads": 12, "num_key_value_heads": 4, "vocab_size": 32064,
-        "original_max_position_embeddings": 4096, "sliding_window": None,
-        "tie_word_embeddings": False,
-        # "type" as well as "rope_type": Phi-3 long-context configs on the Hub carry the legacy
-        # rope_scaling.type key, and the 0.18.0 builder (builders/phi.py) reads both.
-        "rope_parameters": {
-            "rope_type": "longrope", "type": "longrope", "rope_theta": 10000.0,
-            "short_factor": [1.0 + 0.01 * i for i in range(32)],
-            "long_factor": [1.0 + 0.1 * i for i in range(32)],
+    Model(
+        "llama-gqa",
+        "llama",
+        "LlamaForCausalLM",
+        "llama",
+        {
+            "hidden_size": 1024,
+            "intermediate_size": 2816,
+            "num_hidden_layers": 8,
+            "num_attention_heads": 16,
+            "num_key_value_heads": 4,
+            "vocab_size": 32000,
+            "tie_word_embeddings": False,
         },
-    }, (FP32, INT4)),
+        (FP32, INT8, INT8_ACC1, INT4, INT4_B128, INT4_ACC1, INT4_B128_ACC1, INT4_KV8, INT4_KV4),
+    ),
+    Model(
+        "llama-deep-mha",
+        "llama",
+        "LlamaForCausalLM",
+        "llama",
+        {
+            "hidden_size": 512,
+            "intermediate_size": 1536,
+            "num_hidden_layers": 24,
+            "num_attention_heads": 8,
+            "num_key_value_heads": 8,
+            "vocab_size": 32000,
+            "tie_word_embeddings": False,
+        },
+        (FP32, INT8_ACC1, INT4, INT4_B128),
+    ),
+    Model(
+        "llama-wide",
+        "llama",
+        "LlamaForCausalLM",
+        "llama",
+        {
+            "hidden_size": 2048,
+            "intermediate_size": 5632,
+            "num_hidden_layers": 4,
+            "num_attention_heads": 32,
+            "num_key_value_heads": 8,
+            "vocab_size": 32000,
+            "tie_word_embeddings": False,
+        },
+        (FP32, INT8, INT4, INT4_ACC1),
+    ),
+    Model(
+        "llama3-tied",
+        "llama",
+        "LlamaForCausalLM",
+        "llama",
+        {
+            "hidden_size": 768,
+            "intermediate_size": 2048,
+            "num_hidden_layers": 6,
+            "num_attention_heads": 12,
+            "num_key_value_heads": 4,
+            "vocab_size": 128256,
+            "tie_word_embeddings": True,
+            "rope_theta": 500000.0,
+        },
+        (FP32, INT8, INT4),
+    ),
+    Model(
+        "mistral",
+        "llama",
+        "MistralForCausalLM",
+        "mistral",
+        {
+            "hidden_size": 768,
+            "intermediate_size": 3072,
+            "num_hidden_layers": 12,
+            "num_attention_heads": 12,
+            "num_key_value_heads": 4,
+            "vocab_size": 32768,
+            "sliding_window": None,
+            "tie_word_embeddings": False,
+        },
+        (INT8, INT4, INT4_ACC1),
+    ),
+    Model(
+        "granite",
+        "llama",
+        "GraniteForCausalLM",
+        "granite",
+        {
+            "hidden_size": 1024,
+            "intermediate_size": 2816,
+            "num_hidden_layers": 10,
+            "num_attention_heads": 16,
+            "num_key_value_heads": 4,
+            "vocab_size": 49152,
+            "tie_word_embeddings": True,
+            "embedding_multiplier": 12.0,
+            "logits_scaling": 8.0,
+            "residual_multiplier": 0.22,
+            "attention_multiplier": 0.015625,
+        },
+        (FP32, INT4),
+    ),
+    Model(
+        "smollm3",
+        "llama",
+        "SmolLM3ForCausalLM",
+        "smollm3",
+        {
+            "hidden_size": 768,
+            "intermediate_size": 2048,
+            "num_hidden_layers": 12,
+            "num_attention_heads": 12,
+            "num_key_value_heads": 4,
+            "vocab_size": 128256,
+            "tie_word_embeddings": True,
+            "no_rope_layer_interval": 4,
+            "no_rope_layers": [0 if (i + 1) % 4 == 0 else 1 for i in range(12)],
+        },
+        (INT8, INT4),
+        compat=True,
+    ),
+    Model(
+        "ernie",
+        "llama",
+        "Ernie4_5ForCausalLM",
+        "ernie4_5",
+        {
+            "hidden_size": 768,
+            "intermediate_size": 2048,
+            "num_hidden_layers": 10,
+            "num_attention_heads": 12,
+            "num_key_value_heads": 4,
+            "head_dim": 64,
+            "vocab_size": 103424,
+            "tie_word_embeddings": True,
+            "use_bias": False,
+        },
+        (INT8, INT4),
+    ),
+    Model(
+        "hunyuan",
+        "llama",
+        "HunYuanDenseV1ForCausalLM",
+        "hunyuan_v1_dense",
+        {
+            "hidden_size": 1024,
+            "intermediate_size": 2816,
+            "num_hidden_layers": 8,
+            "num_attention_heads": 16,
+            "num_key_value_heads": 4,
+            "head_dim": 64,
+            "vocab_size": 120818,
+            "tie_word_embeddings": True,
+        },
+        (FP32, INT4),
+    ),
+    # ---- qwen family
+    Model(
+        "qwen2-tied",
+        "qwen",
+        "Qwen2ForCausalLM",
+        "qwen2",
+        {
+            "hidden_size": 896,
+            "intermediate_size": 4864,
+            "num_hidden_layers": 6,
+            "num_attention_heads": 14,
+            "num_key_value_heads": 2,
+            "vocab_size": 151936,
+            "tie_word_embeddings": True,
+            "use_sliding_window": False,
+            "sliding_window": None,
+        },
+        (FP32, INT8, INT4, INT4_B128),
+    ),
+    Model(
+        "qwen2-mha-untied",
+        "qwen",
+        "Qwen2ForCausalLM",
+        "qwen2",
+        {
+            "hidden_size": 512,
+            "intermediate_size": 1408,
+            "num_hidden_layers": 16,
+            "num_attention_heads": 8,
+            "num_key_value_heads": 8,
+            "vocab_size": 151936,
+            "tie_word_embeddings": False,
+            "use_sliding_window": False,
+            "sliding_window": None,
+        },
+        (FP32, INT4),
+    ),
+    Model(
+        "qwen3-tied",
+        "qwen",
+        "Qwen3ForCausalLM",
+        "qwen3",
+        {
+            "hidden_size": 640,
+            "intermediate_size": 2048,
+            "num_hidden_layers": 12,
+            "num_attention_heads": 16,
+            "num_key_value_heads": 8,
+            "head_dim": 128,
+            "vocab_size": 151936,
+            "tie_word_embeddings": True,
+            "use_sliding_window": False,
+            "sliding_window": None,
+        },
+        (INT8, INT4, INT4_ACC1, INT4_KV8, INT4_KV4),
+    ),
+    Model(
+        "qwen3-wide",
+        "qwen",
+        "Qwen3ForCausalLM",
+        "qwen3",
+        {
+            "hidden_size": 1024,
+            "intermediate_size": 3072,
+            "num_hidden_layers": 8,
+            "num_attention_heads": 16,
+            "num_key_value_heads": 8,
+            "head_dim": 128,
+            "vocab_size": 151936,
+            "tie_word_embeddings": True,
+            "use_sliding_window": False,
+            "sliding_window": None,
+        },
+        (FP32, INT4),
+    ),
+    # ---- phi family
+    Model(
+        "phi3-mha",
+        "phi",
+        "Phi3ForCausalLM",
+        "phi3",
+        {
+            "hidden_size": 1024,
+            "intermediate_size": 2816,
+            "num_hidden_layers": 8,
+            "num_attention_heads": 16,
+            "num_key_value_heads": 16,
+            "vocab_size": 32064,
+            "original_max_position_embeddings": MAX_POSITIONS,
+            "sliding_window": None,
+            "tie_word_embeddings": False,
+        },
+        (FP32, INT8, INT4, INT4_B128_ACC1),
+    ),
+    Model(
+        "phi3-longrope",
+        "phi",
+        "Phi3ForCausalLM",
+        "phi3",
+        {
+            "hidden_size": 768,
+            "intermediate_size": 2048,
+            "num_hidden_layers": 10,
+            "num_attention_heads": 12,
+            "num_key_value_heads": 4,
+            "vocab_size": 32064,
+            "original_max_position_embeddings": 4096,
+            "sliding_window": None,
+            "tie_word_embeddings": False,
+            # "type" as well as "rope_type": Phi-3 long-context configs on the Hub carry the legacy
+            # rope_scaling.type key, and the 0.18.0 builder (builders/phi.py) reads both.
+            "rope_parameters": {
+                "rope_type": "longrope",
+                "type": "longrope",
+                "rope_theta": 10000.0,
+                "short_factor": [1.0 + 0.01 * i for i in range(32)],
+                "long_factor": [1.0 + 0.1 * i for i in range(32)],
+            },
+        },
+        (FP32, INT4),
+    ),
     # Phi-2 layout: head_dim 80 with partial rotary 0.4 (rotary dim 32). A head_dim of 64 builds
     # but fails at run time: GroupQueryAttention needs cos_cache dim 1 (rotary/2) to be a multiple
     # of 8 ("cos_cache dimension 1 must be <= head_size / 2 and a multiple of 8").
-    Model("phi2", "phi", "PhiForCausalLM", "phi", {
-        "hidden_size": 1280, "intermediate_size": 5120, "num_hidden_layers": 8,
-        "num_attention_heads": 16, "num_key_value_heads": 16, "vocab_size": 51200,
-        "partial_rotary_factor": 0.4, "tie_word_embeddings": False,
-    }, (FP32, INT8, INT4)),
+    Model(
+        "phi2",
+        "phi",
+        "PhiForCausalLM",
+        "phi",
+        {
+            "hidden_size": 1280,
+            "intermediate_size": 5120,
+            "num_hidden_layers": 8,
+            "num_attention_heads": 16,
+            "num_key_value_heads": 16,
+            "vocab_size": 51200,
+            "partial_rotary_factor": 0.4,
+            "tie_word_embeddings": False,
+        },
+        (FP32, INT8, INT4),
+    ),
     # ---- gemma family
-    Model("gemma", "gemma", "GemmaForCausalLM", "gemma", {
-        "hidden_size": 640, "intermediate_size": 2560, "num_hidden_layers": 8,
-        "num_attention_heads": 8, "num_key_value_heads": 1, "head_dim": 128,
-        "vocab_size": 256000, "tie_word_embeddings": True,
-    }, (FP32, INT8, INT4)),
+    Model(
+        "gemma",
+        "gemma",
+        "GemmaForCausalLM",
+        "gemma",
+        {
+            "hidden_size": 640,
+            "intermediate_size": 2560,
+            "num_hidden_layers": 8,
+            "num_attention_heads": 8,
+            "num_key_value_heads": 1,
+            "head_dim": 128,
+            "vocab_size": 256000,
+            "tie_word_embeddings": True,
+        },
+        (FP32, INT8, INT4),
+    ),
     # genai needs max_length >= sliding_window on CPU ("KV cache capacity (256) must be at least
     # local_window_size (512)"), so the windows stay <= the smallest max_length measured (1024).
-    Model("gemma2", "gemma", "Gemma2ForCausalLM", "gemma2", {
-        "hidden_size": 768, "intermediate_size": 3072, "num_hidden_layers": 8,
-        "num_attention_heads": 8, "num_key_value_heads": 4, "head_dim": 128,
-        "vocab_size": 256000, "tie_word_embeddings": True, "sliding_window": 1024,
-        "query_pre_attn_scalar": 128,
-        "layer_types": _layers(["sliding_attention", "full_attention"], 8),
-    }, (FP32, INT4)),
-    Model("gemma3-270m", "gemma", "Gemma3ForCausalLM", "gemma3_text", {
-        "hidden_size": 640, "intermediate_size": 2048, "num_hidden_layers": 18,
-        "num_attention_heads": 4, "num_key_value_heads": 1, "head_dim": 256,
-        "vocab_size": 262144, "tie_word_embeddings": True, "sliding_window": 512,
-        "query_pre_attn_scalar": 256,
-        "layer_types": _layers(["sliding_attention"] * 5 + ["full_attention"], 18),
-    }, (FP32, INT8, INT4, INT4_KV8), compat=True),
-    Model("gemma3-wide", "gemma", "Gemma3ForCausalLM", "gemma3_text", {
-        "hidden_size": 1024, "intermediate_size": 4096, "num_hidden_layers": 6,
-        "num_attention_heads": 8, "num_key_value_heads": 2, "head_dim": 256,
-        "vocab_size": 262144, "tie_word_embeddings": True, "sliding_window": 1024,
-        "query_pre_attn_scalar": 256,
-        "layer_types": _layers(["sliding_attention"] * 5 + ["full_attention"], 6),
-    }, (INT4, INT4_B128), compat=True),
+    Model(
+        "gemma2",
+        "gemma",
+        "Gemma2ForCausalLM",
+        "gemma2",
+        {
+            "hidden_size": 768,
+            "intermediate_size": 3072,
+            "num_hidden_layers": 8,
+            "num_attention_heads": 8,
+            "num_key_value_heads": 4,
+            "head_dim": 128,
+            "vocab_size": 256000,
+            "tie_word_embeddings": True,
+            "sliding_window": 1024,
+            "query_pre_attn_scalar": 128,
+            "layer_types": _layers(["sliding_attention", "full_attention"], 8),
+        },
+        (FP32, INT4),
+    ),
+    Model(
+        "gemma3-270m",
+        "gemma",
+        "Gemma3ForCausalLM",
+        "gemma3_text",
+        {
+            "hidden_size": 640,
+            "intermediate_size": 2048,
+            "num_hidden_layers": 18,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 1,
+            "head_dim": 256,
+            "vocab_size": 262144,
+            "tie_word_embeddings": True,
+            "sliding_window": 512,
+            "query_pre_attn_scalar": 256,
+            "layer_types": _layers(["sliding_attention"] * 5 + ["full_attention"], 18),
+        },
+        (FP32, INT8, INT4, INT4_KV8),
+        compat=True,
+    ),
+    Model(
+        "gemma3-wide",
+        "gemma",
+        "Gemma3ForCausalLM",
+        "gemma3_text",
+        {
+            "hidden_size": 1024,
+            "intermediate_size": 4096,
+            "num_hidden_layers": 6,
+            "num_attention_heads": 8,
+            "num_key_value_heads": 2,
+            "head_dim": 256,
+            "vocab_size": 262144,
+            "tie_word_embeddings": True,
+            "sliding_window": 1024,
+            "query_pre_attn_scalar": 256,
+            "layer_types": _layers(["sliding_attention"] * 5 + ["full_attention"], 6),
+        },
+        (INT4, INT4_B128),
+        compat=True,
+    ),
     # ---- other builders: non-parametric LayerNorm (OLMo), relu2 + LayerNorm1P (Nemotron),
     # hybrid short-conv + attention (LFM2)
-    Model("olmo", "other", "OlmoForCausalLM", "olmo", {
-        "hidden_size": 1024, "intermediate_size": 2816, "num_hidden_layers": 8,
-        "num_attention_heads": 16, "num_key_value_heads": 16, "vocab_size": 50304,
-        "tie_word_embeddings": False,
-    }, (FP32, INT4)),
-    Model("nemotron", "other", "NemotronForCausalLM", "nemotron", {
-        "hidden_size": 1024, "intermediate_size": 4096, "num_hidden_layers": 8,
-        "num_attention_heads": 16, "num_key_value_heads": 8, "head_dim": 64,
-        "vocab_size": 64000, "tie_word_embeddings": False, "partial_rotary_factor": 0.5,
-    }, (FP32, INT4)),
-    Model("lfm2", "other", "Lfm2ForCausalLM", "lfm2", {
-        "hidden_size": 1024, "intermediate_size": 4096, "block_ff_dim": 4096,
-        "num_hidden_layers": 10, "num_attention_heads": 16, "num_key_value_heads": 8,
-        "vocab_size": 65536, "tie_word_embeddings": True,
-        "layer_types": ["conv", "conv", "full_attention", "conv", "conv", "full_attention",
-                        "conv", "conv", "full_attention", "conv"],
-        "full_attn_idxs": [2, 5, 8],
-    }, (FP32, INT4)),
+    Model(
+        "olmo",
+        "other",
+        "OlmoForCausalLM",
+        "olmo",
+        {
+            "hidden_size": 1024,
+            "intermediate_size": 2816,
+            "num_hidden_layers": 8,
+            "num_attention_heads": 16,
+            "num_key_value_heads": 16,
+            "vocab_size": 50304,
+            "tie_word_embeddings": False,
+        },
+        (FP32, INT4),
+    ),
+    Model(
+        "nemotron",
+        "other",
+        "NemotronForCausalLM",
+        "nemotron",
+        {
+            "hidden_size": 1024,
+            "intermediate_size": 4096,
+            "num_hidden_layers": 8,
+            "num_attention_heads": 16,
+            "num_key_value_heads": 8,
+            "head_dim": 64,
+            "vocab_size": 64000,
+            "tie_word_embeddings": False,
+            "partial_rotary_factor": 0.5,
+        },
+        (FP32, INT4),
+    ),
+    Model(
+        "lfm2",
+        "other",
+        "Lfm2ForCausalLM",
+        "lfm2",
+        {
+            "hidden_size": 1024,
+            "intermediate_size": 4096,
+            "block_ff_dim": 4096,
+            "num_hidden_layers": 10,
+            "num_attention_heads": 16,
+            "num_key_value_heads": 8,
+            "vocab_size": 65536,
+            "tie_word_embeddings": True,
+            "layer_types": [
+                "conv",
+                "conv",
+                "full_attention",
+                "conv",
+                "conv",
+                "full_attention",
+                "conv",
+                "conv",
+                "full_attention",
+                "conv",
+            ],
+            "full_attn_idxs": [2, 5, 8],
+        },
+        (FP32, INT4),
+    ),
 )
 
 
@@ -271,8 +569,12 @@ def make_tokenizer(vocab_size: int, out_dir: Path) -> None:
     backend = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
     backend.pre_tokenizer = pre_tokenizers.Whitespace()
     tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=backend, pad_token="<pad>", bos_token="<s>", eos_token="</s>",
-        unk_token="<unk>", model_max_length=MAX_POSITIONS,
+        tokenizer_object=backend,
+        pad_token="<pad>",
+        bos_token="<s>",
+        eos_token="</s>",
+        unk_token="<unk>",
+        model_max_length=MAX_POSITIONS,
     )
     tokenizer.save_pretrained(out_dir)
 
@@ -287,8 +589,12 @@ def make_checkpoint(model: Model, out_dir: Path) -> dict[str, Any]:
         return json.loads(info_path.read_text())
     out_dir.mkdir(parents=True, exist_ok=True)
     settings = {
-        "max_position_embeddings": MAX_POSITIONS, "bos_token_id": 1, "eos_token_id": 2,
-        "pad_token_id": 0, "architectures": [model.architecture], **model.config,
+        "max_position_embeddings": MAX_POSITIONS,
+        "bos_token_id": 1,
+        "eos_token_id": 2,
+        "pad_token_id": 0,
+        "architectures": [model.architecture],
+        **model.config,
     }
     config = AutoConfig.for_model(model.model_type, **settings)
     torch.manual_seed(zlib.crc32(model.model_id.encode()))
@@ -311,18 +617,35 @@ def make_checkpoint(model: Model, out_dir: Path) -> dict[str, Any]:
 def kv_scale_file(model: Model, layers: int) -> Path:
     path = ROOT / "kvscales" / f"{model.model_id}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"scales": {"k_scales": [0.05] * layers,
-                                           "v_scales": [0.05] * layers}}))
+    path.write_text(
+        json.dumps({"scales": {"k_scales": [0.05] * layers, "v_scales": [0.05] * layers}})
+    )
     return path
 
 
-def run_builder(model: Model, build: Build, hf_dir: Path, out_dir: Path,
-                extra: dict[str, str]) -> dict[str, Any]:
+def run_builder(
+    model: Model, build: Build, hf_dir: Path, out_dir: Path, extra: dict[str, str]
+) -> dict[str, Any]:
     """Run the builder in a child process; returns the command, seconds and the child's peak RSS."""
-    entry = ([str(HERE / "builder_compat.py")] if model.compat
-             else ["-m", "onnxruntime_genai.models.builder"])
-    cmd = [sys.executable, *entry, "-i", str(hf_dir), "-o", str(out_dir), "-p", build.precision,
-           "-e", "cpu", "-c", str(ROOT / "cache")]
+    entry = (
+        [str(HERE / "builder_compat.py")]
+        if model.compat
+        else ["-m", "onnxruntime_genai.models.builder"]
+    )
+    cmd = [
+        sys.executable,
+        *entry,
+        "-i",
+        str(hf_dir),
+        "-o",
+        str(out_dir),
+        "-p",
+        build.precision,
+        "-e",
+        "cpu",
+        "-c",
+        str(ROOT / "cache"),
+    ]
     if extra:
         cmd += ["--extra_options", *(f"{k}={v}" for k, v in extra.items())]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
@@ -339,12 +662,29 @@ def run_builder(model: Model, build: Build, hf_dir: Path, out_dir: Path,
         raise RuntimeError(f"builder failed ({code}) for {out_dir.name}:\n" + "\n".join(tail))
     shown = [c.replace(str(WORK), "$BENCH_WORK").replace(str(REPO) + "/", "") for c in cmd]
     shown[0] = "python"
-    return {"command": " ".join(shown), "seconds": round(seconds, 1),
-            "builder_peak_rss_bytes": usage.ru_maxrss * 1024}
+    return {
+        "command": " ".join(shown),
+        "seconds": round(seconds, 1),
+        "builder_peak_rss_bytes": usage.ru_maxrss * 1024,
+    }
 
 
-_ELEM_BYTES = {1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 16: 2, 17: 1,
-               21: 0.5, 22: 0.5}
+_ELEM_BYTES = {
+    1: 4,
+    2: 1,
+    3: 1,
+    4: 2,
+    5: 2,
+    6: 4,
+    7: 8,
+    9: 1,
+    10: 2,
+    11: 8,
+    16: 2,
+    17: 1,
+    21: 0.5,
+    22: 0.5,
+}
 
 
 def graph_stats(onnx_path: Path) -> dict[str, Any]:
@@ -375,8 +715,10 @@ def graph_stats(onnx_path: Path) -> dict[str, Any]:
         ops[node.op_type] += 1
         if node.op_type == "MatMulNBits":
             attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
-            nbits[f"bits={attrs.get('bits')},block={attrs.get('block_size')},"
-                  f"acc={attrs.get('accuracy_level', 0)}"] += 1
+            nbits[
+                f"bits={attrs.get('bits')},block={attrs.get('block_size')},"
+                f"acc={attrs.get('accuracy_level', 0)}"
+            ] += 1
         for slot, name in enumerate(node.input):
             if name in sizes:
                 consumers.setdefault(name, []).append((node.op_type, slot))
@@ -392,16 +734,21 @@ def graph_stats(onnx_path: Path) -> dict[str, Any]:
     largest = sorted(sizes.items(), key=lambda kv: -kv[1])[:3]
     kv_inputs = []
     for inp in graph.input:
-        if inp.name.startswith("past_key_values") and inp.name.endswith(".0.key") or \
-                (inp.name.startswith("past") and ".0." in inp.name):
+        if (inp.name.startswith("past_key_values") and inp.name.endswith(".0.key")) or (
+            inp.name.startswith("past") and ".0." in inp.name
+        ):
             t = inp.type.tensor_type
-            kv_inputs.append({
-                "name": inp.name, "elem_type": onnx.TensorProto.DataType.Name(t.elem_type),
-                "shape": [d.dim_value or d.dim_param for d in t.shape.dim],
-            })
+            kv_inputs.append(
+                {
+                    "name": inp.name,
+                    "elem_type": onnx.TensorProto.DataType.Name(t.elem_type),
+                    "shape": [d.dim_value or d.dim_param for d in t.shape.dim],
+                }
+            )
     kv_dtypes = Counter(
         onnx.TensorProto.DataType.Name(i.type.tensor_type.elem_type)
-        for i in graph.input if i.name.startswith("past_key_values")
+        for i in graph.input
+        if i.name.startswith("past_key_values")
     )
     return {
         "producer": f"{model.producer_name} {model.producer_version}".strip(),
@@ -444,20 +791,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", help="model ids or build ids to build")
     parser.add_argument("--list", action="store_true", help="print the plan and exit")
-    parser.add_argument("--restat", action="store_true",
-                        help="recompute the graph statistics of every build in the manifest")
-    parser.add_argument("--keep-weights", action="store_true",
-                        help="keep the HF safetensors after all builds of a model succeeded "
-                             "(default: delete them to save disk; they are re-created "
-                             "deterministically from the seed when needed)")
+    parser.add_argument(
+        "--restat",
+        action="store_true",
+        help="recompute the graph statistics of every build in the manifest",
+    )
+    parser.add_argument(
+        "--keep-weights",
+        action="store_true",
+        help="keep the HF safetensors after all builds of a model succeeded "
+        "(default: delete them to save disk; they are re-created "
+        "deterministically from the seed when needed)",
+    )
     args = parser.parse_args()
 
     if args.list:
         for m in MODELS:
-            print(f"{m.model_id:18s} {m.family:6s} {split_of(m):8s} "
-                  + " ".join(b.suffix for b in m.builds))
-        print(f"{len(MODELS)} models, {sum(len(m.builds) for m in MODELS)} builds, "
-              f"{sum(split_of(m) == 'holdout' for m in MODELS)} holdout models")
+            print(
+                f"{m.model_id:18s} {m.family:6s} {split_of(m):8s} "
+                + " ".join(b.suffix for b in m.builds)
+            )
+        print(
+            f"{len(MODELS)} models, {sum(len(m.builds) for m in MODELS)} builds, "
+            f"{sum(split_of(m) == 'holdout' for m in MODELS)} holdout models"
+        )
         return
 
     import onnxruntime
@@ -468,19 +825,28 @@ def main() -> None:
         json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
     )
     if args.restat:
-        for key, entry in manifest.items():
+        for entry in manifest.values():
             entry["graph"] = graph_stats(WORK / entry["model_dir"] / "model.onnx")
         manifest_path.write_text(json.dumps(manifest, indent=1))
         _log(f"recomputed graph statistics of {len(manifest)} builds")
         return
     failures = []
     for model in MODELS:
-        wanted = [b for b in model.builds
-                  if not args.only or model.model_id in args.only
-                  or f"{model.model_id}-{b.suffix}" in args.only]
-        wanted = [b for b in wanted
-                  if not ((ROOT / "onnx" / f"{model.model_id}-{b.suffix}" / "genai_config.json")
-                          .exists() and f"{model.model_id}-{b.suffix}" in manifest)]
+        wanted = [
+            b
+            for b in model.builds
+            if not args.only
+            or model.model_id in args.only
+            or f"{model.model_id}-{b.suffix}" in args.only
+        ]
+        wanted = [
+            b
+            for b in wanted
+            if not (
+                (ROOT / "onnx" / f"{model.model_id}-{b.suffix}" / "genai_config.json").exists()
+                and f"{model.model_id}-{b.suffix}" in manifest
+            )
+        ]
         if not wanted:
             continue
         hf_dir = ROOT / "hf" / model.model_id
@@ -505,31 +871,43 @@ def main() -> None:
             stats = graph_stats(out_dir / "model.onnx")
             quant = {"block_size": None, "accuracy_level": None, "bits": None}
             if build.precision in ("int4", "int8"):
-                quant = {"block_size": int(build.extra.get("block_size", 32)),
-                         "accuracy_level": int(build.extra.get("accuracy_level", 4)),
-                         "bits": 4 if build.precision == "int4" else 8}
+                quant = {
+                    "block_size": int(build.extra.get("block_size", 32)),
+                    "accuracy_level": int(build.extra.get("accuracy_level", 4)),
+                    "bits": 4 if build.precision == "int4" else 8,
+                }
             manifest[key] = {
-                "build_id": key, "model_id": model.model_id, "family": model.family,
-                "split": split_of(model), "architecture": model.architecture,
-                "model_type": model.model_type, "precision": build.precision,
+                "build_id": key,
+                "model_id": model.model_id,
+                "family": model.family,
+                "split": split_of(model),
+                "architecture": model.architecture,
+                "model_type": model.model_type,
+                "precision": build.precision,
                 "variant": build.suffix,
                 "extra_options": {k: v for k, v in extra.items() if k != "kv_cache_scale_file"},
                 **quant,
                 "kv_cache_quant_scheme": build.extra.get("kv_cache_quant_scheme", "none"),
-                "tied": dims["tie_word_embeddings"], "hf_config": dims,
+                "tied": dims["tie_word_embeddings"],
+                "hf_config": dims,
                 "parameters": info["parameters"],
-                "hf_dir": str(hf_dir.relative_to(WORK)), "model_dir": str(out_dir.relative_to(WORK)),
-                "folder_bytes": sum(files.values()), "files": files,
+                "hf_dir": str(hf_dir.relative_to(WORK)),
+                "model_dir": str(out_dir.relative_to(WORK)),
+                "folder_bytes": sum(files.values()),
+                "files": files,
                 "builder": "onnxruntime_genai.models.builder"
                 + (" via builder_compat.py" if model.compat else ""),
                 "builder_version": onnxruntime_genai.__version__,
                 "builder_onnxruntime_version": onnxruntime.__version__,
-                "graph": stats, **run,
+                "graph": stats,
+                **run,
             }
             manifest_path.write_text(json.dumps(manifest, indent=1))
-            _log(f"built {key}: {run['seconds']} s, builder peak "
-                 f"{run['builder_peak_rss_bytes'] / 2**30:.2f} GiB, folder "
-                 f"{sum(files.values()) / 2**20:.0f} MiB, MatMulNBits {stats['matmulnbits']}")
+            _log(
+                f"built {key}: {run['seconds']} s, builder peak "
+                f"{run['builder_peak_rss_bytes'] / 2**30:.2f} GiB, folder "
+                f"{sum(files.values()) / 2**20:.0f} MiB, MatMulNBits {stats['matmulnbits']}"
+            )
         done = all(f"{model.model_id}-{b.suffix}" in manifest for b in model.builds)
         if done and not args.keep_weights:
             for weights in hf_dir.glob("*.safetensors"):

@@ -41,8 +41,10 @@ def _flatten_nested_rope(self, config):  # type: ignore[no-untyped-def]
         config.rope_theta = full.get("rope_theta", 10000.0)
         if "rope_theta" in local and getattr(config, "rope_local_base_freq", None) is None:
             config.rope_local_base_freq = local["rope_theta"]
-        print("builder_compat: flattened nested rope_parameters "
-              f"(theta {config.rope_theta}, local theta {getattr(config, 'rope_local_base_freq', None)})")
+        print(
+            "builder_compat: flattened nested rope_parameters "
+            f"(theta {config.rope_theta}, local theta {getattr(config, 'rope_local_base_freq', None)})"
+        )
     return _original(self, config)
 
 

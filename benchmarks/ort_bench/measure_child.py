@@ -87,8 +87,12 @@ def snapshot(name: str, started: float) -> dict[str, Any]:
     peak = _maxrss_bytes()
     # Without /proc there is no current RSS: the peak so far stands in for it.
     return {
-        "name": name, "rss_bytes": peak, "peak_rss_bytes": peak, "rss_anon_bytes": None,
-        "rss_file_bytes": None, "seconds": round(time.monotonic() - started, 4),
+        "name": name,
+        "rss_bytes": peak,
+        "peak_rss_bytes": peak,
+        "rss_anon_bytes": None,
+        "rss_file_bytes": None,
+        "seconds": round(time.monotonic() - started, 4),
     }
 
 
@@ -154,8 +158,13 @@ def prompt_ids(count: int, vocab_size: int, avoid: set[int], seed: int) -> list[
 # onnxruntime-genai path
 
 
-def run_genai(og: Any, model_dir: Path, params: dict[str, Any], phases: list[dict[str, Any]],
-              clock: list[float]) -> dict[str, Any]:
+def run_genai(
+    og: Any,
+    model_dir: Path,
+    params: dict[str, Any],
+    phases: list[dict[str, Any]],
+    clock: list[float],
+) -> dict[str, Any]:
     config = read_genai_config(model_dir)
     if not config:
         raise ChildError(
@@ -205,8 +214,12 @@ def run_genai(og: Any, model_dir: Path, params: dict[str, Any], phases: list[dic
 # plain onnxruntime fallback
 
 _ORT_TO_NUMPY = {
-    "tensor(float)": "float32", "tensor(float16)": "float16", "tensor(double)": "float64",
-    "tensor(int64)": "int64", "tensor(int32)": "int32", "tensor(bfloat16)": None,
+    "tensor(float)": "float32",
+    "tensor(float16)": "float16",
+    "tensor(double)": "float64",
+    "tensor(int64)": "int64",
+    "tensor(int32)": "int32",
+    "tensor(bfloat16)": None,
 }
 
 
@@ -218,8 +231,10 @@ def _session_options(ort: Any, decoder: dict[str, Any]) -> Any:
     """ORT session options from genai_config's ``session_options`` (the memory-relevant subset)."""
     options = ort.SessionOptions()
     cfg = _section(decoder, "session_options")
-    for key, attr in (("enable_cpu_mem_arena", "enable_cpu_mem_arena"),
-                      ("enable_mem_pattern", "enable_mem_pattern")):
+    for key, attr in (
+        ("enable_cpu_mem_arena", "enable_cpu_mem_arena"),
+        ("enable_mem_pattern", "enable_mem_pattern"),
+    ):
         if isinstance(cfg.get(key), bool):
             setattr(options, attr, cfg[key])
     for key in ("intra_op_num_threads", "inter_op_num_threads"):
@@ -248,8 +263,13 @@ def _find_onnx(model_dir: Path, decoder: dict[str, Any]) -> Path:
     return candidates[0]
 
 
-def run_ort(ort: Any, model_dir: Path, params: dict[str, Any], phases: list[dict[str, Any]],
-            clock: list[float]) -> dict[str, Any]:
+def run_ort(
+    ort: Any,
+    model_dir: Path,
+    params: dict[str, Any],
+    phases: list[dict[str, Any]],
+    clock: list[float],
+) -> dict[str, Any]:
     import numpy as np
 
     config = read_genai_config(model_dir)
@@ -267,7 +287,8 @@ def run_ort(ort: Any, model_dir: Path, params: dict[str, Any], phases: list[dict
     onnx_path = _find_onnx(model_dir, decoder)
     try:
         session = ort.InferenceSession(
-            str(onnx_path), sess_options=_session_options(ort, decoder),
+            str(onnx_path),
+            sess_options=_session_options(ort, decoder),
             providers=["CPUExecutionProvider"],
         )
     except Exception as exc:
@@ -378,8 +399,10 @@ def run_ort(ort: Any, model_dir: Path, params: dict[str, Any], phases: list[dict
         else:
             # No shared buffer: the past grows with the sequence. Prefill with an empty past, then
             # one decode step whose past holds context-1 tokens (the largest it can be).
-            empty = {past: np.zeros(kv_shape(meta, 0), dtype=np_type(meta))
-                     for past, _, meta in kv_inputs}
+            empty = {
+                past: np.zeros(kv_shape(meta, 0), dtype=np_type(meta))
+                for past, _, meta in kv_inputs
+            }
             mark("generator")
             outputs = session.run([logits_name], {**feeds(prompt, 0), **empty})
             token = int(outputs[0][0, -1].argmax())
@@ -392,8 +415,9 @@ def run_ort(ort: Any, model_dir: Path, params: dict[str, Any], phases: list[dict
                     array = np.empty(kv_shape(meta, past_len), dtype=np_type(meta))
                     array.fill(0)
                     full[past] = array
-                outputs = session.run(None, {**feeds([token if token not in avoid else 0],
-                                                     past_len), **full})
+                outputs = session.run(
+                    None, {**feeds([token if token not in avoid else 0], past_len), **full}
+                )
                 del outputs, full
                 steps = 1
             mark("decode")

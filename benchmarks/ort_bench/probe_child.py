@@ -36,8 +36,15 @@ def status() -> dict[str, int]:
 
 
 def smaps() -> dict[str, int]:
-    cats = {"model_data": 0, "model_onnx": 0, "libonnxruntime": 0, "libgenai": 0,
-            "other_file": 0, "anon": 0, "anon_private_dirty": 0}
+    cats = {
+        "model_data": 0,
+        "model_onnx": 0,
+        "libonnxruntime": 0,
+        "libgenai": 0,
+        "other_file": 0,
+        "anon": 0,
+        "anon_private_dirty": 0,
+    }
     current = "anon"
     for line in Path("/proc/self/smaps").read_text().splitlines():
         first = line.split(None, 1)[0]
@@ -65,8 +72,15 @@ def smaps() -> dict[str, int]:
 
 def snap(name: str, t0: float) -> dict[str, Any]:
     s = status()
-    return {"name": name, "rss": s["VmRSS"], "peak": s["VmHWM"], "anon": s.get("RssAnon"),
-            "file": s.get("RssFile"), "smaps": smaps(), "seconds": round(time.monotonic() - t0, 3)}
+    return {
+        "name": name,
+        "rss": s["VmRSS"],
+        "peak": s["VmHWM"],
+        "anon": s.get("RssAnon"),
+        "file": s.get("RssFile"),
+        "smaps": smaps(),
+        "seconds": round(time.monotonic() - t0, 3),
+    }
 
 
 def reset_peak() -> None:
@@ -97,12 +111,15 @@ def run(req: dict[str, Any]) -> dict[str, Any]:
             options.optimized_model_filepath = req["optimized_model_path"]
             options.add_session_config_entry(
                 "session.optimized_model_external_initializers_file_name",
-                Path(req["optimized_model_path"]).name + ".data")
+                Path(req["optimized_model_path"]).name + ".data",
+            )
             options.add_session_config_entry(
-                "session.optimized_model_external_initializers_min_size_in_bytes", "1024")
+                "session.optimized_model_external_initializers_min_size_in_bytes", "1024"
+            )
         t = time.monotonic()
-        session = ort.InferenceSession(str(model_dir / "model.onnx"), sess_options=options,
-                                       providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(
+            str(model_dir / "model.onnx"), sess_options=options, providers=["CPUExecutionProvider"]
+        )
         phases.append(snap("session", t))
         extra["inputs"] = len(session.get_inputs())
     else:
@@ -116,8 +133,9 @@ def run(req: dict[str, Any]) -> dict[str, Any]:
         params = og.GeneratorParams(model)
         prefill, context = req["prefill"], req["context"]
         decode = req.get("decode_tokens", 0)
-        params.set_search_options(max_length=context, min_length=min(context, prefill + decode),
-                                  batch_size=1)
+        params.set_search_options(
+            max_length=context, min_length=min(context, prefill + decode), batch_size=1
+        )
         t = time.monotonic()
         generator = og.Generator(model, params)
         phases.append(snap("generator", t))
@@ -139,10 +157,16 @@ def run(req: dict[str, Any]) -> dict[str, Any]:
             phases.append(snap("decode", t))
         extra["unique_prompt_tokens"] = len(set(ids))
     end = snap("end", t0)
-    return {"phases": phases, "peak": max(p["peak"] for p in [*phases, end]),
-            "baseline": phases[0]["rss"], "versions": {
-                "onnxruntime": ort.__version__,
-                "onnxruntime_genai": getattr(og, "__version__", None)}, **extra}
+    return {
+        "phases": phases,
+        "peak": max(p["peak"] for p in [*phases, end]),
+        "baseline": phases[0]["rss"],
+        "versions": {
+            "onnxruntime": ort.__version__,
+            "onnxruntime_genai": getattr(og, "__version__", None),
+        },
+        **extra,
+    }
 
 
 def main() -> int:

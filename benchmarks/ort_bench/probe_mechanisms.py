@@ -41,7 +41,6 @@ import math
 import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -81,23 +80,31 @@ def save_results(results: list[dict[str, Any]]) -> None:
     tmp.replace(OUT)
 
 
-def child(ort: str, request: dict[str, Any], timeout: float = 1200,
-          env: dict[str, str] | None = None) -> dict[str, Any]:
+def child(
+    ort: str, request: dict[str, Any], timeout: float = 1200, env: dict[str, str] | None = None
+) -> dict[str, Any]:
     python = str(WORK / VENVS[ort] / "bin" / "python")
     try:
-        proc = subprocess.run([python, "-c", BOOTSTRAP, str(CHILD)], input=json.dumps(request),
-                              capture_output=True, text=True, timeout=timeout, check=False,
-                              env={**os.environ, **(env or {})})
+        proc = subprocess.run(
+            [python, "-c", BOOTSTRAP, str(CHILD)],
+            input=json.dumps(request),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            env={**os.environ, **(env or {})},
+        )
     except subprocess.TimeoutExpired:
         return {"error": "timeout"}
     for line in reversed(proc.stdout.splitlines()):
         if line.startswith(MARKER):
-            return json.loads(line[len(MARKER):])
+            return json.loads(line[len(MARKER) :])
     return {"error": f"exit {proc.returncode}: {(proc.stderr or '').strip()[-300:]}"}
 
 
-def variant_dir(build: str, tag: str, session_options: dict[str, Any],
-                search: dict[str, Any] | None = None) -> Path:
+def variant_dir(
+    build: str, tag: str, session_options: dict[str, Any], search: dict[str, Any] | None = None
+) -> Path:
     """A probe copy of a build: symlinked files, genai_config.json with extra session options
     (and search options)."""
     src = ONNX / build
@@ -115,23 +122,36 @@ def variant_dir(build: str, tag: str, session_options: dict[str, Any],
     return dst
 
 
-def probe_run(results: list[dict[str, Any]], probe: str, key: dict[str, Any], ort: str,
-              request: dict[str, Any], env: dict[str, str] | None = None) -> dict[str, Any]:
+def probe_run(
+    results: list[dict[str, Any]],
+    probe: str,
+    key: dict[str, Any],
+    ort: str,
+    request: dict[str, Any],
+    env: dict[str, str] | None = None,
+) -> dict[str, Any]:
     ident = {"probe": probe, "ort": ort, **key}
     for r in results:
         if all(r.get(k) == v for k, v in ident.items()) and "error" not in r.get("result", {}):
             return r
     res = child(ort, request, env=env)
-    record = {**ident, "env": env or {},
-              "request": {k: (str(v).replace(str(WORK), "$BENCH_WORK")
-                              if isinstance(v, str) else v)
-                          for k, v in request.items()},
-              "result": res, "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    record = {
+        **ident,
+        "env": env or {},
+        "request": {
+            k: (str(v).replace(str(WORK), "$BENCH_WORK") if isinstance(v, str) else v)
+            for k, v in request.items()
+        },
+        "result": res,
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
     results.append(record)
     save_results(results)
     err = res.get("error")
-    _log(f"{probe} {key} ort{ort}: " + (f"ERROR {err}" if err else
-                                         f"peak +{(res['peak'] - res['baseline']) / MIB:.1f} MiB"))
+    _log(
+        f"{probe} {key} ort{ort}: "
+        + (f"ERROR {err}" if err else f"peak +{(res['peak'] - res['baseline']) / MIB:.1f} MiB")
+    )
     return record
 
 
@@ -168,8 +188,12 @@ for node in m.graph.node:
 print(json.dumps(out))
 """
     python = str(WORK / "venv-ort132" / "bin" / "python")
-    proc = subprocess.run([python, "-c", code, str(ONNX / build / "model.onnx")],
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [python, "-c", code, str(ONNX / build / "model.onnx")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(proc.stdout)
 
 
@@ -196,26 +220,56 @@ def expected_prepack(build: str) -> dict[str, Any]:
     for mm in g["matmul"]:
         file_bytes += mm["bytes"]
         packed += mm["K"] * math.ceil(mm["N"] / 16) * 16 * 4
-    return {"expected_packed_bytes": packed, "quantized_plus_fp32_matmul_file_bytes": file_bytes,
-            "unpacked_dequant_largest_bytes": unpacked_largest,
-            "matmulnbits_nodes": len(g["nbits"]), "matmul_nodes": len(g["matmul"]),
-            "largest_matmul_weight_bytes": max([m["bytes"] for m in g["matmul"]] or [0])}
+    return {
+        "expected_packed_bytes": packed,
+        "quantized_plus_fp32_matmul_file_bytes": file_bytes,
+        "unpacked_dequant_largest_bytes": unpacked_largest,
+        "matmulnbits_nodes": len(g["nbits"]),
+        "matmul_nodes": len(g["matmul"]),
+        "largest_matmul_weight_bytes": max([m["bytes"] for m in g["matmul"]] or [0]),
+    }
 
 
 # ------------------------------------------------------------------------------------------------
 # Probes
 
-PREPACK_BUILDS = ["llama-gqa-fp32", "llama-gqa-int8", "llama-gqa-int8-acc1", "llama-gqa-int4",
-                  "llama-gqa-int4-b128", "llama-gqa-int4-acc1", "llama-gqa-int4-b128-acc1",
-                  "qwen2-tied-fp32", "qwen2-tied-int4", "gemma-fp32", "gemma-int4",
-                  "gemma3-270m-int8", "phi2-fp32"]
+PREPACK_BUILDS = [
+    "llama-gqa-fp32",
+    "llama-gqa-int8",
+    "llama-gqa-int8-acc1",
+    "llama-gqa-int4",
+    "llama-gqa-int4-b128",
+    "llama-gqa-int4-acc1",
+    "llama-gqa-int4-b128-acc1",
+    "qwen2-tied-fp32",
+    "qwen2-tied-int4",
+    "gemma-fp32",
+    "gemma-int4",
+    "gemma3-270m-int8",
+    "phi2-fp32",
+]
 ARENA_BUILDS = ["llama-gqa-int4", "qwen2-tied-int4"]
 ARENA_PROMPTS = [16, 128, 512, 1024, 2048, 4096]
-KV_BUILDS = ["llama-gqa-int4", "llama-gqa-int4-kv8", "llama-gqa-int4-kv4", "phi3-mha-int4",
-             "gemma2-int4", "gemma3-270m-int4", "gemma3-270m-int4-kv8", "lfm2-int4"]
+KV_BUILDS = [
+    "llama-gqa-int4",
+    "llama-gqa-int4-kv8",
+    "llama-gqa-int4-kv4",
+    "phi3-mha-int4",
+    "gemma2-int4",
+    "gemma3-270m-int4",
+    "gemma3-270m-int4-kv8",
+    "lfm2-int4",
+]
 KV_LENGTHS = [1024, 4096, 16384]
-TIED_BUILDS = ["llama3-tied-fp32", "qwen2-tied-fp32", "gemma-fp32", "llama-gqa-fp32",
-               "llama3-tied-int8", "llama3-tied-int4", "qwen2-tied-int8"]
+TIED_BUILDS = [
+    "llama3-tied-fp32",
+    "qwen2-tied-fp32",
+    "gemma-fp32",
+    "llama-gqa-fp32",
+    "llama3-tied-int8",
+    "llama3-tied-int4",
+    "qwen2-tied-int8",
+]
 PAGES_BUILD = "llama-gqa-fp32"
 
 
@@ -230,9 +284,19 @@ def probe_prepack(results: list[dict[str, Any]], orts: list[str]) -> None:
         off = variant_dir(build, "noprepack", {"session.disable_prepacking": "1"})
         for ort in orts:
             for tag, folder in (("default", ONNX / build), ("disable_prepacking", off)):
-                probe_run(results, "prepack", {"build": build, "variant": tag}, ort, {
-                    "mode": "genai", "model_dir": str(folder), "prefill": 16, "context": 2048,
-                    "decode_tokens": 8})
+                probe_run(
+                    results,
+                    "prepack",
+                    {"build": build, "variant": tag},
+                    ort,
+                    {
+                        "mode": "genai",
+                        "model_dir": str(folder),
+                        "prefill": 16,
+                        "context": 2048,
+                        "decode_tokens": 8,
+                    },
+                )
 
 
 def probe_arena(results: list[dict[str, Any]], orts: list[str]) -> None:
@@ -242,13 +306,21 @@ def probe_arena(results: list[dict[str, Any]], orts: list[str]) -> None:
         off = variant_dir(build, "noarena", {"enable_cpu_mem_arena": False})
         chunked = variant_dir(build, "chunk256", {}, {"chunk_size": 256})
         for ort in orts:
-            for tag, folder in (("arena", ONNX / build), ("no_arena", off),
-                                ("chunk256", chunked)):
+            for tag, folder in (("arena", ONNX / build), ("no_arena", off), ("chunk256", chunked)):
                 for prompt in ARENA_PROMPTS:
-                    probe_run(results, "arena", {"build": build, "variant": tag,
-                                                 "prefill": prompt}, ort, {
-                        "mode": "genai", "model_dir": str(folder), "prefill": prompt,
-                        "context": 8192, "decode_tokens": 4})
+                    probe_run(
+                        results,
+                        "arena",
+                        {"build": build, "variant": tag, "prefill": prompt},
+                        ort,
+                        {
+                            "mode": "genai",
+                            "model_dir": str(folder),
+                            "prefill": prompt,
+                            "context": 8192,
+                            "decode_tokens": 4,
+                        },
+                    )
 
 
 def probe_kv(results: list[dict[str, Any]], orts: list[str]) -> None:
@@ -257,9 +329,19 @@ def probe_kv(results: list[dict[str, Any]], orts: list[str]) -> None:
             continue
         for ort in orts:
             for length in KV_LENGTHS:
-                probe_run(results, "kv", {"build": build, "context": length}, ort, {
-                    "mode": "genai", "model_dir": str(ONNX / build), "prefill": 16,
-                    "context": length, "decode_tokens": 0})
+                probe_run(
+                    results,
+                    "kv",
+                    {"build": build, "context": length},
+                    ort,
+                    {
+                        "mode": "genai",
+                        "model_dir": str(ONNX / build),
+                        "prefill": 16,
+                        "context": length,
+                        "decode_tokens": 0,
+                    },
+                )
 
 
 def probe_tied(results: list[dict[str, Any]], orts: list[str]) -> None:
@@ -269,9 +351,17 @@ def probe_tied(results: list[dict[str, Any]], orts: list[str]) -> None:
         for ort in orts:
             out_dir = PROBES / f"{build}__optimized_ort{ort}"
             out_dir.mkdir(parents=True, exist_ok=True)
-            rec = probe_run(results, "tied", {"build": build}, ort, {
-                "mode": "ort", "model_dir": str(ONNX / build),
-                "optimized_model_path": str(out_dir / "optimized.onnx")})
+            rec = probe_run(
+                results,
+                "tied",
+                {"build": build},
+                ort,
+                {
+                    "mode": "ort",
+                    "model_dir": str(ONNX / build),
+                    "optimized_model_path": str(out_dir / "optimized.onnx"),
+                },
+            )
             if "new_initializers" not in rec and (out_dir / "optimized.onnx").exists():
                 rec["new_initializers"] = new_initializers(build, out_dir / "optimized.onnx")
                 save_results(results)
@@ -296,8 +386,12 @@ new.sort(key=lambda x: -x["bytes"])
 print(json.dumps(new[:10]))
 """
     python = str(WORK / "venv-ort132" / "bin" / "python")
-    proc = subprocess.run([python, "-c", code, str(ONNX / build / "model.onnx"), str(optimized)],
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [python, "-c", code, str(ONNX / build / "model.onnx"), str(optimized)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(proc.stdout)
 
 
@@ -306,10 +400,20 @@ def probe_pages(results: list[dict[str, Any]], orts: list[str]) -> None:
         return
     for ort in orts:
         for prompt, unique in ((16, False), (256, False), (4096, False), (4096, True)):
-            probe_run(results, "pages", {"build": PAGES_BUILD, "prefill": prompt,
-                                         "unique": unique}, ort, {
-                "mode": "genai", "model_dir": str(ONNX / PAGES_BUILD), "prefill": prompt,
-                "context": 8192, "decode_tokens": 4, "unique_tokens": unique})
+            probe_run(
+                results,
+                "pages",
+                {"build": PAGES_BUILD, "prefill": prompt, "unique": unique},
+                ort,
+                {
+                    "mode": "genai",
+                    "model_dir": str(ONNX / PAGES_BUILD),
+                    "prefill": prompt,
+                    "context": 8192,
+                    "decode_tokens": 4,
+                    "unique_tokens": unique,
+                },
+            )
 
 
 ATTN_BUILDS = ["llama-gqa-int4", "gemma3-270m-int4", "phi3-mha-int4"]
@@ -326,10 +430,19 @@ def probe_attn(results: list[dict[str, Any]], orts: list[str]) -> None:
         for ort in orts:
             for tag, folder in (("arena", ONNX / build), ("no_arena", off)):
                 for context in ATTN_CONTEXTS:
-                    probe_run(results, "attn", {"build": build, "variant": tag,
-                                                "context": context}, ort, {
-                        "mode": "genai", "model_dir": str(folder), "prefill": 2048,
-                        "context": context, "decode_tokens": 4})
+                    probe_run(
+                        results,
+                        "attn",
+                        {"build": build, "variant": tag, "context": context},
+                        ort,
+                        {
+                            "mode": "genai",
+                            "model_dir": str(folder),
+                            "prefill": 2048,
+                            "context": context,
+                            "decode_tokens": 4,
+                        },
+                    )
 
 
 def probe_flash(results: list[dict[str, Any]], orts: list[str]) -> None:
@@ -342,17 +455,36 @@ def probe_flash(results: list[dict[str, Any]], orts: list[str]) -> None:
     for ort in orts:
         for flag in ("0", "1"):
             for prompt in (2048, 4096):
-                probe_run(results, "flash", {"build": build, "disable_flash": flag,
-                                             "prefill": prompt}, ort, {
-                    "mode": "genai", "model_dir": str(ONNX / build), "prefill": prompt,
-                    "context": 8192, "decode_tokens": 2},
-                    env={"ORT_GQA_DISABLE_FLASH_ATTENTION": flag})
+                probe_run(
+                    results,
+                    "flash",
+                    {"build": build, "disable_flash": flag, "prefill": prompt},
+                    ort,
+                    {
+                        "mode": "genai",
+                        "model_dir": str(ONNX / build),
+                        "prefill": prompt,
+                        "context": 8192,
+                        "decode_tokens": 2,
+                    },
+                    env={"ORT_GQA_DISABLE_FLASH_ATTENTION": flag},
+                )
 
 
-TINY = {"hidden_size": 128, "intermediate_size": 256, "num_hidden_layers": 2,
-        "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 512,
-        "max_position_embeddings": 16384, "bos_token_id": 1, "eos_token_id": 2,
-        "pad_token_id": 0, "tie_word_embeddings": False, "architectures": ["LlamaForCausalLM"]}
+TINY = {
+    "hidden_size": 128,
+    "intermediate_size": 256,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "vocab_size": 512,
+    "max_position_embeddings": 16384,
+    "bos_token_id": 1,
+    "eos_token_id": 2,
+    "pad_token_id": 0,
+    "tie_word_embeddings": False,
+    "architectures": ["LlamaForCausalLM"],
+}
 
 
 def build_tiny() -> list[str]:
@@ -368,15 +500,34 @@ def build_tiny() -> list[str]:
             "m = AutoModelForCausalLM.from_config(c); m.save_pretrained(sys.argv[1]);"
             "make_tokenizer(c.vocab_size, sys.argv[1])"
         )
-        subprocess.run([python, "-c", code, str(hf), str(HERE), json.dumps(TINY)], check=True,
-                       capture_output=True)
+        subprocess.run(
+            [python, "-c", code, str(hf), str(HERE), json.dumps(TINY)],
+            check=True,
+            capture_output=True,
+        )
     for precision in ("fp32", "int4"):
         out = ONNX.parent / "probe_onnx" / f"tiny-llama-{precision}"
         if not (out / "genai_config.json").exists():
-            subprocess.run([python, "-m", "onnxruntime_genai.models.builder", "-i", str(hf), "-o",
-                            str(out), "-p", precision, "-e", "cpu", "-c",
-                            str(PROBES / "cache")], check=True, capture_output=True,
-                           env={**os.environ, "HF_HUB_OFFLINE": "1"})
+            subprocess.run(
+                [
+                    python,
+                    "-m",
+                    "onnxruntime_genai.models.builder",
+                    "-i",
+                    str(hf),
+                    "-o",
+                    str(out),
+                    "-p",
+                    precision,
+                    "-e",
+                    "cpu",
+                    "-c",
+                    str(PROBES / "cache"),
+                ],
+                check=True,
+                capture_output=True,
+                env={**os.environ, "HF_HUB_OFFLINE": "1"},
+            )
         builds.append(str(out))
     return builds
 
@@ -385,10 +536,19 @@ def probe_fixed(results: list[dict[str, Any]], orts: list[str]) -> None:
     for folder in build_tiny():
         for ort in orts:
             for prompt, length in ((16, 2048), (16, 16384), (2048, 4096)):
-                probe_run(results, "fixed", {"build": Path(folder).name, "prefill": prompt,
-                                             "context": length}, ort, {
-                    "mode": "genai", "model_dir": folder, "prefill": prompt, "context": length,
-                    "decode_tokens": 8})
+                probe_run(
+                    results,
+                    "fixed",
+                    {"build": Path(folder).name, "prefill": prompt, "context": length},
+                    ort,
+                    {
+                        "mode": "genai",
+                        "model_dir": folder,
+                        "prefill": prompt,
+                        "context": length,
+                        "decode_tokens": 8,
+                    },
+                )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -405,13 +565,18 @@ def phase(rec: dict[str, Any], name: str) -> dict[str, Any]:
 def report(results: list[dict[str, Any]]) -> None:
     ok = [r for r in results if "error" not in r["result"]]
     print("\n## prepack: og.Model anon growth vs expected packed bytes (MiB)")
-    print("| build | ort | expected packed | file (B+scales / fp32 W) | anon default | anon no-prepack"
-          " | file-backed default | peak p16 default | peak p16 no-prepack |")
+    print(
+        "| build | ort | expected packed | file (B+scales / fp32 W) | anon default | anon no-prepack"
+        " | file-backed default | peak p16 default | peak p16 no-prepack |"
+    )
     cache: dict[str, dict[str, Any]] = {}
     for build in PREPACK_BUILDS:
         for ort in VENVS:
-            recs = {r["variant"]: r for r in ok if r["probe"] == "prepack"
-                    and r["build"] == build and r["ort"] == ort}
+            recs = {
+                r["variant"]: r
+                for r in ok
+                if r["probe"] == "prepack" and r["build"] == build and r["ort"] == ort
+            }
             if "default" not in recs:
                 continue
             if build not in cache:
@@ -423,22 +588,32 @@ def report(results: list[dict[str, Any]]) -> None:
 
             d = recs["default"]
             n = recs.get("disable_prepacking")
-            print(f"| {build} | {ort} | {e['expected_packed_bytes'] / MIB:.1f} | "
-                  f"{e['quantized_plus_fp32_matmul_file_bytes'] / MIB:.1f} | "
-                  f"{grow(d, 'anon'):.1f} | {grow(n, 'anon') if n else float('nan'):.1f} | "
-                  f"{grow(d, 'file'):.1f} | "
-                  f"{(d['result']['peak'] - d['result']['baseline']) / MIB:.1f} | "
-                  + (f"{(n['result']['peak'] - n['result']['baseline']) / MIB:.1f} |" if n
-                     else "- |"))
+            print(
+                f"| {build} | {ort} | {e['expected_packed_bytes'] / MIB:.1f} | "
+                f"{e['quantized_plus_fp32_matmul_file_bytes'] / MIB:.1f} | "
+                f"{grow(d, 'anon'):.1f} | {grow(n, 'anon') if n else float('nan'):.1f} | "
+                f"{grow(d, 'file'):.1f} | "
+                f"{(d['result']['peak'] - d['result']['baseline']) / MIB:.1f} | "
+                + (f"{(n['result']['peak'] - n['result']['baseline']) / MIB:.1f} |" if n else "- |")
+            )
     print("\n## arena: prefill growth (peak after prefill - RSS after generator), MiB")
     for build in ARENA_BUILDS:
         for ort in VENVS:
             row = []
             for variant in ("arena", "no_arena", "chunk256"):
                 for prompt in ARENA_PROMPTS:
-                    rec = next((r for r in ok if r["probe"] == "arena" and r["build"] == build
-                                and r["ort"] == ort and r["variant"] == variant
-                                and r["prefill"] == prompt), None)
+                    rec = next(
+                        (
+                            r
+                            for r in ok
+                            if r["probe"] == "arena"
+                            and r["build"] == build
+                            and r["ort"] == ort
+                            and r["variant"] == variant
+                            and r["prefill"] == prompt
+                        ),
+                        None,
+                    )
                     if rec:
                         g = (phase(rec, "prefill")["peak"] - phase(rec, "generator")["rss"]) / MIB
                         row.append(f"{variant} p{prompt}: {g:.0f}")
@@ -450,9 +625,18 @@ def report(results: list[dict[str, Any]]) -> None:
             row = []
             for variant in ("arena", "no_arena"):
                 for context in ATTN_CONTEXTS:
-                    rec = next((r for r in ok if r["probe"] == "attn" and r["build"] == build
-                                and r["ort"] == ort and r["variant"] == variant
-                                and r["context"] == context), None)
+                    rec = next(
+                        (
+                            r
+                            for r in ok
+                            if r["probe"] == "attn"
+                            and r["build"] == build
+                            and r["ort"] == ort
+                            and r["variant"] == variant
+                            and r["context"] == context
+                        ),
+                        None,
+                    )
                     if rec:
                         g = (phase(rec, "prefill")["peak"] - phase(rec, "generator")["rss"]) / MIB
                         row.append(f"{variant} c{context}: {g:.0f}")
@@ -462,15 +646,26 @@ def report(results: list[dict[str, Any]]) -> None:
     for r in ok:
         if r["probe"] == "flash":
             g = (phase(r, "prefill")["peak"] - phase(r, "generator")["rss"]) / MIB
-            print(f"{r['build']} ort{r['ort']} disable_flash={r['disable_flash']} "
-                  f"p{r['prefill']} c8192: {g:.0f}")
+            print(
+                f"{r['build']} ort{r['ort']} disable_flash={r['disable_flash']} "
+                f"p{r['prefill']} c8192: {g:.0f}"
+            )
     print("\n## kv: generator growth (RSS after generator - after load), MiB")
     for build in KV_BUILDS:
         for ort in VENVS:
             row = []
             for length in KV_LENGTHS:
-                rec = next((r for r in ok if r["probe"] == "kv" and r["build"] == build
-                            and r["ort"] == ort and r["context"] == length), None)
+                rec = next(
+                    (
+                        r
+                        for r in ok
+                        if r["probe"] == "kv"
+                        and r["build"] == build
+                        and r["ort"] == ort
+                        and r["context"] == length
+                    ),
+                    None,
+                )
                 if rec:
                     g = (phase(rec, "generator")["rss"] - phase(rec, "model_load")["rss"]) / MIB
                     row.append(f"c{length}: {g:.1f}")
@@ -480,25 +675,39 @@ def report(results: list[dict[str, Any]]) -> None:
     for r in ok:
         if r["probe"] == "tied":
             s = phase(r, "session")
-            print(f"{r['build']} ort{r['ort']}: anon +{(s['anon'] - phase(r, 'import')['anon']) / MIB:.1f}"
-                  f" MiB, new: {[(i['name'], round(i['bytes'] / MIB, 1)) for i in r.get('new_initializers', [])[:3]]}")
+            print(
+                f"{r['build']} ort{r['ort']}: anon +{(s['anon'] - phase(r, 'import')['anon']) / MIB:.1f}"
+                f" MiB, new: {[(i['name'], round(i['bytes'] / MIB, 1)) for i in r.get('new_initializers', [])[:3]]}"
+            )
     print("\n## pages / fixed: per-mapping RSS (MiB) after each phase")
     for r in ok:
         if r["probe"] in ("pages", "fixed"):
             cells = []
             for p in r["result"]["phases"]:
                 sm = p["smaps"]
-                cells.append(f"{p['name']}: data {sm['model_data'] / MIB:.1f} ort "
-                             f"{sm['libonnxruntime'] / MIB:.1f} genai {sm['libgenai'] / MIB:.1f} "
-                             f"anon {sm['anon'] / MIB:.1f}")
-            print(f"{r['probe']} {r['build']} p{r.get('prefill')} c{r.get('context', '')} "
-                  f"u{r.get('unique', '')} ort{r['ort']}: peak+"
-                  f"{(r['result']['peak'] - r['result']['baseline']) / MIB:.1f} | " + " | ".join(cells))
+                cells.append(
+                    f"{p['name']}: data {sm['model_data'] / MIB:.1f} ort "
+                    f"{sm['libonnxruntime'] / MIB:.1f} genai {sm['libgenai'] / MIB:.1f} "
+                    f"anon {sm['anon'] / MIB:.1f}"
+                )
+            print(
+                f"{r['probe']} {r['build']} p{r.get('prefill')} c{r.get('context', '')} "
+                f"u{r.get('unique', '')} ort{r['ort']}: peak+"
+                f"{(r['result']['peak'] - r['result']['baseline']) / MIB:.1f} | "
+                + " | ".join(cells)
+            )
 
 
-PROBE_FUNCS = {"prepack": probe_prepack, "arena": probe_arena, "kv": probe_kv,
-               "tied": probe_tied, "pages": probe_pages, "fixed": probe_fixed,
-               "attn": probe_attn, "flash": probe_flash}
+PROBE_FUNCS = {
+    "prepack": probe_prepack,
+    "arena": probe_arena,
+    "kv": probe_kv,
+    "tied": probe_tied,
+    "pages": probe_pages,
+    "fixed": probe_fixed,
+    "attn": probe_attn,
+    "flash": probe_flash,
+}
 
 
 def main() -> None:

@@ -36,7 +36,6 @@ import json
 import os
 import statistics
 import subprocess
-import sys
 import time
 import zlib
 from pathlib import Path
@@ -53,8 +52,7 @@ BUILDS = RESULTS / "ort_builds_v2.json"
 CHILD = HERE / "measure_child.py"
 VENVS = {"1.32": "venv-ort132", "1.31": "venv-ort131"}
 CORE_SHAPES = ((16, 2048), (512, 16384), (2048, 4096), (4096, 8192))
-ROTATING_SHAPES = ((64, 1024), (256, 8192), (1024, 16384), (3072, 4096), (128, 4096),
-                   (1536, 12288))
+ROTATING_SHAPES = ((64, 1024), (256, 8192), (1024, 16384), (3072, 4096), (128, 4096), (1536, 12288))
 DECODE_TOKENS = 8
 REPEATS = 3
 MARKER = "PLANNER_MEASURE_RESULT "
@@ -91,20 +89,33 @@ def wait_for_memory() -> None:
         waited += 30
 
 
-def run_child(python: str, model_dir: Path, prefill: int, context: int,
-              timeout_s: float) -> dict[str, Any]:
-    request = {"model_dir": str(model_dir), "context": context, "prefill": prefill,
-               "decode_tokens": DECODE_TOKENS, "seed": 0, "backend": "onnxruntime-genai"}
+def run_child(
+    python: str, model_dir: Path, prefill: int, context: int, timeout_s: float
+) -> dict[str, Any]:
+    request = {
+        "model_dir": str(model_dir),
+        "context": context,
+        "prefill": prefill,
+        "decode_tokens": DECODE_TOKENS,
+        "seed": 0,
+        "backend": "onnxruntime-genai",
+    }
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     try:
-        proc = subprocess.run([python, "-c", BOOTSTRAP, str(CHILD)], input=json.dumps(request),
-                              capture_output=True, text=True, timeout=timeout_s, env=env,
-                              check=False)
+        proc = subprocess.run(
+            [python, "-c", BOOTSTRAP, str(CHILD)],
+            input=json.dumps(request),
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            env=env,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
         return {"error": f"timeout after {timeout_s:g} s"}
     for line in reversed(proc.stdout.splitlines()):
         if line.startswith(MARKER):
-            return json.loads(line[len(MARKER):])
+            return json.loads(line[len(MARKER) :])
     tail = " ".join((proc.stderr or "").strip().splitlines()[-2:])[:400]
     return {"error": f"no result (exit {proc.returncode}): {tail}"}
 
@@ -117,8 +128,14 @@ def load_runs() -> list[dict[str, Any]]:
 
 def weights_summary(graph: dict[str, Any]) -> dict[str, int]:
     """Initializer bytes grouped the way the memory model uses them."""
-    out = {"matmul_fp32_bytes": 0, "matmulnbits_bytes": 0, "gather_bytes": 0,
-           "gather_block_quantized_bytes": 0, "tied_matmul_transpose_bytes": 0, "other_bytes": 0}
+    out = {
+        "matmul_fp32_bytes": 0,
+        "matmulnbits_bytes": 0,
+        "gather_bytes": 0,
+        "gather_block_quantized_bytes": 0,
+        "tied_matmul_transpose_bytes": 0,
+        "other_bytes": 0,
+    }
     for key, size in graph["initializer_bytes_by_consumer"].items():
         ops = key.split("+")
         if any(op.startswith("MatMulNBits") for op in ops):
@@ -136,15 +153,17 @@ def weights_summary(graph: dict[str, Any]) -> dict[str, int]:
     return out
 
 
-def median_record(info: dict[str, Any], runs: list[dict[str, Any]], ort: str,
-                  role: str) -> dict[str, Any]:
+def median_record(
+    info: dict[str, Any], runs: list[dict[str, Any]], ort: str, role: str
+) -> dict[str, Any]:
     good = sorted((r for r in runs if "error" not in r), key=lambda r: r["added_peak_bytes"])
     med = good[(len(good) - 1) // 2]
     res = med["result"]
     added = [r["added_peak_bytes"] for r in good]
     return {
-        "case_id": (f"{info['build_id']}/p{med['prefill']}/c{med['context']}/"
-                    f"onnxruntime-genai/ort{ort}"),
+        "case_id": (
+            f"{info['build_id']}/p{med['prefill']}/c{med['context']}/onnxruntime-genai/ort{ort}"
+        ),
         "build_id": info["build_id"],
         "model_id": info["model_id"],
         "family": info["family"],
@@ -204,10 +223,12 @@ def summarize(manifest: dict[str, Any]) -> int:
         if build_id not in manifest or not any("error" not in r for r in group):
             continue
         roles = {(p, c): role for p, c, role in shapes_for(build_id)}
-        records.append(median_record(manifest[build_id], group, ort,
-                                     roles.get((prefill, context), "extra")))
-    records.sort(key=lambda r: (order.get(r["build_id"], 1e9), r["context"], r["prefill"],
-                                r["ort_version"]))
+        records.append(
+            median_record(manifest[build_id], group, ort, roles.get((prefill, context), "extra"))
+        )
+    records.sort(
+        key=lambda r: (order.get(r["build_id"], 1e9), r["context"], r["prefill"], r["ort_version"])
+    )
     tmp = MEDIANS.with_suffix(".tmp")
     tmp.write_text(json.dumps(records, indent=1) + "\n")
     tmp.replace(MEDIANS)
@@ -220,8 +241,14 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="build ids (or model ids) to measure")
     parser.add_argument("--ort", nargs="*", default=list(VENVS), choices=list(VENVS))
     parser.add_argument("--repeats", type=int, default=REPEATS)
-    parser.add_argument("--shape", nargs=2, type=int, action="append",
-                        metavar=("PREFILL", "CONTEXT"), help="measure these shapes instead")
+    parser.add_argument(
+        "--shape",
+        nargs=2,
+        type=int,
+        action="append",
+        metavar=("PREFILL", "CONTEXT"),
+        help="measure these shapes instead",
+    )
     parser.add_argument("--summarize", action="store_true", help="only rebuild the median file")
     parser.add_argument("--timeout", type=float, default=1200)
     args = parser.parse_args()
@@ -240,8 +267,7 @@ def main() -> None:
         if args.only and build_id not in args.only and info["model_id"] not in args.only:
             continue
         model_dir = WORK / info["model_dir"]
-        shapes = ([(p, c, "extra") for p, c in args.shape] if args.shape
-                  else shapes_for(build_id))
+        shapes = [(p, c, "extra") for p, c in args.shape] if args.shape else shapes_for(build_id)
         for prefill, context, role in shapes:
             for repeat in range(args.repeats):
                 for ort in args.ort:
@@ -255,26 +281,36 @@ def main() -> None:
                     result = run_child(python, model_dir, prefill, context, args.timeout)
                     wall = time.monotonic() - t0
                     run: dict[str, Any] = {
-                        "build_id": build_id, "prefill": prefill, "context": context,
-                        "ort": ort, "repeat": repeat, "role": role,
-                        "wall_seconds": round(wall, 2), "loadavg_1m": round(load, 2),
-                        "machine": {"cpus": os.cpu_count(),
-                                    "mem_total_bytes": _meminfo("MemTotal")},
+                        "build_id": build_id,
+                        "prefill": prefill,
+                        "context": context,
+                        "ort": ort,
+                        "repeat": repeat,
+                        "role": role,
+                        "wall_seconds": round(wall, 2),
+                        "loadavg_1m": round(load, 2),
+                        "machine": {
+                            "cpus": os.cpu_count(),
+                            "mem_total_bytes": _meminfo("MemTotal"),
+                        },
                         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                     }
                     if "error" in result:
                         run["error"] = result["error"]
                         msg = f"ERROR {result['error'][:200]}"
                     else:
-                        run["added_peak_bytes"] = (result["peak_rss_bytes"]
-                                                   - result["baseline_rss_bytes"])
+                        run["added_peak_bytes"] = (
+                            result["peak_rss_bytes"] - result["baseline_rss_bytes"]
+                        )
                         run["result"] = result
                         msg = f"added {run['added_peak_bytes'] / 2**20:8.1f} MiB"
                     with RUNS.open("a") as fh:
                         fh.write(json.dumps(run, separators=(",", ":")) + "\n")
                     done[key] = done.get(key, 0) + 1
-                    _log(f"[{time.monotonic() - started:6.0f}s] {build_id} p{prefill} "
-                         f"c{context} ort{ort} r{repeat}: {msg} ({wall:.1f} s)")
+                    _log(
+                        f"[{time.monotonic() - started:6.0f}s] {build_id} p{prefill} "
+                        f"c{context} ort{ort} r{repeat}: {msg} ({wall:.1f} s)"
+                    )
         summarize(manifest)
     _log(f"{summarize(manifest)} median records")
 

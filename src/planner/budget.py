@@ -68,6 +68,10 @@ class ResolvedSettings:
     gpu_memory_utilization: float
     defaults: tuple[str, ...] = ()
     """Which settings were defaulted, and from where (shown to users)."""
+    platform: str | None = None
+    """onnxruntime: the platform planned for (``linux-x86_64``, ``ios-arm64``, ...)."""
+    runtime_version: str | None = None
+    """onnxruntime: the version whose terms were used (asked for, or the one assumed)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from planner.budget import MemoryBudget
 from planner.device import DeviceProfile
 from planner.errors import PlannerError
 from planner.rules import ADVISORY, SEVERITY, CheckResult, Status, blocks, run_rules
-from planner.runtimes import estimate
+from planner.runtimes import estimate, model_for
 from planner.settings import CheckOptions, RuntimeSettings
 from planner.spec import ModelSpec
 
@@ -220,6 +220,7 @@ def max_context(
     exactly (a few evaluations around it), with a bisection as the fallback for shapes that are
     not linear. Memory never falls as the context grows, so the answer is exact.
     """
+    settings = model_for(settings.runtime).settings_for_device(settings, d)
     hi = upper or search_upper(spec, settings)
     probe = _Probe(spec, settings, d, o, draft, margin)
     try:
@@ -270,7 +271,9 @@ def check_device(
     o: CheckOptions = CheckOptions(),
     draft: ModelSpec | None = None,
 ) -> DeviceReport:
-    """Estimate, run every check and find the largest context that passes."""
+    """Estimate, run every check and find the largest context that passes (with the settings as
+    they apply on the device: ``RuntimeModel.settings_for_device``)."""
+    settings = model_for(settings.runtime).settings_for_device(settings, d)
     b = estimate(spec, settings, draft)
     checks = run_checks(b, d, o)
     pinned = replace(settings, prefill=b.settings.prefill) if settings.prefill is None else settings

@@ -109,6 +109,9 @@ class FieldReport:
     context: int | None
     prefill: int | None
     sliding_window: int | None
+    runtime_version: str | None = None
+    """The runtime's version where the source states it (onnxruntime: version-dependent kernels
+    and fixed terms)."""
 
     @property
     def expected(self) -> bool | None:
@@ -148,6 +151,7 @@ def parse_report(raw: Mapping[str, Any]) -> FieldReport:
         context=_int(raw.get("context_window_size")) or _int(raw.get("max_length")),
         prefill=_int(raw.get("prefill_chunk_size")),
         sliding_window=_int(raw.get("sliding_window_size")),
+        runtime_version=str(raw["runtime_version"]) if raw.get("runtime_version") else None,
     )
 
 
@@ -321,6 +325,9 @@ def requests(
                 context=report.context,
                 prefill=report.prefill,
                 sliding_window=report.sliding_window if runtime is Runtime.MLC else None,
+                runtime_version=(
+                    report.runtime_version if runtime is Runtime.ONNXRUNTIME else None
+                ),
                 devices=device_names,
                 options=options,
                 label=report.id,

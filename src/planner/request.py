@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from planner.calibration import Calibration
 from planner.runtimes import default_runtime
 from planner.settings import CheckOptions, Runtime, RuntimeSettings
 from planner.spec import ModelSpec
@@ -34,6 +35,13 @@ class PlanRequest:
     max_batch_size: int | None = None
     draft: Path | None = None
     draft_quantization: str | None = None
+    runtime_version: str | None = None
+    """onnxruntime: the version to plan for (None: the newest measured)."""
+    platform: str | None = None
+    """onnxruntime: the platform to plan for (None: each device's; without devices planner's
+    default, linux-x86_64)."""
+    calibration: Calibration | None = None
+    """Fixed terms measured on the team's own hardware (``planner measure --calibration-out``)."""
     devices: tuple[str, ...] = ()
     profile_dirs: tuple[Path, ...] = ()
     """Extra device-profile folders (later ones win over earlier and over bundled ones)."""
@@ -64,4 +72,7 @@ class PlanRequest:
             attention_sink=self.attention_sink,
             max_batch_size=self.max_batch_size,
             draft_quantization=self.draft_quantization,
+            runtime_version=self.runtime_version,
+            platform=self.platform,
+            calibration=self.calibration,
         )

@@ -16,6 +16,9 @@ Schema (docs/reference.md#planneryaml)::
         devices: [pixel-8-pro, iphone-15-pro]
         quantization: q4f16_1
         entitlement: true
+        platform: android-arm64      # onnxruntime: plan for this platform (default: each device's)
+        ort_version: "1.32"          # onnxruntime version (default: the newest measured)
+        calibration: cal.json        # fixed terms from `planner measure --calibration-out`
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from planner.errors import ConfigFileError
+from planner.calibration import Calibration, load_calibration
+from planner.errors import ConfigFileError, UsageError
 from planner.io.files import read_text
 from planner.io.limits import MAX_BATCH, MAX_TOKENS
 from planner.io.yamlio import load_yaml
@@ -58,6 +62,9 @@ JOB_KEYS = {
     "ram_fraction": float,
     "adapter": str,
     "name": str,
+    "platform": str,
+    "ort_version": str,
+    "calibration": str,
 }
 
 
@@ -81,6 +88,18 @@ def _check_value(path: Path, where: str, key: str, value: Any) -> Any:
         raise _fail(path, f"{where}: {key} must be {want.__name__}, got {type(value).__name__}")
     if key == "runtime" and value not in ("mlc", "onnxruntime"):
         raise _fail(path, f"{where}: runtime must be mlc or onnxruntime, got {value!r}")
+    if key == "platform" and isinstance(value, str):
+        from planner.runtimes.onnxruntime.platforms import PLATFORMS
+
+        if value not in PLATFORMS:
+            raise _fail(path, f"{where}: platform must be one of {', '.join(PLATFORMS)}")
+    if key == "ort_version" and isinstance(value, str):
+        from planner.runtimes.onnxruntime.versions import parse_version
+
+        try:
+            parse_version(value)
+        except UsageError as exc:
+            raise _fail(path, f"{where}: {exc}") from None
     if key == "ram_fraction" and isinstance(value, float) and not 0.05 <= value <= 1.0:
         raise _fail(path, f"{where}: ram_fraction must be between 0.05 and 1.0, got {value}")
     if isinstance(value, int) and not isinstance(value, bool):
@@ -111,6 +130,16 @@ def _check_text(path: Path, where: str, key: str, text: str) -> None:
         raise _fail(path, f"{where}: {key} is longer than {MAX_TEXT_CHARS} characters")
     if _CONTROL.search(text):
         raise _fail(path, f"{where}: {key} contains control characters")
+
+
+def _calibration(base: Path, name: str | None, seen: dict[Path, Calibration]) -> Calibration | None:
+    """The calibration file a job names (relative to the config), read once per run."""
+    if name is None:
+        return None
+    path = base / name
+    if path not in seen:
+        seen[path] = load_calibration(path)
+    return seen[path]
 
 
 def _unique_devices(names: list[str]) -> tuple[str, ...]:
@@ -156,6 +185,7 @@ def load_run_config(path: Path) -> RunConfig:
     if len(jobs_raw) > MAX_JOBS:
         raise _fail(path, f"jobs lists {len(jobs_raw)} jobs; planner runs at most {MAX_JOBS}")
     jobs: dict[PlanRequest, int] = {}
+    calibrations: dict[Path, Calibration] = {}
     checks = 0
     for i, raw in enumerate(jobs_raw, 1):
         where = f"jobs[{i}]"
@@ -174,6 +204,8 @@ def load_run_config(path: Path) -> RunConfig:
         draft = merged.pop("draft", None)
         label = merged.pop("name", None) or str(Path(raw["model"]))
         runtime = merged.pop("runtime", None)
+        calibration = _calibration(base, merged.pop("calibration", None), calibrations)
+        version = merged.pop("ort_version", None)
         options = CheckOptions(
             ram_fraction=merged.pop("ram_fraction", CheckOptions().ram_fraction),
             entitlement=merged.pop("entitlement", False),
@@ -185,6 +217,8 @@ def load_run_config(path: Path) -> RunConfig:
             draft=base / draft if draft else None,
             runtime=Runtime(runtime) if runtime else None,
             options=options,
+            calibration=calibration,
+            runtime_version=version,
             **merged,
         )
         if job in jobs:

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from planner.errors import UsageError
+
+if TYPE_CHECKING:
+    from planner.calibration import Calibration
 
 DEFAULT_RAM_FRACTION = 0.70
 """The seed articles' rule: keep weights + KV + activations within ~70% of device RAM."""
@@ -48,6 +52,16 @@ class RuntimeSettings:
     draft_quantization: str | None = None
     max_batch_size: int | None = None
     """MLC: the compiled library's batch bound (None: the artifact's, else gen_config's)."""
+    runtime_version: str | None = None
+    """The runtime's version (onnxruntime ``1.32.0``); None: the newest the model knows."""
+    platform: str | None = None
+    """onnxruntime: the OS/CPU it runs on (``linux-x86_64``, ``android-arm64``, ...); None: the
+    device's, or planner's default without a device."""
+    calibration: Calibration | None = None
+    """Fixed terms measured on the team's own hardware (``planner measure``)."""
+    decode_tokens: int | None = None
+    """Tokens generated after the prompt (None: up to the context); only a KV cache that grows
+    with the sequence depends on it."""
 
     def __post_init__(self) -> None:
         for name in ("context", "prefill", "sliding_window", "max_batch_size"):
@@ -56,6 +70,8 @@ class RuntimeSettings:
                 raise UsageError(
                     f"--{name.replace('_', '-')} must be a positive number of tokens, got {value}"
                 )
+        if self.decode_tokens is not None and self.decode_tokens < 0:
+            raise UsageError(f"decode tokens must be ≥ 0, got {self.decode_tokens}")
         if self.batch <= 0:
             raise UsageError(f"--batch must be at least 1, got {self.batch}")
         if self.attention_sink is not None and self.attention_sink < 0:

@@ -43,6 +43,7 @@ def graph_spec(source: Path, layout: Layout, graph: Graph) -> ModelSpec:
     tied = structure.tied_embeddings(ctx, emb, head)
     proj = structure.projections(ctx, attn.nodes, linears)
     geometry = dims.heads(ctx, kv, attn, proj)
+    kv_dtype = "int4" if dims.int4_packed_kv(ctx, kv) else structure.kv_dtype(ctx, kv)
     hidden = dims.hidden_size(ctx, emb, proj.qkv or proj.q, linears)
     intermediate = dims.intermediate_size(
         ctx, linears, hidden, geometry.heads * geometry.head_dim, proj, head
@@ -53,7 +54,6 @@ def graph_spec(source: Path, layout: Layout, graph: Graph) -> ModelSpec:
 
     weights = inventory(ctx, linears, emb.tensors if emb else (), head, tied)
     quant = quantization(ctx, linears, emb, head, tied)
-    kv_dtype = structure.kv_dtype(ctx, kv)
     if kv.layers:
         prov.artifact("kv_input_names", "graph inputs matching the KV-cache name pattern")
 
@@ -77,6 +77,9 @@ def graph_spec(source: Path, layout: Layout, graph: Graph) -> ModelSpec:
         if value < 1:
             raise ctx.error(f"the graph gives {label}={value}; nothing to plan")
     extra = _extra(graph, attn.nodes[0].op if attn.nodes else None, proj.packed)
+    after_head = structure.logits_ops(ctx, head)
+    if after_head:
+        extra += (("logits_ops", ",".join(after_head)),)
     settings = _settings(ctx, max_context)
     return ModelSpec(
         name=layout.name,

@@ -35,6 +35,13 @@ def heads(ctx: Ctx, kv: KvInputs, attn: AttentionNodes, proj: Projections) -> He
     kv0 = infos[0].name if infos else "past key"
     graph_kvh, graph_hd = kv.kv_heads(), kv.head_dims()
     symbolic_hd = kv.symbolic_head_dims()
+    if int4_packed_kv(ctx, kv):
+        # two int4 values per byte: the attention's head dim is twice the inputs'
+        graph_hd = Counter({2 * d: n for d, n in graph_hd.items()})
+        ctx.note(
+            f"KV inputs are uint8 with head dim {most_common(kv.head_dims())}: an int4 cache "
+            "packing two values per byte (head_dim from genai_config.json head_size)"
+        )
 
     # KV heads: concrete KV input dims win (the runtime overrides its config with them).
     kvh = prov.first(
@@ -191,6 +198,22 @@ def _head_dim(
             "genai_config.json head_size nor attention projections give it"
         )
     return hd
+
+
+def int4_packed_kv(ctx: Ctx, kv: KvInputs) -> bool:
+    """A KV cache quantized to int4 per tensor (builder ``kv_cache_quant_scheme``) packs two
+    values per uint8: its inputs are uint8 and their head dim is half genai_config.json's
+    head_size, the attention's."""
+    genai = ctx.genai
+    dims = kv.head_dims()
+    dtypes = {vi.dtype for vi in kv.infos if vi.dtype}
+    return (
+        dtypes == {"uint8"}
+        and genai is not None
+        and bool(genai.head_size)
+        and bool(dims)
+        and genai.head_size == 2 * most_common(dims)
+    )
 
 
 def hidden_size(

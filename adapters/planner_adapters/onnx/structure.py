@@ -335,6 +335,30 @@ def lm_head(ctx: Ctx, by_node: dict[int, Linear]) -> Linear | None:
     return None
 
 
+_VIEWS = frozenset({"Reshape", "Identity", "Squeeze", "Unsqueeze", "Flatten"})
+
+
+def logits_ops(ctx: Ctx, head: Linear | None) -> tuple[str, ...]:
+    """The ops between the lm_head projection and the logits output that write a new tensor
+    (a softcap's Div/Tanh/Mul, a logits scale, a bias Add, a Cast), output side first; views
+    (Reshape, Identity...) are skipped. onnxruntime holds each as a [tokens, vocab] buffer."""
+    if head is None:
+        return ()
+    g = ctx.g
+    name = ctx.logits_name
+    if name not in g.output_protos:
+        name = next((o for o in g.output_protos if "logits" in o), "")
+    ops: list[str] = []
+    for _ in range(8):
+        node = g.producer.get(name)
+        if node is None or node is head.node or not node.inputs:
+            break
+        if node.op not in _VIEWS:
+            ops.append(node.op)
+        name = node.inputs[0]
+    return tuple(ops)
+
+
 # --------------------------------------------------------------------------- projections
 
 

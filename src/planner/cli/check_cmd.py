@@ -10,13 +10,16 @@ import typer
 from planner.cli.options import (
     AdapterOpt,
     BatchOpt,
+    CalibrationOpt,
     ContextOpt,
     DraftOpt,
     EntitlementOpt,
     GpuMemoryOpt,
     KvDtypeOpt,
+    OrtVersionOpt,
     OsOpt,
     OutputOpt,
+    PlatformOpt,
     PrefillOpt,
     ProfilesOpt,
     QuantOpt,
@@ -72,6 +75,9 @@ def check(
     ram: RamOpt = None,
     soc: SocOpt = None,
     gpu_memory: GpuMemoryOpt = None,
+    platform: PlatformOpt = None,
+    ort_version: OrtVersionOpt = None,
+    calibration: CalibrationOpt = None,
     config: Annotated[
         Path | None,
         typer.Option("--config", help="planner.yaml with a matrix of models × devices × settings."),
@@ -134,6 +140,9 @@ def check(
             "--draft": draft,
             "--entitlement": entitlement,
             "--adapter": adapter,
+            "--platform": platform,
+            "--ort-version": ort_version,
+            "--calibration": calibration,
         }
         clashing = [k for k, v in given.items() if v is not None]
         clashing += ["--batch"] if batch != 1 else []
@@ -170,6 +179,9 @@ def check(
                 entitlement=entitlement,
                 ram_fraction=ram_fraction,
                 adapter=adapter,
+                platform=platform,
+                ort_version=ort_version,
+                calibration=calibration,
             )
         ]
         extra_dirs = list(profiles or [])

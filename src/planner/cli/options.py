@@ -190,6 +190,30 @@ EntitlementOpt = Annotated[
     Entitlement | None,
     typer.Option("--entitlement", help="Assume this iOS entitlement is granted."),
 ]
+PlatformOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--platform",
+        help="onnxruntime platform to plan for: linux-x86_64 (default without a device), "
+        "linux-arm64, android-arm64, ios-arm64, macos-arm64, windows-arm64, or an arm64 one "
+        "with -nodotprod (CPU without the dot-product extension). With --device: the device's.",
+    ),
+]
+OrtVersionOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ort-version",
+        help="onnxruntime version to plan for (default: the newest measured, 1.32).",
+    ),
+]
+CalibrationOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--calibration",
+        help="Calibration file from `planner measure --calibration-out` (fixed terms measured "
+        "on your own hardware).",
+    ),
+]
 RamFractionOpt = Annotated[
     float,
     typer.Option("--ram-fraction", min=0.05, max=1.0, help="Fraction of RAM the model may use."),
@@ -213,8 +237,13 @@ def plan_request(
     ram_fraction: float = DEFAULT_RAM_FRACTION,
     profiles: list[Path] | None = None,
     adapter: str | None = None,
+    platform: str | None = None,
+    ort_version: str | None = None,
+    calibration: Path | None = None,
 ) -> PlanRequest:
-    """The request the parsed options describe (values are validated downstream)."""
+    """The request the parsed options describe (values are validated downstream; a calibration
+    file is read here)."""
+    from planner.calibration import load_calibration
     from planner.request import PlanRequest
 
     return PlanRequest(
@@ -233,4 +262,21 @@ def plan_request(
         options=CheckOptions(ram_fraction=ram_fraction, entitlement=entitlement is not None),
         adapter=adapter,
         label=str(model),
+        platform=_checked_platform(platform),
+        runtime_version=_checked_version(ort_version),
+        calibration=load_calibration(calibration) if calibration is not None else None,
     )
+
+
+def _checked_platform(key: str | None) -> str | None:
+    from planner.runtimes.onnxruntime.platforms import platform
+
+    return None if key is None else platform(key).key
+
+
+def _checked_version(version: str | None) -> str | None:
+    from planner.runtimes.onnxruntime.versions import parse_version
+
+    if version is not None:
+        parse_version(version)
+    return version

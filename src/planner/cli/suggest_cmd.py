@@ -10,13 +10,16 @@ import typer
 from planner.cli.options import (
     AdapterOpt,
     BatchOpt,
+    CalibrationOpt,
     ContextOpt,
     EntitlementOpt,
     GpuMemoryOpt,
     KvDtypeOpt,
+    OrtVersionOpt,
     OsOpt,
     OutputOpt,
     PathArg,
+    PlatformOpt,
     PrefillOpt,
     ProfilesOpt,
     QuantOpt,
@@ -72,6 +75,9 @@ def suggest(
     ram: RamOpt = None,
     soc: SocOpt = None,
     gpu_memory: GpuMemoryOpt = None,
+    platform: PlatformOpt = None,
+    ort_version: OrtVersionOpt = None,
+    calibration: CalibrationOpt = None,
     emit_kind: Annotated[
         str | None,
         typer.Option(
@@ -182,6 +188,9 @@ def suggest(
             ram_fraction=ram_fraction,
             profiles=profiles,
             adapter=forced,
+            platform=platform,
+            ort_version=ort_version,
+            calibration=calibration,
         )
 
     if update is not None:

@@ -39,6 +39,10 @@ GENERIC_FACTS = (
     "max_window_layers",
     "use_sliding_window",
     "original_max_position_embeddings",
+    "final_logit_softcapping",
+    "logits_scaling",
+    "logit_scale",
+    "residual_multiplier",
 )
 """Keys kept for every family: facts a reader wants that the arithmetic does not need."""
 

@@ -138,6 +138,8 @@ def budget_dict(b: MemoryBudget) -> dict[str, Any]:
             "max_batch_size": s.max_batch_size,
             "gpu_memory_utilization": s.gpu_memory_utilization,
             "defaults_applied": list(s.defaults),
+            "platform": s.platform,
+            "runtime_version": s.runtime_version,
         },
         "notes": list(b.notes),
     }

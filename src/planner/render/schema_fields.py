@@ -320,6 +320,19 @@ OBJECTS: tuple[ObjectDef, ...] = (
             F("max_batch_size", "integer", "MLC `max_batch_size` (sizes buffers)."),
             F("gpu_memory_utilization", "number", "MLC engine's fraction of device memory."),
             F("defaults_applied", "list[string]", "Which settings were defaulted, and from where."),
+            F(
+                "platform",
+                "string|null",
+                "onnxruntime: the platform planned for (linux-x86_64, android-arm64, ios-arm64, "
+                "…); "
+                "null for MLC.",
+            ),
+            F(
+                "runtime_version",
+                "string|null",
+                "onnxruntime: the version whose terms were used (asked for, or the newest "
+                "measured); null for MLC.",
+            ),
         ),
     ),
     ObjectDef(

@@ -67,6 +67,13 @@ class RuntimeModel(Protocol):
         """The budget: what the runtime allocates for this model under these settings."""
         ...
 
+    def settings_for_device(
+        self, settings: RuntimeSettings, device: DeviceProfile
+    ) -> RuntimeSettings:
+        """The settings as they apply on ``device`` (onnxruntime: the device's platform, which
+        decides prepacking layouts and what the OS counts; MLC: unchanged)."""
+        ...
+
     def quantization_candidates(
         self,
         spec: ModelSpec,

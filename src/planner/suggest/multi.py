@@ -21,7 +21,7 @@ from planner.checks import CheckOptions, DeviceReport, check_device
 from planner.device import DeviceProfile
 from planner.errors import UsageError
 from planner.rules import run_rules
-from planner.runtimes import combine, estimate
+from planner.runtimes import combine, estimate, model_for
 from planner.settings import RuntimeSettings
 from planner.spec import ModelSpec
 from planner.suggest.objective import Constraints, Objective, utility
@@ -62,11 +62,14 @@ def _headroom_ok(
 ) -> bool:
     from planner.checks import headroom_bytes
 
-    budgets = [estimate(s, st) for s, st in zip(specs, settings, strict=True)]
-    total = budgets[0]
-    for spec, b in zip(specs[1:], budgets[1:], strict=True):
-        total = combine(total, b, spec.name, f"co-resident model {spec.name}")
     for d in devices:
+        budgets = [
+            estimate(s, model_for(st.runtime).settings_for_device(st, d))
+            for s, st in zip(specs, settings, strict=True)
+        ]
+        total = budgets[0]
+        for spec, b in zip(specs[1:], budgets[1:], strict=True):
+            total = combine(total, b, spec.name, f"co-resident model {spec.name}")
         room = headroom_bytes(run_rules(total, d, options), margin)
         if room is not None and room < 0:
             return False
@@ -141,15 +144,19 @@ def suggest_app(
         reports = tuple(check_device(spec, st, d, options) for d in devices)
         chosen = replace(c, context=ctx, reports=reports)
         plans.append(replace(p, chosen=chosen))
-    total = estimate(specs[0], final_settings[0])
-    for spec, st in zip(specs[1:], final_settings[1:], strict=True):
-        total = combine(total, estimate(spec, st), spec.name, f"co-resident model {spec.name}")
+
     # Every model passes at its chosen context, so the shortest of them is a lower bound of
     # what the combination holds (the search for the exact figure is per model).
     shortest = min(st.context or 0 for st in final_settings) or None
-    combined = tuple(
-        DeviceReport(d, total, run_rules(total, d, options), shortest, None, True) for d in devices
-    )
+
+    def together(d: DeviceProfile) -> DeviceReport:
+        on = [model_for(st.runtime).settings_for_device(st, d) for st in final_settings]
+        total = estimate(specs[0], on[0])
+        for spec, st in zip(specs[1:], on[1:], strict=True):
+            total = combine(total, estimate(spec, st), spec.name, f"co-resident model {spec.name}")
+        return DeviceReport(d, total, run_rules(total, d, options), shortest, None, True)
+
+    combined = tuple(together(d) for d in devices)
     advice = ()
     if factor < 1:
         advice = (f"the models fit together only with every context cut to {factor:.0%}",)

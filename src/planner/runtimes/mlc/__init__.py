@@ -211,6 +211,13 @@ class MlcRuntime:
         """Settings after mlc-chat-config.json's and MLC's defaults."""
         return mlc_settings.resolve(spec, settings)[0]
 
+    def settings_for_device(
+        self, settings: RuntimeSettings, device: DeviceProfile
+    ) -> RuntimeSettings:
+        """MLC's budget does not depend on the device's platform: unchanged."""
+        del device
+        return settings
+
     def estimate(self, spec: ModelSpec, settings: RuntimeSettings) -> MemoryBudget:
         """MLC's own reported figure plus the engine's start-up overhead."""
         rs, scheme = mlc_settings.resolve(spec, settings)

@@ -10,8 +10,9 @@ session's fixed terms; see ``planner.runtimes.onnxruntime.model`` for the mechan
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
-from planner.budget import MemoryBudget, ResolvedSettings, context_notes, kv_cache_bytes
+from planner.budget import MemoryBudget, ResolvedSettings, context_notes
 from planner.device import DeviceProfile
 from planner.errors import PlannerError
 from planner.families import family, param_count
@@ -20,6 +21,7 @@ from planner.quant import ORT_DEFAULT_SCHEMES, ort_scheme
 from planner.runtimes.base import QuantCandidate
 from planner.runtimes.onnxruntime import settings as ort_settings
 from planner.runtimes.onnxruntime.model import ort_components
+from planner.runtimes.onnxruntime.platforms import platform_for_device
 from planner.settings import Runtime, RuntimeSettings
 from planner.spec import ModelSpec
 
@@ -45,24 +47,25 @@ class OrtRuntime:
     def estimate(self, spec: ModelSpec, settings: RuntimeSettings) -> MemoryBudget:
         """Peak resident memory added by load + generate."""
         rs, scheme = ort_settings.resolve(spec, settings)
-        kv_total, per_token = kv_cache_bytes(
-            spec,
-            context=rs.context,
-            batch=rs.batch,
-            dtype=rs.kv_dtype,
-            window=rs.sliding_window,
-            sink=rs.attention_sink,
-        )
-        components, gathered = ort_components(spec, rs, scheme, kv_total)
+        ctx, _ = ort_settings.ort_context(settings)
+        components, gathered, per_token, notes = ort_components(spec, rs, scheme, ctx)
         return MemoryBudget(
             model=spec.name,
             settings=rs,
             components=components,
             kv_bytes_per_token=per_token,
             gathered_bytes=gathered,
-            notes=tuple(context_notes(spec, rs)),
+            notes=(*context_notes(spec, rs), *notes),
             assumptions=rs.defaults,
         )
+
+    def settings_for_device(
+        self, settings: RuntimeSettings, device: DeviceProfile
+    ) -> RuntimeSettings:
+        """The device's platform (OS, arm64, dot product) unless the settings name one."""
+        if settings.platform is not None:
+            return settings
+        return replace(settings, platform=platform_for_device(device))
 
     def quantization_candidates(
         self,

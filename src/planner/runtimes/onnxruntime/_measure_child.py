@@ -584,6 +584,21 @@ def _one_line(exc: BaseException) -> str:
     return text[:500]
 
 
+def cpu_dotprod() -> bool | None:
+    """Whether an arm64 CPU has the dot-product extension (Linux ``asimddp``); None elsewhere."""
+    if platform.machine().lower() not in ("aarch64", "arm64"):
+        return None
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        key, _, rest = line.partition(":")
+        if key.strip() == "Features":
+            return "asimddp" in rest.split()
+    return None
+
+
 def _versions(modules: dict[str, Any]) -> dict[str, str]:
     return {name: str(getattr(mod, "__version__", "unknown")) for name, mod in modules.items()}
 
@@ -635,6 +650,9 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
         "phases": phases,
         "versions": _versions(modules),
         "platform": platform.platform(),
+        "system": platform.system().lower(),
+        "arch": platform.machine().lower(),
+        "dotprod": cpu_dotprod(),
         "python": platform.python_version(),
         "pid": os.getpid(),
         **extra,

@@ -1,27 +1,24 @@
-"""onnxruntime CPU memory model: which bytes become resident when onnxruntime-genai runs.
+"""onnxruntime CPU memory model: which bytes become resident when onnxruntime-genai runs (pure).
 
-The peak resident memory that loading and generating adds is the larger of two moments
-(measured with onnxruntime 1.31.1 / onnxruntime-genai 0.18.0, benchmarks/ort_bench; mechanisms
-from shared research onnx-runtime.md §5, ORT PRs #11127 and #22256):
+Every term is a mechanism measured on Linux x86-64 with onnxruntime 1.31.1 and 1.32.0
+(benchmarks/ort_bench/MECHANISMS.md, "M§n" below) or read from the onnxruntime sources for the
+other platforms (docs/onnxruntime-mobile.md, "mobile §n"); nothing is fitted to the accuracy
+benchmark. The peak a run adds is
 
-* **Session creation.** External-data initializers are memory-mapped; prepacking copies every
-  MatMul (MLAS packed SGEMM B, same size) and MatMulNBits weight (MLAS SQNBit layout for int8
-  compute: packed blocks + an fp32 scale + an fp32 block sum + one byte per block) into the
-  heap. While one weight is packed its mapped source pages are resident too, so the load peak
-  exceeds the steady state by the largest such initializer. Tied embeddings get a heap copy:
-  the fp32 builder graph gathers from ``Transpose(lm_head)``, which session initialization
-  constant-folds, and ``GatherBlockQuantized`` copies its shared int4 table.
-* **Generation.** onnxruntime-genai preallocates the KV cache to ``max_length``; the prompt's
-  forward pass then needs the fp32 logits ``[tokens, vocab]`` on top of what the decoder layers
-  left in the CPU arena (the BFC arena keeps freed chunks, and the layers' chunks are too small
-  to hold the logits): per token the MLP's gate, up, sigmoid and SiLU outputs (the fused
-  gate_up of Phi-3 adds a slice), the packed QKV and attention output, and three hidden-size
-  tensors, all fp32. Gathering embedding rows from a memory-mapped float table faults in
-  64 KiB windows (Linux ``fault_around_bytes``): clean file-backed pages.
+    steady after loading  (prepacked weights, folded tied copies, the malloc leftover of packing,
+                           initializer pages packing read, session heap, code pages)
+  + max( load transient   (the largest initializer's mapped pages while it is packed),
+         run             (KV cache + prompt logits + what the CPU arena keeps of the prompt's
+                          activations + file pages the run reads − freed heap it reuses) )
+
+Version-dependent terms (session heap, code pages) come from ``versions``; platform-dependent
+ones (prepack layouts, allocator, fault-around, what iOS counts) from ``platforms``; a
+calibration file replaces the fixed terms with a team's own measurement.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from math import ceil, exp
 
 from planner.budget import (
@@ -32,75 +29,106 @@ from planner.budget import (
     Component,
     ResolvedSettings,
 )
+from planner.calibration import CalibrationEntry
 from planner.families import ParamKind, family, param_groups
-from planner.quant import OrtScheme
+from planner.quant import OrtScheme, dtype_bytes
+from planner.runtimes.onnxruntime.platforms import OrtPlatform
+from planner.runtimes.onnxruntime.versions import VersionTerms
 from planner.runtimes.onnxruntime.weights import ort_weight_bytes
 from planner.spec import ModelSpec
 
 MIB = 1024 * 1024
-FAULT_AROUND = 64 * 1024
-"""Linux maps up to 64 KiB of cached file pages around a read fault (fault_around_bytes)."""
-SESSION_HEAP = 9 * MIB
-"""Session, graph and generator objects on the heap (measured: 9 MiB beyond the library)."""
-CODE_PAGES = 10 * MIB
-"""Kernel code and tables paged in by a session (measured: 10 MiB for fp32 graphs)."""
-CODE_PAGES_NBITS = 15 * MIB
-"""Extra code paged in by the MatMulNBits (int4/int8) kernels (measured)."""
-NBITS_BLOCK_EXTRA = 9
-"""Bytes MLAS adds per quantized block when prepacking: fp32 scale + fp32 block sum + 1."""
+SCALE_BYTES = 4
+"""MatMulNBits scales on the CPU execution provider are fp32 (the builder's CPU io dtype)."""
+MMAP_THRESHOLD = 8 * MIB
+"""glibc serves requests below the (dynamic) mmap threshold from the heap, where they reuse the
+memory freed while loading; at or above it they are mmapped fresh. Measured bound after session
+creation: 4 MiB KV tensors reuse it, 8 MiB ones do not (M§6; benchmarks/results/ort_measured.json
+phases of phi3-mha and qwen3-tied)."""
+DECODE_TOKENS_DEFAULT = 8
+"""Decode steps assumed when the settings do not say (``planner measure``'s default)."""
+WINDOW_SLACK = 16
+"""onnxruntime-genai sizes a sliding-window layer's cache to window + 16 on the CPU EP
+(src/models/windowed_kv_cache.cpp, ComputeWindowedKvCacheSize; M§6)."""
 
 
-def prepack_ratio(scheme: OrtScheme) -> float:
-    """Heap bytes of a prepacked weight per byte of the stored weight."""
-    if not scheme.bits:
-        return 1.0  # SGEMM packing re-lays B in panels of 16 columns: same size.
-    data = scheme.block_size * scheme.bits / 8
-    stored = data + 4 + (scheme.bits / 8 if not scheme.symmetric else 0)
-    return (data + NBITS_BLOCK_EXTRA) / stored
+# ------------------------------------------------------------------------------------------------
+# What the weights are, kernel by kernel
 
 
-def _touched_windows(table_bytes: int, rows: int, lookups: int) -> int:
-    """Bytes mapped by ``lookups`` random row gathers from a mapped table (64 KiB windows)."""
-    if table_bytes <= 0 or rows <= 0 or lookups <= 0:
-        return 0
-    windows = max(1, table_bytes // FAULT_AROUND)
-    row = table_bytes / rows
-    per_lookup = max(1.0, row / FAULT_AROUND)  # a row wider than a window spans several
-    touched = windows * (1 - exp(-lookups * per_lookup / windows))
-    return min(table_bytes, ceil(touched) * FAULT_AROUND)
+@dataclass(frozen=True, slots=True)
+class OrtWeights:
+    """The initializers by the kernel that consumes them (bytes)."""
+
+    float_matmul: int
+    """fp32/fp16 MatMul weights (MLAS packs them one for one, M§3)."""
+    nbits_data: int
+    """MatMulNBits B (the packed integer data)."""
+    nbits_scales: int
+    """MatMulNBits fp32 scales (one per block)."""
+    nbits_zero_points: int
+    bits: int | None
+    block: int
+    accuracy_level: int
+    symmetric: bool
+    lm_head_scales: int
+    """Scales of the largest MatMulNBits (the lm_head): x86 packing copies them once more."""
+    largest_source: int
+    """The largest initializer a kernel packs or constant folding copies (read whole)."""
+    largest_kn: int
+    """K × N of the largest quantized MatMul (the lm_head): the per-call dequantization buffer of
+    a MatMulNBits that is not prepacked holds K × N fp32 values."""
+    layer_kn: int
+    """Σ K × N of one decoder layer's quantized MatMuls (their dequantization buffers)."""
+    embedding: int
+    """Bytes of the embedding table (for a shared int4 table: its data and scales)."""
+    embedding_kind: str
+    """``mapped`` (a float or quantized Gather table used in place), ``tied-float`` (Transpose of
+    the lm_head, folded into the heap) or ``tied-shared`` (the lm_head's int4 data gathered through
+    a Reshape that constant folding copies)."""
+    embedding_data: int
+    """The data part of a shared int4 table (what the folded Reshape copies)."""
+    embedded: int
+    """Initializers stored inside model.onnx (parsed into the heap)."""
+    source: str
 
 
-def _layer_live_floats(spec: ModelSpec) -> int:
-    """fp32 values per prompt token that the decoder layers leave in the arena."""
-    inter = spec.intermediate_size or 4 * spec.hidden_size
-    q = spec.num_attention_heads * spec.head_dim
-    kv = spec.num_kv_heads * spec.head_dim
-    mlp = (5 if family(spec.architecture).ort_fused_gate_up else 4) * inter
-    return mlp + (q + 2 * kv) + q + 3 * spec.hidden_size
+def _accuracy(spec: ModelSpec) -> int:
+    levels = dict(spec.quantization.details).get("accuracy_level", "")
+    found = [int(x) for x in levels.split(",") if x.strip().isdigit()]
+    return max(found) if found else 4  # the builder's CPU default (-e cpu: accuracy level 4)
 
 
-def ort_components(
-    spec: ModelSpec, rs: ResolvedSettings, scheme: OrtScheme, kv_total: int
-) -> tuple[tuple[Component, ...], int]:
-    """The components of an onnxruntime CPU budget (their sum is the predicted peak), and the
-    weight bytes only gathered row by row (the embedding tables)."""
+def ort_weights(spec: ModelSpec, rs: ResolvedSettings, scheme: OrtScheme) -> OrtWeights:
+    """The weights as the artifact has them, or as the builder will write them for ``scheme``."""
     w = spec.weights
     from_artifact = (
         w is not None
         and spec.format.startswith("onnx")
         and rs.quantization == (spec.quantization.scheme or rs.quantization)
-    )
+    ) or (w is not None and spec.format.startswith("onnx") and _same_precision(spec, scheme))
+    bits = scheme.bits
+    block = scheme.block_size
+    per_block_data = block * (bits or 8) / 8
+    zp_per_block = 0.0 if scheme.symmetric or not bits else bits / 8
+    tied = spec.tie_word_embeddings
     if from_artifact and w is not None:
         matmul, emb = w.matmul_bytes, w.embedding_bytes
         largest = w.largest_matmul_tensor_bytes or w.lm_head_bytes
         embedded = w.embedded_bytes
-        src = "artifact"
+        accuracy = _accuracy(spec) if bits else 4
+        source = "artifact"
+        shared = (
+            tied
+            and bits is not None
+            and "GatherBlockQuantized" in dict(spec.quantization.details).get("embedding", "")
+        )
     else:
         wb = ort_weight_bytes(spec, scheme)
         matmul, emb = wb.linear_bytes + wb.lm_head_bytes, wb.embedding_bytes
-        if spec.tie_word_embeddings and scheme.bits and scheme.quantize_embedding:
-            # shared_embeddings: the lm_head MatMulNBits reads the shared int4 table too, and
-            # prepacks it like any other quantized MatMul weight.
+        shared = tied and bits is not None and scheme.quantize_embedding
+        if shared:
+            # shared_embeddings: the lm_head MatMulNBits reads the shared int4 table too.
             matmul += emb
         widest = max(
             (
@@ -110,125 +138,577 @@ def ort_components(
             ),
             default=0,
         )
-        largest = ceil(widest * (scheme.bits / 8 if scheme.bits else 4))
+        largest = ceil(widest * (bits / 8 if bits else 4))
         embedded = 0
-        src = "computed from architecture (onnxruntime-genai builder layout)"
-    tied = spec.tie_word_embeddings
-    if tied and not spec.format.startswith("onnx") and not scheme.quantize_embedding:
-        # Planned from a config: the emitted builder command says shared_embeddings=false for
-        # this scheme (planner.emit.ort), so the built model keeps a separate float embedding,
-        # memory-mapped like an untied model's, beside its own lm_head.
-        tied = False
-    ratio = prepack_ratio(scheme)
-    packed = ceil(matmul * ratio)
-    comps = [
+        accuracy = 4
+        source = "computed from architecture (onnxruntime-genai builder layout)"
+        if tied and not spec.format.startswith("onnx") and not scheme.quantize_embedding:
+            # Planned from a config: the emitted builder command says shared_embeddings=false for
+            # this scheme (planner.emit.ort), so the built model keeps a separate float
+            # embedding, memory-mapped like an untied model's, beside its own lm_head.
+            tied = False
+    if bits:
+        per_block = per_block_data + SCALE_BYTES + zp_per_block
+        blocks = matmul / per_block
+        data = round(blocks * per_block_data)
+        scales = round(blocks * SCALE_BYTES)
+        zps = max(0, matmul - data - scales)
+        head_scales = spec.vocab_size * ceil(spec.hidden_size / block) * SCALE_BYTES
+        float_mm = 0
+    else:
+        data = scales = zps = head_scales = 0
+        float_mm = matmul
+    if tied and bits and shared:
+        kind = "tied-shared"
+        emb_data = round(emb * per_block_data / (per_block_data + SCALE_BYTES + zp_per_block))
+    elif tied and not bits:
+        kind, emb_data = "tied-float", 0
+    else:
+        kind, emb_data = "mapped", 0
+    return OrtWeights(
+        float_matmul=float_mm,
+        nbits_data=data,
+        nbits_scales=scales,
+        nbits_zero_points=zps,
+        bits=bits,
+        block=block,
+        accuracy_level=accuracy,
+        symmetric=scheme.symmetric,
+        lm_head_scales=min(head_scales, scales),
+        largest_source=largest,
+        largest_kn=spec.vocab_size * spec.hidden_size,
+        layer_kn=(
+            max(0, round(data * 8 / bits) - spec.vocab_size * spec.hidden_size)
+            // max(1, spec.num_layers)
+            if bits
+            else 0
+        ),
+        embedding=emb,
+        embedding_kind=kind,
+        embedding_data=emb_data,
+        embedded=embedded,
+        source=source,
+    )
+
+
+def _dequant(w: OrtWeights) -> int:
+    """What the arena keeps of the per-call fp32 dequantization buffers of MatMulNBits that are
+    not prepacked (``ComputeBUnpacked``): the lm_head's K × N, and one buffer per distinct
+    shape of a layer (the arena keeps a chunk of each size, as for activations)."""
+    return 4 * (w.largest_kn + w.layer_kn)
+
+
+def _same_precision(spec: ModelSpec, scheme: OrtScheme) -> bool:
+    """The scheme asked for is the artifact's own precision (any block-size spelling)."""
+    return spec.quantization.scheme == scheme.precision and (
+        scheme.bits is None or spec.quantization.group_size in (None, scheme.block_size)
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# Prepacking, per platform (M§3; mobile §4)
+
+
+@dataclass(frozen=True, slots=True)
+class Packing:
+    """What session creation does with the MatMul weights on one platform."""
+
+    heap: int
+    """Prepacked copies (dirty heap)."""
+    layout: str
+    leftover: int
+    """Freed heap glibc keeps after packing (x86 ``ComputePackBlkSum``'s scale copy)."""
+    file_at_load: int
+    """Initializer pages read while packing and kept mapped (clean)."""
+    file_at_run: int
+    """Initializer pages the first run reads in place (clean)."""
+    dequant: int
+    """Per-call dequantization buffer of MatMulNBits that are not prepacked (dirty)."""
+    packs_largest: bool
+    """The largest initializer is read whole during session creation."""
+    int8_compute: bool = False
+    """MatMulNBits quantize their input to int8 blocks (a per-call workspace)."""
+
+
+def packing(w: OrtWeights, plat: OrtPlatform) -> Packing:
+    """Heap and file pages of the MatMul weights after session creation and the first run."""
+    float_heap = w.float_matmul  # GemmPackBFp32: K · roundup(N, 16) · 4 bytes, M§3
+    if not w.bits:
+        return Packing(float_heap, "fp32 SGEMM packed B (1.00 × the weights)", 0, 0, 0, 0, True)
+    d, s, zp = w.nbits_data, w.nbits_scales, w.nbits_zero_points
+    int8_compute = w.accuracy_level >= 4
+    if plat.isa == "x86_64":
+        if w.bits == 8 and not int8_compute:
+            # No 8-bit fp32-compute kernel in MLAS (qnbitgemm.cpp, GetQNBitGemmVariant): nothing
+            # is packed and every call dequantizes B into a K × N fp32 buffer (M§3).
+            return Packing(
+                float_heap,
+                "not prepacked (8-bit, accuracy level 1)",
+                0,
+                0,
+                d + s + zp,
+                _dequant(w),
+                False,
+            )
+        if int8_compute:
+            # data + fp32 scales + fp32 block sums; the scales are also left mapped (the kernel
+            # reports them as not packed on x86), and ComputePackBlkSum's copy of the largest
+            # node's scales stays in glibc's heap (M§3, M§5).
+            sums = s  # one fp32 block sum per block (N rounded up to 16: negligible)
+            return Packing(
+                float_heap + d + s + sums,
+                f"x86 int8-compute: {w.bits}-bit data + fp32 scales + fp32 block sums",
+                w.lm_head_scales if plat.glibc else 0,
+                s + zp,
+                0,
+                0,
+                True,
+                int8_compute=True,
+            )
+        return Packing(
+            float_heap + d, f"x86 fp32-compute: {w.bits}-bit data only", 0, 0, s + zp, 0, True
+        )
+    # arm64 (inference: qnbitgemm_kernel_neon.cpp, mobile §4)
+    if w.bits == 4:
+        kleidi = plat.kleidiai and int8_compute and w.symmetric and w.block % 32 == 0
+        if kleidi:
+            # kai_run_rhs_pack_nxk_qsi4c32p_qsu4c32s1s0: data + bf16 scales in the packed
+            # buffer; the fp32 scales are reported packed and released.
+            return Packing(
+                float_heap + d + s // 2,
+                "arm64 KleidiAI: 4-bit data + bf16 scales",
+                0,
+                0,
+                zp,
+                0,
+                True,
+                int8_compute=True,
+            )
+        return Packing(
+            float_heap + d,
+            "arm64 NEON: 4-bit data only (scales read in place)",
+            0,
+            0,
+            s + zp,
+            0,
+            True,
+        )
+    if int8_compute and plat.dotprod:
+        # 8-bit int8 compute: data + fp32 scales + block sums; scales and zero points are packed
+        # inputs on arm64 and released.
+        return Packing(
+            float_heap + d + 2 * s,
+            "arm64 NEON: 8-bit data + scales + block sums",
+            0,
+            0,
+            0,
+            0,
+            True,
+            int8_compute=True,
+        )
+    return Packing(
+        float_heap,
+        "not prepacked (8-bit without an int8-compute kernel)",
+        0,
+        0,
+        d + s + zp,
+        _dequant(w),
+        False,
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# The prompt's activations (M§7)
+
+
+def block_live_floats(
+    spec: ModelSpec, int8_block: int | None = None
+) -> tuple[tuple[str, int], ...]:
+    """fp32 values per prompt token that each kind of decoder block leaves in the CPU arena: its
+    peak live set, in the order the onnxruntime-genai builder's graph runs.
+
+    * MLP: a gated MLP's four intermediate-size tensors (gate, up, activation, product) and the
+      residual; a plain MLP's three (fc1, its bias add or second activation step, activation).
+    * Attention (GroupQueryAttention with rotary, onnxruntime ``group_query_attention.cc``): the
+      residual, the output, and the packed QKV three times (MatMul output, BNSH transposed copy,
+      rotated copy) — four with a QKV bias add; with q/k norms (Split, two norms) the unpacked
+      q, k, v, their normed copies and the three packed copies.
+    * int8 compute (MatMulNBits, accuracy level 4): the down projection quantizes its
+      intermediate-size input into a workspace from the same allocator, K × (1 + 8 / block)
+      bytes per token (int8 values, a scale and a block sum per block; matmul_nbits.cc,
+      MlasQNBitGemmBatchWorkspaceSize).
+    * Post-norms (Gemma-2/3: a norm after attention and after the MLP) and residual multipliers
+      (Granite: a Mul on each block's output) add a hidden-size output to each; LFM2's
+      convolution blocks hold in_proj's 3 × hidden, its three chunks and two products
+      (8 × hidden).
+
+    The arena keeps the sum over block kinds, not the larger one: the blocks' buffers have
+    different sizes, and BFC (bfc_arena.cc) serves each size from chunks of its own. Measured by
+    benchmarks/ort_arena_probe.py on builder-layout models varying one dimension at a time:
+    4.0 floats per intermediate unit, 6 per KV unit, as counted here.
+    """
+    h = spec.hidden_size
+    i = spec.intermediate_size or 4 * h
+    q = spec.num_attention_heads * spec.head_dim
+    kv = spec.num_kv_heads * spec.head_dim
+    fam = family(spec.architecture)
+    layout = fam.layout
+    gated = layout.gated_mlp if layout is not None else True
+    post = 1 if layout is not None and "post_feedforward_layernorm" in layout.layer_norms else 0
+    if fam.name == "granite" or _number(dict(spec.extra).get("residual_multiplier"), 1.0):
+        post += 1  # the builder's residual_mul: Mul on each block's output
+    mlp = (4 * i if gated else 3 * i) + h + post * h
+    if int8_block:
+        mlp += ceil(i * (1 + 8 / int8_block) / 4)
+    if fam.qk_norm:
+        attn = h + 5 * q + 8 * kv
+    else:
+        attn = h + q + 3 * (q + 2 * kv)
+        if layout is not None and layout.qkv_bias:
+            attn += q + 2 * kv  # the bias Add writes a fourth packed QKV
+    attn += post * h
+    blocks = [("mlp", mlp), ("attention", attn)]
+    if fam.name == "lfm2":
+        blocks.append(("convolution", 8 * h))
+    return tuple(blocks)
+
+
+def layer_live_floats(spec: ModelSpec, int8_block: int | None = None) -> int:
+    """fp32 values per prompt token the CPU arena keeps: the sum over block kinds."""
+    return sum(n for _, n in block_live_floats(spec, int8_block))
+
+
+# ------------------------------------------------------------------------------------------------
+# File pages read in place (M§5)
+
+
+def logits_buffers(spec: ModelSpec) -> tuple[int, str]:
+    """How many [tokens, vocab] fp32 buffers the prompt's logits occupy, and why.
+
+    The lm_head writes the logits output directly, unless ops follow it (a softcap's Div, Tanh,
+    Mul; a logits scale's Mul): each writes a new [tokens, vocab] tensor; a chain frees each
+    input after use, so the arena keeps at most two beside the output buffer. Measured
+    (benchmarks/ort_arena_probe.py --logits-ops): one Mul after the lm_head adds 1.0 ×, a
+    softcap (three ops) 2.1 × the logits. The ONNX graph says which ops follow (the adapter's
+    ``logits_ops``); a config planned for the builder, its ``final_logit_softcapping`` (Div,
+    Tanh, Mul), ``logits_scaling`` (Granite: Mul) or ``logit_scale`` (Cohere: Mul)."""
+    facts = dict(spec.extra)
+    if "logits_ops" in facts:
+        ops = [o for o in facts["logits_ops"].split(",") if o]
+        why = "ops after the lm_head in the graph: " + ", ".join(reversed(ops))
+    else:
+        ops = []
+        if _number(facts.get("final_logit_softcapping")):
+            ops = ["Div", "Tanh", "Mul"]
+            why = "final_logit_softcapping: the builder's Div, Tanh, Mul"
+        elif _number(facts.get("logits_scaling"), 1.0) or _number(facts.get("logit_scale"), 1.0):
+            ops = ["Mul"]
+            why = "logits scaled after the lm_head: the builder's Mul"
+    if not ops:
+        return 1, "the lm_head writes the logits output"
+    return 1 + min(len(ops), 2), why
+
+
+def _number(text: str | None, neutral: float = 0.0) -> bool:
+    """A numeric config fact other than its neutral value."""
+    try:
+        return text is not None and float(text) != neutral
+    except ValueError:
+        return False
+
+
+def touched_windows(table_bytes: int, rows: int, lookups: int, window: int) -> int:
+    """Bytes mapped by ``lookups`` random row gathers from a mapped table, in fault-around
+    windows (M§5: 16 random rows of a 125 MiB table map 1.2 MiB, 4096 map 110 MiB)."""
+    if table_bytes <= 0 or rows <= 0 or lookups <= 0:
+        return 0
+    windows = max(1, table_bytes // window)
+    row = table_bytes / rows
+    per_lookup = max(1.0, row / window)  # a row wider than a window spans several
+    touched = windows * (1 - exp(-lookups * per_lookup / windows))
+    return min(table_bytes, ceil(touched) * window)
+
+
+# ------------------------------------------------------------------------------------------------
+# The budget
+
+
+@dataclass(frozen=True, slots=True)
+class OrtContext:
+    """Everything besides the spec and settings the components depend on."""
+
+    platform: OrtPlatform
+    version: VersionTerms
+    calibration: CalibrationEntry | None
+    calibration_path: str
+    decode_tokens: int
+
+
+def kv_layout(spec: ModelSpec, rs: ResolvedSettings, decode_tokens: int) -> tuple[int, int, bool]:
+    """(KV bytes at the peak, bytes per token of a full-attention sequence, preallocated).
+
+    fp32/fp16 caches are allocated and zeroed at ``og.Generator`` for ``max_length`` (genai
+    kv_cache.cpp, past_present_share_buffer), sliding-window layers for window + 16 (M§6).
+    A quantized cache is not preallocated on CPU (the builder keeps past_present_share_buffer only
+    for CUDA then): each step allocates the present for the current length beside the past, so
+    at the last generated token both exist (M§6).
+    """
+    per_layer_token = spec.num_kv_heads * spec.head_dim * 2 * dtype_bytes(rs.kv_dtype)
+    per_token = ceil(per_layer_token * spec.num_layers)
+    quantized = rs.kv_dtype in ("int8", "int4", "float8_e4m3fn")
+    if quantized:
+        length = min(rs.context, rs.prefill + decode_tokens)
+        return ceil(2 * length * per_layer_token * spec.num_layers) * rs.batch, per_token, False
+    windows = spec.layer_windows or (None,) * spec.num_layers
+    if rs.sliding_window is not None:
+        windows = (rs.sliding_window,) * spec.num_layers
+    tokens = sum(rs.context if w is None else min(rs.context, w + WINDOW_SLACK) for w in windows)
+    return ceil(tokens * per_layer_token) * rs.batch, per_token, True
+
+
+def _kv_tensor_bytes(spec: ModelSpec, rs: ResolvedSettings) -> int:
+    """One layer's K (or V) buffer: what the allocator sees in one request."""
+    return ceil(spec.num_kv_heads * spec.head_dim * dtype_bytes(rs.kv_dtype) * rs.context)
+
+
+def ort_components(
+    spec: ModelSpec, rs: ResolvedSettings, scheme: OrtScheme, ctx: OrtContext
+) -> tuple[tuple[Component, ...], int, int, tuple[str, ...]]:
+    """The components of an onnxruntime CPU budget (their sum is the predicted peak), the weight
+    bytes only gathered row by row, the KV bytes per token, and notes."""
+    plat, terms = ctx.platform, ctx.version
+    w = ort_weights(spec, rs, scheme)
+    pk = packing(w, plat)
+    src = w.source
+    comps: list[Component] = []
+
+    # -- steady after loading ------------------------------------------------------------------
+    comps.append(
         Component(
             WEIGHTS,
             "prepacked MatMul weights (heap)",
-            packed,
-            "MatMul/MatMulNBits initializer bytes × prepack ratio",
-            (("matmul_bytes", str(matmul)), ("ratio", f"{ratio:.3f}")),
+            pk.heap,
+            pk.layout,
+            (
+                ("float_matmul_bytes", str(w.float_matmul)),
+                ("nbits_data_bytes", str(w.nbits_data)),
+                ("nbits_scale_bytes", str(w.nbits_scales)),
+                ("accuracy_level", str(w.accuracy_level) if w.bits else "-"),
+                ("platform", plat.key),
+            ),
             dirty=True,
-            source=src,
-        )
-    ]
-    if tied and emb:
-        comps.append(
-            Component(
-                WEIGHTS,
-                "tied embedding table copy (heap)",
-                emb,
-                "Transpose(lm_head) folded at session init / GatherBlockQuantized table copy",
-                (("embedding_bytes", str(emb)),),
-                dirty=True,
-                source=src,
-            )
-        )
-    if embedded:
-        comps.append(
-            Component(
-                WEIGHTS,
-                "embedded initializers (heap copy)",
-                embedded,
-                "weights stored inside model.onnx are parsed into the heap",
-                dirty=True,
-                source=src,
-            )
-        )
-    lookups = rs.prefill + 16
-    mapped_emb = 0 if tied else _touched_windows(emb, spec.vocab_size, lookups)
-    comps.append(
-        Component(
-            WEIGHTS,
-            "embedding rows mapped (clean)",
-            mapped_emb,
-            "embedding rows gathered by the prompt, in 64 KiB fault-around windows",
-            (("embedding_bytes", str(emb)), ("lookups", str(lookups))),
-            dirty=False,
-            source=src,
+            source=f"{src}; MECHANISMS.md §3 (x86, measured) / onnxruntime-mobile.md §4 (arm64)",
         )
     )
+    folded = 0
+    if w.embedding_kind == "tied-float":
+        folded = w.embedding
+        formula = "Transpose(lm_head) constant-folded into a heap initializer: vocab × hidden × 4"
+    elif w.embedding_kind == "tied-shared":
+        folded = w.embedding_data
+        formula = "Reshape of the shared int4 table constant-folded into a heap copy of its data"
+    if folded:
+        comps.append(
+            Component(
+                WEIGHTS,
+                "tied embedding copy (folded, heap)",
+                folded,
+                formula,
+                (("embedding_bytes", str(w.embedding)),),
+                dirty=True,
+                source=f"{src}; MECHANISMS.md §4 (optimizer/constant_folding.cc)",
+            )
+        )
+    if w.embedded:
+        comps.append(
+            Component(
+                WEIGHTS,
+                "initializers inside model.onnx (heap)",
+                w.embedded,
+                "weights stored in the protobuf are parsed into the heap",
+                dirty=True,
+                source=src,
+            )
+        )
+    # -- the run -------------------------------------------------------------------------------
+    t, b = rs.prefill, rs.batch
+    kv_bytes, per_token, prealloc = kv_layout(spec, rs, ctx.decode_tokens)
+    copies, copies_why = logits_buffers(spec)
+    logits = b * t * spec.vocab_size * 4 * copies
+    int8_block = w.block if pk.int8_compute else None
+    blocks = block_live_floats(spec, int8_block)
+    live = sum(n for _, n in blocks)
+    arena = b * t * live * 4
+    prompt = logits + arena + pk.dequant
+    if prealloc:
+        kv_term = kv_bytes
+    else:
+        # Growing cache: the prompt runs beside its own present (prompt tokens), the last step
+        # beside past + present; the run peaks at the larger of the two moments.
+        kv_term = max(kv_bytes - prompt, b * t * per_token)
+    lookups = t + ctx.decode_tokens
+    rows = 0
+    if w.embedding_kind == "mapped":
+        rows = touched_windows(w.embedding, spec.vocab_size, lookups, plat.fault_around_bytes)
+    rotary = 2 * min(lookups, spec.max_context or lookups) * (spec.head_dim // 2) * 4
+    run_file = pk.file_at_run + rows + rotary
+    # glibc: later requests below the mmap threshold reuse the heap freed while loading (M§6):
+    # small KV tensors first, then the prompt's many small arena and kernel buffers.
+    small_kv = prealloc and _kv_tensor_bytes(spec, rs) < MMAP_THRESHOLD
+    kv_reuse = min(pk.leftover, kv_term) if small_kv else 0
+    reuse = kv_reuse + min(pk.leftover - kv_reuse, arena + logits)
+    if pk.leftover:
+        comps.append(
+            Component(
+                WEIGHTS,
+                "lm_head scale copy kept by malloc",
+                pk.leftover - reuse,
+                "ComputePackBlkSum's temporary copy of the largest node's fp32 scales, freed but "
+                "kept by glibc − what later requests below the mmap threshold reuse (small KV "
+                "tensors, the prompt's buffers)",
+                (
+                    ("lm_head_scale_bytes", str(w.lm_head_scales)),
+                    ("reused_by_kv", str(kv_reuse)),
+                    ("reused_by_prompt", str(reuse - kv_reuse)),
+                ),
+                dirty=True,
+                source="MECHANISMS.md §3 (sqnbitgemm_kernel_avx_common.h), §6",
+            )
+        )
     comps.append(
         Component(
             KV_CACHE,
-            "KV cache (preallocated to max_length)",
-            kv_total,
-            "layers × kv_heads × head_dim × 2 × dtype bytes × max_length × batch",
+            "KV cache (preallocated to max_length)"
+            if prealloc
+            else "KV cache (grows with the sequence)",
+            kv_term,
+            "Σ layers K,V × kv_heads × head_dim × dtype bytes × (max_length, or window + 16)"
+            if prealloc
+            else "max(2 × (prompt + generated) × bytes per token − the prompt's buffers, "
+            "prompt × bytes per token)",
             (("kv_dtype", rs.kv_dtype), ("max_length", str(rs.context))),
-            source="onnxruntime-genai kv_cache.cpp (past_present_share_buffer)",
+            source="onnxruntime-genai kv_cache.cpp, windowed_kv_cache.cpp; MECHANISMS.md §6",
         )
     )
-    t, b = rs.prefill, rs.batch
-    logits = b * t * spec.vocab_size * 4
-    layers = b * t * _layer_live_floats(spec) * 4
-    run_peak = logits + layers
-    # The prompt's buffers are dirty heap whichever moment is the peak; at session creation
-    # the largest weight's mapped source pages are resident while it is packed, and that
-    # moment wins when the prompt is short and the KV small (the excess is clean pages).
     comps.append(
         Component(
             ACTIVATIONS,
-            "prefill activations (arena)",
-            run_peak,
-            "tokens × (vocab logits + decoder-layer live set) × 4 bytes",
-            (("logits", str(logits)), ("layer_live_set", str(layers))),
-            source="planner/ort_model.py (measured mechanism)",
+            "prompt logits (fp32)",
+            logits,
+            "prompt tokens × vocab × 4 × buffers",
+            (
+                ("tokens", str(t)),
+                ("vocab", str(spec.vocab_size)),
+                ("buffers", str(copies)),
+                ("why", copies_why),
+            ),
+            source="MECHANISMS.md §7 (the whole prompt's logits); benchmarks/ort_arena_probe.py",
         )
     )
-    load_transient = max(0, largest - kv_total - run_peak)
+    comps.append(
+        Component(
+            ACTIVATIONS,
+            "prompt activations (CPU arena)",
+            arena,
+            "tokens × Σ over block kinds of their peak live floats × 4",
+            tuple((f"{name}_floats", str(n)) for name, n in blocks),
+            source="MECHANISMS.md §7; bfc_arena.cc; benchmarks/ort_arena_probe.py",
+        )
+    )
+    if pk.dequant:
+        comps.append(
+            Component(
+                ACTIVATIONS,
+                "per-call dequantized weight",
+                pk.dequant,
+                "largest K × N × 4 (the lm_head), allocated on every call",
+                source="MECHANISMS.md §3 (matmul_nbits.cc ComputeBUnpacked)",
+            )
+        )
+    comps.append(
+        Component(
+            WEIGHTS,
+            "initializer pages read (clean)",
+            pk.file_at_load + run_file,
+            "scales left mapped by packing + weights read unpacked + embedding rows gathered "
+            f"in {plat.fault_around_bytes // 1024} KiB fault-around windows + rotary rows",
+            (
+                ("at_load", str(pk.file_at_load)),
+                ("weights_read_at_run", str(pk.file_at_run)),
+                ("embedding_rows", str(rows)),
+                ("rotary_rows", str(rotary)),
+            ),
+            dirty=False,
+            source="MECHANISMS.md §5",
+        )
+    )
+    run_add = kv_term + prompt + run_file - reuse
+    transient = w.largest_source if pk.packs_largest else (folded if folded else 0)
+    load_transient = max(0, transient - run_add)
     if load_transient:
         comps.append(
             Component(
                 ACTIVATIONS,
-                "load-time prepacking transient (beyond KV and prefill)",
+                "load transient (clean)",
                 load_transient,
-                "largest MatMul initializer resident while packed − KV − prefill activations",
-                (("largest_initializer", str(largest)),),
+                "the largest initializer's mapped pages while it is packed or folded − the run",
+                (("largest_initializer", str(transient)),),
                 dirty=False,
-                source="measured: load peak − steady state = largest initializer",
+                source="MECHANISMS.md §3 (load peak − steady state = largest initializer)",
             )
         )
-    code = CODE_PAGES + (CODE_PAGES_NBITS if scheme.bits else 0)
-    comps.append(
-        Component(
-            RUNTIME_OVERHEAD,
-            "session heap objects",
-            SESSION_HEAP,
-            "fixed",
-            (),
-            source="measured (benchmarks/ort_bench)",
+
+    # -- fixed terms ---------------------------------------------------------------------------
+    if ctx.calibration is not None:
+        e = ctx.calibration
+        comps.append(
+            Component(
+                RUNTIME_OVERHEAD,
+                "fixed terms (calibrated)",
+                e.fixed_bytes,
+                f"median of {len(e.samples)} measured run(s): measured − variable terms",
+                (("calibration", ctx.calibration_path), ("entry", e.label)),
+                source=f"calibration file {ctx.calibration_path}",
+            )
         )
-    )
-    comps.append(
-        Component(
-            RUNTIME_OVERHEAD,
-            "runtime code pages (clean)",
-            code,
-            "kernel code paged in; more with MatMulNBits",
-            (),
-            dirty=False,
-            source="measured (benchmarks/ort_bench)",
+    else:
+        layers_more = max(0, spec.num_layers - 8)
+        heap = terms.session_heap + terms.session_heap_per_layer * layers_more
+        comps.append(
+            Component(
+                RUNTIME_OVERHEAD,
+                "session heap (graph, kernels)",
+                heap,
+                "8-layer session heap + per-layer kernels beyond 8",
+                (("onnxruntime", terms.version), ("layers", str(spec.num_layers))),
+                source=terms.source,
+            )
         )
-    )
-    gathered = sum(c.bytes for c in comps if c.category == WEIGHTS) - packed
-    return tuple(comps), gathered
+        comps.append(
+            Component(
+                RUNTIME_OVERHEAD,
+                "runtime code pages (clean)",
+                terms.code_pages,
+                "libonnxruntime + libonnxruntime-genai text paged in by a session and a run",
+                (("onnxruntime", terms.version),),
+                dirty=False,
+                source=terms.source,
+            )
+        )
+    weight_total = sum(c.bytes for c in comps if c.category == WEIGHTS)
+    gathered = weight_total - pk.heap
+    notes: list[str] = []
+    if rows and w.embedding - rows > 16 * MIB:
+        notes.append(
+            f"the embedding rows a prompt gathers are counted in {plat.fault_around_bytes // 1024}"
+            f" KiB fault-around windows ({rows / MIB:,.0f} MiB); a weights file just written "
+            "(downloaded, converted) can sit in the page cache in large folios that map whole, "
+            f"up to the whole table ({w.embedding / MIB:,.0f} MiB): clean pages, but counted in "
+            "RSS (docs/onnxruntime-model.md)"
+        )
+    return tuple(comps), max(0, gathered), per_token, tuple(notes)
+
+
+def fixed_bytes(components: tuple[Component, ...]) -> int:
+    """The fixed (runtime-overhead) part of a budget: what a calibration replaces."""
+    return sum(c.bytes for c in components if c.category == RUNTIME_OVERHEAD)

@@ -10,8 +10,18 @@ from __future__ import annotations
 from planner.budget import ResolvedSettings, normalise_kv_dtype
 from planner.errors import UsageError
 from planner.quant import OrtScheme, ort_scheme
+from planner.runtimes.onnxruntime.model import DECODE_TOKENS_DEFAULT, OrtContext
+from planner.runtimes.onnxruntime.platforms import (
+    DEFAULT_PLATFORM,
+    KLEIDIAI_SINCE,
+    for_version,
+    platform,
+)
+from planner.runtimes.onnxruntime.versions import parse_version, version_terms
 from planner.settings import Runtime, RuntimeSettings
 from planner.spec import ModelSpec
+
+EXECUTION_PROVIDER = "cpu"
 
 DEFAULT_PRECISION = "int4"
 DEFAULT_PROMPT = 512
@@ -81,6 +91,8 @@ def resolve(spec: ModelSpec, settings: RuntimeSettings) -> tuple[ResolvedSetting
             hint="lower --context instead",
         )
     sink = settings.attention_sink or 0
+    ctx, notes = ort_context(settings)
+    defaults.extend(notes)
     return (
         ResolvedSettings(
             runtime=Runtime.ONNXRUNTIME,
@@ -94,6 +106,58 @@ def resolve(spec: ModelSpec, settings: RuntimeSettings) -> tuple[ResolvedSetting
             max_batch_size=settings.batch,
             gpu_memory_utilization=settings.gpu_memory_utilization,
             defaults=tuple(defaults),
+            platform=ctx.platform.key,
+            runtime_version=settings.runtime_version or ctx.version.version,
         ),
         scheme,
     )
+
+
+def ort_context(settings: RuntimeSettings) -> tuple[OrtContext, list[str]]:
+    """The platform, version terms and calibration of a request, and the assumptions made."""
+    notes: list[str] = []
+    key = settings.platform
+    if key is None:
+        key = DEFAULT_PLATFORM
+        notes.append(f"platform {key} (planner's default without a device; --platform to choose)")
+    plat = platform(key)
+    if not plat.measured:
+        notes.append(
+            f"platform {plat.key}: prepacking layout, allocator and page terms inferred from "
+            "the onnxruntime sources, not measured (docs/onnxruntime-mobile.md)"
+        )
+    terms, why = version_terms(settings.runtime_version)
+    if why:
+        notes.append(why)
+    asked = parse_version(settings.runtime_version or terms.version)
+    built = for_version(plat, asked)
+    if built is not plat:
+        notes.append(
+            f"onnxruntime {settings.runtime_version} predates KleidiAI's MatMulNBits kernels "
+            f"({KLEIDIAI_SINCE[0]}.{KLEIDIAI_SINCE[1]}): 4-bit weights packed with the NEON layout"
+        )
+        plat = built
+    if plat.key not in terms.platforms:
+        notes.append(
+            f"fixed terms measured on {', '.join(terms.platforms)} only, assumed for {plat.key}"
+        )
+    entry = None
+    path = ""
+    cal = settings.calibration
+    if cal is not None:
+        path = cal.path or "calibration"
+        entry = cal.find(
+            Runtime.ONNXRUNTIME.value,
+            settings.runtime_version or terms.version,
+            plat.key,
+            EXECUTION_PROVIDER,
+        )
+        if entry is None:
+            notes.append(
+                f"{path} has no entry for onnxruntime {settings.runtime_version or terms.version} "
+                f"on {plat.key} ({EXECUTION_PROVIDER}): the measured defaults are used"
+            )
+        else:
+            notes.append(f"fixed terms from {path} ({entry.label}, {len(entry.samples)} runs)")
+    decode = settings.decode_tokens if settings.decode_tokens is not None else DECODE_TOKENS_DEFAULT
+    return OrtContext(plat, terms, entry, path, decode), notes

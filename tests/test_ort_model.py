@@ -1,0 +1,386 @@
+"""The onnxruntime CPU model's platform and version handling, calibration files and the
+measured-versus-estimated side of ``planner measure`` (benchmarks/ort_accuracy.py has the
+accuracy against real runs)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from planner.budget import MemoryBudget
+from planner.calibration import Calibration, CalibrationSample, load_calibration
+from planner.checks import check_device
+from planner.device import DeviceProfile
+from planner.errors import ConfigFileError, UsageError
+from planner.runconfig import load_run_config
+from planner.runtimes import estimate, model_for
+from planner.runtimes.onnxruntime.calibrate import calibration_sample, side_by_side
+from planner.runtimes.onnxruntime.measure import Measurement, PhaseMemory
+from planner.runtimes.onnxruntime.model import fixed_bytes
+from planner.runtimes.onnxruntime.platforms import (
+    PLATFORMS,
+    detect_platform,
+    platform_for_device,
+)
+from planner.runtimes.onnxruntime.versions import VERSIONS, parse_version, version_terms
+from planner.settings import Runtime, RuntimeSettings
+from planner.spec import ModelSpec
+
+try:
+    from conftest import hf_spec
+except ImportError:  # pragma: no cover
+    from tests.conftest import hf_spec
+
+REPO = Path(__file__).resolve().parents[1]
+MIB = 2**20
+HAS_GENAI = importlib.util.find_spec("onnxruntime_genai") is not None
+
+
+def ort(spec: ModelSpec, **kw: object) -> MemoryBudget:
+    base: dict[str, object] = {"quantization": "int4", "context": 2048, "prefill": 256}
+    return estimate(spec, RuntimeSettings(Runtime.ONNXRUNTIME, **{**base, **kw}))  # type: ignore[arg-type]
+
+
+def comp(b: MemoryBudget, prefix: str) -> int:
+    return sum(c.bytes for c in b.components if c.label.startswith(prefix))
+
+
+# -- platforms ----------------------------------------------------------------------------------
+
+
+def test_devices_map_to_their_platform(device: Callable[[str], DeviceProfile]) -> None:
+    assert platform_for_device(device("iphone-12")) == "ios-arm64"
+    assert platform_for_device(device("pixel-8")) == "android-arm64"
+    assert platform_for_device(device("raspberry-pi-5-8gb")) == "linux-arm64"
+    # Cortex-A72: no dot product, so no KleidiAI and no int8-compute NEON kernels
+    assert platform_for_device(device("raspberry-pi-4-4gb")) == "linux-arm64-nodotprod"
+    assert platform_for_device(device("macbook-air-m2-16gb")) == "macos-arm64"
+
+
+def test_measurements_name_their_platform() -> None:
+    assert detect_platform("Linux", "x86_64") == "linux-x86_64"
+    assert detect_platform("linux", "aarch64", True) == "linux-arm64"
+    assert detect_platform("linux", "aarch64", False) == "linux-arm64-nodotprod"
+    assert detect_platform("darwin", "arm64") == "macos-arm64"
+    assert detect_platform("darwin", "x86_64") is None
+    assert detect_platform("linux", "armv7l") is None
+
+
+def test_only_x86_linux_is_measured_and_every_other_platform_says_so() -> None:
+    assert [k for k, p in PLATFORMS.items() if p.measured] == ["linux-x86_64"]
+    b = ort(hf_spec("llama-3.2-1b"), platform="android-arm64", runtime_version="1.32")
+    assert any("inferred from the onnxruntime sources" in a for a in b.assumptions)
+
+
+def test_estimate_without_platform_assumes_the_default_and_says_so() -> None:
+    b = ort(hf_spec("llama-3.2-1b"))
+    assert any("platform linux-x86_64" in a for a in b.assumptions)
+
+
+def test_unknown_platform_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="known: linux-x86_64"):
+        ort(hf_spec("llama-3.2-1b"), platform="beos-ppc")
+
+
+def test_arm64_packs_less_than_x86_and_ios_counts_only_dirty_pages() -> None:
+    spec = hf_spec("phi-3.5-mini")
+    x86 = ort(spec, platform="linux-x86_64", runtime_version="1.32")
+    kleidi = ort(spec, platform="ios-arm64", runtime_version="1.32")
+    neon = ort(spec, platform="ios-arm64", runtime_version="1.19")
+    packed = "prepacked MatMul weights"
+    # x86: 24 B per 32-weight block (data + scale + block sum); KleidiAI 18 B; NEON 16 B
+    assert comp(x86, packed) / comp(neon, packed) == pytest.approx(1.5, rel=0.01)
+    assert comp(kleidi, packed) / comp(neon, packed) == pytest.approx(18 / 16, rel=0.01)
+    assert any("predates KleidiAI" in a for a in neon.assumptions)
+    # NEON leaves the fp32 scales mapped (read in place): clean, outside the iOS footprint
+    clean = sum(c.bytes for c in neon.components if not c.dirty)
+    assert neon.footprint_bytes == neon.total_bytes - clean
+    assert comp(neon, "initializer pages read") > comp(kleidi, "initializer pages read")
+
+
+def test_glibc_leftover_only_on_x86_linux() -> None:
+    spec = hf_spec("qwen2.5-0.5b")
+    assert comp(ort(spec, platform="linux-x86_64"), "lm_head scale copy") >= 0
+    x86 = ort(spec, platform="linux-x86_64", context=16384, prefill=16)
+    assert any(c.label.startswith("lm_head scale copy") for c in x86.components)
+    android = ort(spec, platform="android-arm64", context=16384, prefill=16)
+    assert not any(c.label.startswith("lm_head scale copy") for c in android.components)
+
+
+def test_check_plans_each_device_on_its_platform(device: Callable[[str], DeviceProfile]) -> None:
+    spec = hf_spec("llama-3.2-1b")
+    s = RuntimeSettings(Runtime.ONNXRUNTIME, quantization="int4", context=2048, prefill=256)
+    on_iphone = check_device(spec, s, device("iphone-15-pro"))
+    assert any("ios-arm64" in a for a in on_iphone.budget.assumptions)
+    pinned = check_device(spec, replace(s, platform="linux-x86_64"), device("iphone-15-pro"))
+    assert not any("ios-arm64" in a for a in pinned.budget.assumptions)
+    mlc = RuntimeSettings(Runtime.MLC, quantization="q4f16_1")
+    assert model_for(Runtime.MLC).settings_for_device(mlc, device("iphone-15-pro")) is mlc
+
+
+# -- versions -----------------------------------------------------------------------------------
+
+
+def test_versions_fall_back_to_the_newest_or_oldest_with_a_note() -> None:
+    newest = VERSIONS[max(VERSIONS)]
+    assert version_terms("1.32.0") == (newest, None)
+    terms, why = version_terms(None)
+    assert terms is newest and why and "not given" in why
+    terms, why = version_terms("1.40.1")
+    assert terms is newest and why and "newer than any measured" in why
+    terms, why = version_terms("1.19.0")
+    assert terms is VERSIONS[min(VERSIONS)] and why and "older" in why
+    assert parse_version("v1.33.0.dev20260101") == (1, 33)
+    with pytest.raises(UsageError):
+        parse_version("latest")
+
+
+def test_versions_differ_only_in_fixed_terms() -> None:
+    spec = hf_spec("llama-3.2-1b")
+    a = ort(spec, runtime_version="1.31.1", platform="linux-x86_64")
+    b = ort(spec, runtime_version="1.32.0", platform="linux-x86_64")
+    assert a.total_bytes - fixed_bytes(a.components) == b.total_bytes - fixed_bytes(b.components)
+    assert fixed_bytes(a.components) > fixed_bytes(b.components)  # 1.31 pages in more code
+
+
+# -- KV cache -----------------------------------------------------------------------------------
+
+
+def test_quantized_kv_grows_with_the_sequence() -> None:
+    spec = hf_spec("llama-3.2-1b")
+    b = ort(spec, kv_dtype="int8", context=8192, prefill=512, decode_tokens=8)
+    kv = next(c for c in b.components if c.category == "kv_cache")
+    assert kv.label.startswith("KV cache (grows")
+    per_token = 16 * 8 * 64 * 2  # layers × kv heads × head_dim × K,V × 1 byte
+    prompt = comp(b, "prompt")
+    assert kv.bytes + prompt == max(2 * (512 + 8) * per_token, 512 * per_token + prompt)
+
+
+def test_sliding_window_layers_hold_window_plus_16(spec_of: Callable[[str], ModelSpec]) -> None:
+    spec = spec_of("gemma-2-2b")
+    assert spec.layer_windows
+    b = ort(spec, context=16384, prefill=16, quantization="int4")
+    per_layer = spec.num_kv_heads * spec.head_dim * 2 * 4
+    tokens = sum(16384 if w is None else w + 16 for w in spec.layer_windows)
+    assert b.kv_cache_bytes == tokens * per_layer
+
+
+def test_ops_after_the_lm_head_hold_more_logits_buffers() -> None:
+    spec = hf_spec("llama-3.2-1b")
+    plain = ort(spec, prefill=512)
+    logits = 512 * spec.vocab_size * 4
+    assert comp(plain, "prompt logits") == logits
+    scaled = ort(replace(spec, extra=(*spec.extra, ("logits_ops", "Mul"))), prefill=512)
+    assert comp(scaled, "prompt logits") == 2 * logits
+    softcap = ort(replace(spec, extra=(*spec.extra, ("logits_ops", "Mul,Tanh,Div"))), prefill=512)
+    assert comp(softcap, "prompt logits") == 3 * logits
+    from_config = ort(
+        replace(spec, extra=(*spec.extra, ("final_logit_softcapping", "30.0"))), prefill=512
+    )
+    assert comp(from_config, "prompt logits") == 3 * logits
+
+
+# -- calibration --------------------------------------------------------------------------------
+
+
+def _sample(fixed: int) -> CalibrationSample:
+    return CalibrationSample("m", 512, 2048, 400 * MIB, 390 * MIB, fixed)
+
+
+def test_calibration_entries_take_the_median_and_round_trip(tmp_path: Path) -> None:
+    cal = Calibration((), "")
+    for fixed in (20 * MIB, 30 * MIB, 24 * MIB):
+        cal = cal.with_sample("onnxruntime", "1.32.0", "linux-arm64", "cpu", _sample(fixed))
+    entry = cal.find("onnxruntime", "1.32.1", "linux-arm64")
+    assert entry is not None and entry.fixed_bytes == 24 * MIB and len(entry.samples) == 3
+    assert cal.find("onnxruntime", "1.31.1", "linux-arm64") is None
+    assert cal.find("onnxruntime", "1.32.0", "android-arm64") is None
+    path = tmp_path / "cal.json"
+    path.write_text(cal.dumps())
+    again = load_calibration(path)
+    assert again.entries == cal.entries and again.path == str(path)
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {"schema": "other", "entries": []},
+        {"schema": "planner-calibration/1", "entries": {}},
+        {"schema": "planner-calibration/1", "entries": [{"runtime": "onnxruntime"}]},
+    ],
+)
+def test_malformed_calibration_files_are_config_errors(tmp_path: Path, doc: object) -> None:
+    path = tmp_path / "cal.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ConfigFileError):
+        load_calibration(path)
+
+
+def test_calibration_replaces_the_fixed_terms_of_its_version_and_platform() -> None:
+    spec = hf_spec("llama-3.2-1b")
+    cal = Calibration((), "cal.json").with_sample(
+        "onnxruntime", "1.32.0", "linux-arm64", "cpu", _sample(40 * MIB)
+    )
+    plain = ort(spec, platform="linux-arm64", runtime_version="1.32.0")
+    calibrated = ort(spec, platform="linux-arm64", runtime_version="1.32.0", calibration=cal)
+    assert comp(calibrated, "fixed terms (calibrated)") == 40 * MIB
+    assert calibrated.total_bytes - plain.total_bytes == 40 * MIB - fixed_bytes(plain.components)
+    other = ort(spec, platform="android-arm64", runtime_version="1.32.0", calibration=cal)
+    assert any("has no entry" in a for a in other.assumptions)
+
+
+def _fake_measurement(b: MemoryBudget, extra: int) -> Measurement:
+    peak = b.total_bytes + extra
+    base = 50 * MIB
+
+    def phase(name: str, rss: int) -> PhaseMemory:
+        return PhaseMemory(name, base + rss, base + rss, None, None, 0.0)
+
+    return Measurement(
+        model_dir="m",
+        backend="onnxruntime-genai",
+        context=b.settings.context,
+        prefill=b.settings.prefill,
+        decode_tokens=8,
+        decode_steps=8,
+        baseline_rss_bytes=base,
+        peak_rss_bytes=base + peak,
+        added_peak_bytes=peak,
+        phases=(phase("import", 0), phase("model_load", 100 * MIB), phase("generator", 150 * MIB)),
+        kv_mode="genai",
+        peak_reset=True,
+        memory_source="proc-status",
+        versions={"onnxruntime": "1.32.0"},
+        system="linux",
+        arch="aarch64",
+        dotprod=True,
+    )
+
+
+def test_a_calibrated_estimate_of_the_measured_run_is_the_measurement() -> None:
+    spec = hf_spec("llama-3.2-1b")
+    b = ort(spec, platform="linux-arm64", runtime_version="1.32.0")
+    m = _fake_measurement(b, 37 * MIB)
+    assert m.ort_platform == "linux-arm64"
+    rows = {r.label: r for r in side_by_side(m, b)}
+    assert rows["peak added"].measured == m.added_peak_bytes
+    assert rows["peak added"].estimated == b.total_bytes
+    assert rows["+ KV cache (og.Generator)"].estimated == b.kv_cache_bytes
+    sample = calibration_sample(m, b, spec.name)
+    assert sample.fixed_bytes == fixed_bytes(b.components) + 37 * MIB
+    cal = Calibration((), "c").with_sample("onnxruntime", "1.32.0", "linux-arm64", "cpu", sample)
+    again = ort(spec, platform="linux-arm64", runtime_version="1.32.0", calibration=cal)
+    assert again.total_bytes == m.added_peak_bytes
+
+
+# -- planner.yaml and the CLI -------------------------------------------------------------------
+
+
+def test_run_config_takes_platform_version_and_calibration(tmp_path: Path) -> None:
+    cal = Calibration((), "").with_sample(
+        "onnxruntime", "1.32.0", "android-arm64", "cpu", _sample(30 * MIB)
+    )
+    (tmp_path / "cal.json").write_text(cal.dumps())
+    (tmp_path / "planner.yaml").write_text(
+        "jobs:\n"
+        "  - model: m\n"
+        "    devices: [pixel-8]\n"
+        "    platform: android-arm64\n"
+        "    ort_version: '1.32'\n"
+        "    calibration: cal.json\n"
+    )
+    job = load_run_config(tmp_path / "planner.yaml").jobs[0]
+    assert job.platform == "android-arm64" and job.runtime_version == "1.32"
+    assert job.calibration is not None and job.calibration.entries == cal.entries
+    (tmp_path / "bad.yaml").write_text("jobs:\n  - {model: m, devices: [x], platform: vax}\n")
+    with pytest.raises(ConfigFileError, match="platform must be one of"):
+        load_run_config(tmp_path / "bad.yaml")
+
+
+def planner(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "planner", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={"PATH": "/usr/bin:/bin", "COLUMNS": "100"},
+        check=False,
+    )
+
+
+def test_cli_estimate_plans_for_the_platform_asked_for() -> None:
+    model = "examples/hf-llama-3.2-1b"
+    out = planner("estimate", model, "-r", "onnxruntime", "--platform", "ios-arm64", "-f", "json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert any("ios-arm64" in a for a in doc["settings"]["defaults_applied"])
+    bad = planner("estimate", model, "-r", "onnxruntime", "--platform", "vax")
+    assert bad.returncode != 0 and "unknown onnxruntime platform" in bad.stderr
+
+
+@pytest.mark.skipif(not HAS_GENAI or not sys.platform.startswith("linux"), reason="needs genai")
+def test_measure_then_calibrate_brings_the_estimate_within_two_percent(tmp_path: Path) -> None:
+    try:
+        from onnx_factory import GenaiOptions, ModelConfig, build_genai
+    except ImportError:  # pragma: no cover
+        from tests.onnx_factory import GenaiOptions, ModelConfig, build_genai
+
+    folder = tmp_path / "model"
+    cfg = ModelConfig(
+        layers=4,
+        hidden=256,
+        heads=8,
+        kv_heads=2,
+        head_dim=32,
+        intermediate=704,
+        vocab=4096,
+        context=4096,
+    )
+    build_genai(folder, cfg, GenaiOptions(precision="int4"))
+    cal = tmp_path / "cal.json"
+    first = planner(
+        "measure", str(folder), "-c", "1024", "-p", "256", "--calibration-out", str(cal)
+    )
+    assert first.returncode == 0, first.stderr
+    assert "measured" in first.stdout and "planner" in first.stdout
+    again = planner(
+        "measure", str(folder), "-c", "2048", "-p", "512", "--calibration", str(cal), "-f", "json"
+    )
+    assert again.returncode == 0, again.stderr
+    doc = json.loads(again.stdout)
+    assert abs(doc["calibrated_error"]) <= 0.02
+
+
+def test_int4_kv_inputs_keep_the_attention_head_dim(tmp_path: Path) -> None:
+    """The builder's int4 per-tensor KV packs two values per uint8: the graph's KV head dim is
+    half the attention's, and genai_config.json's head_size is the real one."""
+    import onnx
+    from onnx import TensorProto
+
+    from planner.registry import read_model
+
+    try:
+        from onnx_factory import GenaiOptions, ModelConfig, build_genai
+    except ImportError:  # pragma: no cover
+        from tests.onnx_factory import GenaiOptions, ModelConfig, build_genai
+
+    cfg = ModelConfig(layers=2, hidden=64, heads=4, kv_heads=2, head_dim=16, intermediate=128)
+    build_genai(tmp_path, cfg, GenaiOptions(precision="int4", symbolic_kv_dim=False))
+    model = onnx.load(str(tmp_path / "model.onnx"), load_external_data=False)
+    for vi in [*model.graph.input, *model.graph.output]:
+        if "key" in vi.name or "value" in vi.name:
+            vi.type.tensor_type.elem_type = TensorProto.UINT8
+            vi.type.tensor_type.shape.dim[3].dim_value = 8
+    onnx.save(model, str(tmp_path / "model.onnx"))
+    spec = read_model(tmp_path)
+    assert (spec.head_dim, spec.kv_dtype) == (16, "int4")
+    # the same bytes per token as the packed inputs: 2 layers × K,V × 2 heads × 8 bytes
+    b = estimate(spec, RuntimeSettings(Runtime.ONNXRUNTIME, context=256, prefill=16))
+    assert b.kv_bytes_per_token == 2 * 2 * 2 * 8
