@@ -147,7 +147,9 @@ def test_versions_differ_only_in_fixed_terms() -> None:
     a = ort(spec, runtime_version="1.31.1", platform="linux-x86_64")
     b = ort(spec, runtime_version="1.32.0", platform="linux-x86_64")
     assert a.total_bytes - fixed_bytes(a.components) == b.total_bytes - fixed_bytes(b.components)
-    assert fixed_bytes(a.components) > fixed_bytes(b.components)  # 1.31 pages in more code
+    # From a library read back from disk (the state an app loads it in), a 1.32 session touches
+    # more code than a 1.31 one (docs/onnxruntime-model.md, versions.py)
+    assert fixed_bytes(b.components) > fixed_bytes(a.components)
 
 
 # -- KV cache -----------------------------------------------------------------------------------

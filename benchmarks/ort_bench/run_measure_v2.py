@@ -89,9 +89,29 @@ def wait_for_memory() -> None:
         waited += 30
 
 
+def evict_folder(folder: Path) -> None:
+    """Drop the model's files from the page cache, as ``planner measure`` does: a file written by
+    the builder sits in large folios that map whole on a fault (MECHANISMS.md §5)."""
+    for path in sorted(folder.iterdir()):
+        if not path.is_file():
+            continue
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+
+
+EVICT = False
+"""Set by ``--results-tag``: evict the model's files before each run (the child evicts the
+runtime's libraries unless told not to)."""
+
+
 def run_child(
     python: str, model_dir: Path, prefill: int, context: int, timeout_s: float
 ) -> dict[str, Any]:
+    if EVICT:
+        evict_folder(model_dir)
     request = {
         "model_dir": str(model_dir),
         "context": context,
@@ -99,6 +119,7 @@ def run_child(
         "decode_tokens": DECODE_TOKENS,
         "seed": 0,
         "backend": "onnxruntime-genai",
+        "evict_libraries": EVICT,
     }
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     try:
@@ -251,7 +272,18 @@ def main() -> None:
     )
     parser.add_argument("--summarize", action="store_true", help="only rebuild the median file")
     parser.add_argument("--timeout", type=float, default=1200)
+    parser.add_argument(
+        "--results-tag",
+        help="write ort_measured_v2_TAG_runs.jsonl / ort_measured_v2_TAG.json instead (a "
+        "separate set, e.g. 'evicted': every run after the child dropped the runtime libraries "
+        "from the page cache)",
+    )
     args = parser.parse_args()
+    if args.results_tag:
+        global RUNS, MEDIANS, EVICT
+        EVICT = True
+        RUNS = RESULTS / f"ort_measured_v2_{args.results_tag}_runs.jsonl"
+        MEDIANS = RESULTS / f"ort_measured_v2_{args.results_tag}.json"
 
     manifest: dict[str, Any] = json.loads(MANIFEST.read_text())
     if args.summarize:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import importlib.util
 import json
 import os
 import platform
@@ -603,9 +604,50 @@ def _versions(modules: dict[str, Any]) -> dict[str, str]:
     return {name: str(getattr(mod, "__version__", "unknown")) for name, mod in modules.items()}
 
 
+RUNTIME_PACKAGES = ("onnxruntime_genai", "onnxruntime")
+
+
+def evict_runtime_libraries(packages: tuple[str, ...] = RUNTIME_PACKAGES) -> int:
+    """Drop the runtime's shared libraries from the page cache before importing them.
+
+    A library just written (pip installing onnxruntime) sits in the page cache in large folios,
+    and a fault on a mapped large folio maps all of it: the import then makes ~35 MiB of
+    libonnxruntime resident instead of ~20, and a session touches ~8 MiB fewer new pages, so the
+    added peak reads low (measured with 1.32.0: baseline 88 vs 53 MiB, added 161 vs 169 MiB for
+    the same run). An app's library is read from its package, never just written, so the runs
+    are made from the evicted state. Finding the packages does not import them.
+    """
+    advise = getattr(os, "posix_fadvise", None)
+    if advise is None:
+        return 0
+    done = 0
+    for name in packages:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        for folder in spec.submodule_search_locations:
+            for path in Path(folder).rglob("*.so*"):
+                try:
+                    fd = os.open(path, os.O_RDONLY)
+                except OSError:
+                    continue
+                try:
+                    advise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+                    done += 1
+                except OSError:
+                    pass
+                finally:
+                    os.close(fd)
+    return done
+
+
 def run(params: dict[str, Any]) -> dict[str, Any]:
     started = time.monotonic()
     backend = params["backend"]
+    evicted = evict_runtime_libraries() if params.get("evict_libraries", True) else 0
     modules: dict[str, Any] = {}
     og: Any = None
     if backend in ("auto", "onnxruntime-genai"):
@@ -646,6 +688,7 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
         # approximate (per-CPU batches), so a later VmHWM can read a few pages below an earlier one.
         "peak_rss_bytes": max([final["peak_rss_bytes"], *(p["peak_rss_bytes"] for p in phases)]),
         "peak_reset": peak_reset,
+        "libraries_evicted": evicted,
         "memory_source": "proc-status" if _proc_status() is not None else "getrusage",
         "phases": phases,
         "versions": _versions(modules),

@@ -202,7 +202,9 @@ def measure(
     on a memory-mapped large folio maps all of it, so a gathered embedding table becomes wholly
     resident instead of the 64 KiB fault-around windows a deployed model's mapping shows
     (measured: the test factory's 125 MiB table, 113 MiB resident after a 512-token prompt
-    straight after building, 28 MiB after eviction; docs/onnxruntime-model.md).
+    straight after building, 28 MiB after eviction; docs/onnxruntime-model.md). The child drops
+    the runtime's shared libraries the same way before importing them: a freshly installed
+    onnxruntime maps ~35 MiB more library at import and so seems to add ~8 MiB less.
 
     Raises ``UsageError`` for bad numbers, ``MissingDependencyError`` when the
     requested runtime is not importable in the child, ``InputError`` when the model cannot be run
@@ -234,6 +236,8 @@ def measure(
         "decode_tokens": decode_tokens,
         "seed": seed,
         "backend": backend,
+        # The runtime's own libraries too, for the same reason (the child does it before import).
+        "evict_libraries": evict_page_cache,
     }
     result = _run_child(request, python or sys.executable, timeout_s, str(model_dir))
     return _measurement(result, request, str(model_dir))
