@@ -1,14 +1,6 @@
-"""Hugging Face folder adapter: ``config.json`` plus safetensors headers (before conversion).
+"""What ``HfAdapter.read`` runs: the Hugging Face folder reader (what it reads: ``hf_adapter``).
 
-Lets a user plan an MLC or ONNX deployment from the model as published, before
-``mlc_llm convert_weight`` ever runs. Reads:
-
-- ``config.json`` through ``spec_from_hf_config`` (families MLC supports, GPTQ/AWQ blocks);
-- safetensors headers only (never tensor bytes): ``model.safetensors.index.json`` and the
-  shards its ``weight_map`` names, else ``model.safetensors``, else ``model-*-of-*.safetensors``.
-  Exact bytes per dtype come from the headers, checked against the real file sizes.
-
-A folder with only ``config.json`` yields a spec with ``weights=None`` and a note.
+A module of its own so that discovering and sniffing adapters imports none of it.
 """
 
 from __future__ import annotations
@@ -27,20 +19,12 @@ from planner_adapters._inventory import (
     build_inventory,
     unpacked_params,
 )
+from planner_adapters._markers import CONFIG, INDEX, SINGLE, folder_of
 from planner_adapters._safetensors import SafetensorsHeader, read_safetensors_header
 from planner_adapters._values import Provenance
 from planner_adapters.hf_config import spec_from_hf_config
 
-CONFIG = "config.json"
-INDEX = "model.safetensors.index.json"
-SINGLE = "model.safetensors"
-OTHER_RUNTIME_MARKERS = ("mlc-chat-config.json", "genai_config.json")
-"""Folders carrying these belong to the MLC / onnxruntime-genai adapters."""
 _MAX_SHARDS = 10_000
-
-
-def _folder_of(path: Path) -> Path:
-    return path if path.is_dir() else path.parent
 
 
 def _merge(spec: ModelSpec, prov: Provenance) -> tuple[FieldSource, ...]:
@@ -49,35 +33,15 @@ def _merge(spec: ModelSpec, prov: Provenance) -> tuple[FieldSource, ...]:
     return tuple(merged[k] for k in sorted(merged))
 
 
-class HfAdapter:
+class HfReader:
     """Reads a Hugging Face model folder (``config.json`` [+ safetensors])."""
-
-    name = "hf"
-
-    def sniff(self, path: Path) -> int:
-        """50 for a folder (or file in one) with config.json; 20 when MLC/ONNX markers exist."""
-        try:
-            folder = _folder_of(path)
-            if not (folder / CONFIG).is_file():
-                return 0
-            if path.is_file() and not (
-                path.name in (CONFIG, INDEX) or path.suffix == ".safetensors"
-            ):
-                return 0
-            if any((folder / m).exists() for m in OTHER_RUNTIME_MARKERS):
-                return 20
-            if any(folder.glob("*.onnx")):
-                return 20
-        except OSError:
-            return 0
-        return 50
 
     def read(self, path: Path) -> ModelSpec:
         """Read the folder (or the folder of a config/safetensors file)."""
         return sanitize_fields(self._read(path))  # artifact text made printable
 
     def _read(self, path: Path) -> ModelSpec:
-        folder = _folder_of(path)
+        folder = folder_of(path)
         contain = ModelFolder.of(folder)
         cfg_path = contain.resolve(CONFIG, "file", referrer=folder)
         cfg = read_json_object(cfg_path, CONFIG)
@@ -115,7 +79,7 @@ class HfAdapter:
         folder = contain.folder
         index_path = contain.resolve(INDEX, "file", referrer=folder)
         if index_path.exists() or index_path.is_symlink():
-            return HfAdapter._indexed(contain, index_path, notes)
+            return HfReader._indexed(contain, index_path, notes)
         single = contain.resolve(SINGLE, "file", referrer=folder)
         if single.exists() or single.is_symlink():
             return [read_safetensors_header(single)], SINGLE
@@ -220,4 +184,4 @@ class HfAdapter:
         return {"kv_dtype": dtype, "quantization": quant}
 
 
-__all__ = ["HfAdapter"]
+__all__ = ["HfReader"]

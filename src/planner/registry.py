@@ -2,7 +2,9 @@
 
 Adapters register in the ``planner.adapters`` entry-point group; the built-in ONNX, MLC and
 Hugging Face adapters register there too, so third parties use the very same contract. The
-right adapter for a path is the one whose ``sniff`` gives the highest score.
+right adapter for a path is the one whose ``sniff`` gives the highest score. Every adapter is
+loaded to sniff, so an adapter's entry-point module stays light and imports its reader in
+``read`` (``planner_adapters.onnx``, ``mlc_adapter``, ``hf_adapter``).
 """
 
 from __future__ import annotations
