@@ -10,10 +10,10 @@ loaded to sniff, so an adapter's entry-point module stays light and imports its 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from planner.entrypoints import entry_points
 from planner.errors import InputError, PlannerError, UnsupportedArtifactError, UsageError
 from planner.spec import ModelSpec
 
@@ -52,14 +52,14 @@ class AdapterEntry:
 
 def discover() -> tuple[AdapterEntry, ...]:
     """Every adapter registered in the entry-point group, sorted by name."""
-    found = {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    found = {ep.name: ep.value for ep in entry_points(ENTRY_POINT_GROUP)}
     return tuple(AdapterEntry(n, v) for n, v in sorted(found.items()))
 
 
 def load_adapters() -> list[Adapter]:
     """Instantiate every registered adapter. A broken plugin is an error naming it."""
     adapters: list[Adapter] = []
-    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+    for ep in sorted(entry_points(ENTRY_POINT_GROUP), key=lambda e: e.name):
         try:
             cls = ep.load()
             adapter = cls()
