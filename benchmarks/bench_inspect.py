@@ -11,8 +11,9 @@ process, the median wall time of:
 * ``OnnxAdapter().read(folder)`` — the full spec, with every external initializer's
   location, offset and length checked against the data file (``os.stat`` only).
 
-Peak RSS of the adapter is measured in a fresh subprocess (``resource.getrusage``
-``ru_maxrss``), next to the same process without the read (imports only). The weight files
+Peak RSS of the adapter is measured in a fresh subprocess (``VmHWM`` on Linux: ``ru_maxrss``
+there keeps the peak of the forking benchmark process; ``ru_maxrss`` elsewhere), next to the
+same process without the read (imports only). The weight files
 are deleted afterwards (a temporary directory).
 
 Usage: ``python benchmarks/bench_inspect.py [--runs 50]``
@@ -71,7 +72,11 @@ from planner_adapters.onnx_adapter import OnnxAdapter
 if sys.argv[2] == "read":
     spec = OnnxAdapter().read(Path(sys.argv[1]))
     assert spec.weights is not None
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+try:  # Linux: this process's own high-water mark (ru_maxrss keeps the forking parent's peak)
+    with open("/proc/self/status") as f:
+        print(next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")))
+except OSError:
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
@@ -103,7 +108,7 @@ def floor_walk(path: str) -> None:
 
 
 def peak_rss_mib(folder: Path, mode: str) -> float:
-    """ru_maxrss of a fresh interpreter that imports the adapter (and reads, if asked)."""
+    """Peak RSS of a fresh interpreter that imports the adapter (and reads, if asked)."""
     env = dict(
         os.environ,
         PYTHONPATH=os.pathsep.join(
@@ -148,20 +153,33 @@ def check(spec_folder: Path, exp: Expected) -> None:
     assert spec.weights is not None and spec.weights.total_bytes == exp.total_bytes
 
 
+# As a user runs it: byte code cached (PYTHONDONTWRITEBYTECODE=1 would recompile planner's
+# modules in every process of an editable install).
+_CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+def wall_ms(cmd: list[str], runs: int) -> float:
+    """Median wall ms of ``cmd`` in fresh processes, after one untimed run."""
+    times = []
+    for i in range(runs + 1):
+        start = time.perf_counter()
+        subprocess.run(
+            cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_CHILD_ENV
+        )
+        if i:
+            times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
 def process_times(folder: Path, model: str, runs: int) -> tuple[float, float, float]:
     """Median wall ms of fresh processes: onnx.load alone, ``planner inspect`` (text, json)."""
     planner = [sys.executable, "-m", "planner", "inspect", str(folder)]
     load = [sys.executable, "-c", f"import onnx; onnx.load({model!r}, load_external_data=False)"]
-
-    def wall(cmd: list[str]) -> float:
-        times = []
-        for _ in range(runs):
-            start = time.perf_counter()
-            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            times.append((time.perf_counter() - start) * 1000)
-        return statistics.median(times)
-
-    return wall(load), wall(planner), wall([*planner, "--format", "json"])
+    return (
+        wall_ms(load, runs),
+        wall_ms(planner, runs),
+        wall_ms([*planner, "--format", "json"], runs),
+    )
 
 
 def main() -> None:
@@ -235,6 +253,16 @@ def main() -> None:
     print(
         f"Peak RSS of the same fresh process importing the adapter without reading: "
         f"{base_rss:.0f} MiB."
+    )
+    # What the baseline's time is made of: the bare interpreter, and ml_dtypes (onnx imports it,
+    # planner does not; its extension's import time varies a lot between versions and machines).
+    proc_runs = max(5, args.runs // 5)
+    bare = wall_ms([sys.executable, "-c", "pass"], proc_runs)
+    ml_dtypes = wall_ms([sys.executable, "-c", "import ml_dtypes"], proc_runs)
+    print(
+        f"Fresh interpreter alone (`python -c pass`): {bare:.0f} ms; "
+        f"`python -c 'import ml_dtypes'` (ml_dtypes {version('ml_dtypes')}, imported by onnx): "
+        f"{ml_dtypes:.0f} ms."
     )
     print(f"Command: python benchmarks/bench_inspect.py --runs {args.runs}")
 

@@ -42,9 +42,6 @@ from planner.io.tar import scan_tar
 from planner.quant import DTYPE_BYTES
 from planner.spec import CompiledLibInfo
 
-LIB_SUFFIXES = (".so", ".dylib", ".dll", ".tar", ".wasm")
-"""What ``mlc_llm compile --output`` produces (the suffix picks the format)."""
-
 MARKER = b'{"model_type":'
 _CHUNK = 8 * 1024 * 1024
 _MAX_CANDIDATES = 16

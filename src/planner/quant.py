@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from math import ceil
 
 from planner.errors import UnknownQuantizationError
-from planner.families import family
 
 DTYPE_BYTES: dict[str, float] = {
     "float64": 8,
@@ -206,6 +205,8 @@ def mlc_scheme(name: str) -> MlcScheme:
 
 def mlc_schemes_for(architecture: str) -> tuple[MlcScheme, ...]:
     """The schemes MLC offers for a family (``Family.mlc_quant_kinds``), best quality first."""
+    from planner.families import family  # the family tables are not needed to size a dtype
+
     kinds = family(architecture).mlc_quant_kinds
     out = [s for s in MLC_SCHEMES.values() if s.kind in kinds]
     return tuple(sorted(out, key=lambda s: -s.quality_rank))

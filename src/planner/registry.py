@@ -2,16 +2,18 @@
 
 Adapters register in the ``planner.adapters`` entry-point group; the built-in ONNX, MLC and
 Hugging Face adapters register there too, so third parties use the very same contract. The
-right adapter for a path is the one whose ``sniff`` gives the highest score.
+right adapter for a path is the one whose ``sniff`` gives the highest score. Every adapter is
+loaded to sniff, so an adapter's entry-point module stays light and imports its reader in
+``read`` (``planner_adapters.onnx``, ``mlc_adapter``, ``hf_adapter``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from planner.entrypoints import entry_points
 from planner.errors import InputError, PlannerError, UnsupportedArtifactError, UsageError
 from planner.spec import ModelSpec
 
@@ -50,14 +52,14 @@ class AdapterEntry:
 
 def discover() -> tuple[AdapterEntry, ...]:
     """Every adapter registered in the entry-point group, sorted by name."""
-    found = {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    found = {ep.name: ep.value for ep in entry_points(ENTRY_POINT_GROUP)}
     return tuple(AdapterEntry(n, v) for n, v in sorted(found.items()))
 
 
 def load_adapters() -> list[Adapter]:
     """Instantiate every registered adapter. A broken plugin is an error naming it."""
     adapters: list[Adapter] = []
-    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+    for ep in sorted(entry_points(ENTRY_POINT_GROUP), key=lambda e: e.name):
         try:
             cls = ep.load()
             adapter = cls()

@@ -24,12 +24,12 @@ What is read from where (shared research onnx-runtime.md §1-§4), module by mod
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from planner.spec import ModelSpec
-from planner.text import sanitize_fields
-from planner_adapters.onnx.analysis import config_only_spec, graph_spec
-from planner_adapters.onnx.graph import parse_model, scan
 from planner_adapters.onnx.layout import locate, sniff
+
+if TYPE_CHECKING:
+    from planner.spec import ModelSpec
 
 
 class OnnxAdapter:
@@ -43,6 +43,12 @@ class OnnxAdapter:
 
     def read(self, path: Path) -> ModelSpec:
         """Read ``path`` (a .onnx file or a model folder) without loading weight bytes."""
+        # Imported here, not at the top: this package is the entry point every run loads to
+        # sniff, and the graph analysis (protobuf schema, families) is most of its cost.
+        from planner.text import sanitize_fields
+        from planner_adapters.onnx.analysis import config_only_spec, graph_spec
+        from planner_adapters.onnx.graph import parse_model, scan
+
         found = locate(path)
         if found.model_path is None:
             return sanitize_fields(config_only_spec(path, found))

@@ -2,7 +2,7 @@
 
 Reports go to stdout (or ``--output``, written atomically); hints and progress go to stderr.
 Errors become one line on stderr and a documented exit code (``planner.errors.ExitCode``);
-set ``PLANNER_DEBUG=1`` for the traceback. ``planner.cli.app`` assembles the commands.
+set ``PLANNER_DEBUG=1`` for the traceback. ``planner.cli.launch`` assembles the commands.
 """
 
 from __future__ import annotations
@@ -10,6 +10,6 @@ from __future__ import annotations
 
 def main() -> None:
     """Console-script entry point (imports the command line only when run)."""
-    from planner.cli.app import main as run
+    from planner.cli.launch import main as run
 
     run()

@@ -40,14 +40,16 @@ def inspect(
 ) -> None:
     """Print what a model artifact is: architecture, heads, KV layout, weights, quantization."""
     from planner import api
-    from planner.render.dicts import SCHEMA_VERSION, dumps, spec_dict
-    from planner.render.text import render_spec
 
     spec = api.inspect(path, adapter)
     if format is TextOrJson.json:
+        from planner.render.dicts import SCHEMA_VERSION, dumps, spec_dict
+
         doc = {"schema_version": SCHEMA_VERSION, "kind": "inspect", "model": spec_dict(spec)}
         emit(dumps(doc), output)
     else:
+        from planner.render.text import render_spec  # rich: text only
+
         emit(render_spec(spec, style=text_style(output)), output)
 
 
@@ -73,7 +75,6 @@ def estimate(
     """Estimate memory: weights, KV cache, activations, runtime overhead, footprint."""
     from planner import api
     from planner.render.dicts import SCHEMA_VERSION, budget_dict, dumps, spec_dict
-    from planner.render.text import render_budget
 
     request = plan_request(
         path,
@@ -101,6 +102,8 @@ def estimate(
         }
         emit(dumps(doc), output)
     else:
+        from planner.render.text import render_budget  # rich: text only
+
         emit(render_budget(result.budget, style=text_style(output)), output)
 
 
