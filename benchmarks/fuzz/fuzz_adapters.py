@@ -766,26 +766,37 @@ def run_one(target: str, folder: Path, inp: Input) -> tuple[str, str | None, str
     limit = YAML_TIME_LIMIT_S if target in ("profile", "runconfig") else TIME_LIMIT_S
     signal.setitimer(signal.ITIMER_REAL, limit)
     start = time.perf_counter()
+    outcome, sig, tb = "hang", None, None
     try:
-        value = reader(path)
-        outcome, sig, tb = "ok", None, None
-        if target in ("onnx", "mlc", "hf") and _unsafe_text(value) is not None:
-            outcome, sig = "crash", "unsanitised text in a spec"
-            tb = repr(_unsafe_text(value))[:300]
-    except PlannerError as exc:
-        outcome, sig, tb = f"error:{type(exc).__name__}", None, None
-        line = exc.one_line()
-        if "\n" in line:
-            outcome, sig, tb = "crash", "multi-line error message", line
-        elif _UNSAFE.search(line):
-            outcome, sig, tb = "crash", "control character in an error message", repr(line)[:300]
-    except Hang:
-        outcome, sig, tb = "hang", f"hang (over {limit:g} s)", traceback.format_exc(limit=-12)
-    except BaseException as exc:  # every other exception is a bug
-        outcome, sig, tb = "crash", _signature(exc), traceback.format_exc(limit=-12)
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-    return outcome, sig, tb, time.perf_counter() - start
+        try:
+            value = reader(path)
+            outcome, sig, tb = "ok", None, None
+            if target in ("onnx", "mlc", "hf") and _unsafe_text(value) is not None:
+                outcome, sig = "crash", "unsanitised text in a spec"
+                tb = repr(_unsafe_text(value))[:300]
+        except PlannerError as exc:
+            outcome, sig, tb = f"error:{type(exc).__name__}", None, None
+            line = exc.one_line()
+            if "\n" in line:
+                outcome, sig, tb = "crash", "multi-line error message", line
+            elif _UNSAFE.search(line):
+                outcome, sig = "crash", "control character in an error message"
+                tb = repr(line)[:300]
+        except Hang:
+            outcome, sig, tb = "hang", f"hang (over {limit:g} s)", traceback.format_exc(limit=-12)
+        except BaseException as exc:  # every other exception is a bug
+            outcome, sig, tb = "crash", _signature(exc), traceback.format_exc(limit=-12)
+        finally:
+            try:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+            except Hang:  # the alarm went off just as the read ended (it is one-shot: disarmed now)
+                pass
+    except Hang:  # raised inside a handler above (the alarm fired while it ran)
+        outcome, sig, tb = "hang", f"hang (over {limit:g} s)", None
+    seconds = time.perf_counter() - start
+    if seconds > limit and outcome != "hang":
+        outcome, sig, tb = "hang", f"hang (over {limit:g} s)", None
+    return outcome, sig, tb, seconds
 
 
 # --------------------------------------------------------------------------- workers
