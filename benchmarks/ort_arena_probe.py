@@ -18,9 +18,18 @@ exported folder (the weights file hard-linked) whose graph appends a ``Mul`` (a 
 ``Div, Tanh, Mul`` (a softcap) to the lm_head, and prints each variant's prompt-phase anonymous
 growth in units of the logits (tokens × vocab × 4).
 
+``--bias-fusion BUILD`` measures the lm_head's bias Add: onnxruntime's MatMulNBitsFusion
+(core/optimizer/matmul_nbits_fusion.cc, a level-2 CPU transformer) moves an Add of a constant
+[N] bias into a MatMulNBits' bias input, so the lm_head writes the logits itself. The probe runs
+the build and a copy whose bias initializer is declared [1, N] (same bytes, same result; the
+selector only takes a rank-1 bias, so the Add stays a node of its own), and prints each one's
+prompt-phase anonymous growth in units of the logits; with ``--dump-graph`` it also writes the
+optimized graph of each (plain onnxruntime session) and lists the lm_head's nodes.
+
     python benchmarks/ort_arena_probe.py --python VENV/bin/python [--work DIR] [--builds DIR ...]
                                          [--out benchmarks/results/ort_arena_probe.json]
     python benchmarks/ort_arena_probe.py --python VENV/bin/python --logits-ops BUILD
+    python benchmarks/ort_arena_probe.py --python VENV/bin/python --bias-fusion BUILD [BUILD ...]
 """
 
 from __future__ import annotations
@@ -112,6 +121,71 @@ def logits_variants(build: Path, work: Path) -> dict[str, Path]:
     return out
 
 
+def unfused_bias(build: Path, work: Path) -> Path:
+    """A copy of ``build`` whose lm_head bias is declared [1, N]: MatMulNBitsFusion skips it."""
+    import os
+    import shutil
+
+    import onnx
+
+    folder = work / f"{build.name}-bias-1xN"
+    folder.mkdir(parents=True, exist_ok=True)
+    for item in build.iterdir():
+        target = folder / item.name
+        if target.exists() or item.name == "model.onnx":
+            continue
+        if item.name.endswith(".data"):
+            os.link(item, target)
+        else:
+            shutil.copy(item, target)
+    model = onnx.load(str(build / "model.onnx"), load_external_data=False)
+    head_add = next(n for n in model.graph.node if "logits" in n.output and n.op_type == "Add")
+    consts = {t.name: t for t in model.graph.initializer}
+    bias = next(consts[i] for i in head_add.input if i in consts)
+    bias.dims[:] = [1, *bias.dims]
+    onnx.save(model, str(folder / "model.onnx"))
+    return folder
+
+
+def dump_head(folder: Path, python: str) -> str:
+    """The lm_head's nodes in onnxruntime's optimized graph (op, inputs, output)."""
+    import subprocess
+    import tempfile
+
+    code = (
+        "import sys, onnx, onnxruntime as ort\n"
+        "so = ort.SessionOptions(); so.optimized_model_filepath = sys.argv[2]\n"
+        "so.add_session_config_entry("
+        "'session.optimized_model_external_initializers_file_name', 'opt.data')\n"
+        "ort.InferenceSession(sys.argv[1], so, providers=['CPUExecutionProvider'])\n"
+        "m = onnx.load(sys.argv[2], load_external_data=False)\n"
+        "print(ort.__version__, '; '.join(f'{n.op_type}({len(n.input)} inputs) -> {n.output[0]}'"
+        " for n in m.graph.node if 'lm_head' in n.name))\n"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        out = subprocess.run(
+            [python, "-c", code, str(folder / "model.onnx"), str(Path(tmp) / "opt.onnx")],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    return out.stdout.strip()
+
+
+def bias_fusion(builds: list[Path], python: str, work: Path, dump: bool) -> None:
+    print("| build | lm_head bias | prompt | anon growth / logits |")
+    print("|---|---|---:|---:|")
+    for build in builds:
+        for label, folder in (("[N] (as built)", build), ("[1, N]", unfused_bias(build, work))):
+            if dump:
+                print(f"<!-- {build.name} {label}: {dump_head(folder, python)} -->", flush=True)
+            spec = read_model(folder)
+            for prompt in PROMPTS:
+                _, run = probe(folder, python, spec.vocab_size, prompt, 0)
+                ratio = run["anon_growth_bytes"] / (prompt * spec.vocab_size * 4)
+                print(f"| {build.name} | {label} | {prompt} | {ratio:.2f} |", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--python", required=True, help="interpreter with onnxruntime-genai")
@@ -119,7 +193,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--builds", type=Path, nargs="*", default=[])
     ap.add_argument("--out", type=Path)
     ap.add_argument("--logits-ops", type=Path, help="an exported folder to append ops to")
+    ap.add_argument("--bias-fusion", type=Path, nargs="*", help="exported folders with a bias")
+    ap.add_argument("--dump-graph", action="store_true", help="with --bias-fusion")
     args = ap.parse_args(argv)
+    if args.bias_fusion:
+        bias_fusion(args.bias_fusion, args.python, args.work, args.dump_graph)
+        return 0
     if args.logits_ops is not None:
         print("| ops after the lm_head | prompt | anon growth / logits |")
         print("|---|---:|---:|")
