@@ -175,7 +175,9 @@ def test_sliding_window_layers_hold_window_plus_16(spec_of: Callable[[str], Mode
 
 
 def test_ops_after_the_lm_head_hold_more_logits_buffers() -> None:
-    spec = hf_spec("llama-3.2-1b")
+    # a MatMulNBits lm_head: nothing after it fuses (the float case is tested below)
+    nbits = QuantInfo("int4", 4, 32, True, "float32", details=(("op", "MatMulNBits"),))
+    spec = replace(hf_spec("llama-3.2-1b"), quantization=nbits)
     plain = ort(spec, prefill=512)
     logits = 512 * spec.vocab_size * 4
     assert comp(plain, "prompt logits") == logits
@@ -206,6 +208,26 @@ def test_a_bias_add_after_a_matmulnbits_lm_head_is_fused_not_a_logits_buffer() -
     assert buffers(replace(nbits, unquantized=("lm_head",)), "Add") == 2
     assert buffers(nbits, "Mul,Add") == 2  # only the Add next to the lm_head fuses
     assert buffers(nbits, "Add,Mul") == 3
+
+
+def test_a_scalar_scale_after_a_float_matmul_lm_head_is_fused_not_a_logits_buffer() -> None:
+    # onnxruntime's MatMulScaleFusion folds a scalar Mul/Div after a float32 MatMul into a
+    # FusedMatMul's alpha (Granite's logits scaling: granite-fp32 was one logits buffer over);
+    # a MatMulNBits lm_head keeps its Mul (granite-int4 measured with two buffers).
+    spec = hf_spec("llama-3.2-1b")
+    logits = 512 * spec.vocab_size * 4
+    fp32 = QuantInfo("fp32", 32)
+    nbits = QuantInfo("int4", 4, 32, True, "float32", details=(("op", "MatMulNBits"),))
+
+    def buffers(quant: QuantInfo, ops: str) -> float:
+        s = replace(spec, quantization=quant, extra=(*spec.extra, ("logits_ops", ops)))
+        return comp(ort(s, prefill=512), "prompt logits") / logits
+
+    assert buffers(fp32, "Mul") == 1
+    assert buffers(nbits, "Mul") == 2
+    assert buffers(replace(nbits, unquantized=("lm_head",)), "Mul") == 1
+    assert buffers(fp32, "Mul,Tanh,Div") == 3  # softcap: the Div fuses, Tanh and Mul remain
+    assert buffers(fp32, "Tanh") == 2  # only a scalar Mul or Div fuses
 
 
 # -- calibration --------------------------------------------------------------------------------

@@ -397,15 +397,24 @@ def logits_buffers(spec: ModelSpec) -> tuple[int, str]:
     MatMulNBitsFusion (core/optimizer/matmul_nbits_fusion.cc, level 2, CPU EP) moves the [vocab]
     bias into the MatMulNBits' bias input, which then writes the logits. A float MatMul keeps
     its Add (2 buffers). Measured (ort_arena_probe.py --bias-fusion): phi2-int4 1.70 × the
-    logits, 2.72 × with the fusion blocked; phi2-fp32 2.71 × either way."""
+    logits, 2.72 × with the fusion blocked; phi2-fp32 2.71 × either way.
+
+    The float counterpart: a scalar Mul or Div right after a float32 MatMul lm_head (Granite's
+    logits scaling, a softcap's Div) is folded into a FusedMatMul's alpha by MatMulScaleFusion
+    (core/optimizer/matmul_scale_fusion.cc), so it writes nothing either; a MatMulNBits keeps it
+    (granite-fp32 over-estimated by one logits buffer before this, granite-int4 exact)."""
     facts = dict(spec.extra)
     writes = "the lm_head writes the logits output"
+    fused = ""
     if "logits_ops" in facts:
         ops = [o for o in facts["logits_ops"].split(",") if o]
         if ops and ops[-1] == "Add" and _nbits_lm_head(spec):
             ops.pop()
             writes += " (its bias Add fused into the MatMulNBits)"
-        why = "ops after the lm_head in the graph: " + ", ".join(reversed(ops))
+        elif ops and ops[-1] in ("Mul", "Div") and _float32_matmul_lm_head(spec):
+            fused = f" (its scalar {ops.pop()} fused into a FusedMatMul's alpha)"
+            writes += fused
+        why = "ops after the lm_head in the graph: " + ", ".join(reversed(ops)) + fused
     else:
         ops = []
         if _number(facts.get("final_logit_softcapping")):
@@ -417,6 +426,14 @@ def logits_buffers(spec: ModelSpec) -> tuple[int, str]:
     if not ops:
         return 1, writes
     return 1 + min(len(ops), 2), why
+
+
+def _float32_matmul_lm_head(spec: ModelSpec) -> bool:
+    """The lm_head is a float32 MatMul: onnxruntime's MatMulScaleFusion
+    (core/optimizer/matmul_scale_fusion.cc, CPU EP: float and double inputs) folds a Mul or Div
+    by a scalar constant that follows it — Granite's logits scaling, a softcap's Div — into a
+    FusedMatMul's alpha, so that op writes no [tokens, vocab] buffer of its own."""
+    return not _nbits_lm_head(spec) and spec.quantization.scheme not in ("fp16", "bf16")
 
 
 def _nbits_lm_head(spec: ModelSpec) -> bool:
