@@ -1,7 +1,7 @@
 """Child process of probe_mechanisms.py: one run, memory broken down by mapping after every phase.
 
 Started by path in a fresh interpreter of a benchmark venv; reads one JSON request on stdin, prints
-``PROBE_RESULT <json>``. Like measure_child.py it records RSS / peak / anon / file after each phase
+``PROBE_RESULT <json>``. Like planner's _measure_child.py it records RSS / peak / anon / file after each phase
 and resets the peak after the imports, and in addition it splits the resident set by mapping
 (``/proc/self/smaps``): ``model_data`` (``*.onnx.data``), ``model_onnx`` (``*.onnx``),
 ``libonnxruntime`` (``libonnxruntime*.so``: the runtime's code and data), ``libgenai``,

@@ -8,8 +8,9 @@ Commands (repository root; after ``setup_envs_v2.sh`` and ``build_models_v2.py``
     python3 benchmarks/ort_bench/run_measure_v2.py --summarize    # rebuild the median file only
 
 This script needs only the standard library: every run is a fresh interpreter of the chosen
-virtualenv (``$BENCH_WORK/venv-ort132``, ``venv-ort131``) executing ``measure_child.py`` (a frozen
-copy of planner's measuring child) by path, exactly as ``planner.measure.measure`` does: import
+virtualenv (``$BENCH_WORK/venv-ort132``, ``venv-ort131``) executing planner's own measuring child
+(``src/planner/runtimes/onnxruntime/_measure_child.py``, standard library only) by path, exactly
+as ``planner measure`` does: import
 onnxruntime-genai, record the baseline RSS, reset the peak (``/proc/self/clear_refs``), load the
 model, create the generator with ``max_length = context``, append a ``prefill``-token prompt, run 8
 decode steps, and report RSS / peak / anon / file RSS after every phase. The answer is
@@ -49,7 +50,7 @@ RESULTS = REPO / "benchmarks" / "results"
 RUNS = RESULTS / "ort_measured_v2_runs.jsonl"
 MEDIANS = RESULTS / "ort_measured_v2.json"
 BUILDS = RESULTS / "ort_builds_v2.json"
-CHILD = HERE / "measure_child.py"
+CHILD = REPO / "src" / "planner" / "runtimes" / "onnxruntime" / "_measure_child.py"
 VENVS = {"1.32": "venv-ort132", "1.31": "venv-ort131"}
 CORE_SHAPES = ((16, 2048), (512, 16384), (2048, 4096), (4096, 8192))
 ROTATING_SHAPES = ((64, 1024), (256, 8192), (1024, 16384), (3072, 4096), (128, 4096), (1536, 12288))
@@ -89,29 +90,14 @@ def wait_for_memory() -> None:
         waited += 30
 
 
-def evict_folder(folder: Path) -> None:
-    """Drop the model's files from the page cache, as ``planner measure`` does: a file written by
-    the builder sits in large folios that map whole on a fault (MECHANISMS.md §5)."""
-    for path in sorted(folder.iterdir()):
-        if not path.is_file():
-            continue
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-        finally:
-            os.close(fd)
-
-
 EVICT = False
-"""Set by ``--results-tag``: evict the model's files before each run (the child evicts the
-runtime's libraries unless told not to)."""
+"""Set by ``--results-tag``: the child drops the model's files and the runtime's libraries from
+the page cache before each run (``evict_page_cache`` in planner's child)."""
 
 
 def run_child(
     python: str, model_dir: Path, prefill: int, context: int, timeout_s: float
 ) -> dict[str, Any]:
-    if EVICT:
-        evict_folder(model_dir)
     request = {
         "model_dir": str(model_dir),
         "context": context,
@@ -119,7 +105,7 @@ def run_child(
         "decode_tokens": DECODE_TOKENS,
         "seed": 0,
         "backend": "onnxruntime-genai",
-        "evict_libraries": EVICT,
+        "evict_page_cache": EVICT,
     }
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     try:
@@ -275,8 +261,8 @@ def main() -> None:
     parser.add_argument(
         "--results-tag",
         help="write ort_measured_v2_TAG_runs.jsonl / ort_measured_v2_TAG.json instead (a "
-        "separate set, e.g. 'evicted': every run after the child dropped the runtime libraries "
-        "from the page cache)",
+        "separate set, e.g. 'evicted': every run after the child dropped the model's files and "
+        "the runtime libraries from the page cache)",
     )
     args = parser.parse_args()
     if args.results_tag:

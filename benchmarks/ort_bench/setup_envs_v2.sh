@@ -9,7 +9,7 @@
 # installed onnxruntime package (onnxruntime_genai/_dll_directory.py), so swapping onnxruntime swaps
 # the runtime under the same genai. torch must be the CPU wheel (2.13.0+cpu from a local wheel
 # directory or PyTorch's CPU index): a plain `pip install torch` pulls the CUDA build. planner
-# itself is not installed: the scripts use measure_child.py, a copy of planner's measuring child.
+# itself is not installed: the scripts run planner's measuring child by path (standard library only).
 set -euo pipefail
 work="${BENCH_WORK:?set BENCH_WORK, e.g. /work/bench-work}"
 py="${PYTHON:-python3.11}"

@@ -607,47 +607,56 @@ def _versions(modules: dict[str, Any]) -> dict[str, str]:
 RUNTIME_PACKAGES = ("onnxruntime_genai", "onnxruntime")
 
 
-def evict_runtime_libraries(packages: tuple[str, ...] = RUNTIME_PACKAGES) -> int:
-    """Drop the runtime's shared libraries from the page cache before importing them.
+def _drop_cached(path: Path) -> bool:
+    """Drop one file's clean page-cache pages (after ``fsync``: dirty pages are not dropped)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
-    A library just written (pip installing onnxruntime) sits in the page cache in large folios,
-    and a fault on a mapped large folio maps all of it: the import then makes ~35 MiB of
-    libonnxruntime resident instead of ~20, and a session touches ~8 MiB fewer new pages, so the
-    added peak reads low (measured with 1.32.0: baseline 88 vs 53 MiB, added 161 vs 169 MiB for
-    the same run). An app's library is read from its package, never just written, so the runs
-    are made from the evicted state. Finding the packages does not import them.
+
+def evict_page_cache(model_dir: Path, packages: tuple[str, ...] = RUNTIME_PACKAGES) -> int:
+    """Drop the model folder's files and the runtime's shared libraries from the page cache,
+    before anything is imported or mapped; returns how many files were advised (0 where
+    ``posix_fadvise`` does not exist).
+
+    A file just written sits in the page cache in large folios, and a fault on a mapped large
+    folio maps all of it. A model just built, converted or downloaded then has its gathered
+    embedding table wholly resident instead of the 64 KiB fault-around windows a deployed model
+    shows (the test factory's 125 MiB table: 113 MiB resident after a 512-token prompt straight
+    after building, 28 MiB after eviction). A runtime pip just installed maps ~35 MiB of
+    libonnxruntime at import instead of ~20, and a session then touches ~8 MiB fewer new pages,
+    so the added peak reads low (1.32.0: baseline 88 vs 53 MiB, added 161 vs 169 MiB for the
+    same run). An app's files are read from its package, never just written, so runs are made
+    from the evicted state (docs/onnxruntime-model.md). Finding the packages does not import
+    them.
     """
-    advise = getattr(os, "posix_fadvise", None)
-    if advise is None:
+    if not hasattr(os, "posix_fadvise"):
         return 0
-    done = 0
+    files = [p for p in sorted(model_dir.iterdir()) if p.is_file()]
     for name in packages:
         try:
             spec = importlib.util.find_spec(name)
         except (ImportError, ValueError):
             continue
-        if spec is None or not spec.submodule_search_locations:
-            continue
-        for folder in spec.submodule_search_locations:
-            for path in Path(folder).rglob("*.so*"):
-                try:
-                    fd = os.open(path, os.O_RDONLY)
-                except OSError:
-                    continue
-                try:
-                    advise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-                    done += 1
-                except OSError:
-                    pass
-                finally:
-                    os.close(fd)
-    return done
+        for folder in (spec.submodule_search_locations or []) if spec else []:
+            files += sorted(Path(folder).rglob("*.so*"))
+    return sum(_drop_cached(path) for path in files)
 
 
 def run(params: dict[str, Any]) -> dict[str, Any]:
     started = time.monotonic()
     backend = params["backend"]
-    evicted = evict_runtime_libraries() if params.get("evict_libraries", True) else 0
+    model_dir = Path(params["model_dir"])
+    evicted = evict_page_cache(model_dir) if params.get("evict_page_cache", True) else 0
     modules: dict[str, Any] = {}
     og: Any = None
     if backend in ("auto", "onnxruntime-genai"):
@@ -675,7 +684,6 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
         baseline = snapshot("import", started)
     phases: list[dict[str, Any]] = [baseline]
     clock = [time.monotonic()]
-    model_dir = Path(params["model_dir"])
     if backend == "onnxruntime-genai":
         extra = run_genai(og, model_dir, params, phases, clock)
     else:
@@ -688,7 +696,7 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
         # approximate (per-CPU batches), so a later VmHWM can read a few pages below an earlier one.
         "peak_rss_bytes": max([final["peak_rss_bytes"], *(p["peak_rss_bytes"] for p in phases)]),
         "peak_reset": peak_reset,
-        "libraries_evicted": evicted,
+        "files_evicted": evicted,
         "memory_source": "proc-status" if _proc_status() is not None else "getrusage",
         "phases": phases,
         "versions": _versions(modules),

@@ -196,15 +196,10 @@ def measure(
     """Run the model in a fresh process and return the memory it added (see the module docstring).
 
     ``python`` is the interpreter to run (default: this one), e.g. a virtualenv with
-    onnxruntime-genai. ``evict_page_cache`` first drops the model folder's files from the page
-    cache (Linux ``posix_fadvise(DONTNEED)``, after ``fsync``): a file just written — a model
-    just built, converted or downloaded — sits in the page cache in large folios, and a read fault
-    on a memory-mapped large folio maps all of it, so a gathered embedding table becomes wholly
-    resident instead of the 64 KiB fault-around windows a deployed model's mapping shows
-    (measured: the test factory's 125 MiB table, 113 MiB resident after a 512-token prompt
-    straight after building, 28 MiB after eviction; docs/onnxruntime-model.md). The child drops
-    the runtime's shared libraries the same way before importing them: a freshly installed
-    onnxruntime maps ~35 MiB more library at import and so seems to add ~8 MiB less.
+    onnxruntime-genai. With ``evict_page_cache`` the child first drops the model folder's files
+    and the runtime's shared libraries from the page cache (Linux ``posix_fadvise(DONTNEED)``):
+    files just written map whole at a fault, which is not how a deployed app sees them
+    (``_measure_child.evict_page_cache`` says by how much).
 
     Raises ``UsageError`` for bad numbers, ``MissingDependencyError`` when the
     requested runtime is not importable in the child, ``InputError`` when the model cannot be run
@@ -226,8 +221,6 @@ def measure(
     folder = Path(model_dir)
     if not folder.is_dir():
         raise InputError("not a model folder", path=str(model_dir))
-    if evict_page_cache:
-        evict(folder)
 
     request = {
         "model_dir": str(folder.resolve()),
@@ -236,36 +229,10 @@ def measure(
         "decode_tokens": decode_tokens,
         "seed": seed,
         "backend": backend,
-        # The runtime's own libraries too, for the same reason (the child does it before import).
-        "evict_libraries": evict_page_cache,
+        "evict_page_cache": evict_page_cache,
     }
     result = _run_child(request, python or sys.executable, timeout_s, str(model_dir))
     return _measurement(result, request, str(model_dir))
-
-
-def evict(folder: Path) -> int:
-    """Drop the clean page-cache pages of the folder's regular files (Linux; elsewhere, and on
-    any error, nothing happens); returns how many files were advised."""
-    advise = getattr(os, "posix_fadvise", None)
-    if advise is None:
-        return 0
-    done = 0
-    for path in sorted(folder.iterdir()):
-        try:
-            if not path.is_file():
-                continue
-            fd = os.open(path, os.O_RDONLY)
-        except OSError:
-            continue
-        try:
-            os.fsync(fd)  # dirty pages are not dropped: write them first
-            advise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-            done += 1
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
-    return done
 
 
 def _run_child(
