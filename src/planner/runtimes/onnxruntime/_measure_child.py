@@ -632,10 +632,10 @@ def evict_page_cache(model_dir: Path, packages: tuple[str, ...] = RUNTIME_PACKAG
     folio maps all of it. A model just built, converted or downloaded then has its gathered
     embedding table wholly resident instead of the 64 KiB fault-around windows a deployed model
     shows (the test factory's 125 MiB table: 113 MiB resident after a 512-token prompt straight
-    after building, 28 MiB after eviction). A runtime pip just installed maps ~35 MiB of
-    libonnxruntime at import instead of ~20, and a session then touches ~8 MiB fewer new pages,
-    so the added peak reads low (1.32.0: baseline 88 vs 53 MiB, added 161 vs 169 MiB for the
-    same run). An app's files are read from its package, never just written, so runs are made
+    after building, 28 MiB after eviction). With a runtime pip just installed the import leaves
+    the process ~35 MiB larger and a session then touches ~8 MiB fewer new pages, so the added
+    peak reads low (1.32.0: baseline 88 vs 53 MiB, added 161 vs 169 MiB for the same run;
+    benchmarks/ort_bench/probe_library_state.py). An app's files are read from its package, never just written, so runs are made
     from the evicted state (docs/onnxruntime-model.md). Finding the packages does not import
     them.
     """

@@ -55,11 +55,13 @@ VERSIONS: dict[tuple[int, int], VersionTerms] = {
     ),
     (1, 32): VersionTerms(
         version="1.32.0",
-        # With the library freshly written (just installed) 1.32 maps ~35 MiB of it at import and
-        # a session adds only +10.3 / +1.3 / +0.8 MiB (MECHANISMS.md §1); with the library read
-        # back from disk, as an app loads it, the import maps ~20 MiB and the session touches
-        # 6.7 MiB more: planner measure (which evicts the libraries first) on the probe's tiny
-        # llama fp32 / int4, prompt 16, max_length 2048, gives fixed terms of 28.4 / 28.8 MiB.
+        # With the library freshly written (just installed) a session adds only +10.3 / +1.3 /
+        # +0.8 MiB of code (MECHANISMS.md §1): the import already mapped more of it. With the
+        # library read back from disk, as an app loads it, the session touches 6.7 MiB more:
+        # planner measure (which evicts the libraries first) on the probe's tiny llama fp32 /
+        # int4, prompt 16, max_length 2048, gives fixed terms of 28.4 / 28.8 MiB against 21.9
+        # (benchmarks/results/ort_calibration_evicted_132.json; the library states side by side:
+        # benchmarks/ort_bench/probe_library_state.py).
         code_pages=round((10.3 + 1.3 + 0.8 + 6.7) * MIB),
         session_heap=round(9.5 * MIB),
         session_heap_per_layer=_PER_LAYER,
