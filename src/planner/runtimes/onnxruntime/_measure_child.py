@@ -635,9 +635,9 @@ def evict_page_cache(model_dir: Path, packages: tuple[str, ...] = RUNTIME_PACKAG
     after building, 28 MiB after eviction). With a runtime pip just installed the import leaves
     the process ~35 MiB larger and a session then touches ~8 MiB fewer new pages, so the added
     peak reads low (1.32.0: baseline 88 vs 53 MiB, added 161 vs 169 MiB for the same run;
-    benchmarks/ort_bench/probe_library_state.py). An app's files are read from its package, never just written, so runs are made
-    from the evicted state (docs/onnxruntime-model.md). Finding the packages does not import
-    them.
+    benchmarks/ort_bench/probe_library_state.py). An app's files are read from its package,
+    never just written, so runs are made from the evicted state (docs/onnxruntime-model.md).
+    Finding the packages does not import them.
     """
     if not hasattr(os, "posix_fadvise"):
         return 0
