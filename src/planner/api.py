@@ -45,8 +45,6 @@ __all__ = [
 ]
 
 Progress = Callable[[int, int], None]
-DEFAULT_POINTS = 48
-"""Context lengths a chart evaluates by default (``planner.plot.DEFAULT_POINTS``)."""
 
 
 def __getattr__(name: str) -> Any:
@@ -193,13 +191,14 @@ def plot(
     request: PlanRequest,
     *,
     x_max: int | None = None,
-    points: int = DEFAULT_POINTS,
+    points: int | None = None,
     on_progress: Progress | None = None,
     known: Sequence[DeviceProfile] | None = None,
     models: Models | None = None,
 ) -> MemoryCurve:
-    """Memory against context for the request's model, with each device's limits."""
-    from planner.plot import memory_curve
+    """Memory against context for the request's model, with each device's limits (``points``
+    context lengths; by default ``planner.plot.DEFAULT_POINTS``)."""
+    from planner.plot import DEFAULT_POINTS, memory_curve
 
     targets = devices(request, known)
     m = models or read(request)
@@ -210,7 +209,7 @@ def plot(
         request.options,
         m.draft,
         x_max=x_max,
-        points=points,
+        points=DEFAULT_POINTS if points is None else points,
         on_progress=on_progress,
     )
 
