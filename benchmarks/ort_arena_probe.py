@@ -47,7 +47,7 @@ from onnx_factory import GenaiOptions, ModelConfig, build_genai  # noqa: E402
 
 from planner.registry import read_model  # noqa: E402
 from planner.runtimes.onnxruntime.measure import measure  # noqa: E402
-from planner.runtimes.onnxruntime.model import block_live_floats  # noqa: E402
+from planner.runtimes.onnxruntime.prompt import block_live_floats  # noqa: E402
 
 BASE = {
     "layers": 4,

@@ -83,6 +83,8 @@ class ModelConfig:
     model_type: str = "llama"
     local_windows: tuple[int | None, ...] = ()
     """Per layer sliding window (GQA ``local_window_size``); empty = all global."""
+    attn_softcap: float = 0.0
+    """GQA ``softcap`` (the builder writes Gemma-2's attn_logit_softcapping there)."""
 
 
 LLAMA2_7B = ModelConfig(32, 4096, 32, 32, 128, 11008, 32000, 4096)
@@ -563,7 +565,7 @@ def build_genai(
             kv_num_heads=kvh,
             scale=1.0 / math.sqrt(hd),
             local_window_size=-1 if window is None else window,
-            softcap=0.0,
+            softcap=cfg.attn_softcap,
             do_rotary=1,
             rotary_interleaved=0,
         )

@@ -14,12 +14,9 @@ from planner.families import param_count
 from planner.quant import mlc_scheme, ort_scheme
 from planner.runtimes import estimate
 from planner.runtimes.mlc.weights import mlc_weight_bytes
-from planner.runtimes.onnxruntime.model import (
-    block_live_floats,
-    packing,
-    touched_windows,
-)
+from planner.runtimes.onnxruntime.model import packing, touched_windows
 from planner.runtimes.onnxruntime.platforms import PLATFORMS
+from planner.runtimes.onnxruntime.prompt import block_live_floats
 from planner.runtimes.onnxruntime.weights import ort_weight_bytes
 from planner.settings import Runtime, RuntimeSettings
 from tests.conftest import hf_spec

@@ -427,3 +427,151 @@ def test_int4_kv_inputs_keep_the_attention_head_dim(tmp_path: Path) -> None:
     # the same bytes per token as the packed inputs: 2 layers × K,V × 2 heads × 8 bytes
     b = estimate(spec, RuntimeSettings(Runtime.ONNXRUNTIME, context=256, prefill=16))
     assert b.kv_bytes_per_token == 2 * 2 * 2 * 8
+
+
+# -- attention scores without the flash path ---------------------------------------------------
+
+
+def test_score_pages_counts_the_pages_each_strided_row_writes() -> None:
+    from planner.runtimes.onnxruntime.prompt import score_pages
+
+    page = 4096
+    # rows 8 KiB apart, 2 KiB written: one page each
+    assert score_pages(10, 8192, 2048, page) == 10 * page
+    # 12 KiB written in 8 KiB rows: capped at the row
+    assert score_pages(10, 8192, 12288, page) == 10 * 8192
+    # rows narrower than a page share them: the whole span
+    assert score_pages(10, 2048, 1024, page) == 10 * 2048
+    # rows off page boundaries touch one page more on average
+    assert score_pages(10, 4160 * 2, 2048, page) == 10 * (2048 + page)
+    # Apple arm64's 16 KiB pages: a first write makes more resident
+    assert score_pages(10, 65536, 2048, 16384) == 10 * 16384
+    assert score_pages(0, 8192, 2048, page) == 0
+
+
+def test_a_gqa_softcap_materializes_the_prompts_attention_scores(tmp_path: Path) -> None:
+    """onnxruntime's CPU GroupQueryAttention leaves its flash path when ``softcap`` is set
+    (Gemma-2): the adapter reads the attribute from the graph, and the budget counts the pages the
+    prompt writes of heads × prompt × present_length fp32 scores, one arena chunk per distinct
+    present length (full layers: max_length; sliding layers: window + 16)."""
+    from planner.registry import read_model
+
+    try:
+        from onnx_factory import ModelConfig, build_genai
+    except ImportError:  # pragma: no cover
+        from tests.onnx_factory import ModelConfig, build_genai
+
+    plain_cfg = ModelConfig(
+        layers=4,
+        hidden=128,
+        heads=8,
+        kv_heads=4,
+        head_dim=16,
+        intermediate=256,
+        local_windows=(1024, None, 1024, None),
+    )
+    capped, plain = tmp_path / "capped", tmp_path / "plain"
+    build_genai(capped, replace(plain_cfg, attn_softcap=50.0))
+    build_genai(plain, plain_cfg)
+    capped_spec, plain_spec = read_model(capped), read_model(plain)
+    assert ("gqa_softcap", "50") in capped_spec.extra
+    assert not any(k == "gqa_softcap" for k, _ in plain_spec.extra)
+
+    settings = RuntimeSettings(Runtime.ONNXRUNTIME, context=4096, prefill=512)
+    with_scores, without = estimate(capped_spec, settings), estimate(plain_spec, settings)
+    assert comp(without, "attention scores") == 0
+    rows = 8 * 512
+    # full layers: rows 4096 × 4 = 16 KiB apart, 512 × 4 = 2 KiB written → one page per row;
+    # sliding layers: (1024 + 16) × 4 = 4160 bytes apart, off page boundaries → the whole row
+    expected = rows * 4096 + rows * 4160
+    assert comp(with_scores, "attention scores") == expected
+    assert with_scores.total_bytes - without.total_bytes >= expected - 4096
+    # a prompt longer than the window: the sliding layers' present is the prompt itself
+    long = estimate(capped_spec, RuntimeSettings(Runtime.ONNXRUNTIME, context=4096, prefill=2048))
+    rows = 8 * 2048
+    assert comp(long, "attention scores") == rows * 8192 + rows * 8192
+
+
+def test_a_config_with_attention_softcapping_is_planned_without_the_flash_path(
+    spec_of: Callable[[str], ModelSpec],
+) -> None:
+    spec = spec_of("gemma-2-2b")  # attn_logit_softcapping 50.0
+    assert ("attn_logit_softcapping", "50.0") in spec.extra
+    b = ort(spec, context=8192, prefill=2048)
+    heads = spec.num_attention_heads
+    # full layers: 32 KiB rows, 8 KiB written; sliding layers (4096 + 16): 16448-byte rows
+    expected = heads * 2048 * 8192 + heads * 2048 * (8192 + 4096)
+    assert comp(b, "attention scores") == expected
+    no_cap = tuple((k, v) for k, v in spec.extra if k != "attn_logit_softcapping")
+    uncapped = ort(replace(spec, extra=no_cap), context=8192, prefill=2048)
+    assert comp(uncapped, "attention scores") == 0
+
+
+def test_constant_node_tensors_in_the_graph_are_counted_twice_when_glibc_keeps_the_copy(
+    tmp_path: Path,
+) -> None:
+    """The builder's LongRoPE cos/sin caches are Constant nodes in an If's branches, held inside
+    model.onnx: onnxruntime converts each to an initializer and then makes the session's copy
+    (probe_embedded.py: 2.0 × their bytes for 1 MiB tensors on glibc, 1.0 × for 10 MiB ones)."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from planner.registry import read_model
+
+    try:
+        from onnx_factory import ModelConfig, build_genai
+    except ImportError:  # pragma: no cover
+        from tests.onnx_factory import ModelConfig, build_genai
+
+    def with_rope_if(folder: Path, rows_small: int, rows_large: int) -> None:
+        build_genai(folder, ModelConfig())
+        model = onnx.load(str(folder / "model.onnx"), load_external_data=False)
+
+        def branch(name: str, rows: int) -> onnx.GraphProto:
+            consts = [
+                helper.make_node(
+                    "Constant",
+                    [],
+                    [f"{kind}_{name}"],
+                    value=numpy_helper.from_array(
+                        np.zeros((rows, 8), np.float32), f"{kind}_{name}_value"
+                    ),
+                )
+                for kind in ("cos", "sin")
+            ]
+            outs = [
+                helper.make_tensor_value_info(f"{k}_{name}", TensorProto.FLOAT, None)
+                for k in ("cos", "sin")
+            ]
+            return helper.make_graph(consts, name, [], outs)
+
+        model.graph.node.append(
+            helper.make_node(
+                "If",
+                ["rope_use_large"],
+                ["rope_cos", "rope_sin"],
+                "/model/rope_caches_subgraph/If",
+                then_branch=branch("large", rows_large),
+                else_branch=branch("small", rows_small),
+            )
+        )
+        onnx.save(model, str(folder / "model.onnx"))
+
+    small, large = tmp_path / "small", tmp_path / "large"
+    with_rope_if(small, 4096, 16384)  # 128 KiB + 512 KiB tables
+    with_rope_if(large, 4096, 16384 * 32)  # 16 MiB tables: above glibc's mmap threshold
+    settings = RuntimeSettings(Runtime.ONNXRUNTIME, context=256, prefill=16)
+    spec = read_model(small)
+    facts = dict(spec.extra)
+    held = 2 * 4096 * 8 * 4 + 2 * 16384 * 8 * 4
+    # the factory's own graph holds a few shape constants (bytes) besides the two tables
+    constants = int(facts["constant_bytes"])
+    assert held <= constants < held + 1024
+    assert int(facts["constant_largest_bytes"]) == 16384 * 8 * 4
+    assert comp(estimate(spec, settings), "Constant-node tensors") == 2 * constants
+    arm = estimate(spec, replace(settings, platform="android-arm64"))
+    assert comp(arm, "Constant-node tensors") == constants  # bionic: the freed copy is returned
+    big = read_model(large)
+    held_big = 2 * 4096 * 8 * 4 + 2 * 16384 * 32 * 8 * 4
+    assert held_big <= comp(estimate(big, settings), "Constant-node tensors") < held_big + 1024

@@ -13,6 +13,8 @@ Variants work on a copy of the build folder under /tmp (weights symlinked):
 
 * ``nosoftcap``: (weights copied, not linked) model.onnx with the lm_head writing ``logits`` directly (the Div, Tanh, Mul of
   Gemma-2's final_logit_softcapping removed);
+* ``noattnsoftcap``: (weights copied) every GroupQueryAttention's ``softcap`` attribute removed
+  (Gemma-2's attn_logit_softcapping), the lm_head's chain kept;
 * ``arena-off``: ``enable_cpu_mem_arena: false`` in genai_config.json;
 * ``noflash``: ``ORT_GQA_DISABLE_FLASH_ATTENTION=1``;
 * ``getlogits``: ``generator.get_logits()`` called once after the prompt.
@@ -41,18 +43,18 @@ MARKER = "PROBE_RESULT "
 
 def variant_dir(build: str, variant: str) -> Path:
     src = WORK / "models_v2" / "onnx" / build
-    if variant not in ("nosoftcap", "arena-off"):
+    if variant not in ("nosoftcap", "noattnsoftcap", "arena-off"):
         return src
     dst = Path("/tmp") / "probe_logits_decode" / f"{build}__{variant}"
     if dst.exists():
         shutil.rmtree(dst)
     dst.mkdir(parents=True)
     for item in src.iterdir():
-        if variant == "nosoftcap" and item.name == "model.onnx":
+        if variant in ("nosoftcap", "noattnsoftcap") and item.name == "model.onnx":
             continue
         if variant == "arena-off" and item.name == "genai_config.json":
             continue
-        if variant == "nosoftcap" and item.name.endswith(".data"):
+        if variant in ("nosoftcap", "noattnsoftcap") and item.name.endswith(".data"):
             # onnxruntime refuses external data that resolves outside the model's folder
             shutil.copyfile(item, dst / item.name)
             continue
@@ -67,6 +69,14 @@ def variant_dir(build: str, variant: str) -> Path:
 
         model = onnx.load(str(src / "model.onnx"), load_external_data=False)
         nodes = list(model.graph.node)
+        if variant == "noattnsoftcap":
+            for n in nodes:
+                if n.op_type == "GroupQueryAttention":
+                    keep = [a for a in n.attribute if a.name != "softcap"]
+                    del n.attribute[:]
+                    n.attribute.extend(keep)
+            onnx.save(model, str(dst / "model.onnx"))
+            return dst
         chain = [n for n in nodes if n.name.startswith("/lm_head/softcap/")]
         head = next(n for n in nodes if n.name.startswith("/lm_head/MatMul"))
         for n in chain:

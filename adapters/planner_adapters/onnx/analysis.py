@@ -77,6 +77,15 @@ def graph_spec(source: Path, layout: Layout, graph: Graph) -> ModelSpec:
         if value < 1:
             raise ctx.error(f"the graph gives {label}={value}; nothing to plan")
     extra = _extra(graph, attn.nodes[0].op if attn.nodes else None, proj.packed)
+    constants, largest_constant = graph.inline_constants()
+    if constants >= 64 * 1024:  # not a few shape constants: tables worth a budget line
+        extra += (
+            ("constant_bytes", str(constants)),
+            ("constant_largest_bytes", str(largest_constant)),
+        )
+    softcap = structure.attention_softcap(ctx, attn.nodes)
+    if softcap:
+        extra += (("gqa_softcap", f"{softcap:g}"),)
     after_head = structure.logits_ops(ctx, head)
     if after_head:
         extra += (("logits_ops", ",".join(after_head)),)

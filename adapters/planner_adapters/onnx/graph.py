@@ -57,7 +57,7 @@ DTYPES: dict[int, tuple[str, int]] = {
 _STRING = 8
 _EXTERNAL = 1
 _SUBGRAPH_OPS = frozenset({"If", "Loop", "Scan"})
-_ATTR_INT, _ATTR_FLOAT, _ATTR_GRAPH, _ATTR_GRAPHS = 2, 1, 5, 10
+_ATTR_INT, _ATTR_FLOAT, _ATTR_TENSOR, _ATTR_GRAPH, _ATTR_GRAPHS = 2, 1, 4, 5, 10
 MAX_NODES = 1_000_000
 """More nodes than any real LLM graph (a 70B genai graph has ~1,500, an Optimum export with
 its merged subgraphs tens of thousands); bounds the scan's time."""
@@ -144,6 +144,33 @@ class Graph:
         for name in names:
             out.extend(self.by_op.get(name, ()))
         return out
+
+    def inline_constants(self) -> tuple[int, int]:
+        """(total, largest) bytes of the tensors ``Constant`` nodes hold inside the model file,
+        subgraphs included (the builder's LongRoPE cos/sin caches are Constant nodes in an
+        ``If``'s branches). Sizes come from dims × dtype; a held payload of another size is a
+        format error, as for initializers."""
+        total = largest = 0
+        for node in self.by_op.get("Constant", ()):
+            for a in node.proto.attribute:
+                if a.name != "value" or a.type != _ATTR_TENSOR:
+                    continue
+                t = a.t
+                entry = DTYPES.get(t.data_type)
+                if entry is None or t.data_location == _EXTERNAL:
+                    continue
+                numel = checked_dims(tuple(t.dims), self.path, f"Constant {node.name!r}")
+                nbytes = (numel * entry[1] + 7) // 8
+                held = _raw_length(t)
+                if held is not None and held != nbytes:
+                    raise ArtifactFormatError(
+                        f"Constant node {node.name!r} holds {held} bytes but its dims "
+                        f"and dtype need {nbytes}",
+                        path=str(self.path),
+                    )
+                total += nbytes
+                largest = max(largest, nbytes)
+        return total, largest
 
     def value_info(self, name: str) -> ValueInfo | None:
         """A graph input's or output's type and shape (parsed on first use)."""

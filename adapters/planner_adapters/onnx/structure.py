@@ -223,6 +223,15 @@ def layer_count(ctx: Ctx, kv: KvInputs, attn: list[Node], linears: list[Linear])
     return layers
 
 
+def attention_softcap(ctx: Ctx, attn: list[Node]) -> float:
+    """The largest ``softcap`` of the GroupQueryAttention nodes (0.0 when none sets one): with it,
+    onnxruntime's CPU kernel materializes the prompt's attention scores instead of taking its
+    flash path."""
+    values = [ctx.g.attrs(n).get("softcap") for n in attn if n.op == "GroupQueryAttention"]
+    caps = [float(v) for v in values if isinstance(v, float) and v == v and 0 < v < 1e30]
+    return max(caps, default=0.0)
+
+
 def layer_windows(ctx: Ctx, attn: list[Node], kv: KvInputs, layers: int) -> tuple[int | None, ...]:
     """Per-layer sliding windows: GQA ``local_window_size``, else genai_config, else config.json."""
     g, prov, genai, hf = ctx.g, ctx.prov, ctx.genai, ctx.hf

@@ -40,6 +40,7 @@ GENERIC_FACTS = (
     "use_sliding_window",
     "original_max_position_embeddings",
     "final_logit_softcapping",
+    "attn_logit_softcapping",
     "logits_scaling",
     "logit_scale",
     "residual_multiplier",

@@ -30,9 +30,15 @@ from planner.budget import (
     ResolvedSettings,
 )
 from planner.calibration import CalibrationEntry
-from planner.families import ParamKind, family, param_groups
+from planner.families import ParamKind, param_groups
 from planner.quant import OrtScheme, dtype_bytes
 from planner.runtimes.onnxruntime.platforms import OrtPlatform
+from planner.runtimes.onnxruntime.prompt import (
+    WINDOW_SLACK,
+    attention_scores,
+    block_live_floats,
+    logits_buffers,
+)
 from planner.runtimes.onnxruntime.versions import VersionTerms
 from planner.runtimes.onnxruntime.weights import ort_weight_bytes
 from planner.spec import ModelSpec
@@ -47,9 +53,6 @@ creation: 4 MiB KV tensors reuse it, 8 MiB ones do not (M§6; benchmarks/results
 phases of phi3-mha and qwen3-tied)."""
 DECODE_TOKENS_DEFAULT = 8
 """Decode steps assumed when the settings do not say (``planner measure``'s default)."""
-WINDOW_SLACK = 16
-"""onnxruntime-genai sizes a sliding-window layer's cache to window + 16 on the CPU EP
-(src/models/windowed_kv_cache.cpp, ComputeWindowedKvCacheSize; M§6)."""
 
 
 # ------------------------------------------------------------------------------------------------
@@ -317,137 +320,33 @@ def packing(w: OrtWeights, plat: OrtPlatform) -> Packing:
     )
 
 
-# ------------------------------------------------------------------------------------------------
-# The prompt's activations (M§7)
+def inline_constants(spec: ModelSpec, plat: OrtPlatform) -> tuple[int, int]:
+    """(bytes of the tensors Constant nodes hold inside the model file, bytes of their second
+    copy that stays resident).
 
-
-def block_live_floats(
-    spec: ModelSpec, int8_block: int | None = None
-) -> tuple[tuple[str, int], ...]:
-    """fp32 values per prompt token that each kind of decoder block leaves in the CPU arena: its
-    peak live set, in the order the onnxruntime-genai builder's graph runs.
-
-    * MLP: a gated MLP's four intermediate-size tensors (gate, up, activation, product) and the
-      residual; a plain MLP's three (fc1, its bias add or second activation step, activation).
-    * Attention (GroupQueryAttention with rotary, onnxruntime ``group_query_attention.cc``): the
-      residual, the output, and the packed QKV three times (MatMul output, BNSH transposed copy,
-      rotated copy) — four with a QKV bias add; with q/k norms (Split, two norms) the unpacked
-      q, k, v, their normed copies and the three packed copies.
-    * int8 compute (MatMulNBits, accuracy level 4): the down projection quantizes its
-      intermediate-size input into a workspace from the same allocator, K × (1 + 8 / block)
-      bytes per token (int8 values, a scale and a block sum per block; matmul_nbits.cc,
-      MlasQNBitGemmBatchWorkspaceSize).
-    * Post-norms (Gemma-2/3: a norm after attention and after the MLP) and residual multipliers
-      (Granite: a Mul on each block's output) add a hidden-size output to each; LFM2's
-      convolution blocks hold in_proj's 3 × hidden, its three chunks and two products
-      (8 × hidden).
-
-    The arena keeps the sum over block kinds, not the larger one: the blocks' buffers have
-    different sizes, and BFC (bfc_arena.cc) serves each size from chunks of its own. Measured by
-    benchmarks/ort_arena_probe.py on builder-layout models varying one dimension at a time:
-    4.0 floats per intermediate unit, 6 per KV unit, as counted here.
-    """
-    h = spec.hidden_size
-    i = spec.intermediate_size or 4 * h
-    q = spec.num_attention_heads * spec.head_dim
-    kv = spec.num_kv_heads * spec.head_dim
-    fam = family(spec.architecture)
-    layout = fam.layout
-    gated = layout.gated_mlp if layout is not None else True
-    post = 1 if layout is not None and "post_feedforward_layernorm" in layout.layer_norms else 0
-    if fam.name == "granite" or _number(dict(spec.extra).get("residual_multiplier"), 1.0):
-        post += 1  # the builder's residual_mul: Mul on each block's output
-    mlp = (4 * i if gated else 3 * i) + h + post * h
-    if int8_block:
-        mlp += ceil(i * (1 + 8 / int8_block) / 4)
-    if fam.qk_norm:
-        attn = h + 5 * q + 8 * kv
-    else:
-        attn = h + q + 3 * (q + 2 * kv)
-        if layout is not None and layout.qkv_bias:
-            attn += q + 2 * kv  # the bias Add writes a fourth packed QKV
-    attn += post * h
-    blocks = [("mlp", mlp), ("attention", attn)]
-    if fam.name == "lfm2":
-        blocks.append(("convolution", 8 * h))
-    return tuple(blocks)
-
-
-def layer_live_floats(spec: ModelSpec, int8_block: int | None = None) -> int:
-    """fp32 values per prompt token the CPU arena keeps: the sum over block kinds."""
-    return sum(n for _, n in block_live_floats(spec, int8_block))
+    onnxruntime turns each Constant node into an initializer (a copy of its tensor) and then
+    builds the session's own copy; the graph's copy is freed once the session is initialised.
+    Measured (benchmarks/ort_bench/probe_embedded.py; onnxruntime 1.31 and 1.32, identical):
+    initializers held in the protobuf cost 1.0 × their bytes after loading, Constant tensors 2.0 ×
+    when each is 1 MiB (glibc keeps the freed copy in its heap) and 1.0 × when each is 10 or
+    40 MiB (freed copies above glibc's mmap threshold go back to the system); both peak near
+    2 × while loading. The builder writes LongRoPE's cos/sin caches this way (Phi-3.5-mini,
+    Phi-4-mini: an ``If`` choosing the short or long tables). Without glibc (Android's bionic,
+    Apple's malloc) the freed copy is assumed returned."""
+    facts = dict(spec.extra)
+    try:
+        total = int(facts.get("constant_bytes", "0"))
+        largest = int(facts.get("constant_largest_bytes", "0"))
+    except ValueError:
+        return 0, 0
+    if total <= 0:
+        return 0, 0
+    kept = total if plat.glibc and largest < MMAP_THRESHOLD else 0
+    return total, kept
 
 
 # ------------------------------------------------------------------------------------------------
 # File pages read in place (M§5)
-
-
-def logits_buffers(spec: ModelSpec) -> tuple[int, str]:
-    """How many [tokens, vocab] fp32 buffers the prompt's logits occupy, and why.
-
-    The lm_head writes the logits output directly, unless ops follow it (a softcap's Div, Tanh,
-    Mul; a logits scale's Mul): each writes a new [tokens, vocab] tensor; a chain frees each
-    input after use, so the arena keeps at most two beside the output buffer. Measured
-    (benchmarks/ort_arena_probe.py --logits-ops): one Mul after the lm_head adds 1.0 ×, a
-    softcap (three ops) 2.1 × the logits. The ONNX graph says which ops follow (the adapter's
-    ``logits_ops``); a config planned for the builder, its ``final_logit_softcapping`` (Div,
-    Tanh, Mul), ``logits_scaling`` (Granite: Mul) or ``logit_scale`` (Cohere: Mul).
-
-    A bias Add right after a MatMulNBits lm_head (Phi-2's) writes nothing: onnxruntime's
-    MatMulNBitsFusion (core/optimizer/matmul_nbits_fusion.cc, level 2, CPU EP) moves the [vocab]
-    bias into the MatMulNBits' bias input, which then writes the logits. A float MatMul keeps
-    its Add (2 buffers). Measured (ort_arena_probe.py --bias-fusion): phi2-int4 1.70 × the
-    logits, 2.72 × with the fusion blocked; phi2-fp32 2.71 × either way.
-
-    The float counterpart: a scalar Mul or Div right after a float32 MatMul lm_head (Granite's
-    logits scaling, a softcap's Div) is folded into a FusedMatMul's alpha by MatMulScaleFusion
-    (core/optimizer/matmul_scale_fusion.cc), so it writes nothing either; a MatMulNBits keeps it
-    (granite-fp32 over-estimated by one logits buffer before this, granite-int4 exact)."""
-    facts = dict(spec.extra)
-    writes = "the lm_head writes the logits output"
-    fused = ""
-    if "logits_ops" in facts:
-        ops = [o for o in facts["logits_ops"].split(",") if o]
-        if ops and ops[-1] == "Add" and _nbits_lm_head(spec):
-            ops.pop()
-            writes += " (its bias Add fused into the MatMulNBits)"
-        elif ops and ops[-1] in ("Mul", "Div") and _float32_matmul_lm_head(spec):
-            fused = f" (its scalar {ops.pop()} fused into a FusedMatMul's alpha)"
-            writes += fused
-        why = "ops after the lm_head in the graph: " + ", ".join(reversed(ops)) + fused
-    else:
-        ops = []
-        if _number(facts.get("final_logit_softcapping")):
-            ops = ["Div", "Tanh", "Mul"]
-            why = "final_logit_softcapping: the builder's Div, Tanh, Mul"
-        elif _number(facts.get("logits_scaling"), 1.0) or _number(facts.get("logit_scale"), 1.0):
-            ops = ["Mul"]
-            why = "logits scaled after the lm_head: the builder's Mul"
-    if not ops:
-        return 1, writes
-    return 1 + min(len(ops), 2), why
-
-
-def _float32_matmul_lm_head(spec: ModelSpec) -> bool:
-    """The lm_head is a float32 MatMul: onnxruntime's MatMulScaleFusion
-    (core/optimizer/matmul_scale_fusion.cc, CPU EP: float and double inputs) folds a Mul or Div
-    by a scalar constant that follows it — Granite's logits scaling, a softcap's Div — into a
-    FusedMatMul's alpha, so that op writes no [tokens, vocab] buffer of its own."""
-    return not _nbits_lm_head(spec) and spec.quantization.scheme not in ("fp16", "bf16")
-
-
-def _nbits_lm_head(spec: ModelSpec) -> bool:
-    """The lm_head is a MatMulNBits (a quantized ONNX model that leaves it quantized)."""
-    q = spec.quantization
-    return dict(q.details).get("op") == "MatMulNBits" and "lm_head" not in q.unquantized
-
-
-def _number(text: str | None, neutral: float = 0.0) -> bool:
-    """A numeric config fact other than its neutral value."""
-    try:
-        return text is not None and float(text) != neutral
-    except ValueError:
-        return False
 
 
 def touched_windows(table_bytes: int, rows: int, lookups: int, window: int) -> int:
@@ -563,6 +462,20 @@ def ort_components(
                 source=src,
             )
         )
+    constants, kept_constants = inline_constants(spec, plat)
+    if constants:
+        comps.append(
+            Component(
+                WEIGHTS,
+                "Constant-node tensors (heap)",
+                constants + kept_constants,
+                "tensors of Constant nodes inside model.onnx: the session's copy, plus the "
+                "graph's converted copy when glibc keeps it (each below the mmap threshold)",
+                (("constant_bytes", str(constants)), ("kept_copy", str(kept_constants))),
+                dirty=True,
+                source="benchmarks/ort_bench/probe_embedded.py (results/ort_embedded_probe.json)",
+            )
+        )
     # -- the run -------------------------------------------------------------------------------
     t, b = rs.prefill, rs.batch
     kv_bytes, per_token, prealloc = kv_layout(spec, rs, ctx.decode_tokens)
@@ -572,7 +485,8 @@ def ort_components(
     blocks = block_live_floats(spec, int8_block)
     live = sum(n for _, n in blocks)
     arena = b * t * live * 4
-    prompt = logits + arena + pk.dequant
+    scores, score_lengths = attention_scores(spec, rs, plat.page_bytes, prealloc)
+    prompt = logits + arena + scores + pk.dequant
     if prealloc:
         kv_term = kv_bytes
     else:
@@ -648,6 +562,24 @@ def ort_components(
             source="MECHANISMS.md §7; bfc_arena.cc; benchmarks/ort_arena_probe.py",
         )
     )
+    if scores:
+        comps.append(
+            Component(
+                ACTIVATIONS,
+                "attention scores (softcap: no flash path)",
+                scores,
+                "pages written of batch × heads × prompt × present_length × 4 per distinct "
+                "present length (rows strided by the KV buffer, prompt columns written)",
+                (
+                    ("heads", str(spec.num_attention_heads)),
+                    ("tokens", str(t)),
+                    ("present_lengths", ",".join(str(n) for n in score_lengths)),
+                    ("page_bytes", str(plat.page_bytes)),
+                ),
+                source="onnxruntime contrib_ops/cpu/bert/gqa_attention_base.h ApplyAttention; "
+                "benchmarks/ort_bench/probe_logits_decode.py --variant noattnsoftcap",
+            )
+        )
     if pk.dequant:
         comps.append(
             Component(

@@ -62,6 +62,10 @@ class OrtPlatform:
     source: str
     dotprod: bool = True
     """The CPU has the Arm dot-product extension (x86-64: not applicable, True)."""
+    page_bytes: int = 4 * KIB
+    """The virtual-memory page: how much a first write makes resident. 16 KiB on Apple arm64
+    (``vm_page_size``; Apple, "Addressing architectural differences in your macOS code"), 4 KiB on
+    x86-64 and on most Android kernels (16 KiB kernels exist since Android 15)."""
 
     @property
     def kleidiai(self) -> bool:
@@ -116,6 +120,7 @@ _BASE: tuple[OrtPlatform, ...] = (
         kleidiai_build=True,
         glibc=False,
         fault_around_bytes=16 * KIB,
+        page_bytes=16 * KIB,
         footprint_limit=True,
         measured=False,
         source=(
@@ -131,6 +136,7 @@ _BASE: tuple[OrtPlatform, ...] = (
         kleidiai_build=True,
         glibc=False,
         fault_around_bytes=16 * KIB,
+        page_bytes=16 * KIB,
         footprint_limit=False,
         measured=False,
         source="inference: as iOS (arm64 build host, KleidiAI), without a per-app limit",

@@ -1,0 +1,213 @@
+"""The prompt's activations on onnxruntime's CPU execution provider (pure): what the CPU arena
+keeps of a decoder's blocks per prompt token, the attention scores a kernel off its flash path
+materializes, and how many [prompt, vocab] logits buffers the ops after the lm_head write
+(benchmarks/ort_bench/MECHANISMS.md §7, "M§7"; docs/onnxruntime-model.md)."""
+
+from __future__ import annotations
+
+from math import ceil
+
+from planner.budget import ResolvedSettings
+from planner.families import family
+from planner.spec import ModelSpec
+
+WINDOW_SLACK = 16
+"""onnxruntime-genai sizes a sliding-window layer's cache to window + 16 on the CPU EP
+(src/models/windowed_kv_cache.cpp, ComputeWindowedKvCacheSize; M§6)."""
+
+
+# ------------------------------------------------------------------------------------------------
+# The prompt's activations (M§7)
+
+
+def block_live_floats(
+    spec: ModelSpec, int8_block: int | None = None
+) -> tuple[tuple[str, int], ...]:
+    """fp32 values per prompt token that each kind of decoder block leaves in the CPU arena: its
+    peak live set, in the order the onnxruntime-genai builder's graph runs.
+
+    * MLP: a gated MLP's four intermediate-size tensors (gate, up, activation, product) and the
+      residual; a plain MLP's three (fc1, its bias add or second activation step, activation).
+    * Attention (GroupQueryAttention with rotary, onnxruntime ``group_query_attention.cc``): the
+      residual, the output, and the packed QKV three times (MatMul output, BNSH transposed copy,
+      rotated copy) — four with a QKV bias add; with q/k norms (Split, two norms) the unpacked
+      q, k, v, their normed copies and the three packed copies.
+    * int8 compute (MatMulNBits, accuracy level 4): the down projection quantizes its
+      intermediate-size input into a workspace from the same allocator, K × (1 + 8 / block)
+      bytes per token (int8 values, a scale and a block sum per block; matmul_nbits.cc,
+      MlasQNBitGemmBatchWorkspaceSize).
+    * Post-norms (Gemma-2/3: a norm after attention and after the MLP) and residual multipliers
+      (Granite: a Mul on each block's output) add a hidden-size output to each; LFM2's
+      convolution blocks hold in_proj's 3 × hidden, its three chunks and two products
+      (8 × hidden).
+
+    The arena keeps the sum over block kinds, not the larger one: the blocks' buffers have
+    different sizes, and BFC (bfc_arena.cc) serves each size from chunks of its own. Measured by
+    benchmarks/ort_arena_probe.py on builder-layout models varying one dimension at a time:
+    4.0 floats per intermediate unit, 6 per KV unit, as counted here.
+    """
+    h = spec.hidden_size
+    i = spec.intermediate_size or 4 * h
+    q = spec.num_attention_heads * spec.head_dim
+    kv = spec.num_kv_heads * spec.head_dim
+    fam = family(spec.architecture)
+    layout = fam.layout
+    gated = layout.gated_mlp if layout is not None else True
+    post = 1 if layout is not None and "post_feedforward_layernorm" in layout.layer_norms else 0
+    if fam.name == "granite" or _number(dict(spec.extra).get("residual_multiplier"), 1.0):
+        post += 1  # the builder's residual_mul: Mul on each block's output
+    mlp = (4 * i if gated else 3 * i) + h + post * h
+    if int8_block:
+        mlp += ceil(i * (1 + 8 / int8_block) / 4)
+    if fam.qk_norm:
+        attn = h + 5 * q + 8 * kv
+    else:
+        attn = h + q + 3 * (q + 2 * kv)
+        if layout is not None and layout.qkv_bias:
+            attn += q + 2 * kv  # the bias Add writes a fourth packed QKV
+    attn += post * h
+    blocks = [("mlp", mlp), ("attention", attn)]
+    if fam.name == "lfm2":
+        blocks.append(("convolution", 8 * h))
+    return tuple(blocks)
+
+
+def layer_live_floats(spec: ModelSpec, int8_block: int | None = None) -> int:
+    """fp32 values per prompt token the CPU arena keeps: the sum over block kinds."""
+    return sum(n for _, n in block_live_floats(spec, int8_block))
+
+
+def attention_softcap(spec: ModelSpec) -> float:
+    """The attention logits' softcap of the model's GroupQueryAttention (0 when none): the graph's
+    ``softcap`` attribute (the ONNX adapter's ``gqa_softcap``), else the config's
+    ``attn_logit_softcapping`` (Gemma-2: 50), which the builder writes into that attribute."""
+    facts = dict(spec.extra)
+    text = facts.get("gqa_softcap")
+    if text is None and "attention_op" not in facts:  # planned from a config, not a graph
+        text = facts.get("attn_logit_softcapping")
+    try:
+        value = float(text) if text is not None else 0.0
+    except ValueError:
+        return 0.0
+    return value if value > 0 else 0.0
+
+
+def score_pages(rows: int, stride: int, written: int, page: int) -> int:
+    """Bytes of pages touched when ``rows`` rows, ``stride`` bytes apart, each get their first
+    ``written`` bytes written (the rest of each row is allocated but never touched)."""
+    if rows <= 0 or written <= 0:
+        return 0
+    if stride <= page:
+        return rows * stride  # rows share pages: the whole span is touched
+    if stride % page == 0:
+        per_row = ceil(written / page) * page  # every row starts on a page boundary
+    else:
+        per_row = written + page  # unaligned rows: one page more on average
+    return rows * min(stride, per_row)
+
+
+def attention_scores(
+    spec: ModelSpec, rs: ResolvedSettings, page: int, preallocated: bool
+) -> tuple[int, tuple[int, ...]]:
+    """Bytes the prompt's materialized attention scores leave in the CPU arena, and the present
+    lengths they were allocated for (empty when the prompt takes the flash path).
+
+    onnxruntime's CPU GroupQueryAttention runs a prompt through a flash-style kernel with bounded
+    scratch, except when ``softcap`` is set (Gemma-2's attention logit softcapping): then
+    ``ApplyAttention`` (contrib_ops/cpu/bert/gqa_attention_base.h) allocates
+    batch × heads × prompt × present_length fp32 scores from the arena, with rows strided by the
+    KV buffer's length and only the first ``prompt`` columns written (the GEMM's output and the
+    causal zeros). The arena keeps one chunk per distinct size: full-attention layers use the
+    max_length buffer, sliding-window layers theirs (window + 16, or the prompt when longer).
+    Measured (benchmarks/ort_bench/probe_logits_decode.py, variant ``noattnsoftcap``: the same
+    graph without the attribute; results/ort_probe_logits_decode.json): gemma2-int4, 8 heads,
+    +16 / 33 / 100 / 301 MiB at prompts 256 / 512 / 1024 / 2048 (max_length 4096), +37 / 103 /
+    363 / 1279 MiB at 512 / 1024 / 2048 / 4096 (max_length 8192); the pages written account for
+    all of it up to 512 tokens and 65–85 % beyond, where later arena requests fill the untouched
+    gaps of the freed chunk (not modelled)."""
+    if not attention_softcap(spec):
+        return 0, ()
+    t, b = rs.prefill, rs.batch
+    windows = spec.layer_windows or (None,) * spec.num_layers
+    if rs.sliding_window is not None:
+        windows = (rs.sliding_window,) * spec.num_layers
+    lengths: set[int] = set()
+    for w in windows:
+        if not preallocated:  # a growing (quantized) cache: present = the prompt
+            length = t
+        elif w is None:
+            length = rs.context
+        else:
+            length = max(min(rs.context, w + WINDOW_SLACK), t)
+        lengths.add(length)
+    rows = b * spec.num_attention_heads * t
+    total = sum(score_pages(rows, length * 4, min(t, length) * 4, page) for length in lengths)
+    return total, tuple(sorted(lengths))
+
+
+def logits_buffers(spec: ModelSpec) -> tuple[int, str]:
+    """How many [tokens, vocab] fp32 buffers the prompt's logits occupy, and why.
+
+    The lm_head writes the logits output directly, unless ops follow it (a softcap's Div, Tanh,
+    Mul; a logits scale's Mul): each writes a new [tokens, vocab] tensor; a chain frees each
+    input after use, so the arena keeps at most two beside the output buffer. Measured
+    (benchmarks/ort_arena_probe.py --logits-ops): one Mul after the lm_head adds 1.0 ×, a
+    softcap (three ops) 2.1 × the logits. The ONNX graph says which ops follow (the adapter's
+    ``logits_ops``); a config planned for the builder, its ``final_logit_softcapping`` (Div,
+    Tanh, Mul), ``logits_scaling`` (Granite: Mul) or ``logit_scale`` (Cohere: Mul).
+
+    A bias Add right after a MatMulNBits lm_head (Phi-2's) writes nothing: onnxruntime's
+    MatMulNBitsFusion (core/optimizer/matmul_nbits_fusion.cc, level 2, CPU EP) moves the [vocab]
+    bias into the MatMulNBits' bias input, which then writes the logits. A float MatMul keeps
+    its Add (2 buffers). Measured (ort_arena_probe.py --bias-fusion): phi2-int4 1.70 × the
+    logits, 2.72 × with the fusion blocked; phi2-fp32 2.71 × either way.
+
+    The float counterpart: a scalar Mul or Div right after a float32 MatMul lm_head (Granite's
+    logits scaling, a softcap's Div) is folded into a FusedMatMul's alpha by MatMulScaleFusion
+    (core/optimizer/matmul_scale_fusion.cc), so it writes nothing either; a MatMulNBits keeps it
+    (granite-fp32 over-estimated by one logits buffer before this, granite-int4 exact)."""
+    facts = dict(spec.extra)
+    writes = "the lm_head writes the logits output"
+    fused = ""
+    if "logits_ops" in facts:
+        ops = [o for o in facts["logits_ops"].split(",") if o]
+        if ops and ops[-1] == "Add" and _nbits_lm_head(spec):
+            ops.pop()
+            writes += " (its bias Add fused into the MatMulNBits)"
+        elif ops and ops[-1] in ("Mul", "Div") and _float32_matmul_lm_head(spec):
+            fused = f" (its scalar {ops.pop()} fused into a FusedMatMul's alpha)"
+            writes += fused
+        why = "ops after the lm_head in the graph: " + ", ".join(reversed(ops)) + fused
+    else:
+        ops = []
+        if _number(facts.get("final_logit_softcapping")):
+            ops = ["Div", "Tanh", "Mul"]
+            why = "final_logit_softcapping: the builder's Div, Tanh, Mul"
+        elif _number(facts.get("logits_scaling"), 1.0) or _number(facts.get("logit_scale"), 1.0):
+            ops = ["Mul"]
+            why = "logits scaled after the lm_head: the builder's Mul"
+    if not ops:
+        return 1, writes
+    return 1 + min(len(ops), 2), why
+
+
+def _float32_matmul_lm_head(spec: ModelSpec) -> bool:
+    """The lm_head is a float32 MatMul: onnxruntime's MatMulScaleFusion
+    (core/optimizer/matmul_scale_fusion.cc, CPU EP: float and double inputs) folds a Mul or Div
+    by a scalar constant that follows it — Granite's logits scaling, a softcap's Div — into a
+    FusedMatMul's alpha, so that op writes no [tokens, vocab] buffer of its own."""
+    return not _nbits_lm_head(spec) and spec.quantization.scheme not in ("fp16", "bf16")
+
+
+def _nbits_lm_head(spec: ModelSpec) -> bool:
+    """The lm_head is a MatMulNBits (a quantized ONNX model that leaves it quantized)."""
+    q = spec.quantization
+    return dict(q.details).get("op") == "MatMulNBits" and "lm_head" not in q.unquantized
+
+
+def _number(text: str | None, neutral: float = 0.0) -> bool:
+    """A numeric config fact other than its neutral value."""
+    try:
+        return text is not None and float(text) != neutral
+    except ValueError:
+        return False
