@@ -180,18 +180,37 @@ def ort_weights(spec: ModelSpec, rs: ResolvedSettings, scheme: OrtScheme) -> Ort
         lm_head_scales=min(head_scales, scales),
         largest_source=largest,
         largest_kn=spec.vocab_size * spec.hidden_size,
-        layer_kn=(
-            max(0, round(data * 8 / bits) - spec.vocab_size * spec.hidden_size)
-            // max(1, spec.num_layers)
-            if bits
-            else 0
-        ),
+        layer_kn=_layer_kn(spec) if bits else 0,
         embedding=emb,
         embedding_kind=kind,
         embedding_data=emb_data,
         embedded=embedded,
         source=source,
     )
+
+
+def _layer_kn(spec: ModelSpec) -> int:
+    """Σ K × N over the distinct sizes of one decoder layer's quantized MatMuls: the graph's
+    MatMulNBits (the adapter's ``nbits_kn``), else the family's linear shapes as the builder
+    writes them (a gated MLP's gate and up as two MatMuls). Equal sizes share one arena chunk:
+    Llama's down projection (K = intermediate, N = hidden) has the gate's element count."""
+    head = spec.vocab_size * spec.hidden_size
+    text = dict(spec.extra).get("nbits_kn")
+    if text:
+        try:
+            sizes = {int(v) for v in text.split(",") if v}
+        except ValueError:
+            sizes = set()
+        return sum(sizes - {head})
+    sizes = set()
+    for g in param_groups(spec):
+        if g.kind is not ParamKind.LINEAR or len(g.shape) != 2:
+            continue
+        n, k = g.shape
+        if "gate_up" in g.name:
+            n //= 2
+        sizes.add(n * k)
+    return sum(sizes - {head})
 
 
 def _dequant(w: OrtWeights) -> int:
