@@ -137,10 +137,9 @@ def test_int8_accuracy_level_1_is_never_prepacked() -> None:
     w = dc_replace(ort_weights(spec, rs, scheme), accuracy_level=1)
     p = packing(w, PLATFORMS["linux-x86_64"])
     assert p.heap == 0 and not p.packs_largest
-    # every call dequantizes B to fp32: the arena keeps the lm_head's buffer and one per distinct
-    # size of a layer's (q+k+v 2048 × 3072, o 2048 × 2048, gate = up = down 2048 × 8192: one
-    # chunk serves all three; counting them apart over-estimated llama-gqa-int8-acc1 by ~23 MiB)
-    layer = 2048 * 3072 + 2048 * 2048 + 2048 * 8192
+    # every call dequantizes B to fp32: the arena keeps the lm_head's buffer and one per shape of
+    # a layer (q+k+v 2048 × 3072, o 2048 × 2048, gate/up/down 2048 × 8192)
+    layer = 2048 * 3072 + 2048 * 2048 + 3 * 2048 * 8192
     assert p.dequant == 4 * (128256 * 2048 + layer)
     assert p.file_at_run == w.nbits_data + w.nbits_scales
 

@@ -898,16 +898,3 @@ def test_onnxruntime_runs_bundled_example() -> None:
         kv_input_names=read(EXAMPLE).kv_input_names,
     )
     _run_decoder(exp, [1, 2, 3], optimum=False)
-
-
-def test_matmulnbits_sizes_are_read_for_the_dequantization_buffers(tmp_path: Path) -> None:
-    """``nbits_kn``: the distinct K × N of the graph's MatMulNBits (an int8 accuracy-level-1
-    model dequantizes B to fp32 on every call, one arena chunk per size)."""
-    cfg, opt = GENAI_CASES["int4-bs128-asym"]  # hidden 256, heads 8 × 32, kv 4, intermediate 384
-    fac.build_genai(tmp_path / "m", cfg, opt)
-    facts = dict(read(tmp_path / "m").extra)
-    qkv = 256 * (8 + 2 * 4) * 32
-    expected = {qkv, 256 * 256, 256 * 384, 256 * cfg.vocab}  # gate = up = down in size
-    assert {int(v) for v in facts["nbits_kn"].split(",")} == expected
-    fp32 = read_built(tmp_path / "f", *GENAI_CASES["fp32"])
-    assert "nbits_kn" not in dict(fp32.extra)

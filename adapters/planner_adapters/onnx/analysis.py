@@ -83,15 +83,6 @@ def graph_spec(source: Path, layout: Layout, graph: Graph) -> ModelSpec:
             ("constant_bytes", str(constants)),
             ("constant_largest_bytes", str(largest_constant)),
         )
-    sizes = sorted(
-        {
-            (graph.attr_int(n, "K", 0) or 0) * (graph.attr_int(n, "N", 0) or 0)
-            for n in graph.ops("MatMulNBits")
-        }
-        - {0}
-    )
-    if sizes:  # the per-call dequantization buffers' sizes (accuracy level 1 int8)
-        extra += (("nbits_kn", ",".join(str(v) for v in sizes)),)
     softcap = structure.attention_softcap(ctx, attn.nodes)
     if softcap:
         extra += (("gqa_softcap", f"{softcap:g}"),)
