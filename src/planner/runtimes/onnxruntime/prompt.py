@@ -145,16 +145,40 @@ def attention_scores(
     return total, tuple(sorted(lengths))
 
 
+INPLACE_OPS = frozenset(
+    {
+        "Elu",
+        "HardSigmoid",
+        "LeakyRelu",
+        "Relu",
+        "Selu",
+        "Sigmoid",
+        "Softplus",
+        "Softsign",
+        "Tanh",
+        "ThresholdedRelu",
+    }
+)
+"""Unary CPU kernels registered with ``MayInplace(0, 0)``
+(core/providers/cpu/activation/activations.cc): onnxruntime's allocation planner lets them write
+into their input's buffer when nothing else reads it. The binary element-wise kernels (Add, Sub,
+Mul, Div; core/providers/cpu/math/element_wise_ops.cc) are registered without it."""
+
+
 def logits_buffers(spec: ModelSpec) -> tuple[int, str]:
     """How many [tokens, vocab] fp32 buffers the prompt's logits occupy, and why.
 
     The lm_head writes the logits output directly, unless ops follow it (a softcap's Div, Tanh,
-    Mul; a logits scale's Mul): each writes a new [tokens, vocab] tensor; a chain frees each
-    input after use, so the arena keeps at most two beside the output buffer. Measured
-    (benchmarks/ort_arena_probe.py --logits-ops): one Mul after the lm_head adds 1.0 ×, a
-    softcap (three ops) 2.1 × the logits. The ONNX graph says which ops follow (the adapter's
-    ``logits_ops``); a config planned for the builder, its ``final_logit_softcapping`` (Div,
-    Tanh, Mul), ``logits_scaling`` (Granite: Mul) or ``logit_scale`` (Cohere: Mul).
+    Mul; a logits scale's Mul). Then the lm_head's output is one buffer, the graph output the
+    last op writes is another, and each op between them writes one more — except a unary
+    activation that works in place (``INPLACE_OPS``: the softcap's Tanh); the arena keeps at
+    most two beside the output. Measured (benchmarks/ort_arena_probe.py --logits-ops, and the
+    v2 builds): one Mul after a MatMulNBits lm_head 2.14 × the logits (2 buffers), the softcap
+    chain Div, Tanh, Mul 3.19 × (3: Div's output is new, Tanh writes over it); gemma2-fp32, whose
+    Div is fused into the MatMul (below), 2 buffers (Tanh in place, Mul the output). The ONNX
+    graph says which ops follow (the adapter's ``logits_ops``); a config planned for the
+    builder, its ``final_logit_softcapping`` (Div, Tanh, Mul), ``logits_scaling`` (Granite: Mul)
+    or ``logit_scale`` (Cohere: Mul).
 
     A bias Add right after a MatMulNBits lm_head (Phi-2's) writes nothing: onnxruntime's
     MatMulNBitsFusion (core/optimizer/matmul_nbits_fusion.cc, level 2, CPU EP) moves the [vocab]
@@ -170,25 +194,29 @@ def logits_buffers(spec: ModelSpec) -> tuple[int, str]:
     writes = "the lm_head writes the logits output"
     fused = ""
     if "logits_ops" in facts:
-        ops = [o for o in facts["logits_ops"].split(",") if o]
-        if ops and ops[-1] == "Add" and _nbits_lm_head(spec):
-            ops.pop()
+        chain = [o for o in reversed(facts["logits_ops"].split(",")) if o]  # in run order
+        if chain and chain[0] == "Add" and _nbits_lm_head(spec):
+            chain.pop(0)
             writes += " (its bias Add fused into the MatMulNBits)"
-        elif ops and ops[-1] in ("Mul", "Div") and _float32_matmul_lm_head(spec):
-            fused = f" (its scalar {ops.pop()} fused into a FusedMatMul's alpha)"
+        elif chain and chain[0] in ("Mul", "Div") and _float32_matmul_lm_head(spec):
+            fused = f" (its scalar {chain.pop(0)} fused into a FusedMatMul's alpha)"
             writes += fused
-        why = "ops after the lm_head in the graph: " + ", ".join(reversed(ops)) + fused
+        why = "ops after the lm_head in the graph: " + ", ".join(chain) + fused
     else:
-        ops = []
+        chain = []
         if _number(facts.get("final_logit_softcapping")):
-            ops = ["Div", "Tanh", "Mul"]
+            chain = ["Div", "Tanh", "Mul"]
             why = "final_logit_softcapping: the builder's Div, Tanh, Mul"
         elif _number(facts.get("logits_scaling"), 1.0) or _number(facts.get("logit_scale"), 1.0):
-            ops = ["Mul"]
+            chain = ["Mul"]
             why = "logits scaled after the lm_head: the builder's Mul"
-    if not ops:
+    if not chain:
         return 1, writes
-    return 1 + min(len(ops), 2), why
+    between = sum(1 for op in chain[:-1] if op not in INPLACE_OPS)
+    in_place = [op for op in chain[:-1] if op in INPLACE_OPS]
+    if in_place:
+        why += f" ({', '.join(in_place)} in place)"
+    return 1 + min(1 + between, 2), why
 
 
 def _float32_matmul_lm_head(spec: ModelSpec) -> bool:
