@@ -166,6 +166,35 @@ def summary(cases: list[Case]) -> str:
     )
 
 
+def print_builds(cases: list[Case]) -> None:
+    """Per build of the evicted sets: median |error| and the worst case, per onnxruntime minor."""
+    by_build: dict[tuple[str, str, str], dict[str, list[Case]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    for c in cases:
+        if c.set in ("v2-evicted", "v2-unseen"):
+            by_build[(c.set, c.build, c.split)][_minor(c.version)].append(c)
+    print(
+        "| set | build | split | cases | median abs % (1.31 / 1.32) | "
+        "worst % at prompt/max_length (1.31 / 1.32) |"
+    )
+    print("|---|---|---|---:|---|---|")
+    for (name, build, split), versions in sorted(by_build.items()):
+        med, worst = [], []
+        for v in ("1.31", "1.32"):
+            cs = versions.get(v, [])
+            if not cs:
+                med.append("–")
+                worst.append("–")
+                continue
+            med.append(f"{statistics.median(abs(c.error) for c in cs):.1f}")
+            w = max(cs, key=lambda c: abs(c.error))
+            worst.append(f"{w.error:+.1f} ({w.prefill}/{w.context})")
+        count = sum(len(cs) for cs in versions.values())
+        print(f"| {name} | {build} | {split} | {count} | {' / '.join(med)} | {' / '.join(worst)} |")
+    print()
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
@@ -183,6 +212,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", choices=("fit", "holdout"), help="only this split")
     ap.add_argument("--cases", action="store_true", help="print every case")
     ap.add_argument("--detail", action="store_true", help="with --cases: the components too")
+    ap.add_argument(
+        "--builds",
+        action="store_true",
+        help="a row per build of the evicted sets (v2-evicted, v2-unseen): median and worst",
+    )
     args = ap.parse_args(argv)
     files = args.measured or [
         RESULTS / "ort_measured.json",
@@ -211,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
                 for comp in c.estimate.components:
                     print(f"| | | | | | | | {comp.bytes / MIB:.1f} | {comp.label} |")
         print()
+    if args.builds:
+        print_builds(cases)
     print(
         "| set | split | onnxruntime | cases | median abs % | p90 abs % | worst abs % | "
         "mean signed % | under / over |"

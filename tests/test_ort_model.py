@@ -581,3 +581,26 @@ def test_constant_node_tensors_in_the_graph_are_counted_twice_when_glibc_keeps_t
     big = read_model(large)
     held_big = 2 * 4096 * 8 * 4 + 2 * 16384 * 32 * 8 * 4
     assert held_big <= comp(estimate(big, settings), "Constant-node tensors") < held_big + 1024
+
+
+def test_a_quantized_kv_cache_on_a_sliding_window_model_is_flagged(tmp_path: Path) -> None:
+    """onnxruntime 1.31/1.32 fail such a run ('sliding_window_cache: KV cache capacity (0) must be
+    at least local_window_size'): the budget says so; a float cache or a global model does not."""
+    from planner.registry import read_model
+
+    try:
+        from onnx_factory import ModelConfig, build_genai
+    except ImportError:  # pragma: no cover
+        from tests.onnx_factory import ModelConfig, build_genai
+
+    build_genai(tmp_path / "w", ModelConfig(layers=2, local_windows=(64, None)))
+    spec = read_model(tmp_path / "w")
+
+    def refused(s: ModelSpec, kv: str) -> bool:
+        b = estimate(s, RuntimeSettings(Runtime.ONNXRUNTIME, context=256, prefill=16, kv_dtype=kv))
+        return any("sliding_window_cache" in n for n in b.notes)
+
+    assert refused(spec, "int8")
+    assert not refused(spec, "float32")
+    build_genai(tmp_path / "g", ModelConfig(layers=2))
+    assert not refused(read_model(tmp_path / "g"), "int8")

@@ -667,6 +667,17 @@ def ort_components(
     weight_total = sum(c.bytes for c in comps if c.category == WEIGHTS)
     gathered = weight_total - pk.heap
     notes: list[str] = []
+    windowed = [x for x in (spec.layer_windows or ()) if x is not None] or (
+        [rs.sliding_window] if rs.sliding_window else []
+    )
+    if not prealloc and windowed:
+        notes.append(
+            f"onnxruntime 1.31/1.32 refuse a quantized ({rs.kv_dtype}) KV cache on a model with "
+            "sliding-window layers on the CPU: a growing cache starts at capacity 0, and "
+            "GroupQueryAttention requires at least local_window_size (measured on a builder "
+            "export: 'sliding_window_cache: KV cache capacity (0) must be at least "
+            f"local_window_size ({min(windowed)})'); plan a float KV cache for it"
+        )
     if rows and w.embedding - rows > 16 * MIB:
         notes.append(
             f"the embedding rows a prompt gathers are counted in {plat.fault_around_bytes // 1024}"
