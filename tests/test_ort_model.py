@@ -604,3 +604,23 @@ def test_a_quantized_kv_cache_on_a_sliding_window_model_is_flagged(tmp_path: Pat
     assert not refused(spec, "float32")
     build_genai(tmp_path / "g", ModelConfig(layers=2))
     assert not refused(read_model(tmp_path / "g"), "int8")
+
+
+def test_a_phi3_run_that_reaches_4097_tokens_is_planned_as_a_4097_token_prompt(
+    spec_of: Callable[[str], ModelSpec],
+) -> None:
+    """onnxruntime-genai re-runs a Phi-3 sequence from scratch when it reaches 4097 tokens (the
+    long RoPE factor; generators.cpp phi3_rope_threshold_): the prompt's logits and activations
+    are those of 4097 tokens then. A run that stops before says so in a note."""
+    spec = spec_of("phi-3.5-mini")
+    assert spec.architecture == "phi3"
+    crossing = ort(spec, context=8192, prefill=4090, decode_tokens=16)
+    short = ort(spec, context=8192, prefill=4090, decode_tokens=4)
+    assert comp(crossing, "prompt logits") == 4097 * spec.vocab_size * 4
+    assert comp(short, "prompt logits") == 4090 * spec.vocab_size * 4
+    assert any("re-runs the whole sequence" in n for n in crossing.notes)
+    assert any("re-run the whole sequence" in n for n in short.notes)
+    # a context that never reaches 4097, or a model of another family: nothing
+    assert not any("whole sequence" in n for n in ort(spec, context=4096, prefill=512).notes)
+    llama = ort(spec_of("llama-3.2-1b"), context=8192, prefill=4090, decode_tokens=16)
+    assert not any("whole sequence" in n for n in llama.notes)

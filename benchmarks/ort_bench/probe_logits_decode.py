@@ -16,6 +16,7 @@ Variants work on a copy of the build folder under /tmp (weights symlinked):
 * ``noattnsoftcap``: (weights copied) every GroupQueryAttention's ``softcap`` attribute removed
   (Gemma-2's attn_logit_softcapping), the lm_head's chain kept;
 * ``arena-off``: ``enable_cpu_mem_arena: false`` in genai_config.json;
+* ``typellama``: genai_config.json's ``model.type`` set to ``llama`` (genai's per-type paths);
 * ``noflash``: ``ORT_GQA_DISABLE_FLASH_ATTENTION=1``;
 * ``getlogits``: ``generator.get_logits()`` called once after the prompt.
 
@@ -43,7 +44,7 @@ MARKER = "PROBE_RESULT "
 
 def variant_dir(build: str, variant: str) -> Path:
     src = WORK / "models_v2" / "onnx" / build
-    if variant not in ("nosoftcap", "noattnsoftcap", "arena-off"):
+    if variant not in ("nosoftcap", "noattnsoftcap", "arena-off", "typellama"):
         return src
     dst = Path("/tmp") / "probe_logits_decode" / f"{build}__{variant}"
     if dst.exists():
@@ -52,14 +53,18 @@ def variant_dir(build: str, variant: str) -> Path:
     for item in src.iterdir():
         if variant in ("nosoftcap", "noattnsoftcap") and item.name == "model.onnx":
             continue
-        if variant == "arena-off" and item.name == "genai_config.json":
+        if variant in ("arena-off", "typellama") and item.name == "genai_config.json":
             continue
         if variant in ("nosoftcap", "noattnsoftcap") and item.name.endswith(".data"):
             # onnxruntime refuses external data that resolves outside the model's folder
             shutil.copyfile(item, dst / item.name)
             continue
         (dst / item.name).symlink_to(item)
-    if variant == "arena-off":
+    if variant == "typellama":
+        config = json.loads((src / "genai_config.json").read_text())
+        config["model"]["type"] = "llama"
+        (dst / "genai_config.json").write_text(json.dumps(config, indent=1))
+    elif variant == "arena-off":
         config = json.loads((src / "genai_config.json").read_text())
         options = config["model"]["decoder"].setdefault("session_options", {})
         options["enable_cpu_mem_arena"] = False

@@ -380,6 +380,26 @@ class OrtContext:
     decode_tokens: int
 
 
+def phi3_rewind_threshold(spec: ModelSpec, rs: ResolvedSettings) -> int:
+    """The sequence length at which onnxruntime-genai re-runs a Phi-3 sequence from scratch, or 0.
+
+    Phi-3 (and PhiMoE) switch from the short to the long RoPE factor past 4096 positions (8192
+    for Phi-3-small); genai recomputes the KV cache then: when the sequence length reaches
+    4097 (8193) it rewinds to 0 and appends the whole sequence as one prompt (genai PR #1161,
+    src/generators.cpp ``InitializePhi3RopeThreshold``, standard_decoding_strategy.cpp; batch 1,
+    every device but DML and some TensorRT-RTX setups). Measured (probe_logits_decode.py,
+    phi3-mha-int4, max_length 8192, onnxruntime 1.32): a 2048-token prompt peaks at 1225 MiB,
+    then at 1781 when the generation reaches 4097; a 4000-token prompt at 1691, then 1880;
+    a 4096-token prompt at 1692, then 1865 on the second decode step; with the model type set to
+    ``llama`` nothing happens (1707 MiB). What the second pass keeps of the first (90–190 MiB
+    here) is not modelled."""
+    if rs.batch != 1:
+        return 0
+    arch = spec.architecture.lower()
+    threshold = {"phi3": 4097, "phimoe": 4097, "phi3small": 8193}.get(arch, 0)
+    return threshold if rs.context >= threshold else 0
+
+
 def kv_layout(spec: ModelSpec, rs: ResolvedSettings, decode_tokens: int) -> tuple[int, int, bool]:
     """(KV bytes at the peak, bytes per token of a full-attention sequence, preallocated).
 
@@ -481,7 +501,10 @@ def ort_components(
             )
         )
     # -- the run -------------------------------------------------------------------------------
-    t, b = rs.prefill, rs.batch
+    b = rs.batch
+    threshold = phi3_rewind_threshold(spec, rs)
+    rewinds = bool(threshold) and rs.prefill <= threshold <= rs.prefill + ctx.decode_tokens - 1
+    t = threshold if rewinds else rs.prefill  # the tokens one forward pass runs at most
     kv_bytes, per_token, prealloc = kv_layout(spec, rs, ctx.decode_tokens)
     copies, copies_why = logits_buffers(spec)
     logits = b * t * spec.vocab_size * 4 * copies
@@ -497,7 +520,7 @@ def ort_components(
         # Growing cache: the prompt runs beside its own present (prompt tokens), the last step
         # beside past + present; the run peaks at the larger of the two moments.
         kv_term = max(kv_bytes - prompt, b * t * per_token)
-    lookups = t + ctx.decode_tokens
+    lookups = rs.prefill + ctx.decode_tokens
     rows = 0
     if w.embedding_kind == "mapped":
         rows = touched_windows(w.embedding, spec.vocab_size, lookups, plat.fault_around_bytes)
@@ -667,6 +690,19 @@ def ort_components(
     weight_total = sum(c.bytes for c in comps if c.category == WEIGHTS)
     gathered = weight_total - pk.heap
     notes: list[str] = []
+    if rewinds:
+        notes.append(
+            f"onnxruntime-genai re-runs the whole sequence when a {spec.architecture} run reaches "
+            f"{threshold} tokens (the long RoPE factor; generators.cpp phi3_rope_threshold_): the "
+            f"prompt's logits and activations are counted for {threshold} tokens"
+        )
+    elif threshold and rs.prefill < threshold and rs.context >= threshold:
+        notes.append(
+            f"a {spec.architecture} generation that reaches {threshold} tokens makes "
+            f"onnxruntime-genai re-run the whole sequence as one prompt (measured: a 2048-token "
+            f"prompt peaks 556 MiB higher there on a small Phi-3); plan --prefill {threshold} if "
+            f"answers can grow that long"
+        )
     windowed = [x for x in (spec.layer_windows or ()) if x is not None] or (
         [rs.sliding_window] if rs.sliding_window else []
     )
