@@ -30,13 +30,14 @@ from planner.budget import (
     ResolvedSettings,
 )
 from planner.calibration import CalibrationEntry
-from planner.families import ParamKind, param_groups
+from planner.families import ParamKind, fact_int, param_groups
 from planner.quant import OrtScheme, dtype_bytes
 from planner.runtimes.onnxruntime.platforms import OrtPlatform
 from planner.runtimes.onnxruntime.prompt import (
     WINDOW_SLACK,
     attention_scores,
     block_live_floats,
+    layer_windows,
     logits_buffers,
 )
 from planner.runtimes.onnxruntime.versions import VersionTerms
@@ -337,14 +338,10 @@ def inline_constants(spec: ModelSpec, plat: OrtPlatform) -> tuple[int, int]:
     2 × while loading. The builder writes LongRoPE's cos/sin caches this way (Phi-3.5-mini,
     Phi-4-mini: an ``If`` choosing the short or long tables). Without glibc (Android's bionic,
     Apple's malloc) the freed copy is assumed returned."""
-    facts = dict(spec.extra)
-    try:
-        total = int(facts.get("constant_bytes", "0"))
-        largest = int(facts.get("constant_largest_bytes", "0"))
-    except ValueError:
-        return 0, 0
+    total = fact_int(spec, "constant_bytes")
     if total <= 0:
         return 0, 0
+    largest = fact_int(spec, "constant_largest_bytes")
     kept = total if plat.glibc and largest < MMAP_THRESHOLD else 0
     return total, kept
 
@@ -415,10 +412,10 @@ def kv_layout(spec: ModelSpec, rs: ResolvedSettings, decode_tokens: int) -> tupl
     if quantized:
         length = min(rs.context, rs.prefill + decode_tokens)
         return ceil(2 * length * per_layer_token * spec.num_layers) * rs.batch, per_token, False
-    windows = spec.layer_windows or (None,) * spec.num_layers
-    if rs.sliding_window is not None:
-        windows = (rs.sliding_window,) * spec.num_layers
-    tokens = sum(rs.context if w is None else min(rs.context, w + WINDOW_SLACK) for w in windows)
+    tokens = sum(
+        rs.context if w is None else min(rs.context, w + WINDOW_SLACK)
+        for w in layer_windows(spec, rs)
+    )
     return ceil(tokens * per_layer_token) * rs.batch, per_token, True
 
 
@@ -696,16 +693,14 @@ def ort_components(
             f"{threshold} tokens (the long RoPE factor; generators.cpp phi3_rope_threshold_): the "
             f"prompt's logits and activations are counted for {threshold} tokens"
         )
-    elif threshold and rs.prefill < threshold and rs.context >= threshold:
+    elif threshold and rs.prefill < threshold:  # the threshold is 0 unless max_length reaches it
         notes.append(
             f"a {spec.architecture} generation that reaches {threshold} tokens makes "
             f"onnxruntime-genai re-run the whole sequence as one prompt (measured: a 2048-token "
             f"prompt peaks 556 MiB higher there on a small Phi-3); plan --prefill {threshold} if "
             f"answers can grow that long"
         )
-    windowed = [x for x in (spec.layer_windows or ()) if x is not None] or (
-        [rs.sliding_window] if rs.sliding_window else []
-    )
+    windowed = [x for x in layer_windows(spec, rs) if x is not None]
     if not prealloc and windowed:
         notes.append(
             f"onnxruntime 1.31/1.32 refuse a quantized ({rs.kv_dtype}) KV cache on a model with "

@@ -16,6 +16,13 @@ WINDOW_SLACK = 16
 (src/models/windowed_kv_cache.cpp, ComputeWindowedKvCacheSize; M§6)."""
 
 
+def layer_windows(spec: ModelSpec, rs: ResolvedSettings) -> tuple[int | None, ...]:
+    """Each layer's sliding window (None: global): the model's, or ``--sliding-window`` for all."""
+    if rs.sliding_window is not None:
+        return (rs.sliding_window,) * spec.num_layers
+    return spec.layer_windows or (None,) * spec.num_layers
+
+
 # ------------------------------------------------------------------------------------------------
 # The prompt's activations (M§7)
 
@@ -128,11 +135,8 @@ def attention_scores(
     if not attention_softcap(spec):
         return 0, ()
     t, b = rs.prefill, rs.batch
-    windows = spec.layer_windows or (None,) * spec.num_layers
-    if rs.sliding_window is not None:
-        windows = (rs.sliding_window,) * spec.num_layers
     lengths: set[int] = set()
-    for w in windows:
+    for w in layer_windows(spec, rs):
         if not preallocated:  # a growing (quantized) cache: present = the prompt
             length = t
         elif w is None:
