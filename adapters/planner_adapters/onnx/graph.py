@@ -159,15 +159,10 @@ class Graph:
                 entry = DTYPES.get(t.data_type)
                 if entry is None or t.data_location == _EXTERNAL:
                     continue
-                numel = checked_dims(tuple(t.dims), self.path, f"Constant {node.name!r}")
+                label = f"Constant node {node.name!r}"
+                numel = checked_dims(tuple(t.dims), self.path, label)
                 nbytes = (numel * entry[1] + 7) // 8
-                held = _raw_length(t)
-                if held is not None and held != nbytes:
-                    raise ArtifactFormatError(
-                        f"Constant node {node.name!r} holds {held} bytes but its dims "
-                        f"and dtype need {nbytes}",
-                        path=str(self.path),
-                    )
+                _check_held(t, nbytes, label, self.path)
                 total += nbytes
                 largest = max(largest, nbytes)
         return total, largest
@@ -383,6 +378,15 @@ def _raw_length(t: Any) -> int | None:
     return None
 
 
+def _check_held(t: Any, nbytes: int, label: str, path: Path) -> None:
+    """A tensor held in the protobuf must hold what its dims and dtype say (never trusted)."""
+    held = _raw_length(t)
+    if held is not None and held != nbytes:
+        raise ArtifactFormatError(
+            f"{label} holds {held} bytes but its dims and dtype need {nbytes}", path=str(path)
+        )
+
+
 def scan(model: Any, path: Path, file_bytes: int) -> Graph:
     """Collect initializer headers, nodes (subgraphs included) and graph I/O of ``model``."""
     folder = path.parent
@@ -412,13 +416,7 @@ def scan(model: Any, path: Path, file_bytes: int) -> Graph:
             if external:
                 _external(t, name, nbytes, files, path)
             else:
-                held = _raw_length(t)
-                if held is not None and held != nbytes:
-                    raise ArtifactFormatError(
-                        f"initializer {name!r} holds {held} bytes but its dims and dtype "
-                        f"need {nbytes}",
-                        path=str(path),
-                    )
+                _check_held(t, nbytes, f"initializer {name!r}", path)
             tensors[name] = Tensor(name, dtype, dims, numel, nbytes, external)
         if len(nodes) + len(graph.node) > MAX_NODES:
             raise ArtifactFormatError(f"graph has over {MAX_NODES} nodes", path=str(path))
