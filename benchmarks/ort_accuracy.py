@@ -193,6 +193,24 @@ def print_builds(cases: list[Case]) -> None:
         count = sum(len(cs) for cs in versions.values())
         print(f"| {name} | {build} | {split} | {count} | {' / '.join(med)} | {' / '.join(worst)} |")
     print()
+    evicted = [c for c in cases if c.set in ("v2-evicted", "v2-unseen")]
+    print(
+        "| evicted sets together | onnxruntime | cases | median abs % | p90 abs % | worst abs % "
+        "| mean signed % | under / over |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for v in ("1.31", "1.32"):
+        cs = [c for c in evicted if _minor(c.version) == v]
+        if cs:
+            print(f"| v2-evicted + v2-unseen | {v} | {summary(cs)} |")
+    worst_of: dict[str, float] = defaultdict(float)
+    for c in evicted:
+        worst_of[c.build] = max(worst_of[c.build], abs(c.error))
+    within = {t: sum(w <= t for w in worst_of.values()) for t in (2.0, 6.0)}
+    print(
+        f"\nbuilds within ±2 % on every case: {within[2.0]} of {len(worst_of)}; "
+        f"within ±6 %: {within[6.0]}\n"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
