@@ -101,16 +101,18 @@ def attention_softcap(spec: ModelSpec) -> float:
 
 def score_pages(rows: int, stride: int, written: int, page: int) -> int:
     """Bytes of pages touched when ``rows`` rows, ``stride`` bytes apart, each get their first
-    ``written`` bytes written (the rest of each row is allocated but never touched)."""
+    ``written`` bytes written (the rest of each row is allocated but never touched).
+
+    Each row counts the whole pages its written part needs, as for rows that start on a page
+    boundary (the measured case: the scores are among the arena's largest requests and start a
+    region of their own). Rows off page boundaries can touch one page more; that is not added,
+    so that a longer max_length never plans less (a stride one float wider would otherwise
+    count a page per row more than the page-aligned one)."""
     if rows <= 0 or written <= 0:
         return 0
     if stride <= page:
         return rows * stride  # rows share pages: the whole span is touched
-    if stride % page == 0:
-        per_row = ceil(written / page) * page  # every row starts on a page boundary
-    else:
-        per_row = written + page  # unaligned rows: one page more on average
-    return rows * min(stride, per_row)
+    return rows * min(stride, ceil(written / page) * page)
 
 
 def attention_scores(
