@@ -623,6 +623,10 @@ def test_a_phi3_run_that_reaches_4097_tokens_is_planned_as_a_4097_token_prompt(
     assert comp(short, "prompt logits") == 4090 * spec.vocab_size * 4
     assert any("re-runs the whole sequence" in n for n in crossing.notes)
     assert any("re-run the whole sequence" in n for n in short.notes)
+    # what the re-run may keep of the first pass is bounded by the first pass's arena term
+    # (4090 tokens), which the note gives in MiB
+    first = comp(ort(spec, context=8192, prefill=4090, decode_tokens=4), "prompt activations")
+    assert any(f"up to {first / 2**20:,.0f} MiB more" in n for n in crossing.notes)
     # a context that never reaches 4097, or a model of another family: nothing
     assert not any("whole sequence" in n for n in ort(spec, context=4096, prefill=512).notes)
     llama = ort(spec_of("llama-3.2-1b"), context=8192, prefill=4090, decode_tokens=16)

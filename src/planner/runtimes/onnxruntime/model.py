@@ -388,8 +388,11 @@ def phi3_rewind_threshold(spec: ModelSpec, rs: ResolvedSettings) -> int:
     phi3-mha-int4, max_length 8192, onnxruntime 1.32): a 2048-token prompt peaks at 1225 MiB,
     then at 1781 when the generation reaches 4097; a 4000-token prompt at 1691, then 1880;
     a 4096-token prompt at 1692, then 1865 on the second decode step; with the model type set to
-    ``llama`` nothing happens (1707 MiB). What the second pass keeps of the first (90–190 MiB
-    here) is not modelled."""
+    ``llama`` nothing happens (1707 MiB). What the second pass keeps of the first is not
+    counted: onnxruntime's CPU arena keeps the first pass's regions, and the longer requests do
+    not all fit the layout it left (probe_rerun.py: 5–62 % of the first pass's peak on three
+    builds, 188 MiB on phi3-mha-fp32 at 4096 → 4097); the note bounds it by the first pass's
+    arena term."""
     if rs.batch != 1:
         return 0
     arch = spec.architecture.lower()
@@ -688,10 +691,14 @@ def ort_components(
     gathered = weight_total - pk.heap
     notes: list[str] = []
     if rewinds:
+        first_pass = b * rs.prefill * live * 4
         notes.append(
             f"onnxruntime-genai re-runs the whole sequence when a {spec.architecture} run reaches "
             f"{threshold} tokens (the long RoPE factor; generators.cpp phi3_rope_threshold_): the "
-            f"prompt's logits and activations are counted for {threshold} tokens"
+            f"prompt's logits and activations are counted for {threshold} tokens; the CPU arena "
+            f"keeps the first pass's pages too, and the re-run's larger requests do not all fit "
+            f"them: up to {first_pass / MIB:,.0f} MiB more, not counted (measured 5-62 % of it, "
+            "benchmarks/ort_bench/probe_rerun.py)"
         )
     elif threshold and rs.prefill < threshold:  # the threshold is 0 unless max_length reaches it
         notes.append(

@@ -1,0 +1,177 @@
+"""Probe: what a second, longer prompt in the same onnxruntime session keeps of the first.
+
+onnxruntime-genai re-runs a Phi-3 sequence from scratch when it reaches 4097 tokens
+(``phi3_rewind_threshold`` in planner's onnxruntime model); the measured peaks of the phi3-mha
+builds at prompt 4096 / max_length 8192 sit 8–10.6 % above a clean 4097-token prompt, the
+phi3-longrope builds' 0–4.7 %. This probe takes onnxruntime-genai out of it: a plain CPU
+``InferenceSession`` of the builder's model.onnx runs the prompts of a sequence one after the
+other (empty past, every output bound to a caller-allocated buffer as genai binds its logits
+and KV cache, so that only activations and kernel scratch come from the CPU arena), in a fresh
+process per sequence, and records after each run the peak (VmHWM, reset before the run through
+/proc/self/clear_refs) and the RSS above the process after the session was created. With
+onnxruntime's default logger at INFO it also records every arena extension BFCArena logs
+(``core/framework/bfc_arena.cc``: the request that did not fit any free chunk, and the region
+size allocated for it).
+
+    python3 benchmarks/ort_bench/probe_rerun.py            # BENCH_WORK holds the v2 builds
+    python3 benchmarks/ort_bench/probe_rerun.py --builds phi3-mha-fp32 --sequences 4096,4097
+    python3 benchmarks/ort_bench/probe_rerun.py --summarize     # the table, from the file
+
+Output: benchmarks/results/ort_rerun_probe.json. Standard library only here; the child needs the
+benchmark venv's onnxruntime and numpy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+WORK = Path(os.environ.get("BENCH_WORK", "/work/bench-work"))
+OUT = REPO / "benchmarks" / "results" / "ort_rerun_probe.json"
+VENVS = {"1.32": "venv-ort132", "1.31": "venv-ort131"}
+MIB = 2**20
+BUILDS = ("phi3-mha-fp32", "phi3-longrope-fp32", "llama-gqa-fp32")
+SEQUENCES = ("4097", "4096,4097", "4000,4097", "2048,4097", "2048", "1024,2048", "2048,2048")
+
+CHILD = r"""
+import json, os, sys
+import numpy as np
+import onnxruntime as ort
+model_dir, seq = sys.argv[1], [int(x) for x in sys.argv[2].split(",")]
+cfg = json.load(open(os.path.join(model_dir, "genai_config.json")))["model"]["decoder"]
+layers, kvh, hd = cfg["num_hidden_layers"], cfg["num_key_value_heads"], cfg["head_size"]
+def status(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) * 1024
+ort.set_default_logger_severity(1)  # INFO: BFCArena logs every extension
+s = ort.InferenceSession(os.path.join(model_dir, "model.onnx"), providers=["CPUExecutionProvider"])
+names = {i.name for i in s.get_inputs()}
+outputs = s.get_outputs()
+base = status("VmRSS")
+print("READY", flush=True, file=sys.stderr)
+for p in seq:
+    feeds = {"input_ids": np.ones((1, p), np.int64), "attention_mask": np.ones((1, p), np.int64)}
+    for i in range(layers):
+        for kv in ("key", "value"):
+            feeds[f"past_key_values.{i}.{kv}"] = np.zeros((1, kvh, 0, hd), np.float32)
+    binding = s.io_binding()
+    for k, v in feeds.items():
+        if k in names:
+            binding.bind_cpu_input(k, v)
+    keep = []
+    for o in outputs:
+        shape = [1, p, o.shape[-1]] if o.name == "logits" else [1, kvh, p, hd]
+        a = np.empty(shape, np.float32)
+        keep.append(a)
+        binding.bind_output(o.name, "cpu", 0, np.float32, shape, a.ctypes.data)
+    del feeds
+    open("/proc/self/clear_refs", "w").write("5")
+    s.run_with_iobinding(binding)
+    peak, rss = status("VmHWM"), status("VmRSS")
+    bound = sum(a.nbytes for a in keep)
+    del keep, binding
+    print("PASS", p, peak - base - bound, rss - base - bound, flush=True, file=sys.stderr)
+"""
+
+EXTEND = re.compile(r"Extending BFCArena.*?rounded_bytes:(\d+)")
+EXTENDED = re.compile(r"Extended allocation by (\d+) bytes")
+
+
+def run_sequence(python: str, model_dir: Path, seq: str) -> dict[str, Any]:
+    proc = subprocess.run(
+        [python, "-c", CHILD, str(model_dir), seq],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
+    if proc.returncode != 0:
+        return {"error": (proc.stderr.strip().splitlines() or ["?"])[-1][:300]}
+    # the child writes its markers to stderr, where onnxruntime logs: the extensions logged
+    # between READY and a pass's PASS line are that pass's
+    passes: list[dict[str, Any]] = []
+    pending: list[int] = []
+    extensions: list[dict[str, int]] = []
+    ready = False
+    for line in proc.stderr.splitlines():
+        if line.startswith("READY"):
+            ready = True
+        elif line.startswith("PASS "):
+            _, p, peak, rss = line.split()
+            passes.append(
+                {
+                    "prompt": int(p),
+                    "peak_mib": round(int(peak) / MIB, 1),
+                    "rss_after_mib": round(int(rss) / MIB, 1),
+                    "arena_extensions": extensions,
+                }
+            )
+            extensions = []
+        elif ready and (m := EXTEND.search(line)):
+            pending.append(int(m.group(1)))
+        elif ready and (m := EXTENDED.search(line)) and pending:
+            extensions.append({"request": pending.pop(0), "region": int(m.group(1))})
+    return {"passes": passes}
+
+
+def summarize(results: list[dict[str, Any]]) -> None:
+    """Per two-pass sequence: the second pass's peak minus a clean run of its length (what it
+    kept of the first), as MiB and as a share of the first pass's peak."""
+    clean = {
+        (r["ort"], r["build"], r["passes"][0]["prompt"]): r["passes"][0]["peak_mib"]
+        for r in results
+        if len(r.get("passes", [])) == 1
+    }
+    print(
+        "| onnxruntime | build | prompts | first pass | second pass | clean second | kept | kept / first |"
+    )
+    print("|---|---|---|---:|---:|---:|---:|---:|")
+    for r in results:
+        passes = r.get("passes", [])
+        if len(passes) != 2 or (r["ort"], r["build"], passes[1]["prompt"]) not in clean:
+            continue
+        first, second = passes[0]["peak_mib"], passes[1]["peak_mib"]
+        base = clean[(r["ort"], r["build"], passes[1]["prompt"])]
+        print(
+            f"| {r['ort']} | {r['build']} | {r['sequence']} | {first} | {second} | {base} | "
+            f"{second - base:.1f} | {(second - base) / first:.0%} |"
+        )
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--builds", nargs="*", default=list(BUILDS))
+    ap.add_argument("--sequences", nargs="*", default=list(SEQUENCES))
+    ap.add_argument("--ort", nargs="*", default=list(VENVS), choices=list(VENVS))
+    ap.add_argument("--summarize", action="store_true", help="only print the table of the file")
+    args = ap.parse_args()
+    if args.summarize:
+        summarize(json.loads(OUT.read_text()))
+        return 0
+    results: list[dict[str, Any]] = []
+    for ort in args.ort:
+        python = str(WORK / VENVS[ort] / "bin" / "python")
+        for build in args.builds:
+            model_dir = WORK / "models_v2" / "onnx" / build
+            for seq in args.sequences:
+                r = run_sequence(python, model_dir, seq)
+                r.update({"ort": ort, "build": build, "sequence": seq})
+                results.append(r)
+                print(json.dumps(r), flush=True)
+    OUT.write_text(json.dumps(results, indent=1) + "\n")
+    print(f"wrote {OUT}", file=sys.stderr)
+    summarize(results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
