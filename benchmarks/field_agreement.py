@@ -147,8 +147,15 @@ def report(verdicts: list[Verdict]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.parse_args(argv)
-    raw = yaml.safe_load((FIELD / "reports.yaml").read_text())
+    parser.add_argument(
+        "--reports",
+        type=Path,
+        default=FIELD / "reports.yaml",
+        help="reports file (default tests/field/reports.yaml; the second batch, collected after "
+        "the model was frozen: tests/field/reports_batch2.yaml)",
+    )
+    args = parser.parse_args(argv)
+    raw = yaml.safe_load(args.reports.read_text())
     with tempfile.TemporaryDirectory() as tmp:
         verdicts = evaluate_all(raw, stage(Path(tmp)))
     print("\n".join(report(verdicts)))

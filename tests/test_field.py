@@ -228,3 +228,63 @@ def test_holdout_is_reported(verdicts: list[Verdict]) -> None:
         if v.scored and not v.agrees:
             print(f"  disagrees: {v.report.id} ({v.report.outcome})")
     assert sum(a.scored for a in rows[:2]) == rows[2].scored
+
+
+# --------------------------------------------------------------------------------------------
+# The second batch: collected after the device model was frozen (nothing tuned on it)
+
+RAW2: list[dict[str, Any]] = yaml.safe_load((FIELD / "reports_batch2.yaml").read_text())
+
+BATCH2_DISAGREEMENTS: dict[str, str] = {
+    "mlc-1388-iphone14promax-openhermes25-mistral7b-q3f16_1": (
+        "settings not stated: planner takes MLC's defaults (context 4096, prefill 4096); the lib "
+        "the PR reused was built with prefill 128 (mlc-1320), which passes"
+    ),
+    "mlc-1741-pixel7-8gb-llama-2-7b-chat-q4f16_1": (
+        "an 8 GB Android ran a 7B model at the default context; planner's 8 GB foreground "
+        "budget (4.2 GB, from the first batch's crashes at ~4.2 GB) fails it"
+    ),
+    "mlc-1741-pixel7-8gb-mistral-7b-instruct-v0.2-q4f16_1": "as the Llama-2-7B on the same phone",
+    "mlc-3083-iphone13pro-qwen2.5-3b-q4f16_1": (
+        "ran at context 1024 on a 6 GB iPhone; planner fails it by 194 MiB under the "
+        "non-entitled limit (the app's entitlement is not stated)"
+    ),
+    "mlc-3270-galaxys21-8gb-qwen3-0.6b-q0f16": (
+        "ran 'stable ~5.5 GB' (Android profiler) on an 8 GB phone: above planner's 4.2 GB "
+        "foreground budget"
+    ),
+}
+"""Second-batch reports planner disagrees with (BENCHMARKS.md §4): recorded, not tuned away."""
+
+
+def test_batch2_is_well_formed_and_new(profiles: tuple[DeviceProfile, ...]) -> None:
+    import hashlib
+
+    ids = [r["id"] for r in RAW2]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert not set(ids) & {r["id"] for r in RAW}
+    assert not {r["link"] for r in RAW2} & {r["link"] for r in RAW}
+    known = {p.id for p in profiles}
+    for raw in RAW2:
+        report = parse_report(raw)
+        rule = int(hashlib.sha1(report.id.encode()).hexdigest(), 16) % 3 == 2
+        assert report.split == ("holdout" if rule else "tune"), report.id
+        assert report.outcome in ("ran", "oom", "refused", "crash-unclear"), report.id
+        assert len(raw["quote"]) <= 300, report.id
+        for config in report.configs:
+            assert (FIELD / config).is_file(), (report.id, config)
+        assert all(pid in known for pid in report.profiles), report.id
+
+
+def test_batch2_disagreements_are_the_recorded_ones(
+    tmp_path_factory: pytest.TempPathFactory, profiles: tuple[DeviceProfile, ...]
+) -> None:
+    """Every disagreement on the unseen batch is listed with its reason; agreement printed."""
+    verdicts = evaluate_all(RAW2, _stage(tmp_path_factory.mktemp("field2")), profiles)
+    a = agreement("batch 2", verdicts)
+    print(f"batch 2: {a.agreed}/{a.scored} agree, {a.skipped} skipped")
+    disagree = {v.report.id for v in verdicts if v.scored and not v.agrees}
+    assert disagree == set(BATCH2_DISAGREEMENTS), (
+        f"new: {sorted(disagree - set(BATCH2_DISAGREEMENTS))}; "
+        f"now agreeing: {sorted(set(BATCH2_DISAGREEMENTS) - disagree)}"
+    )
