@@ -16,11 +16,16 @@ loads them in (``run_measure_v2.py --results-tag evicted``); the earlier v2 runs
 libraries as pip had just written them (large folios: a higher import baseline, a lower added
 peak on 1.32). Builds first measured after ``UNSEEN_AFTER`` form the set ``v2-unseen``: the 30
 builds never measured before, run once the model's last change was committed.
+``ort_measured_v2_ort130-evicted.json`` (set ``v2-ort130``) runs every v2 build once per shape
+with onnxruntime 1.30.0 and onnxruntime-genai 0.17.1, a version pair the model has no terms for:
+planner plans it as the oldest version it knows (1.31.1) and says so, and the set shows how that
+transfers (``run_measure_v2.py --ort 1.30 --repeats 1 --results-tag ort130-evicted``).
 
 Errors are signed, (estimate − measured) / measured: negative is an under-estimate.
 
     python benchmarks/ort_accuracy.py [--measured FILE ...] [--root BENCH_WORK]
                                       [--split fit|holdout] [--cases] [--detail]
+                                      [--builds] [--spread]
 """
 
 from __future__ import annotations
@@ -48,6 +53,8 @@ TARGET_MEDIAN, TARGET_WORST = 3.0, 6.0
 FROZEN_AT = "2026-12-01T20:45:00+0000"
 """When the onnxruntime model's last change was committed: v2 records measured after it (set
 ``v2-after``: builds of families the model had never been run against) cannot have shaped it."""
+EVICTED_SETS = ("v2-evicted", "v2-unseen", "v2-ort130")
+"""The sets measured with the model's files and the runtime's libraries evicted first."""
 UNSEEN_AFTER = "2026-12-01T23:11:12+0000"
 """The commit after which the 30 v2 builds never measured before were run (evicted state, set
 ``v2-unseen``): no modelling had seen any of their numbers (commit 4b99301 counted Gemma-2's
@@ -87,6 +94,9 @@ def load_cases(files: list[Path], root: Path) -> list[Case]:
         data = json.loads(path.read_text())
         data = data["cases"] if isinstance(data, dict) else data
         name = "v2" if any("ort_version" in r for r in data) else "v1"
+        if "ort130" in path.name:  # a version the model never saw: its own set
+            records += [("v2-ort130", r) for r in data]
+            continue
         if "evicted" in path.name:
             first: dict[str, str] = {}
             for r in data:
@@ -172,16 +182,25 @@ def print_builds(cases: list[Case]) -> None:
         lambda: defaultdict(list)
     )
     for c in cases:
-        if c.set in ("v2-evicted", "v2-unseen"):
-            by_build[(c.set, c.build, c.split)][_minor(c.version)].append(c)
+        if c.set in EVICTED_SETS:
+            # a build's cases on every version in one row, whichever set they came from
+            name = "v2-unseen" if c.set == "v2-unseen" else "v2-evicted"
+            if c.set == "v2-ort130":
+                name = next(
+                    (d.set for d in cases if d.build == c.build and d.set in EVICTED_SETS[:2]),
+                    name,
+                )
+            by_build[(name, c.build, c.split)][_minor(c.version)].append(c)
+    minors = sorted({v for vs in by_build.values() for v in vs})
+    cols = " / ".join(minors)
     print(
-        "| set | build | split | cases | median abs % (1.31 / 1.32) | "
-        "worst % at prompt/max_length (1.31 / 1.32) |"
+        f"| set | build | split | cases | median abs % ({cols}) | "
+        f"worst % at prompt/max_length ({cols}) |"
     )
     print("|---|---|---|---:|---|---|")
     for (name, build, split), versions in sorted(by_build.items()):
         med, worst = [], []
-        for v in ("1.31", "1.32"):
+        for v in minors:
             cs = versions.get(v, [])
             if not cs:
                 med.append("–")
@@ -193,23 +212,64 @@ def print_builds(cases: list[Case]) -> None:
         count = sum(len(cs) for cs in versions.values())
         print(f"| {name} | {build} | {split} | {count} | {' / '.join(med)} | {' / '.join(worst)} |")
     print()
-    evicted = [c for c in cases if c.set in ("v2-evicted", "v2-unseen")]
+    evicted = [c for c in cases if c.set in EVICTED_SETS]
     print(
         "| evicted sets together | onnxruntime | cases | median abs % | p90 abs % | worst abs % "
         "| mean signed % | under / over |"
     )
     print("|---|---|---:|---:|---:|---:|---:|---:|")
-    for v in ("1.31", "1.32"):
+    for v in minors:
         cs = [c for c in evicted if _minor(c.version) == v]
         if cs:
-            print(f"| v2-evicted + v2-unseen | {v} | {summary(cs)} |")
+            label = "v2-ort130 (not modelled)" if v == "1.30" else "v2-evicted + v2-unseen"
+            print(f"| {label} | {v} | {summary(cs)} |")
     worst_of: dict[str, float] = defaultdict(float)
     for c in evicted:
+        if _minor(c.version) == "1.30":
+            continue  # the ±2 / ±6 % counts are over the modelled versions
         worst_of[c.build] = max(worst_of[c.build], abs(c.error))
     within = {t: sum(w <= t for w in worst_of.values()) for t in (2.0, 6.0)}
     print(
         f"\nbuilds within ±2 % on every case: {within[2.0]} of {len(worst_of)}; "
         f"within ±6 %: {within[6.0]}\n"
+    )
+
+
+def print_spread(top: int = 12) -> None:
+    """Run-to-run spread of the measurement itself: every case measured three times or more
+    (the per-run logs beside the median files), max − min over the median."""
+    runs: dict[tuple[str, str, int, int, str], list[float]] = defaultdict(list)
+    for name in ("ort_measured_v2_runs.jsonl", "ort_measured_v2_evicted_runs.jsonl"):
+        path = RESULTS / name
+        if not path.exists():
+            continue
+        state = "evicted" if "evicted" in name else "fresh"
+        for line in path.read_text().splitlines():
+            r = json.loads(line)
+            if r.get("added_peak_bytes") is not None:
+                key = (state, r["build_id"], r["prefill"], r["context"], r["ort"])
+                runs[key].append(r["added_peak_bytes"] / MIB)
+    rows = sorted(
+        (
+            ((max(v) - min(v)) / statistics.median(v) * 100, k, v)
+            for k, v in runs.items()
+            if len(v) >= 3
+        ),
+        reverse=True,
+    )
+    if not rows:
+        print("no case measured three times")
+        return
+    print("| library state | build | prompt | max_length | onnxruntime | runs (MiB) | spread % |")
+    print("|---|---|---:|---:|---|---|---:|")
+    for spread, (state, build, p, c, v), xs in rows[:top]:
+        shown = ", ".join(f"{x:.0f}" for x in xs)
+        print(f"| {state} | {build} | {p} | {c} | {v} | {shown} | {spread:.1f} |")
+    spreads = [r[0] for r in rows]
+    middle = statistics.median(spreads)
+    print(
+        f"\n{len(rows)} cases measured ≥ 3 times: median spread {middle:.1f} %, "
+        f"{sum(x > 2 for x in spreads)} above 2 %\n"
     )
 
 
@@ -235,11 +295,20 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="a row per build of the evicted sets (v2-evicted, v2-unseen): median and worst",
     )
+    ap.add_argument(
+        "--spread",
+        action="store_true",
+        help="only the run-to-run spread of the cases measured three times or more",
+    )
     args = ap.parse_args(argv)
+    if args.spread:
+        print_spread()
+        return 0
     files = args.measured or [
         RESULTS / "ort_measured.json",
         RESULTS / "ort_measured_v2.json",
         RESULTS / "ort_measured_v2_evicted.json",
+        RESULTS / "ort_measured_v2_ort130-evicted.json",
     ]
     cases = [c for c in load_cases(files, args.root) if not args.split or c.split == args.split]
     cases = run(cases)

@@ -202,7 +202,8 @@ def _dequant(w: OrtWeights) -> int:
     more better (llama-gqa-int8-acc1: −0.5…+1.3 % against +2.2…+3.0 %), but a 16-token prompt
     holds more than even this sum on onnxruntime 1.31 (385 MiB measured, median of 3, against
     363 planned; 361 on 1.32): the larger count is kept, as the side that does not fail a
-    deployment that would run (BENCHMARKS.md §2)."""
+    deployment that would run (BENCHMARKS.md §2). That build's runs spread by 6–13 % (342–395
+    MiB at 16 tokens, six runs per version), more than the two counts differ."""
     return 4 * (w.largest_kn + w.layer_kn)
 
 
