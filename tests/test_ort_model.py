@@ -627,6 +627,14 @@ def test_a_phi3_run_that_reaches_4097_tokens_is_planned_as_a_4097_token_prompt(
     # (4090 tokens), which the note gives in MiB
     first = comp(ort(spec, context=8192, prefill=4090, decode_tokens=4), "prompt activations")
     assert any(f"up to {first / 2**20:,.0f} MiB more" in n for n in crossing.notes)
+    # genai_config's session_options can turn the memory pattern off: the note says so instead
+    off = replace(
+        spec, settings=replace(spec.settings, session_options=(("enable_mem_pattern", "false"),))
+    )
+    quiet = ort(off, context=8192, prefill=4090, decode_tokens=16)
+    assert any("enable_mem_pattern is off" in n for n in quiet.notes)
+    assert not any("MiB more" in n for n in quiet.notes)
+    assert comp(quiet, "prompt logits") == comp(crossing, "prompt logits")
     # a context that never reaches 4097, or a model of another family: nothing
     assert not any("whole sequence" in n for n in ort(spec, context=4096, prefill=512).notes)
     llama = ort(spec_of("llama-3.2-1b"), context=8192, prefill=4090, decode_tokens=16)

@@ -53,7 +53,11 @@ def status(key):
         if line.startswith(key + ":"):
             return int(line.split()[1]) * 1024
 ort.set_default_logger_severity(1)  # INFO: BFCArena logs every extension
-s = ort.InferenceSession(os.path.join(model_dir, "model.onnx"), providers=["CPUExecutionProvider"])
+so = ort.SessionOptions()
+so.enable_mem_pattern = sys.argv[3] == "1"
+s = ort.InferenceSession(
+    os.path.join(model_dir, "model.onnx"), so, providers=["CPUExecutionProvider"]
+)
 names = {i.name for i in s.get_inputs()}
 outputs = s.get_outputs()
 base = status("VmRSS")
@@ -86,9 +90,9 @@ EXTEND = re.compile(r"Extending BFCArena.*?rounded_bytes:(\d+)")
 EXTENDED = re.compile(r"Extended allocation by (\d+) bytes")
 
 
-def run_sequence(python: str, model_dir: Path, seq: str) -> dict[str, Any]:
+def run_sequence(python: str, model_dir: Path, seq: str, mem_pattern: bool) -> dict[str, Any]:
     proc = subprocess.run(
-        [python, "-c", CHILD, str(model_dir), seq],
+        [python, "-c", CHILD, str(model_dir), seq, "1" if mem_pattern else "0"],
         capture_output=True,
         text=True,
         timeout=1800,
@@ -127,23 +131,29 @@ def summarize(results: list[dict[str, Any]]) -> None:
     """Per two-pass sequence: the second pass's peak minus a clean run of its length (what it
     kept of the first), as MiB and as a share of the first pass's peak."""
     clean = {
-        (r["ort"], r["build"], r["passes"][0]["prompt"]): r["passes"][0]["peak_mib"]
+        (r["ort"], r["build"], r.get("mem_pattern", "on"), r["passes"][0]["prompt"]): r["passes"][
+            0
+        ]["peak_mib"]
         for r in results
         if len(r.get("passes", [])) == 1
     }
     print(
-        "| onnxruntime | build | prompts | first pass | second pass | clean second | kept | kept / first |"
+        "| onnxruntime | build | memory pattern | prompts | first pass | second pass | "
+        "clean second | kept | kept / first |"
     )
-    print("|---|---|---|---:|---:|---:|---:|---:|")
+    print("|---|---|---|---|---:|---:|---:|---:|---:|")
     for r in results:
         passes = r.get("passes", [])
-        if len(passes) != 2 or (r["ort"], r["build"], passes[1]["prompt"]) not in clean:
+        if len(passes) != 2:
+            continue
+        key = (r["ort"], r["build"], r.get("mem_pattern", "on"), passes[1]["prompt"])
+        if key not in clean:
             continue
         first, second = passes[0]["peak_mib"], passes[1]["peak_mib"]
-        base = clean[(r["ort"], r["build"], passes[1]["prompt"])]
+        base = clean[key]
         print(
-            f"| {r['ort']} | {r['build']} | {r['sequence']} | {first} | {second} | {base} | "
-            f"{second - base:.1f} | {(second - base) / first:.0%} |"
+            f"| {r['ort']} | {r['build']} | {key[2]} | {r['sequence']} | {first} | {second} | "
+            f"{base} | {second - base:.1f} | {(second - base) / first:.0%} |"
         )
 
 
@@ -152,6 +162,13 @@ def main() -> int:
     ap.add_argument("--builds", nargs="*", default=list(BUILDS))
     ap.add_argument("--sequences", nargs="*", default=list(SEQUENCES))
     ap.add_argument("--ort", nargs="*", default=list(VENVS), choices=list(VENVS))
+    ap.add_argument(
+        "--mem-pattern",
+        nargs="*",
+        default=["on", "off"],
+        choices=["on", "off"],
+        help="onnxruntime's memory pattern (SessionOptions.enable_mem_pattern): on is the default",
+    )
     ap.add_argument("--summarize", action="store_true", help="only print the table of the file")
     args = ap.parse_args()
     if args.summarize:
@@ -163,10 +180,11 @@ def main() -> int:
         for build in args.builds:
             model_dir = WORK / "models_v2" / "onnx" / build
             for seq in args.sequences:
-                r = run_sequence(python, model_dir, seq)
-                r.update({"ort": ort, "build": build, "sequence": seq})
-                results.append(r)
-                print(json.dumps(r), flush=True)
+                for pattern in args.mem_pattern:
+                    r = run_sequence(python, model_dir, seq, pattern == "on")
+                    r.update({"ort": ort, "build": build, "sequence": seq, "mem_pattern": pattern})
+                    results.append(r)
+                    print(json.dumps(r), flush=True)
     OUT.write_text(json.dumps(results, indent=1) + "\n")
     print(f"wrote {OUT}", file=sys.stderr)
     summarize(results)

@@ -390,10 +390,12 @@ def phi3_rewind_threshold(spec: ModelSpec, rs: ResolvedSettings) -> int:
     then at 1781 when the generation reaches 4097; a 4000-token prompt at 1691, then 1880;
     a 4096-token prompt at 1692, then 1865 on the second decode step; with the model type set to
     ``llama`` nothing happens (1707 MiB). What the second pass keeps of the first is not
-    counted: onnxruntime's CPU arena keeps the first pass's regions, and the longer requests do
-    not all fit the layout it left (probe_rerun.py: 5–62 % of the first pass's peak on three
-    builds, 188 MiB on phi3-mha-fp32 at 4096 → 4097); the note bounds it by the first pass's
-    arena term."""
+    counted: onnxruntime's memory-pattern cache keys a run by the XOR of its input dims
+    (session_state.cc ``CalculateMemoryPatternsKey``), which is the same for every genai prompt
+    run, so the re-run allocates the first prompt's pattern block and its own, larger tensors
+    beside it (probe_rerun.py: +172 MiB on phi3-mha-fp32 at 4096 → 4097, +16 with
+    ``enable_mem_pattern`` off); the note bounds it by the first pass's arena term and names the
+    option, or says it is off (``_mem_pattern_off``)."""
     if rs.batch != 1:
         return 0
     arch = spec.architecture.lower()
@@ -693,14 +695,26 @@ def ort_components(
     notes: list[str] = []
     if rewinds:
         first_pass = b * rs.prefill * live * 4
-        notes.append(
+        text = (
             f"onnxruntime-genai re-runs the whole sequence when a {spec.architecture} run reaches "
             f"{threshold} tokens (the long RoPE factor; generators.cpp phi3_rope_threshold_): the "
-            f"prompt's logits and activations are counted for {threshold} tokens; the CPU arena "
-            f"keeps the first pass's pages too, and the re-run's larger requests do not all fit "
-            f"them: up to {first_pass / MIB:,.0f} MiB more, not counted (measured 5-62 % of it, "
-            "benchmarks/ort_bench/probe_rerun.py)"
+            f"prompt's logits and activations are counted for {threshold} tokens"
         )
+        if _mem_pattern_off(spec):
+            text += (
+                "; enable_mem_pattern is off, so the re-run reuses the first prompt's arena "
+                "(measured: phi3-mha-int4 at 4096 / 8192 peaks 1,696 MiB, 1,827 with it on)"
+            )
+        else:
+            text += (
+                "; onnxruntime's memory-pattern cache keys runs by the XOR of their input dims, "
+                "so the re-run finds the first prompt's pattern, allocates its block and places "
+                f"its larger tensors beside it in new arena space: up to {first_pass / MIB:,.0f} "
+                "MiB more, not counted (the phi3-mha builds: +180 to +195 MiB). Set "
+                '"enable_mem_pattern": false in genai_config.json\'s session_options to avoid it '
+                "(docs/onnxruntime-model.md)"
+            )
+        notes.append(text)
     elif threshold and rs.prefill < threshold:  # the threshold is 0 unless max_length reaches it
         notes.append(
             f"a {spec.architecture} generation that reaches {threshold} tokens makes "
@@ -726,6 +740,12 @@ def ort_components(
             "RSS (docs/onnxruntime-model.md)"
         )
     return tuple(comps), max(0, gathered), per_token, tuple(notes)
+
+
+def _mem_pattern_off(spec: ModelSpec) -> bool:
+    """genai_config.json's session_options turn onnxruntime's memory pattern off."""
+    value = dict(spec.settings.session_options).get("enable_mem_pattern", "")
+    return value.strip().lower() in ("false", "0")
 
 
 def fixed_bytes(components: tuple[Component, ...]) -> int:

@@ -1,0 +1,237 @@
+"""Replay an onnxruntime allocation trace through a model of its BFC arena.
+
+The research tool behind docs/onnxruntime-model.md's account of the Phi-3 re-run: ``alloc_trace.c``
+logs the exact request sequence of a run with the CPU arena off; this script replays it through
+the rules of ``core/framework/bfc_arena.cc`` (requests rounded to 256 bytes; bins by power of two
+of size / 256; best fit by (size, address) from the request's bin upward; a chunk split when it
+is at least twice the request or would waste 128 MiB; free chunks coalesced with free
+neighbours; ``kNextPowerOfTwo`` regions from 1 MiB, doubled on every extension that did not
+already have to grow) and counts the pages each request's bytes cover, pass by pass. A region's
+pages are resident once written, and stay (BFC never returns a region).
+
+Validated against onnxruntime 1.32's own arena on llama-gqa-fp32 (a 4096- then a 4097-token
+prompt): BFC's INFO log lists the same extensions, request for request (16, 16, 32, 64, 128,
+256 MiB, then 512 MiB for the first 44.01 MiB MLP buffer), and with the memory pattern off the
+replay's second-pass growth equals the measured one (+55 MiB). A memory-pattern block (the
+first request of a pass that reuses a cached pattern) is counted as untouched: only the tensors
+that fit their slots write it, and a longer prompt's do not.
+
+    python3 benchmarks/ort_bench/bfc_sim.py TRACE [TRACE ...]
+    # a trace: gcc -O2 -shared -fPIC -o /tmp/alloc_trace.so benchmarks/ort_bench/alloc_trace.c -ldl
+    #          ALLOC_TRACE=t.log LD_PRELOAD=/tmp/alloc_trace.so VENV/bin/python \\
+    #              benchmarks/ort_bench/bfc_sim.py --child MODEL_DIR 4096,4097 1
+
+Standard library only (the child needs onnxruntime and numpy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import os
+import sys
+from pathlib import Path
+
+MIN_ALLOCATION = 256
+BINS = 21
+MAX_DEAD = 128 << 20
+INITIAL_REGION = 1 << 20
+PAGE = 4096
+MIB = 2**20
+
+
+def rounded(n: int) -> int:
+    return (n + MIN_ALLOCATION - 1) // MIN_ALLOCATION * MIN_ALLOCATION
+
+
+def bin_of(n: int) -> int:
+    return min(BINS - 1, (max(n, MIN_ALLOCATION) >> 8).bit_length() - 1)
+
+
+class Chunk:
+    __slots__ = ("next", "prev", "ptr", "region", "size", "used")
+
+    def __init__(self, ptr: int, size: int, region: int) -> None:
+        self.ptr, self.size, self.region = ptr, size, region
+        self.used = False
+        self.prev: Chunk | None = None
+        self.next: Chunk | None = None
+
+
+class Arena:
+    """BFC arena state: regions, chunks, free bins and the pages written so far."""
+
+    def __init__(self) -> None:
+        self.curr = INITIAL_REGION
+        self.bins: list[list[tuple[int, int]]] = [[] for _ in range(BINS)]
+        self.chunks: dict[int, Chunk] = {}
+        self.top = 1 << 46  # regions are mmap'ed, top-down
+        self.regions: list[tuple[int, int]] = []
+        self.written: list[set[int]] = []
+        self.extensions: list[tuple[int, int]] = []
+
+    def _insert(self, c: Chunk) -> None:
+        bisect.insort(self.bins[bin_of(c.size)], (c.size, c.ptr))
+
+    def _remove(self, c: Chunk) -> None:
+        b = self.bins[bin_of(c.size)]
+        b.pop(bisect.bisect_left(b, (c.size, c.ptr)))
+
+    def _extend(self, r: int) -> None:
+        grew = False
+        while r > self.curr:
+            self.curr *= 2
+            grew = True
+        size = self.curr
+        if not grew:
+            self.curr *= 2
+        self.top -= size + MIB
+        c = Chunk(self.top, size, len(self.regions))
+        self.regions.append((self.top, size))
+        self.written.append(set())
+        self.chunks[c.ptr] = c
+        self._insert(c)
+        self.extensions.append((r, size))
+
+    def _find(self, r: int) -> Chunk | None:
+        for b in range(bin_of(r), BINS):
+            for size, ptr in self.bins[b]:
+                if size < r:
+                    continue
+                c = self.chunks[ptr]
+                self._remove(c)
+                if c.size >= 2 * r or c.size - r >= MAX_DEAD:
+                    rest = Chunk(c.ptr + r, c.size - r, c.region)
+                    rest.prev, rest.next = c, c.next
+                    if c.next:
+                        c.next.prev = rest
+                    c.next, c.size = rest, r
+                    self.chunks[rest.ptr] = rest
+                    self._insert(rest)
+                c.used = True
+                return c
+        return None
+
+    def alloc(self, n: int, write: bool = True) -> int:
+        r = rounded(n)
+        c = self._find(r)
+        if c is None:
+            self._extend(r)
+            c = self._find(r)
+            assert c is not None
+        if write:
+            base = self.regions[c.region][0]
+            first, last = (c.ptr - base) // PAGE, (c.ptr - base + n - 1) // PAGE
+            self.written[c.region].update(range(first, last + 1))
+        return c.ptr
+
+    def free(self, ptr: int) -> None:
+        c = self.chunks[ptr]
+        c.used = False
+        nxt = c.next
+        if nxt is not None and not nxt.used:
+            self._remove(nxt)
+            c.size += nxt.size
+            c.next = nxt.next
+            if nxt.next:
+                nxt.next.prev = c
+            del self.chunks[nxt.ptr]
+        prv = c.prev
+        if prv is not None and not prv.used:
+            self._remove(prv)
+            prv.size += c.size
+            prv.next = c.next
+            if c.next:
+                c.next.prev = prv
+            del self.chunks[c.ptr]
+            c = prv
+        self._insert(c)
+
+    def resident(self) -> int:
+        return sum(len(w) for w in self.written) * PAGE
+
+
+def replay(path: Path) -> list[tuple[int, float, list[tuple[int, int]]]]:
+    """Per pass: tokens, resident arena MiB after it, and the extensions (request, region)."""
+    arena = Arena()
+    live: dict[str, int] = {}
+    out: list[tuple[int, float, list[tuple[int, int]]]] = []
+    tokens, first = 0, False
+    for line in path.read_text().splitlines():
+        kind, *rest = line.split()
+        if kind == "PASS":
+            tokens, first, arena.extensions = int(rest[0]), True, []
+        elif kind == "END":
+            out.append((tokens, arena.resident() / MIB, arena.extensions))
+        elif tokens and kind == "A":
+            n = int(rest[1])
+            # a pass's first request of 8 MiB or more is a memory-pattern block: left untouched
+            live[rest[0]] = arena.alloc(n, write=not (first and n >= 8 * MIB))
+            first = False
+        elif tokens and kind == "F" and rest[0] in live:
+            arena.free(live.pop(rest[0]))
+    return out
+
+
+CHILD = """
+import json, os, sys
+import numpy as np
+import onnxruntime as ort
+model_dir, seq, pattern = sys.argv[1], [int(x) for x in sys.argv[2].split(",")], sys.argv[3]
+trace = os.environ["ALLOC_TRACE"]
+cfg = json.load(open(os.path.join(model_dir, "genai_config.json")))["model"]["decoder"]
+layers, kvh, hd = cfg["num_hidden_layers"], cfg["num_key_value_heads"], cfg["head_size"]
+so = ort.SessionOptions()
+so.enable_cpu_mem_arena = False
+so.enable_mem_pattern = pattern == "1"
+s = ort.InferenceSession(os.path.join(model_dir, "model.onnx"), so,
+                         providers=["CPUExecutionProvider"])
+names = {i.name for i in s.get_inputs()}
+for p in seq:
+    feeds = {"input_ids": np.ones((1, p), np.int64), "attention_mask": np.ones((1, p), np.int64)}
+    for i in range(layers):
+        for kv in ("key", "value"):
+            feeds[f"past_key_values.{i}.{kv}"] = np.zeros((1, kvh, 0, hd), np.float32)
+    b = s.io_binding()
+    for k, v in feeds.items():
+        if k in names:
+            b.bind_cpu_input(k, v)
+    keep = []
+    for o in s.get_outputs():
+        shape = [1, p, o.shape[-1]] if o.name == "logits" else [1, kvh, p, hd]
+        a = np.empty(shape, np.float32)
+        keep.append(a)
+        b.bind_output(o.name, "cpu", 0, np.float32, shape, a.ctypes.data)
+    with open(trace, "a") as fh:
+        fh.write(f"PASS {p}\\n")
+    s.run_with_iobinding(b)
+    with open(trace, "a") as fh:
+        fh.write(f"END {p}\\n")
+    del keep, b
+"""
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("traces", nargs="*", type=Path)
+    ap.add_argument(
+        "--child",
+        nargs=3,
+        metavar=("MODEL_DIR", "PROMPTS", "MEM_PATTERN"),
+        help="run the traced child (under LD_PRELOAD=alloc_trace.so, ALLOC_TRACE set)",
+    )
+    args = ap.parse_args()
+    if args.child:
+        if "ALLOC_TRACE" not in os.environ:
+            print("set ALLOC_TRACE and LD_PRELOAD (see the docstring)", file=sys.stderr)
+            return 2
+        os.execv(sys.executable, [sys.executable, "-c", CHILD, *args.child])
+    for path in args.traces:
+        for tokens, mib, ext in replay(path):
+            regions = ", ".join(f"{r >> 10} KiB → {s >> 20} MiB" for r, s in ext)
+            print(f"{path.name}: pass {tokens}: arena {mib:.1f} MiB; extensions: {regions or '-'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
