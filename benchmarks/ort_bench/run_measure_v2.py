@@ -51,7 +51,8 @@ RUNS = RESULTS / "ort_measured_v2_runs.jsonl"
 MEDIANS = RESULTS / "ort_measured_v2.json"
 BUILDS = RESULTS / "ort_builds_v2.json"
 CHILD = REPO / "src" / "planner" / "runtimes" / "onnxruntime" / "_measure_child.py"
-VENVS = {"1.32": "venv-ort132", "1.31": "venv-ort131"}
+VENVS = {"1.32": "venv-ort132", "1.31": "venv-ort131", "1.30": "venv-ort130"}
+DEFAULT_ORT = ("1.32", "1.31")  # 1.30 (with onnxruntime-genai 0.17.1): the unseen-version set
 CORE_SHAPES = ((16, 2048), (512, 16384), (2048, 4096), (4096, 8192))
 ROTATING_SHAPES = ((64, 1024), (256, 8192), (1024, 16384), (3072, 4096), (128, 4096), (1536, 12288))
 DECODE_TOKENS = 8
@@ -246,7 +247,7 @@ def summarize(manifest: dict[str, Any]) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", help="build ids (or model ids) to measure")
-    parser.add_argument("--ort", nargs="*", default=list(VENVS), choices=list(VENVS))
+    parser.add_argument("--ort", nargs="*", default=list(DEFAULT_ORT), choices=list(VENVS))
     parser.add_argument("--repeats", type=int, default=REPEATS)
     parser.add_argument(
         "--shape",
