@@ -14,13 +14,15 @@ set -euo pipefail
 work="${BENCH_WORK:?set BENCH_WORK, e.g. /work/bench-work}"
 py="${PYTHON:-python3.11}"
 mkdir -p "$work/logs"
-for pair in "ort132 1.32.0" "ort131 1.31.1"; do
+# venv-ort130 (onnxruntime 1.30.0 with onnxruntime-genai 0.17.1: 0.18.0 needs >= 1.31) measures the
+# set v2-ort130, a version pair planner has no terms for; only the measuring child runs there.
+for pair in "ort132 1.32.0 0.18.0" "ort131 1.31.1 0.18.0" "ort130 1.30.0 0.17.1"; do
     set -- $pair
     venv="$work/venv-$1"
     [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
     "$venv/bin/pip" install --upgrade pip wheel
     "$venv/bin/pip" install "torch==2.13.0"
-    "$venv/bin/pip" install transformers "onnxruntime-genai==0.18.0" "onnxruntime==$2" onnx-ir onnx \
+    "$venv/bin/pip" install transformers "onnxruntime-genai==$3" "onnxruntime==$2" onnx-ir onnx \
         tokenizers safetensors tqdm
     "$venv/bin/python" - <<'PY'
 import importlib
