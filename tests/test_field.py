@@ -13,6 +13,7 @@ on it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -258,8 +259,6 @@ BATCH2_DISAGREEMENTS: dict[str, str] = {
 
 
 def test_batch2_is_well_formed_and_new(profiles: tuple[DeviceProfile, ...]) -> None:
-    import hashlib
-
     ids = [r["id"] for r in RAW2]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
     assert not set(ids) & {r["id"] for r in RAW}
@@ -270,10 +269,13 @@ def test_batch2_is_well_formed_and_new(profiles: tuple[DeviceProfile, ...]) -> N
         rule = int(hashlib.sha1(report.id.encode()).hexdigest(), 16) % 3 == 2
         assert report.split == ("holdout" if rule else "tune"), report.id
         assert report.outcome in ("ran", "oom", "refused", "crash-unclear"), report.id
+        assert report.clarity in ("clear", "partial"), report.id
         assert len(raw["quote"]) <= 300, report.id
         for config in report.configs:
             assert (FIELD / config).is_file(), (report.id, config)
         assert all(pid in known for pid in report.profiles), report.id
+    tune = sum(1 for r in RAW2 if r["split"] == "tune")
+    assert (len(RAW2), tune) == (30, 21)  # tests/field/README.md, "Second batch"
 
 
 def test_batch2_disagreements_are_the_recorded_ones(

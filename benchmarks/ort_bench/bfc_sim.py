@@ -9,12 +9,17 @@ neighbours; ``kNextPowerOfTwo`` regions from 1 MiB, doubled on every extension t
 already have to grow) and counts the pages each request's bytes cover, pass by pass. A region's
 pages are resident once written, and stay (BFC never returns a region).
 
-Validated against onnxruntime 1.32's own arena on llama-gqa-fp32 (a 4096- then a 4097-token
-prompt): BFC's INFO log lists the same extensions, request for request (16, 16, 32, 64, 128,
-256 MiB, then 512 MiB for the first 44.01 MiB MLP buffer), and with the memory pattern off the
-replay's second-pass growth equals the measured one (+55 MiB). A memory-pattern block (the
-first request of a pass that reuses a cached pattern) is counted as untouched: only the tensors
-that fit their slots write it, and a longer prompt's do not.
+Checked against onnxruntime 1.32's own arena (traces in benchmarks/results/alloc_traces/, taken
+with the arena off; the real runs in results/ort_rerun_probe.json, arena on). The replay's
+extensions equal BFC's INFO log request for request on all three builds (phi3-mha-fp32: 16, 16,
+64, 64, 128, 256 MiB regions for a 4096-token prompt, then 512 MiB for the 4097-token pass's
+first 44.01 MiB MLP buffer). Second-pass growth, 4096 → 4097 tokens, memory pattern off:
+replay +16 / +55 / +3 MiB against measured +16 / +55 / +7 (phi3-mha, llama-gqa, phi3-longrope);
+pattern on, with ``--pattern-block``: +156 / +124 / +3 against +172 / +140 / +15. First-pass
+arena pages replay 8–20 MiB below the measured peaks, which also hold non-arena memory. With the pattern
+on, a later pass's first large request is the pattern's block: ``--pattern-block`` leaves it
+unwritten, which is right only when the later prompt is longer (none of its tensors fit the
+block's slots); an equal prompt writes it.
 
     python3 benchmarks/ort_bench/bfc_sim.py TRACE [TRACE ...]
     # a trace: gcc -O2 -shared -fPIC -o /tmp/alloc_trace.so benchmarks/ort_bench/alloc_trace.c -ldl
@@ -151,23 +156,29 @@ class Arena:
         return sum(len(w) for w in self.written) * PAGE
 
 
-def replay(path: Path) -> list[tuple[int, float, list[tuple[int, int]]]]:
-    """Per pass: tokens, resident arena MiB after it, and the extensions (request, region)."""
+def replay(
+    path: Path, pattern_block: bool = False
+) -> list[tuple[int, float, list[tuple[int, int]]]]:
+    """Per pass: tokens, resident arena MiB after it, and the extensions (request, region).
+    ``pattern_block``: from the second pass on, the pass's first request of 8 MiB or more is a
+    memory-pattern block and is left unwritten (a longer prompt's tensors do not fit it)."""
     arena = Arena()
     live: dict[str, int] = {}
     out: list[tuple[int, float, list[tuple[int, int]]]] = []
-    tokens, first = 0, False
+    tokens, first, passes = 0, False, 0
     for line in path.read_text().splitlines():
         kind, *rest = line.split()
         if kind == "PASS":
-            tokens, first, arena.extensions = int(rest[0]), True, []
+            tokens, arena.extensions = int(rest[0]), []
+            passes += 1
+            first = pattern_block and passes > 1
         elif kind == "END":
             out.append((tokens, arena.resident() / MIB, arena.extensions))
         elif tokens and kind == "A":
             n = int(rest[1])
-            # a pass's first request of 8 MiB or more is a memory-pattern block: left untouched
-            live[rest[0]] = arena.alloc(n, write=not (first and n >= 8 * MIB))
-            first = False
+            block = first and n >= 8 * MIB
+            live[rest[0]] = arena.alloc(n, write=not block)
+            first = first and not block
         elif tokens and kind == "F" and rest[0] in live:
             arena.free(live.pop(rest[0]))
     return out
@@ -215,6 +226,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("traces", nargs="*", type=Path)
     ap.add_argument(
+        "--pattern-block",
+        action="store_true",
+        help="leave a later pass's memory-pattern block unwritten (pattern on, longer prompt)",
+    )
+    ap.add_argument(
         "--child",
         nargs=3,
         metavar=("MODEL_DIR", "PROMPTS", "MEM_PATTERN"),
@@ -227,7 +243,7 @@ def main() -> int:
             return 2
         os.execv(sys.executable, [sys.executable, "-c", CHILD, *args.child])
     for path in args.traces:
-        for tokens, mib, ext in replay(path):
+        for tokens, mib, ext in replay(path, args.pattern_block):
             regions = ", ".join(f"{r >> 10} KiB → {s >> 20} MiB" for r, s in ext)
             print(f"{path.name}: pass {tokens}: arena {mib:.1f} MiB; extensions: {regions or '-'}")
     return 0

@@ -1,17 +1,17 @@
-"""Probe: what a second, longer prompt in the same onnxruntime session keeps of the first.
+"""Probe: what a second prompt in the same onnxruntime session costs, memory pattern on and off.
 
 onnxruntime-genai re-runs a Phi-3 sequence from scratch when it reaches 4097 tokens
 (``phi3_rewind_threshold`` in planner's onnxruntime model); the measured peaks of the phi3-mha
-builds at prompt 4096 / max_length 8192 sit 8–10.6 % above a clean 4097-token prompt, the
-phi3-longrope builds' 0–4.7 %. This probe takes onnxruntime-genai out of it: a plain CPU
-``InferenceSession`` of the builder's model.onnx runs the prompts of a sequence one after the
-other (empty past, every output bound to a caller-allocated buffer as genai binds its logits
-and KV cache, so that only activations and kernel scratch come from the CPU arena), in a fresh
-process per sequence, and records after each run the peak (VmHWM, reset before the run through
-/proc/self/clear_refs) and the RSS above the process after the session was created. With
-onnxruntime's default logger at INFO it also records every arena extension BFCArena logs
-(``core/framework/bfc_arena.cc``: the request that did not fit any free chunk, and the region
-size allocated for it).
+builds at prompt 4096 / max_length 8192 sit 8–11 % above planner's. This probe takes
+onnxruntime-genai out of it: a plain CPU ``InferenceSession`` of the builder's model.onnx runs
+the prompts of a sequence one after the other (empty past, every output bound to a
+caller-allocated buffer as genai binds its logits and KV cache, so that only activations and
+kernel scratch come from the CPU arena), in a fresh process per sequence, with
+``SessionOptions.enable_mem_pattern`` on (the default) and off. It records after each run the
+peak (VmHWM, reset before the run through /proc/self/clear_refs) above the session, and every
+arena extension BFCArena logs at INFO (``core/framework/bfc_arena.cc``: the request that fit no
+free chunk, and the region allocated for it). The summary gives each two-pass sequence's growth
+(second peak − first) and what it keeps against a clean run of the second length.
 
     python3 benchmarks/ort_bench/probe_rerun.py            # BENCH_WORK holds the v2 builds
     python3 benchmarks/ort_bench/probe_rerun.py --builds phi3-mha-fp32 --sequences 4096,4097
@@ -138,10 +138,10 @@ def summarize(results: list[dict[str, Any]]) -> None:
         if len(r.get("passes", [])) == 1
     }
     print(
-        "| onnxruntime | build | memory pattern | prompts | first pass | second pass | "
+        "| onnxruntime | build | memory pattern | prompts | first pass | second pass | growth | "
         "clean second | kept | kept / first |"
     )
-    print("|---|---|---|---|---:|---:|---:|---:|---:|")
+    print("|---|---|---|---|---:|---:|---:|---:|---:|---:|")
     for r in results:
         passes = r.get("passes", [])
         if len(passes) != 2:
@@ -153,7 +153,7 @@ def summarize(results: list[dict[str, Any]]) -> None:
         base = clean[key]
         print(
             f"| {r['ort']} | {r['build']} | {key[2]} | {r['sequence']} | {first} | {second} | "
-            f"{base} | {second - base:.1f} | {(second - base) / first:.0%} |"
+            f"{second - first:+.1f} | {base} | {second - base:.1f} | {(second - base) / first:.0%} |"
         )
 
 

@@ -200,10 +200,10 @@ def _dequant(w: OrtWeights) -> int:
     not prepacked (``ComputeBUnpacked``): the lm_head's K × N, and one buffer per MatMul of a
     layer. Counting equal sizes once (one arena chunk per size) fits prompts of 128 tokens and
     more better (llama-gqa-int8-acc1: −0.5…+1.3 % against +2.2…+3.0 %), but a 16-token prompt
-    holds more than even this sum on onnxruntime 1.31 (385 MiB measured, median of 3, against
-    363 planned; 361 on 1.32): the larger count is kept, as the side that does not fail a
-    deployment that would run (BENCHMARKS.md §2). That build's runs spread by 6–13 % (342–395
-    MiB at 16 tokens, six runs per version), more than the two counts differ."""
+    measured more than even this sum on onnxruntime 1.31 (385 MiB, median of 3, against 363
+    planned; 361 on 1.32): the larger count is kept, the side that does not pass a deployment
+    that would fail (BENCHMARKS.md §2). That build's runs spread by 6–13 % (at 16 tokens, six
+    runs per version: 342–395 MiB on 1.31, 339–390 on 1.32), more than the two counts differ."""
     return 4 * (w.largest_kn + w.layer_kn)
 
 
@@ -395,7 +395,7 @@ def phi3_rewind_threshold(spec: ModelSpec, rs: ResolvedSettings) -> int:
     run, so the re-run allocates the first prompt's pattern block and its own, larger tensors
     beside it (probe_rerun.py: +172 MiB on phi3-mha-fp32 at 4096 → 4097, +16 with
     ``enable_mem_pattern`` off); the note bounds it by the first pass's arena term and names the
-    option, or says it is off (``_mem_pattern_off``)."""
+    option, or says it is off (``_pattern_off``)."""
     if rs.batch != 1:
         return 0
     arch = spec.architecture.lower()
@@ -700,17 +700,20 @@ def ort_components(
             f"{threshold} tokens (the long RoPE factor; generators.cpp phi3_rope_threshold_): the "
             f"prompt's logits and activations are counted for {threshold} tokens"
         )
-        if _mem_pattern_off(spec):
+        off = _pattern_off(spec)
+        if off:
             text += (
-                "; enable_mem_pattern is off, so the re-run reuses the first prompt's arena "
-                "(measured: phi3-mha-int4 at 4096 / 8192 peaks 1,696 MiB, 1,827 with it on)"
+                f"; {off} is off, so the re-run gets no stale memory pattern and reuses most of "
+                "the first prompt's memory (measured: phi3-mha-int4 at 4096 / 8192 peaks 1,691 "
+                "MiB, 1,842 with the pattern on; results/ort_mempattern_genai.json)"
             )
         else:
             text += (
                 "; onnxruntime's memory-pattern cache keys runs by the XOR of their input dims, "
                 "so the re-run finds the first prompt's pattern, allocates its block and places "
                 f"its larger tensors beside it in new arena space: up to {first_pass / MIB:,.0f} "
-                "MiB more, not counted (the phi3-mha builds: +180 to +195 MiB). Set "
+                "MiB more, not counted (the phi3-mha builds: +180 to +216 MiB on onnxruntime "
+                "1.30–1.32). Set "
                 '"enable_mem_pattern": false in genai_config.json\'s session_options to avoid it '
                 "(docs/onnxruntime-model.md)"
             )
@@ -742,10 +745,16 @@ def ort_components(
     return tuple(comps), max(0, gathered), per_token, tuple(notes)
 
 
-def _mem_pattern_off(spec: ModelSpec) -> bool:
-    """genai_config.json's session_options turn onnxruntime's memory pattern off."""
-    value = dict(spec.settings.session_options).get("enable_mem_pattern", "")
-    return value.strip().lower() in ("false", "0")
+def _pattern_off(spec: ModelSpec) -> str:
+    """The genai_config.json session option that spares a later prompt run the first one's memory
+    pattern, when set: ``enable_mem_pattern`` false, or ``enable_cpu_mem_arena`` false (planner's
+    own genai-config fragment sets it; without the arena the block is malloc'ed, left unwritten
+    and freed with the run). Empty when neither is."""
+    options = dict(spec.settings.session_options)
+    for key in ("enable_mem_pattern", "enable_cpu_mem_arena"):
+        if options.get(key, "").strip().lower() in ("false", "0"):
+            return key
+    return ""
 
 
 def fixed_bytes(components: tuple[Component, ...]) -> int:
