@@ -16,7 +16,11 @@ extensions equal BFC's INFO log request for request on all three builds (phi3-mh
 first 44.01 MiB MLP buffer). Second-pass growth, 4096 → 4097 tokens, memory pattern off:
 replay +16 / +55 / +3 MiB against measured +16 / +55 / +7 (phi3-mha, llama-gqa, phi3-longrope);
 pattern on, with ``--pattern-block``: +156 / +124 / +3 against +172 / +140 / +15. First-pass
-arena pages replay 8–20 MiB below the measured peaks, which also hold non-arena memory. With the pattern
+arena pages replay 8–20 MiB below the measured peaks, which also hold non-arena memory. On
+MatMulNBits (int4) builds, llama-gqa-int4 and qwen3-tied-int4, the region sizes match pass by
+pass but one small triggering request differs (the trace misses a few small allocations), and
+the second-pass growth replays 14–36 MiB under the measured one (+124 / +213 against +158 / +249
+with the pattern; +55 / +84 against +69 / +114 without). With the pattern
 on, a later pass's first large request is the pattern's block: ``--pattern-block`` leaves it
 unwritten, which is right only when the later prompt is longer (none of its tensors fit the
 block's slots); an equal prompt writes it.
