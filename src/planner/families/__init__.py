@@ -10,7 +10,7 @@ fact. Everything family-specific reads from here.
 
 from __future__ import annotations
 
-from planner.families.config import fact, fact_bool, fact_int, resolve_family
+from planner.families.config import fact, fact_bool, fact_float, fact_int, resolve_family
 from planner.families.layout import (
     FINAL_FC_NAMES,
     Param,
@@ -57,6 +57,7 @@ __all__ = [
     "VisionLayout",
     "fact",
     "fact_bool",
+    "fact_float",
     "fact_int",
     "family",
     "family_layout",

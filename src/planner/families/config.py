@@ -168,6 +168,17 @@ def fact_int(spec: ModelSpec, key: str | None, default: int = 0) -> int:
         return default
 
 
+def fact_float(spec: ModelSpec, key: str, default: float = 0.0) -> float:
+    """A numeric fact (``default`` when absent or not a number)."""
+    raw = fact(spec, key)
+    if raw is None:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        return default
+
+
 def fact_bool(spec: ModelSpec, key: str, default: bool) -> bool:
     """A boolean fact (``default`` when absent)."""
     raw = fact(spec, key)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from math import ceil
 
 from planner.budget import ResolvedSettings
-from planner.families import family
+from planner.families import fact, fact_float, family
 from planner.spec import ModelSpec
 
 WINDOW_SLACK = 16
@@ -61,7 +61,7 @@ def block_live_floats(
     layout = fam.layout
     gated = layout.gated_mlp if layout is not None else True
     post = 1 if layout is not None and "post_feedforward_layernorm" in layout.layer_norms else 0
-    if fam.name == "granite" or _number(dict(spec.extra).get("residual_multiplier"), 1.0):
+    if fam.name == "granite" or fact_float(spec, "residual_multiplier", 1.0) != 1.0:
         post += 1  # the builder's residual_mul: Mul on each block's output
     mlp = (4 * i if gated else 3 * i) + h + post * h
     if int8_block:
@@ -88,14 +88,10 @@ def attention_softcap(spec: ModelSpec) -> float:
     """The attention logits' softcap of the model's GroupQueryAttention (0 when none): the graph's
     ``softcap`` attribute (the ONNX adapter's ``gqa_softcap``), else the config's
     ``attn_logit_softcapping`` (Gemma-2: 50), which the builder writes into that attribute."""
-    facts = dict(spec.extra)
-    text = facts.get("gqa_softcap")
-    if text is None and "attention_op" not in facts:  # planned from a config, not a graph
-        text = facts.get("attn_logit_softcapping")
-    try:
-        value = float(text) if text is not None else 0.0
-    except ValueError:
-        return 0.0
+    key = "gqa_softcap"
+    if fact(spec, key) is None and fact(spec, "attention_op") is None:  # planned from a config
+        key = "attn_logit_softcapping"
+    value = fact_float(spec, key)
     return value if value > 0 else 0.0
 
 
@@ -210,10 +206,10 @@ def logits_buffers(spec: ModelSpec) -> tuple[int, str]:
         why = "ops after the lm_head in the graph: " + ", ".join(chain) + fused
     else:
         chain = []
-        if _number(facts.get("final_logit_softcapping")):
+        if fact_float(spec, "final_logit_softcapping") != 0.0:
             chain = ["Div", "Tanh", "Mul"]
             why = "final_logit_softcapping: the builder's Div, Tanh, Mul"
-        elif _number(facts.get("logits_scaling"), 1.0) or _number(facts.get("logit_scale"), 1.0):
+        elif any(fact_float(spec, k, 1.0) != 1.0 for k in ("logits_scaling", "logit_scale")):
             chain = ["Mul"]
             why = "logits scaled after the lm_head: the builder's Mul"
     if not chain:
@@ -237,11 +233,3 @@ def _nbits_lm_head(spec: ModelSpec) -> bool:
     """The lm_head is a MatMulNBits (a quantized ONNX model that leaves it quantized)."""
     q = spec.quantization
     return dict(q.details).get("op") == "MatMulNBits" and "lm_head" not in q.unquantized
-
-
-def _number(text: str | None, neutral: float = 0.0) -> bool:
-    """A numeric config fact other than its neutral value."""
-    try:
-        return text is not None and float(text) != neutral
-    except ValueError:
-        return False
