@@ -181,15 +181,11 @@ def print_builds(cases: list[Case]) -> None:
     by_build: dict[tuple[str, str, str], dict[str, list[Case]]] = defaultdict(
         lambda: defaultdict(list)
     )
+    # a build's cases on every version in one row, under the set its modelled versions are in
+    row_set = {c.build: c.set for c in cases if c.set in ("v2-evicted", "v2-unseen")}
     for c in cases:
         if c.set in EVICTED_SETS:
-            # a build's cases on every version in one row, whichever set they came from
-            name = "v2-unseen" if c.set == "v2-unseen" else "v2-evicted"
-            if c.set == "v2-ort130":
-                name = next(
-                    (d.set for d in cases if d.build == c.build and d.set in EVICTED_SETS[:2]),
-                    name,
-                )
+            name = row_set.get(c.build, "v2-evicted")
             by_build[(name, c.build, c.split)][_minor(c.version)].append(c)
     minors = sorted({v for vs in by_build.values() for v in vs})
     cols = " / ".join(minors)
