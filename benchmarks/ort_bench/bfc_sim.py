@@ -134,25 +134,24 @@ class Arena:
             self.written[c.region].update(range(first, last + 1))
         return c.ptr
 
+    def _absorb(self, c: Chunk, nxt: Chunk) -> None:
+        """Merge ``nxt`` (c's successor in its region) into ``c`` (bfc_arena.cc ``Merge``)."""
+        c.size += nxt.size
+        c.next = nxt.next
+        if nxt.next:
+            nxt.next.prev = c
+        del self.chunks[nxt.ptr]
+
     def free(self, ptr: int) -> None:
         c = self.chunks[ptr]
         c.used = False
-        nxt = c.next
+        nxt, prv = c.next, c.prev
         if nxt is not None and not nxt.used:
             self._remove(nxt)
-            c.size += nxt.size
-            c.next = nxt.next
-            if nxt.next:
-                nxt.next.prev = c
-            del self.chunks[nxt.ptr]
-        prv = c.prev
+            self._absorb(c, nxt)
         if prv is not None and not prv.used:
             self._remove(prv)
-            prv.size += c.size
-            prv.next = c.next
-            if c.next:
-                c.next.prev = prv
-            del self.chunks[c.ptr]
+            self._absorb(prv, c)
             c = prv
         self._insert(c)
 
@@ -188,42 +187,62 @@ def replay(
     return out
 
 
-CHILD = """
+PROMPT_CHILD = r"""
 import json, os, sys
 import numpy as np
 import onnxruntime as ort
+
+
+def decoder_dims(model_dir):
+    cfg = json.load(open(os.path.join(model_dir, "genai_config.json")))["model"]["decoder"]
+    return cfg["num_hidden_layers"], cfg["num_key_value_heads"], cfg["head_size"]
+
+
+def bind_prompt(session, p, dims):
+    # a p-token prompt with an empty past, every output bound to a buffer of ours as genai binds
+    # its logits and KV cache: returns the binding, the inputs and the output buffers
+    layers, kvh, hd = dims
+    names = {i.name for i in session.get_inputs()}
+    feeds = {"input_ids": np.ones((1, p), np.int64), "attention_mask": np.ones((1, p), np.int64)}
+    for i in range(layers):
+        for kv in ("key", "value"):
+            feeds[f"past_key_values.{i}.{kv}"] = np.zeros((1, kvh, 0, hd), np.float32)
+    binding = session.io_binding()
+    for k, v in feeds.items():
+        if k in names:
+            binding.bind_cpu_input(k, v)
+    outputs = []
+    for o in session.get_outputs():
+        shape = [1, p, o.shape[-1]] if o.name == "logits" else [1, kvh, p, hd]
+        a = np.empty(shape, np.float32)
+        outputs.append(a)
+        binding.bind_output(o.name, "cpu", 0, np.float32, shape, a.ctypes.data)
+    return binding, feeds, outputs
+"""
+"""Child-side source both probes run: the genai decoder's dims and one bound prompt run
+(probe_rerun.py prepends it to its own child)."""
+
+CHILD = (
+    PROMPT_CHILD
+    + """
 model_dir, seq, pattern = sys.argv[1], [int(x) for x in sys.argv[2].split(",")], sys.argv[3]
 trace = os.environ["ALLOC_TRACE"]
-cfg = json.load(open(os.path.join(model_dir, "genai_config.json")))["model"]["decoder"]
-layers, kvh, hd = cfg["num_hidden_layers"], cfg["num_key_value_heads"], cfg["head_size"]
+dims = decoder_dims(model_dir)
 so = ort.SessionOptions()
 so.enable_cpu_mem_arena = False
 so.enable_mem_pattern = pattern == "1"
 s = ort.InferenceSession(os.path.join(model_dir, "model.onnx"), so,
                          providers=["CPUExecutionProvider"])
-names = {i.name for i in s.get_inputs()}
 for p in seq:
-    feeds = {"input_ids": np.ones((1, p), np.int64), "attention_mask": np.ones((1, p), np.int64)}
-    for i in range(layers):
-        for kv in ("key", "value"):
-            feeds[f"past_key_values.{i}.{kv}"] = np.zeros((1, kvh, 0, hd), np.float32)
-    b = s.io_binding()
-    for k, v in feeds.items():
-        if k in names:
-            b.bind_cpu_input(k, v)
-    keep = []
-    for o in s.get_outputs():
-        shape = [1, p, o.shape[-1]] if o.name == "logits" else [1, kvh, p, hd]
-        a = np.empty(shape, np.float32)
-        keep.append(a)
-        b.bind_output(o.name, "cpu", 0, np.float32, shape, a.ctypes.data)
+    b, feeds, keep = bind_prompt(s, p, dims)
     with open(trace, "a") as fh:
         fh.write(f"PASS {p}\\n")
     s.run_with_iobinding(b)
     with open(trace, "a") as fh:
         fh.write(f"END {p}\\n")
-    del keep, b
+    del keep, feeds, b
 """
+)
 
 
 def main() -> int:

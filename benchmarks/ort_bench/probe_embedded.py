@@ -15,17 +15,14 @@ Output: benchmarks/results/ort_embedded_probe.json (multiples of the tensors' by
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
-WORK = Path(os.environ.get("BENCH_WORK", "/work/bench-work"))
-OUT = REPO / "benchmarks" / "results" / "ort_embedded_probe.json"
-VENVS = {"1.32": "venv-ort132", "1.31": "venv-ort131"}
+import run_measure_v2 as rm  # the benchmark's folders and venvs (standard library only)
+
+OUT = rm.RESULTS / "ort_embedded_probe.json"
 MIB = 2**20
 SHAPES = ((40, 4096), (4, 40960), (160, 4096), (16, 40960), (4, 163840))
 """(count, rows): 40 MiB as 40 × 1 MiB and 4 × 10 MiB; 160 MiB as 160 × 1, 16 × 10, 4 × 40 MiB."""
@@ -83,8 +80,8 @@ def main() -> int:
             for kind in ("initializer", "constant"):
                 path = Path(tmp) / f"{kind}-{count}x{rows}.onnx"
                 size = build(path, count, rows, kind)
-                for ver, venv in VENVS.items():
-                    python = str(WORK / venv / "bin" / "python")
+                for ver in rm.DEFAULT_ORT:
+                    python = str(rm.WORK / rm.VENVS[ver] / "bin" / "python")
                     figures = []
                     for model in (empty, path):
                         line = subprocess.run(

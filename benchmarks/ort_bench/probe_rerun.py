@@ -25,29 +25,25 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
-WORK = Path(os.environ.get("BENCH_WORK", "/work/bench-work"))
-OUT = REPO / "benchmarks" / "results" / "ort_rerun_probe.json"
-VENVS = {"1.32": "venv-ort132", "1.31": "venv-ort131"}
+import run_measure_v2 as rm  # the benchmark's folders and venvs (standard library only)
+from bfc_sim import PROMPT_CHILD
+
+OUT = rm.RESULTS / "ort_rerun_probe.json"
 MIB = 2**20
 BUILDS = ("phi3-mha-fp32", "phi3-longrope-fp32", "llama-gqa-fp32")
 SEQUENCES = ("4097", "4096,4097", "4000,4097", "2048,4097", "2048", "1024,2048", "2048,2048")
 
-CHILD = r"""
-import json, os, sys
-import numpy as np
-import onnxruntime as ort
+CHILD = (
+    PROMPT_CHILD
+    + r"""
 model_dir, seq = sys.argv[1], [int(x) for x in sys.argv[2].split(",")]
-cfg = json.load(open(os.path.join(model_dir, "genai_config.json")))["model"]["decoder"]
-layers, kvh, hd = cfg["num_hidden_layers"], cfg["num_key_value_heads"], cfg["head_size"]
+dims = decoder_dims(model_dir)
 def status(key):
     for line in open("/proc/self/status"):
         if line.startswith(key + ":"):
@@ -58,25 +54,10 @@ so.enable_mem_pattern = sys.argv[3] == "1"
 s = ort.InferenceSession(
     os.path.join(model_dir, "model.onnx"), so, providers=["CPUExecutionProvider"]
 )
-names = {i.name for i in s.get_inputs()}
-outputs = s.get_outputs()
 base = status("VmRSS")
 print("READY", flush=True, file=sys.stderr)
 for p in seq:
-    feeds = {"input_ids": np.ones((1, p), np.int64), "attention_mask": np.ones((1, p), np.int64)}
-    for i in range(layers):
-        for kv in ("key", "value"):
-            feeds[f"past_key_values.{i}.{kv}"] = np.zeros((1, kvh, 0, hd), np.float32)
-    binding = s.io_binding()
-    for k, v in feeds.items():
-        if k in names:
-            binding.bind_cpu_input(k, v)
-    keep = []
-    for o in outputs:
-        shape = [1, p, o.shape[-1]] if o.name == "logits" else [1, kvh, p, hd]
-        a = np.empty(shape, np.float32)
-        keep.append(a)
-        binding.bind_output(o.name, "cpu", 0, np.float32, shape, a.ctypes.data)
+    binding, feeds, keep = bind_prompt(s, p, dims)
     del feeds
     open("/proc/self/clear_refs", "w").write("5")
     s.run_with_iobinding(binding)
@@ -85,6 +66,7 @@ for p in seq:
     del keep, binding
     print("PASS", p, peak - base - bound, rss - base - bound, flush=True, file=sys.stderr)
 """
+)
 
 EXTEND = re.compile(r"Extending BFCArena.*?rounded_bytes:(\d+)")
 EXTENDED = re.compile(r"Extended allocation by (\d+) bytes")
@@ -161,7 +143,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--builds", nargs="*", default=list(BUILDS))
     ap.add_argument("--sequences", nargs="*", default=list(SEQUENCES))
-    ap.add_argument("--ort", nargs="*", default=list(VENVS), choices=list(VENVS))
+    ap.add_argument("--ort", nargs="*", default=list(rm.DEFAULT_ORT), choices=list(rm.VENVS))
     ap.add_argument(
         "--mem-pattern",
         nargs="*",
@@ -176,9 +158,9 @@ def main() -> int:
         return 0
     results: list[dict[str, Any]] = []
     for ort in args.ort:
-        python = str(WORK / VENVS[ort] / "bin" / "python")
+        python = str(rm.WORK / rm.VENVS[ort] / "bin" / "python")
         for build in args.builds:
-            model_dir = WORK / "models_v2" / "onnx" / build
+            model_dir = rm.WORK / "models_v2" / "onnx" / build
             for seq in args.sequences:
                 for pattern in args.mem_pattern:
                     r = run_sequence(python, model_dir, seq, pattern == "on")
