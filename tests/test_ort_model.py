@@ -19,6 +19,7 @@ from planner.calibration import Calibration, CalibrationSample, load_calibration
 from planner.checks import check_device
 from planner.device import DeviceProfile
 from planner.errors import ConfigFileError, UsageError
+from planner.registry import read_model
 from planner.runconfig import load_run_config
 from planner.runtimes import estimate, model_for
 from planner.runtimes.onnxruntime.calibrate import calibration_sample, side_by_side
@@ -35,8 +36,10 @@ from planner.spec import ModelSpec, QuantInfo
 
 try:
     from conftest import hf_spec
+    from onnx_factory import GenaiOptions, ModelConfig, build_genai
 except ImportError:  # pragma: no cover
     from tests.conftest import hf_spec
+    from tests.onnx_factory import GenaiOptions, ModelConfig, build_genai
 
 REPO = Path(__file__).resolve().parents[1]
 MIB = 2**20
@@ -376,11 +379,6 @@ def test_cli_estimate_plans_for_the_platform_asked_for() -> None:
 
 @pytest.mark.skipif(not HAS_GENAI or not sys.platform.startswith("linux"), reason="needs genai")
 def test_measure_then_calibrate_brings_the_estimate_within_two_percent(tmp_path: Path) -> None:
-    try:
-        from onnx_factory import GenaiOptions, ModelConfig, build_genai
-    except ImportError:  # pragma: no cover
-        from tests.onnx_factory import GenaiOptions, ModelConfig, build_genai
-
     folder = tmp_path / "model"
     cfg = ModelConfig(
         layers=4,
@@ -412,13 +410,6 @@ def test_int4_kv_inputs_keep_the_attention_head_dim(tmp_path: Path) -> None:
     half the attention's, and genai_config.json's head_size is the real one."""
     import onnx
     from onnx import TensorProto
-
-    from planner.registry import read_model
-
-    try:
-        from onnx_factory import GenaiOptions, ModelConfig, build_genai
-    except ImportError:  # pragma: no cover
-        from tests.onnx_factory import GenaiOptions, ModelConfig, build_genai
 
     cfg = ModelConfig(layers=2, hidden=64, heads=4, kv_heads=2, head_dim=16, intermediate=128)
     build_genai(tmp_path, cfg, GenaiOptions(precision="int4", symbolic_kv_dim=False))
@@ -461,13 +452,6 @@ def test_a_gqa_softcap_materializes_the_prompts_attention_scores(tmp_path: Path)
     (Gemma-2): the adapter reads the attribute from the graph, and the budget counts the pages the
     prompt writes of heads × prompt × present_length fp32 scores, one arena chunk per distinct
     present length (full layers: max_length; sliding layers: window + 16)."""
-    from planner.registry import read_model
-
-    try:
-        from onnx_factory import ModelConfig, build_genai
-    except ImportError:  # pragma: no cover
-        from tests.onnx_factory import ModelConfig, build_genai
-
     plain_cfg = ModelConfig(
         layers=4,
         hidden=128,
@@ -526,13 +510,6 @@ def test_constant_node_tensors_in_the_graph_are_counted_twice_when_glibc_keeps_t
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    from planner.registry import read_model
-
-    try:
-        from onnx_factory import ModelConfig, build_genai
-    except ImportError:  # pragma: no cover
-        from tests.onnx_factory import ModelConfig, build_genai
-
     def with_rope_if(folder: Path, rows_small: int, rows_large: int) -> None:
         build_genai(folder, ModelConfig())
         model = onnx.load(str(folder / "model.onnx"), load_external_data=False)
@@ -589,13 +566,6 @@ def test_constant_node_tensors_in_the_graph_are_counted_twice_when_glibc_keeps_t
 def test_a_quantized_kv_cache_on_a_sliding_window_model_is_flagged(tmp_path: Path) -> None:
     """onnxruntime 1.31/1.32 fail such a run ('sliding_window_cache: KV cache capacity (0) must be
     at least local_window_size'): the budget says so; a float cache or a global model does not."""
-    from planner.registry import read_model
-
-    try:
-        from onnx_factory import ModelConfig, build_genai
-    except ImportError:  # pragma: no cover
-        from tests.onnx_factory import ModelConfig, build_genai
-
     build_genai(tmp_path / "w", ModelConfig(layers=2, local_windows=(64, None)))
     spec = read_model(tmp_path / "w")
 
