@@ -77,4 +77,5 @@ def test_pattern_off_second_pass_needs_no_new_region_and_grows_little() -> None:
         off = sim.replay(TRACES / f"{build}-4096_4097-pattern-off.log")
         on = sim.replay(TRACES / f"{build}-4096_4097-pattern-on.log", pattern_block=True)
         assert off[1][2] == [] and on[1][2][0][1] == 512 << 20
-        assert off[1][1] - off[0][1] < 60 < 100 < on[1][1] - on[0][1]
+        assert off[1][1] - off[0][1] < 60
+        assert on[1][1] - on[0][1] > 100
