@@ -563,6 +563,60 @@ def test_constant_node_tensors_in_the_graph_are_counted_twice_when_glibc_keeps_t
     assert held_big <= comp(estimate(big, settings), "Constant-node tensors") < held_big + 1024
 
 
+def test_the_builders_longrope_if_gives_the_replay_its_rope_tables(tmp_path: Path) -> None:
+    """The builder's LongRoPE graph picks cos_cache / sin_cache with an If on the sequence length
+    (cos_cache_small with the original context's rows, cos_cache_large with the whole
+    context's): the adapter reports both tables' bytes and the switch, and a Phi-3 run that
+    re-runs at 4097 tokens replays them (the re-run's pass takes the long ones)."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from planner.runtimes.onnxruntime.prompt import prompt_shape
+
+    folder = tmp_path / "phi3"
+    build_genai(folder, ModelConfig(model_type="phi3"))
+    model = onnx.load(str(folder / "model.onnx"), load_external_data=False)
+
+    def branch(size: str, rows: int) -> onnx.GraphProto:
+        consts = [
+            helper.make_node(
+                "Constant",
+                [],
+                [f"{kind}_cache_{size}"],
+                f"/{size}/{kind}_cache/Constant",
+                value=numpy_helper.from_array(
+                    np.zeros((rows, 8), np.float32), f"{kind}_cache_{size}"
+                ),
+            )
+            for kind in ("cos", "sin")
+        ]
+        outs = [
+            helper.make_tensor_value_info(f"{k}_cache_{size}", TensorProto.FLOAT, None)
+            for k in ("cos", "sin")
+        ]
+        return helper.make_graph(consts, size, [], outs)
+
+    model.graph.node.append(
+        helper.make_node(
+            "If",
+            ["/model/rope_caches_subgraph/Greater/output_0"],
+            ["cos_cache", "sin_cache"],
+            "/model/rope_caches_subgraph/If",
+            then_branch=branch("large", 16384),
+            else_branch=branch("small", 4096),
+        )
+    )
+    onnx.save(model, str(folder / "model.onnx"))
+    spec = read_model(folder)
+    assert dict(spec.extra)["rope_switch_tables"] == f"{4096 * 32},{16384 * 32},4096"
+    shape = prompt_shape(spec)
+    assert shape is not None and shape.rope_caches == (4096 * 32, 16384 * 32)
+    assert shape.rope_switch == 4096
+    build_genai(tmp_path / "plain")
+    assert "rope_switch_tables" not in dict(read_model(tmp_path / "plain").extra)
+
+
 def test_a_quantized_kv_cache_on_a_sliding_window_model_is_flagged(tmp_path: Path) -> None:
     """onnxruntime 1.31/1.32 fail such a run ('sliding_window_cache: KV cache capacity (0) must be
     at least local_window_size'): the budget says so; a float cache or a global model does not."""
@@ -593,22 +647,26 @@ def test_a_phi3_run_that_reaches_4097_tokens_is_planned_as_a_4097_token_prompt(
     assert comp(short, "prompt logits") == 4090 * spec.vocab_size * 4
     assert any("re-runs the whole sequence" in n for n in crossing.notes)
     assert any("re-run the whole sequence" in n for n in short.notes)
-    # what the re-run may keep of the first pass is bounded by the first pass's arena term
-    # (4090 tokens), which the note gives in MiB
-    first = comp(short, "prompt activations")
-    assert any(f"up to {first / 2**20:,.0f} MiB more" in n for n in crossing.notes)
-    # genai_config's session_options can turn the memory pattern off: the note says so instead
-    off = replace(
-        spec, settings=replace(spec.settings, session_options=(("enable_mem_pattern", "false"),))
-    )
-    quiet = ort(off, context=8192, prefill=4090, decode_tokens=16)
+    # what the re-run keeps beside the first pass: a replay of the arena over both passes,
+    # bounded by the first pass's arena term (4090 tokens); the note gives it in MiB
+    rerun, first = comp(crossing, "re-run"), comp(short, "prompt activations")
+    assert 0 < rerun <= first
+    assert any(f"counts {rerun / 2**20:,.0f} MiB" in n for n in crossing.notes)
+    assert comp(short, "re-run") == 0
+
+    # genai_config's session_options can turn the memory pattern off: the replay then holds no
+    # pattern block (less, not nothing: the longer tensors do not all fit the freed chunks); with
+    # the arena off nothing is replayed
+    def with_options(*options: tuple[str, str]) -> MemoryBudget:
+        s = replace(spec, settings=replace(spec.settings, session_options=options))
+        return ort(s, context=8192, prefill=4090, decode_tokens=16)
+
+    quiet = with_options(("enable_mem_pattern", "false"))
     assert any("enable_mem_pattern is off" in n for n in quiet.notes)
-    no_arena = replace(
-        spec, settings=replace(spec.settings, session_options=(("enable_cpu_mem_arena", "false"),))
-    )
-    arena_off = ort(no_arena, context=8192, prefill=4090, decode_tokens=16)
+    assert 0 < comp(quiet, "re-run") < rerun
+    arena_off = with_options(("enable_cpu_mem_arena", "false"))
     assert any("enable_cpu_mem_arena is off" in n for n in arena_off.notes)
-    assert not any("MiB more" in n for n in quiet.notes)
+    assert comp(arena_off, "re-run") == 0
     assert comp(quiet, "prompt logits") == comp(crossing, "prompt logits")
     # a context that never reaches 4097, or a model of another family: nothing
     assert not any("whole sequence" in n for n in ort(spec, context=4096, prefill=512).notes)

@@ -83,6 +83,9 @@ def graph_spec(source: Path, layout: Layout, graph: Graph) -> ModelSpec:
             ("constant_bytes", str(constants)),
             ("constant_largest_bytes", str(largest_constant)),
         )
+    switch = graph.rope_switch()
+    if switch is not None:
+        extra += (("rope_switch_tables", ",".join(str(n) for n in switch)),)
     softcap = structure.attention_softcap(ctx, attn.nodes)
     if softcap:
         extra += (("gqa_softcap", f"{softcap:g}"),)

@@ -167,6 +167,33 @@ class Graph:
                 largest = max(largest, nbytes)
         return total, largest
 
+    def rope_switch(self) -> tuple[int, int, int] | None:
+        """(bytes of the short cos table, bytes of the long one, rows of the short one) when an
+        ``If`` picks the rotary caches by sequence length (the builder's LongRoPE graph: its
+        branches hold ``cos_cache_small`` / ``cos_cache_large`` as Constant nodes); else None.
+        The short table has the original context's rows, the switch point."""
+        for node in self.by_op.get("If", ()):
+            if not any("cos_cache" in o for o in node.outputs):
+                continue
+            tables: list[tuple[int, int]] = []
+            for a in node.proto.attribute:
+                if a.type != _ATTR_GRAPH:
+                    continue
+                for sub in a.g.node:
+                    if sub.op_type != "Constant" or not any("cos" in o for o in sub.output):
+                        continue
+                    for attr in sub.attribute:
+                        entry = DTYPES.get(attr.t.data_type) if attr.type == _ATTR_TENSOR else None
+                        if attr.name != "value" or entry is None or len(attr.t.dims) != 2:
+                            continue
+                        dims = tuple(attr.t.dims)
+                        numel = checked_dims(dims, self.path, f"Constant node {text(sub.name)!r}")
+                        tables.append(((numel * entry[1] + 7) // 8, dims[0]))
+            if len(tables) == 2:
+                (small, rows), (large, _) = sorted(tables)
+                return small, large, rows
+        return None
+
     def value_info(self, name: str) -> ValueInfo | None:
         """A graph input's or output's type and shape (parsed on first use)."""
         info = self._infos.get(name)

@@ -32,6 +32,7 @@ from planner.budget import (
 from planner.calibration import CalibrationEntry
 from planner.families import ParamKind, fact_int, param_groups
 from planner.quant import OrtScheme, dtype_bytes
+from planner.runtimes.onnxruntime.arena import second_pass_growth
 from planner.runtimes.onnxruntime.platforms import OrtPlatform
 from planner.runtimes.onnxruntime.prompt import (
     WINDOW_SLACK,
@@ -39,7 +40,9 @@ from planner.runtimes.onnxruntime.prompt import (
     block_live_floats,
     layer_windows,
     logits_buffers,
+    prompt_shape,
 )
+from planner.runtimes.onnxruntime.rerun import pattern_off, phi3_rewind_threshold, rerun_note
 from planner.runtimes.onnxruntime.versions import VersionTerms
 from planner.runtimes.onnxruntime.weights import ort_weight_bytes
 from planner.spec import ModelSpec
@@ -378,31 +381,6 @@ class OrtContext:
     decode_tokens: int
 
 
-def phi3_rewind_threshold(spec: ModelSpec, rs: ResolvedSettings) -> int:
-    """The sequence length at which onnxruntime-genai re-runs a Phi-3 sequence from scratch, or 0.
-
-    Phi-3 (and PhiMoE) switch from the short to the long RoPE factor past 4096 positions (8192
-    for Phi-3-small); genai recomputes the KV cache then: when the sequence length reaches
-    4097 (8193) it rewinds to 0 and appends the whole sequence as one prompt (genai PR #1161,
-    src/generators.cpp ``InitializePhi3RopeThreshold``, standard_decoding_strategy.cpp; batch 1,
-    every device but DML and some TensorRT-RTX setups). Measured (probe_logits_decode.py,
-    phi3-mha-int4, max_length 8192, onnxruntime 1.32): a 2048-token prompt peaks at 1225 MiB,
-    then at 1781 when the generation reaches 4097; a 4000-token prompt at 1691, then 1880;
-    a 4096-token prompt at 1692, then 1865 on the second decode step; with the model type set to
-    ``llama`` nothing happens (1707 MiB). What the second pass keeps of the first is not
-    counted: onnxruntime's memory-pattern cache keys a run by the XOR of its input dims
-    (session_state.cc ``CalculateMemoryPatternsKey``), which is the same for every genai prompt
-    run, so the re-run allocates the first prompt's pattern block and its own, larger tensors
-    beside it (probe_rerun.py: +172 MiB on phi3-mha-fp32 at 4096 → 4097, +16 with
-    ``enable_mem_pattern`` off); the note bounds it by the first pass's arena term and names the
-    option, or says it is off (``_pattern_off``)."""
-    if rs.batch != 1:
-        return 0
-    arch = spec.architecture.lower()
-    threshold = {"phi3": 4097, "phimoe": 4097, "phi3small": 8193}.get(arch, 0)
-    return threshold if rs.context >= threshold else 0
-
-
 def kv_layout(spec: ModelSpec, rs: ResolvedSettings, decode_tokens: int) -> tuple[int, int, bool]:
     """(KV bytes at the peak, bytes per token of a full-attention sequence, preallocated).
 
@@ -516,7 +494,12 @@ def ort_components(
     live = sum(n for _, n in blocks)
     arena = b * t * live * 4
     scores, score_lengths = attention_scores(spec, rs, plat.page_bytes, prealloc)
-    prompt = logits + arena + scores + pk.dequant
+    off = pattern_off(spec)
+    shape = prompt_shape(spec, int8_block) if rewinds and rs.prefill < threshold else None
+    rerun = 0
+    if shape is not None and off != "enable_cpu_mem_arena":
+        rerun = second_pass_growth(shape, rs.prefill, threshold, b, pattern=not off)
+    prompt = logits + arena + rerun + scores + pk.dequant
     if prealloc:
         kv_term = kv_bytes
     else:
@@ -592,6 +575,25 @@ def ort_components(
             source="MECHANISMS.md §7; bfc_arena.cc; benchmarks/ort_arena_probe.py",
         )
     )
+    if rerun:
+        comps.append(
+            Component(
+                ACTIVATIONS,
+                "re-run: arena space beside the first prompt's",
+                rerun,
+                "arena pages a replay of BFC writes for a prompt pass of the first length and "
+                "then one of the re-run's, minus the re-run alone"
+                + ("" if off else " (the first pass's memory-pattern block held, unwritten)"),
+                (
+                    ("first_pass_tokens", str(rs.prefill)),
+                    ("rerun_tokens", str(threshold)),
+                    ("memory_pattern", "off" if off else "on"),
+                ),
+                source="runtimes/onnxruntime/arena.py (bfc_arena.cc rules over the builder "
+                "layout's requests, checked against benchmarks/results/alloc_traces); "
+                "session_state.cc CalculateMemoryPatternsKey",
+            )
+        )
     if scores:
         comps.append(
             Component(
@@ -694,30 +696,7 @@ def ort_components(
     gathered = weight_total - pk.heap
     notes: list[str] = []
     if rewinds:
-        first_pass = b * rs.prefill * live * 4
-        text = (
-            f"onnxruntime-genai re-runs the whole sequence when a {spec.architecture} run reaches "
-            f"{threshold} tokens (the long RoPE factor; generators.cpp phi3_rope_threshold_): the "
-            f"prompt's logits and activations are counted for {threshold} tokens"
-        )
-        off = _pattern_off(spec)
-        if off:
-            text += (
-                f"; {off} is off, so the re-run gets no stale memory pattern and reuses most of "
-                "the first prompt's memory (measured: phi3-mha-int4 at 4096 / 8192 peaks 1,691 "
-                "MiB, 1,842 with the pattern on; results/ort_mempattern_genai.json)"
-            )
-        else:
-            text += (
-                "; onnxruntime's memory-pattern cache keys runs by the XOR of their input dims, "
-                "so the re-run finds the first prompt's pattern, allocates its block and places "
-                f"its larger tensors beside it in new arena space: up to {first_pass / MIB:,.0f} "
-                "MiB more, not counted (the phi3-mha builds: +180 to +216 MiB on onnxruntime "
-                "1.30–1.32). Set "
-                '"enable_mem_pattern": false in genai_config.json\'s session_options to avoid it '
-                "(docs/onnxruntime-model.md)"
-            )
-        notes.append(text)
+        notes.append(rerun_note(spec, threshold, rerun, b * rs.prefill * live * 4, off, shape))
     elif threshold and rs.prefill < threshold:  # the threshold is 0 unless max_length reaches it
         notes.append(
             f"a {spec.architecture} generation that reaches {threshold} tokens makes "
@@ -743,18 +722,6 @@ def ort_components(
             "RSS (docs/onnxruntime-model.md)"
         )
     return tuple(comps), max(0, gathered), per_token, tuple(notes)
-
-
-def _pattern_off(spec: ModelSpec) -> str:
-    """The genai_config.json session option that spares a later prompt run the first one's memory
-    pattern, when set: ``enable_mem_pattern`` false, or ``enable_cpu_mem_arena`` false (planner's
-    own genai-config fragment sets it; without the arena the block is malloc'ed, left unwritten
-    and freed with the run). Empty when neither is."""
-    options = dict(spec.settings.session_options)
-    for key in ("enable_mem_pattern", "enable_cpu_mem_arena"):
-        if options.get(key, "").strip().lower() in ("false", "0"):
-            return key
-    return ""
 
 
 def fixed_bytes(components: tuple[Component, ...]) -> int:

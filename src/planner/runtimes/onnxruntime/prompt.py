@@ -8,7 +8,8 @@ from __future__ import annotations
 from math import ceil
 
 from planner.budget import ResolvedSettings
-from planner.families import fact, fact_float, family
+from planner.families import fact, fact_float, fact_int, family
+from planner.runtimes.onnxruntime.arena import PromptShape
 from planner.spec import ModelSpec
 
 WINDOW_SLACK = 16
@@ -77,6 +78,55 @@ def block_live_floats(
     if fam.name == "lfm2":
         blocks.append(("convolution", 8 * h))
     return tuple(blocks)
+
+
+def prompt_shape(spec: ModelSpec, int8_block: int | None = None) -> PromptShape | None:
+    """The request shape ``arena.prompt_requests`` replays, for the layouts the traces cover:
+    GroupQueryAttention with packed QKV and no bias or q/k norms, a gated MLP, no post-norms,
+    residual multipliers, MoE or convolution blocks. None for any other layout (the caller falls
+    back to a bound).
+
+    The long-RoPE tables are the graph's (the ONNX adapter's ``rope_switch_tables``: short,
+    long, short rows) or, for a config, what the builder writes for it: the original context's
+    and the whole context's rows of rotary_dim / 2 fp32 values, when
+    ``original_max_position_embeddings`` is below the context."""
+    fam = family(spec.architecture)
+    lay = fam.layout
+    if (
+        lay is None
+        or not lay.gated_mlp
+        or lay.qkv_bias
+        or fam.qk_norm
+        or lay.moe is not None
+        or lay.special is not None
+        or "post_feedforward_layernorm" in lay.layer_norms
+        or fact_float(spec, "residual_multiplier", 1.0) != 1.0
+        or fam.name in ("granite", "lfm2")
+        or not spec.intermediate_size
+    ):
+        return None
+    q = spec.num_attention_heads * spec.head_dim
+    kv = spec.num_kv_heads * spec.head_dim
+    caches, switch = (0, 0), 0
+    raw = fact(spec, "rope_switch_tables")
+    parts = raw.split(",") if raw else []
+    if len(parts) == 3 and all(p.isdigit() for p in parts):
+        caches, switch = (int(parts[0]), int(parts[1])), int(parts[2])
+    else:
+        original = fact_int(spec, "original_max_position_embeddings")
+        if 0 < original < (spec.max_context or 0):
+            half = int(spec.head_dim * fact_float(spec, "partial_rotary_factor", 1.0)) // 2
+            caches, switch = (original * half * 4, (spec.max_context or 0) * half * 4), original
+    return PromptShape(
+        hidden=spec.hidden_size,
+        qkv=q + 2 * kv,
+        q=q,
+        intermediate=spec.intermediate_size,
+        layers=spec.num_layers,
+        int8_block=int8_block,
+        rope_caches=caches,
+        rope_switch=switch,
+    )
 
 
 def layer_live_floats(spec: ModelSpec, int8_block: int | None = None) -> int:

@@ -1,0 +1,284 @@
+"""onnxruntime's CPU arena replayed over a prompt's allocation requests (pure).
+
+Two prompt runs in one process share the arena, and what the second one adds depends on where
+BFC (``core/framework/bfc_arena.cc``) places its tensors among the first one's regions: the Phi-3
+re-run (a 4097-token pass after a 4096-token prompt) grows the arena by anything from 3 to 172 MiB
+on builds whose single-pass live sets are alike. This module derives the request sequence of one
+builder-layout prompt pass from the model's dimensions and replays it through BFC's rules; the
+planner counts the difference the second pass makes.
+
+The request sequence, read from traces of real runs (``benchmarks/ort_bench/alloc_trace.c``,
+arena off, ``benchmarks/results/alloc_traces/``): onnxruntime's allocation planner gives a pass a
+handful of buffers that later layers reuse, all held to the end of the run — two hidden-size
+tensors, the packed QKV, the rotary caches a long-RoPE ``If`` selects, two more hidden-size tensors
+(attention output, o_proj output) and three intermediate-size ones (gate, up, their product) —
+while each layer's GroupQueryAttention takes two packed-QKV-size scratch copies and a flash
+attention tile buffer, and each int8-compute MatMulNBits a quantized-input workspace
+(K × (1 + 8 / block) bytes per token), all freed when the kernel returns. Replayed, this sequence
+gives the same arena extensions and the same second-pass growth as the traced requests, to the
+MiB, on phi3-mha-fp32, phi3-longrope-fp32, llama-gqa-fp32 and llama-gqa-int4
+(``tests/test_ort_arena.py``).
+
+With the memory pattern on, a second prompt run finds the first one's cached pattern (the key is
+the XOR of all input dims, the same for every genai prompt run; ``session_state.cc``
+``CalculateMemoryPatternsKey``) and allocates its block first; a longer prompt's tensors do not fit
+its slots, so the block stays unwritten and they go beside it.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import pairwise
+from math import ceil
+
+MIN_ALLOCATION = 256
+"""BFC rounds every request up to 256 bytes (``kMinAllocationSize``)."""
+BINS = 21
+"""Free-chunk bins by power of two of size / 256 (``kNumBins``)."""
+MAX_DEAD = 128 << 20
+"""A chunk is split when it is twice the request or would waste 128 MiB
+(``kMaxDeadBytesInChunk``)."""
+INITIAL_REGION = 1 << 20
+"""``initial_chunk_size_bytes`` default; regions double from it (``kNextPowerOfTwo``)."""
+PAGE = 4096
+FLASH_TILES = 1_116_160
+"""GroupQueryAttention's flash-attention tile buffer (MLAS ``buffer_size_per_thread`` × threads),
+taken per call; its size follows the thread count and L2 size (1,116,160 bytes in every traced
+run on the 2-core bench machine; 1,314,816 with head size 128). About 1 MiB either way: it only
+places a small chunk."""
+
+
+@dataclass(frozen=True, slots=True)
+class PromptShape:
+    """What a builder-layout prompt pass allocates, per token (fp32 values) and in bytes."""
+
+    hidden: int
+    qkv: int
+    """Packed Q, K and V width (q + 2 kv)."""
+    q: int
+    intermediate: int
+    layers: int
+    int8_block: int | None
+    """MatMulNBits block size when they quantize their input (accuracy level 4), else None."""
+    rope_caches: tuple[int, int] = (0, 0)
+    """Bytes of one long-RoPE cos (or sin) table for prompts up to the original context and
+    beyond it (0, 0 when the graph has no long-RoPE ``If``)."""
+    rope_switch: int = 0
+    """The original context: longer prompts take the long tables."""
+
+
+Event = tuple[bool, int, int]
+"""(allocate?, request id, bytes)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PassRequests:
+    """One prompt pass's requests in order, and which of them it holds to its end."""
+
+    events: tuple[Event, ...]
+    held: tuple[int, ...]
+
+
+def prompt_requests(shape: PromptShape, tokens: int, batch: int = 1) -> PassRequests:
+    """The requests one prompt pass of ``tokens`` makes, in order (see the module docstring)."""
+    events: list[Event] = []
+    planned: list[int] = []
+
+    def alloc(n: int) -> int:
+        events.append((True, len(events), n))
+        return len(events) - 1
+
+    def free(k: int) -> None:
+        events.append((False, k, 0))
+
+    def tensor(width: int) -> int:
+        return alloc(batch * tokens * width * 4)
+
+    def workspace(k_dim: int) -> None:
+        if shape.int8_block:
+            free(alloc(ceil(batch * tokens * k_dim * (1 + 8 / shape.int8_block))))
+
+    planned += [tensor(shape.hidden), tensor(shape.hidden)]
+    for layer in range(shape.layers):
+        if layer == 0:
+            planned.append(tensor(shape.qkv))
+        workspace(shape.hidden)
+        if layer == 0 and shape.rope_caches[0]:
+            table = shape.rope_caches[0 if tokens <= shape.rope_switch else 1]
+            planned += [alloc(table), alloc(table)]
+        scratch = (tensor(shape.qkv), tensor(shape.qkv), alloc(FLASH_TILES))
+        for k in reversed(scratch):
+            free(k)
+        if layer == 0:
+            planned.append(tensor(shape.hidden))
+        workspace(shape.q)
+        if layer == 0:
+            planned += [tensor(shape.hidden), tensor(shape.intermediate)]
+        workspace(shape.hidden)
+        if layer == 0:
+            planned.append(tensor(shape.intermediate))
+        workspace(shape.hidden)
+        if layer == 0:
+            planned.append(tensor(shape.intermediate))
+        workspace(shape.intermediate)
+    for k in planned:
+        free(k)
+    return PassRequests(tuple(events), tuple(planned))
+
+
+def planned_bytes(requests: PassRequests) -> int:
+    """The memory pattern's block: the buffers a pass holds to its end, each rounded as BFC
+    rounds it."""
+    sizes = {k: n for is_alloc, k, n in requests.events if is_alloc}
+    return sum(_rounded(sizes[k]) for k in requests.held)
+
+
+def _rounded(n: int) -> int:
+    return (n + MIN_ALLOCATION - 1) // MIN_ALLOCATION * MIN_ALLOCATION
+
+
+def _bin(n: int) -> int:
+    return min(BINS - 1, (max(n, MIN_ALLOCATION) >> 8).bit_length() - 1)
+
+
+class _Chunk:
+    __slots__ = ("next", "prev", "ptr", "region", "size", "used")
+
+    def __init__(self, ptr: int, size: int, region: int) -> None:
+        self.ptr, self.size, self.region = ptr, size, region
+        self.used = False
+        self.prev: _Chunk | None = None
+        self.next: _Chunk | None = None
+
+
+class _Arena:
+    """BFC state: regions, chunks, free bins, and the pages written so far (local to one
+    replay; the module's functions stay pure)."""
+
+    def __init__(self) -> None:
+        self.curr = INITIAL_REGION
+        self.bins: list[list[tuple[int, int]]] = [[] for _ in range(BINS)]
+        self.chunks: dict[int, _Chunk] = {}
+        self.top = 1 << 46
+        self.bases: list[int] = []
+        self.written: list[set[int]] = []
+
+    def _insert(self, c: _Chunk) -> None:
+        bisect.insort(self.bins[_bin(c.size)], (c.size, c.ptr))
+
+    def _remove(self, c: _Chunk) -> None:
+        b = self.bins[_bin(c.size)]
+        b.pop(bisect.bisect_left(b, (c.size, c.ptr)))
+
+    def _extend(self, r: int) -> None:
+        # Extend: the region size doubles until the request fits; a region that did not have
+        # to grow doubles the next one.
+        grew = False
+        while r > self.curr:
+            self.curr *= 2
+            grew = True
+        size = self.curr
+        if not grew:
+            self.curr *= 2
+        self.top -= size + INITIAL_REGION
+        c = _Chunk(self.top, size, len(self.bases))
+        self.bases.append(self.top)
+        self.written.append(set())
+        self.chunks[c.ptr] = c
+        self._insert(c)
+
+    def _find(self, r: int) -> _Chunk | None:
+        # Best fit by (size, address) from the request's bin upward.
+        for b in range(_bin(r), BINS):
+            for size, ptr in self.bins[b]:
+                if size < r:
+                    continue
+                c = self.chunks[ptr]
+                self._remove(c)
+                if c.size >= 2 * r or c.size - r >= MAX_DEAD:
+                    rest = _Chunk(c.ptr + r, c.size - r, c.region)
+                    rest.prev, rest.next = c, c.next
+                    if c.next:
+                        c.next.prev = rest
+                    c.next, c.size = rest, r
+                    self.chunks[rest.ptr] = rest
+                    self._insert(rest)
+                c.used = True
+                return c
+        return None
+
+    def alloc(self, n: int, write: bool = True) -> int:
+        r = _rounded(n)
+        c = self._find(r)
+        if c is None:
+            self._extend(r)
+            c = self._find(r)
+            assert c is not None  # a fresh region always fits the request
+        if write and n:
+            offset = c.ptr - self.bases[c.region]
+            self.written[c.region].update(range(offset // PAGE, (offset + n - 1) // PAGE + 1))
+        return c.ptr
+
+    def _absorb(self, c: _Chunk, nxt: _Chunk) -> None:
+        c.size += nxt.size
+        c.next = nxt.next
+        if nxt.next:
+            nxt.next.prev = c
+        del self.chunks[nxt.ptr]
+
+    def free(self, ptr: int) -> None:
+        c = self.chunks[ptr]
+        c.used = False
+        nxt, prv = c.next, c.prev
+        if nxt is not None and not nxt.used:
+            self._remove(nxt)
+            self._absorb(c, nxt)
+        if prv is not None and not prv.used:
+            self._remove(prv)
+            self._absorb(prv, c)
+            c = prv
+        self._insert(c)
+
+    def resident(self) -> int:
+        return sum(len(w) for w in self.written) * PAGE
+
+
+def arena_pages(
+    shape: PromptShape, passes: Sequence[int], batch: int = 1, pattern: bool = True
+) -> int:
+    """Bytes of arena pages written after prompt passes of these lengths in one session.
+
+    With ``pattern``, every pass after the first allocates the previous pass's pattern block
+    first, leaves it unwritten (a longer pass's tensors do not fit its slots) and frees it at
+    the end; so the lengths must rise (an equal or shorter pass would write the block, which is
+    not replayed here)."""
+    if pattern and any(b <= a for a, b in pairwise(passes)):
+        raise ValueError("with the memory pattern, prompt lengths must rise")
+    arena = _Arena()
+    block = 0
+    for tokens in passes:
+        requests = prompt_requests(shape, tokens, batch)
+        held = arena.alloc(block, write=False) if pattern and block else None
+        ptrs: dict[int, int] = {}
+        for is_alloc, k, n in requests.events:
+            if is_alloc:
+                ptrs[k] = arena.alloc(n)
+            else:
+                arena.free(ptrs.pop(k))
+        if held is not None:
+            arena.free(held)
+        block = planned_bytes(requests)
+    return arena.resident()
+
+
+@lru_cache(maxsize=256)  # a suggest search asks for the same few shapes many times
+def second_pass_growth(
+    shape: PromptShape, first: int, second: int, batch: int = 1, pattern: bool = True
+) -> int:
+    """Arena pages a ``second``-token prompt pass adds after a ``first``-token one (first <
+    second), beyond what the second pass alone would write."""
+    both = arena_pages(shape, (first, second), batch, pattern)
+    return max(0, both - arena_pages(shape, (second,), batch, pattern))

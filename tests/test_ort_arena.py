@@ -1,0 +1,139 @@
+"""planner's arena replay (runtimes/onnxruntime/arena.py) against the requests real runs made.
+
+benchmarks/results/alloc_traces/ holds every request onnxruntime 1.32 made (arena off, one
+posix_memalign each) for a 4096-token prompt pass and then a 4097-token one, on four builder
+exports; test_bfc_replay.py checks that replaying those traces reproduces onnxruntime's own
+arena log. Here the request sequence planner derives from the model's dimensions alone must
+write the same arena pages, pass by pass, as the traced requests do.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from planner.runtimes.onnxruntime.arena import (
+    PromptShape,
+    arena_pages,
+    planned_bytes,
+    prompt_requests,
+    second_pass_growth,
+)
+from planner.runtimes.onnxruntime.prompt import prompt_shape
+from planner.spec import ModelSpec
+
+ROOT = Path(__file__).resolve().parents[1]
+TRACES = ROOT / "benchmarks" / "results" / "alloc_traces"
+BUILDS = json.loads((ROOT / "benchmarks" / "results" / "ort_builds_v2.json").read_text())
+MIB = 2**20
+LONGROPE = (4096 * 32 * 4, 16384 * 32 * 4)
+"""phi3-longrope's If tables: cos_cache_small [4096, 32] and cos_cache_large [16384, 32], fp32
+(read from its model.onnx; the manifest keeps only the HF config)."""
+
+
+def _bfc_sim() -> ModuleType:
+    path = ROOT / "benchmarks" / "ort_bench" / "bfc_sim.py"
+    spec = importlib.util.spec_from_file_location("bfc_sim", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _shape(build: str) -> PromptShape:
+    rec = BUILDS[build]
+    cfg = rec["hf_config"]
+    q = cfg["num_attention_heads"] * cfg["head_dim"]
+    kv = cfg["num_key_value_heads"] * cfg["head_dim"]
+    int8 = rec["block_size"] if rec["accuracy_level"] == 4 else None
+    rope = LONGROPE if rec["model_id"] == "phi3-longrope" else (0, 0)
+    return PromptShape(
+        hidden=cfg["hidden_size"],
+        qkv=q + 2 * kv,
+        q=q,
+        intermediate=cfg["intermediate_size"],
+        layers=cfg["num_hidden_layers"],
+        int8_block=int8,
+        rope_caches=rope,
+        rope_switch=4096 if rope[0] else 0,
+    )
+
+
+@pytest.mark.parametrize(
+    "build", ["phi3-mha-fp32", "phi3-longrope-fp32", "llama-gqa-fp32", "llama-gqa-int4"]
+)
+@pytest.mark.parametrize("pattern", ["on", "off"])
+def test_derived_requests_write_the_pages_the_traced_requests_write(
+    build: str, pattern: str
+) -> None:
+    traced = _bfc_sim().replay(
+        TRACES / f"{build}-4096_4097-pattern-{pattern}.log", pattern_block=pattern == "on"
+    )
+    shape = _shape(build)
+    on = pattern == "on"
+    derived = [
+        arena_pages(shape, (4096,), pattern=on),
+        arena_pages(shape, (4096, 4097), pattern=on),
+    ]
+    # the traces' few small requests (shape tensors, under 64 KiB) are not derived: a page or two
+    assert len(traced) == 2
+    for (_, mib, _), n in zip(traced, derived, strict=True):
+        assert abs(mib - n / MIB) < 0.05
+
+
+def test_the_pattern_block_is_what_a_pass_holds_to_its_end() -> None:
+    """phi3-mha at 4096 tokens: 4 hidden-size tensors, the packed QKV and three
+    intermediate-size ones (244 MiB), as the 4097-token pass's first request in its trace
+    (memory pattern on)."""
+    shape = _shape("phi3-mha-fp32")
+    block = planned_bytes(prompt_requests(shape, 4096))
+    assert block == 4096 * 4 * (4 * 1024 + 3072 + 3 * 2816)
+    trace = (TRACES / "phi3-mha-fp32-4096_4097-pattern-on.log").read_text().split("PASS 4097")[1]
+    first = next(int(line.split()[2]) for line in trace.splitlines() if line.startswith("A "))
+    assert 0 <= first - block <= 1024  # the trace's block also holds two 256-byte shape tensors
+
+
+def test_the_memory_pattern_is_what_grows_the_rerun() -> None:
+    shape = _shape("phi3-mha-fp32")
+    with_pattern = second_pass_growth(shape, 4096, 4097, pattern=True)
+    without = second_pass_growth(shape, 4096, 4097, pattern=False)
+    assert with_pattern > 150 * MIB > 50 * MIB > without
+    # a much shorter first prompt leaves less beside the re-run than a 4096-token one
+    assert second_pass_growth(shape, 512, 4097) < with_pattern
+    with pytest.raises(ValueError):
+        arena_pages(shape, (4097, 4096), pattern=True)
+
+
+def test_int8_compute_adds_a_workspace_per_matmul() -> None:
+    """MatMulNBits at accuracy level 4 quantize their input: K × (1 + 8 / block) bytes a token,
+    taken and freed around each call."""
+    fp32 = prompt_requests(_shape("llama-gqa-fp32"), 64).events
+    int4 = prompt_requests(_shape("llama-gqa-int4"), 64).events
+    extra = [n for is_alloc, _, n in int4 if is_alloc and n not in {m for _, _, m in fp32}]
+    assert 64 * 1024 * 5 // 4 in extra and 64 * 2816 * 5 // 4 in extra
+    assert (
+        len([e for e in int4 if e[0]]) - len([e for e in fp32 if e[0]]) == 8 * 5
+    )  # qkv, o, gate, up, down
+
+
+def test_layouts_the_traces_do_not_cover_are_not_replayed(
+    spec_of: Callable[[str], ModelSpec],
+) -> None:
+    phi = spec_of("phi-3.5-mini")
+    shape = prompt_shape(phi)
+    assert shape is not None
+    # the config's LongRoPE: original 4096 rows and the whole context's, rotary_dim / 2 values
+    assert shape.rope_switch == 4096
+    assert shape.rope_caches == (4096 * 48 * 4, phi.max_context * 48 * 4)
+    assert prompt_shape(spec_of("qwen3-0.6b")) is None  # q/k norms
+    assert prompt_shape(spec_of("gemma-2-2b")) is None  # post-norms
+    no_rope = replace(
+        phi, extra=tuple(e for e in phi.extra if e[0] != "original_max_position_embeddings")
+    )
+    assert prompt_shape(no_rope).rope_caches == (0, 0)  # type: ignore[union-attr]
