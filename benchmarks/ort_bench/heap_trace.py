@@ -1,0 +1,90 @@
+"""What an onnxruntime-genai prompt allocates outside the CPU arena, and the heap pages it touches.
+
+Research tool behind MECHANISMS.md §7's note on int8-compute workspaces: run a genai model under
+``heap_trace.c`` (arena on, as genai runs it), then summarise the prompt phase: every request of
+256 KiB or more by kind and size, and the heap (brk) pages the requests placed there cover.
+
+    gcc -O2 -shared -fPIC -o /tmp/heap_trace.so benchmarks/ort_bench/heap_trace.c -lpthread
+    MTRACE=/tmp/t.log LD_PRELOAD=/tmp/heap_trace.so VENV/bin/python \\
+        benchmarks/ort_bench/heap_trace.py --child MODEL_DIR 2048 4096
+    python3 benchmarks/ort_bench/heap_trace.py /tmp/t.log
+
+Standard library only (the child needs onnxruntime-genai).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import sys
+from pathlib import Path
+
+HEAP_BELOW = 0x600000000000
+"""x86-64 Linux: brk heap addresses sit below the mmap area (which starts near 0x7f…)."""
+PAGE = 4096
+MIB = 2**20
+
+CHILD = r"""
+import os, sys
+import onnxruntime_genai as og
+model_dir, prompt, max_length = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+trace = os.environ["MTRACE"]
+def mark(phase):
+    with open(trace, "a") as fh:
+        fh.write(phase + "\n")
+mark("LOAD")
+model = og.Model(model_dir)
+mark("GENERATOR")
+params = og.GeneratorParams(model)
+params.set_search_options(max_length=max_length)
+generator = og.Generator(model, params)
+mark("PROMPT")
+generator.append_tokens([1] * prompt)
+mark("DECODE")
+for _ in range(8):
+    generator.generate_next_token()
+mark("END")
+"""
+
+
+def summarise(path: Path, phase: str = "PROMPT") -> str:
+    """Requests of ``phase`` by (kind, bytes) and the heap pages they cover."""
+    counts: collections.Counter[tuple[str, int]] = collections.Counter()
+    pages: set[int] = set()
+    current = None
+    for line in path.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 1:
+            current = parts[0]
+            continue
+        if current != phase or len(parts) < 3:
+            continue
+        kind, ptr, size = parts[0], int(parts[1], 16), int(parts[2])
+        counts[(kind, size)] += 1
+        if kind != "F" and ptr < HEAP_BELOW:
+            pages.update(range(ptr // PAGE, (ptr + size - 1) // PAGE + 1))
+    rows = [f"{path.name}: {phase}"]
+    for (kind, size), n in sorted(counts.items(), key=lambda kv: (-kv[0][1], kv[0][0])):
+        rows.append(f"  {kind} {size / MIB:9.3f} MiB × {n}")
+    rows.append(f"  heap pages covered by these requests: {len(pages) * PAGE / MIB:.1f} MiB")
+    return "\n".join(rows)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("traces", nargs="*", type=Path)
+    ap.add_argument("--child", nargs=3, metavar=("MODEL_DIR", "PROMPT", "MAX_LENGTH"))
+    args = ap.parse_args()
+    if args.child:
+        if "MTRACE" not in os.environ:
+            print("set MTRACE and LD_PRELOAD (see the docstring)", file=sys.stderr)
+            return 2
+        os.execv(sys.executable, [sys.executable, "-c", CHILD, *args.child])
+    for path in args.traces:
+        print(summarise(path))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
