@@ -92,8 +92,8 @@ class Arena:
             self.curr *= 2
             grew = True
         size = self.curr
-        if not grew:
-            self.curr *= 2
+        if not grew:  # max_power_of_two_extend_bytes (1 GiB default) caps the doubling
+            self.curr = self.curr * 2 if self.curr * 2 < 1 << 30 else 1 << 30
         self.top -= size + MIB
         c = Chunk(self.top, size, len(self.regions))
         self.regions.append((self.top, size))

@@ -43,6 +43,10 @@ MAX_DEAD = 128 << 20
 (``kMaxDeadBytesInChunk``)."""
 INITIAL_REGION = 1 << 20
 """``initial_chunk_size_bytes`` default; regions double from it (``kNextPowerOfTwo``)."""
+MAX_DOUBLING = 1 << 30
+"""``max_power_of_two_extend_bytes`` (OrtArenaCfg default 1 GiB): a region that did not have to
+grow doubles the next one only up to this; past it the next region is this size (current
+``BFCArena::Extend``; older releases had no cap)."""
 PAGE = 4096
 FLASH_TILES = 1_116_160
 """GroupQueryAttention's flash-attention tile buffer (MLAS ``buffer_size_per_thread`` × threads),
@@ -175,14 +179,14 @@ class _Arena:
 
     def _extend(self, r: int) -> None:
         # Extend: the region size doubles until the request fits; a region that did not have
-        # to grow doubles the next one.
+        # to grow doubles the next one, up to the cap.
         grew = False
         while r > self.curr:
             self.curr *= 2
             grew = True
         size = self.curr
         if not grew:
-            self.curr *= 2
+            self.curr = self.curr * 2 if self.curr * 2 < MAX_DOUBLING else MAX_DOUBLING
         self.top -= size + INITIAL_REGION
         c = _Chunk(self.top, size, len(self.bases))
         self.bases.append(self.top)
