@@ -168,7 +168,8 @@ class _Arena:
         self.chunks: dict[int, _Chunk] = {}
         self.top = 1 << 46
         self.bases: list[int] = []
-        self.written: list[set[int]] = []
+        self.written: list[tuple[int, int]] = []
+        """Page ranges [first, last) written, as addresses / PAGE (merged when counted)."""
 
     def _insert(self, c: _Chunk) -> None:
         bisect.insort(self.bins[_bin(c.size)], (c.size, c.ptr))
@@ -190,7 +191,6 @@ class _Arena:
         self.top -= size + INITIAL_REGION
         c = _Chunk(self.top, size, len(self.bases))
         self.bases.append(self.top)
-        self.written.append(set())
         self.chunks[c.ptr] = c
         self._insert(c)
 
@@ -222,8 +222,10 @@ class _Arena:
             c = self._find(r)
             assert c is not None  # a fresh region always fits the request
         if write and n:
+            # pages counted from each region's start (regions are page-aligned mmaps)
             offset = c.ptr - self.bases[c.region]
-            self.written[c.region].update(range(offset // PAGE, (offset + n - 1) // PAGE + 1))
+            base = self.bases[c.region] // PAGE
+            self.written.append((base + offset // PAGE, base + (offset + n - 1) // PAGE + 1))
         return c.ptr
 
     def _absorb(self, c: _Chunk, nxt: _Chunk) -> None:
@@ -247,7 +249,12 @@ class _Arena:
         self._insert(c)
 
     def resident(self) -> int:
-        return sum(len(w) for w in self.written) * PAGE
+        pages, end = 0, -1
+        for first, last in sorted(self.written):
+            if last > end:
+                pages += last - max(first, end)
+                end = last
+        return pages * PAGE
 
 
 def arena_pages(
