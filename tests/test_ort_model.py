@@ -616,6 +616,24 @@ def test_the_builders_longrope_if_gives_the_replay_its_rope_tables(tmp_path: Pat
     build_genai(tmp_path / "plain")
     assert "rope_switch_tables" not in dict(read_model(tmp_path / "plain").extra)
 
+    # tables of one size, or a table kept in external data, are not a switch planner reads
+    def rewrite(rows_large: int, external: bool) -> ModelSpec:
+        m = onnx.load(str(folder / "model.onnx"), load_external_data=False)
+        if_node = next(n for n in m.graph.node if n.op_type == "If")
+        for attr in if_node.attribute:
+            if attr.name == "then_branch":
+                attr.g.CopyFrom(branch("large", rows_large))
+                if external:
+                    t = attr.g.node[0].attribute[0].t
+                    t.ClearField("raw_data")
+                    t.data_location = TensorProto.EXTERNAL
+                    t.external_data.add(key="location", value="absent.bin")
+        onnx.save(m, str(folder / "model.onnx"))
+        return read_model(folder)
+
+    assert "rope_switch_tables" not in dict(rewrite(4096, external=False).extra)
+    assert "rope_switch_tables" not in dict(rewrite(16384, external=True).extra)
+
 
 def test_a_quantized_kv_cache_on_a_sliding_window_model_is_flagged(tmp_path: Path) -> None:
     """onnxruntime 1.31/1.32 fail such a run ('sliding_window_cache: KV cache capacity (0) must be
@@ -653,6 +671,14 @@ def test_a_phi3_run_that_reaches_4097_tokens_is_planned_as_a_4097_token_prompt(
     assert 0 < rerun <= first
     assert any(f"counts {rerun / 2**20:,.0f} MiB" in n for n in crossing.notes)
     assert comp(short, "re-run") == 0
+    # a prompt of exactly 4097 tokens re-runs at the first step, as long as itself: the re-run's
+    # held buffers are written into the first pass's pattern block (replayed too)
+    equal = ort(spec, context=8192, prefill=4097, decode_tokens=4)
+    assert comp(equal, "re-run") > 0
+    assert any("into the first prompt's pattern block" in n for n in equal.notes)
+    # a short first prompt leaves a small block: the replay counts less
+    tiny = ort(spec, context=8192, prefill=16, decode_tokens=4082)
+    assert 0 < comp(tiny, "re-run") < rerun
 
     # genai_config's session_options can turn the memory pattern off: the replay then holds no
     # pattern block (less, not nothing: the longer tensors do not all fit the freed chunks); with

@@ -6,7 +6,7 @@ the rules of ``core/framework/bfc_arena.cc`` (requests rounded to 256 bytes; bin
 of size / 256; best fit by (size, address) from the request's bin upward; a chunk split when it
 is at least twice the request or would waste 128 MiB; free chunks coalesced with free
 neighbours; ``kNextPowerOfTwo`` regions from 1 MiB, doubled on every extension that did not
-already have to grow) and counts the pages each request's bytes cover, pass by pass. A region's
+already have to grow, up to ``max_power_of_two_extend_bytes``, 1 GiB) and counts the pages each request's bytes cover, pass by pass. A region's
 pages are resident once written, and stay (BFC never returns a region).
 
 Checked against onnxruntime 1.32's own arena (traces in benchmarks/results/alloc_traces/, taken
@@ -30,133 +30,18 @@ block's slots); an equal prompt writes it.
     #          ALLOC_TRACE=t.log LD_PRELOAD=/tmp/alloc_trace.so VENV/bin/python \\
     #              benchmarks/ort_bench/bfc_sim.py --child MODEL_DIR 4096,4097 1
 
-Standard library only (the child needs onnxruntime and numpy).
+The replay runs planner's model of the arena (``planner.runtimes.onnxruntime.arena.Arena``, the
+one the budget uses; run it from the dev venv); the child needs only onnxruntime and numpy.
 """
 
 from __future__ import annotations
 
 import argparse
-import bisect
 import os
 import sys
 from pathlib import Path
 
-MIN_ALLOCATION = 256
-BINS = 21
-MAX_DEAD = 128 << 20
-INITIAL_REGION = 1 << 20
-PAGE = 4096
 MIB = 2**20
-
-
-def rounded(n: int) -> int:
-    return (n + MIN_ALLOCATION - 1) // MIN_ALLOCATION * MIN_ALLOCATION
-
-
-def bin_of(n: int) -> int:
-    return min(BINS - 1, (max(n, MIN_ALLOCATION) >> 8).bit_length() - 1)
-
-
-class Chunk:
-    __slots__ = ("next", "prev", "ptr", "region", "size", "used")
-
-    def __init__(self, ptr: int, size: int, region: int) -> None:
-        self.ptr, self.size, self.region = ptr, size, region
-        self.used = False
-        self.prev: Chunk | None = None
-        self.next: Chunk | None = None
-
-
-class Arena:
-    """BFC arena state: regions, chunks, free bins and the pages written so far."""
-
-    def __init__(self) -> None:
-        self.curr = INITIAL_REGION
-        self.bins: list[list[tuple[int, int]]] = [[] for _ in range(BINS)]
-        self.chunks: dict[int, Chunk] = {}
-        self.top = 1 << 46  # regions are mmap'ed, top-down
-        self.regions: list[tuple[int, int]] = []
-        self.written: list[set[int]] = []
-        self.extensions: list[tuple[int, int]] = []
-
-    def _insert(self, c: Chunk) -> None:
-        bisect.insort(self.bins[bin_of(c.size)], (c.size, c.ptr))
-
-    def _remove(self, c: Chunk) -> None:
-        b = self.bins[bin_of(c.size)]
-        b.pop(bisect.bisect_left(b, (c.size, c.ptr)))
-
-    def _extend(self, r: int) -> None:
-        grew = False
-        while r > self.curr:
-            self.curr *= 2
-            grew = True
-        size = self.curr
-        if not grew:  # max_power_of_two_extend_bytes (1 GiB default) caps the doubling
-            self.curr = self.curr * 2 if self.curr * 2 < 1 << 30 else 1 << 30
-        self.top -= size + MIB
-        c = Chunk(self.top, size, len(self.regions))
-        self.regions.append((self.top, size))
-        self.written.append(set())
-        self.chunks[c.ptr] = c
-        self._insert(c)
-        self.extensions.append((r, size))
-
-    def _find(self, r: int) -> Chunk | None:
-        for b in range(bin_of(r), BINS):
-            for size, ptr in self.bins[b]:
-                if size < r:
-                    continue
-                c = self.chunks[ptr]
-                self._remove(c)
-                if c.size >= 2 * r or c.size - r >= MAX_DEAD:
-                    rest = Chunk(c.ptr + r, c.size - r, c.region)
-                    rest.prev, rest.next = c, c.next
-                    if c.next:
-                        c.next.prev = rest
-                    c.next, c.size = rest, r
-                    self.chunks[rest.ptr] = rest
-                    self._insert(rest)
-                c.used = True
-                return c
-        return None
-
-    def alloc(self, n: int, write: bool = True) -> int:
-        r = rounded(n)
-        c = self._find(r)
-        if c is None:
-            self._extend(r)
-            c = self._find(r)
-            assert c is not None
-        if write:
-            base = self.regions[c.region][0]
-            first, last = (c.ptr - base) // PAGE, (c.ptr - base + n - 1) // PAGE
-            self.written[c.region].update(range(first, last + 1))
-        return c.ptr
-
-    def _absorb(self, c: Chunk, nxt: Chunk) -> None:
-        """Merge ``nxt`` (c's successor in its region) into ``c`` (bfc_arena.cc ``Merge``)."""
-        c.size += nxt.size
-        c.next = nxt.next
-        if nxt.next:
-            nxt.next.prev = c
-        del self.chunks[nxt.ptr]
-
-    def free(self, ptr: int) -> None:
-        c = self.chunks[ptr]
-        c.used = False
-        nxt, prv = c.next, c.prev
-        if nxt is not None and not nxt.used:
-            self._remove(nxt)
-            self._absorb(c, nxt)
-        if prv is not None and not prv.used:
-            self._remove(prv)
-            self._absorb(prv, c)
-            c = prv
-        self._insert(c)
-
-    def resident(self) -> int:
-        return sum(len(w) for w in self.written) * PAGE
 
 
 def replay(
@@ -165,6 +50,10 @@ def replay(
     """Per pass: tokens, resident arena MiB after it, and the extensions (request, region).
     ``pattern_block``: from the second pass on, the pass's first request of 8 MiB or more is a
     memory-pattern block and is left unwritten (a longer prompt's tensors do not fit it)."""
+    # planner's own model of BFC (one copy of the rules); imported here so that the traced
+    # child, which runs under a bench venv without planner, never needs it
+    from planner.runtimes.onnxruntime.arena import Arena
+
     arena = Arena()
     live: dict[str, int] = {}
     out: list[tuple[int, float, list[tuple[int, int]]]] = []

@@ -145,33 +145,42 @@ class Graph:
             out.extend(self.by_op.get(name, ()))
         return out
 
+    def _held_constant(self, proto: Any) -> tuple[int, tuple[int, ...]] | None:
+        """(bytes, dims) of the tensor a ``Constant`` node holds inside the model file; None for
+        another kind of value or external data. Sizes come from dims × dtype; a held payload of
+        another size is a format error, as for initializers."""
+        for a in proto.attribute:
+            if a.name != "value" or a.type != _ATTR_TENSOR:
+                continue
+            t = a.t
+            entry = DTYPES.get(t.data_type)
+            if entry is None or t.data_location == _EXTERNAL:
+                return None
+            label = f"Constant node {text(proto.name)!r}"
+            dims = tuple(t.dims)
+            nbytes = (checked_dims(dims, self.path, label) * entry[1] + 7) // 8
+            _check_held(t, nbytes, label, self.path)
+            return nbytes, dims
+        return None
+
     def inline_constants(self) -> tuple[int, int]:
         """(total, largest) bytes of the tensors ``Constant`` nodes hold inside the model file,
         subgraphs included (the builder's LongRoPE cos/sin caches are Constant nodes in an
-        ``If``'s branches). Sizes come from dims × dtype; a held payload of another size is a
-        format error, as for initializers."""
+        ``If``'s branches)."""
         total = largest = 0
         for node in self.by_op.get("Constant", ()):
-            for a in node.proto.attribute:
-                if a.name != "value" or a.type != _ATTR_TENSOR:
-                    continue
-                t = a.t
-                entry = DTYPES.get(t.data_type)
-                if entry is None or t.data_location == _EXTERNAL:
-                    continue
-                label = f"Constant node {node.name!r}"
-                numel = checked_dims(tuple(t.dims), self.path, label)
-                nbytes = (numel * entry[1] + 7) // 8
-                _check_held(t, nbytes, label, self.path)
-                total += nbytes
-                largest = max(largest, nbytes)
+            held = self._held_constant(node.proto)
+            if held is not None:
+                total += held[0]
+                largest = max(largest, held[0])
         return total, largest
 
     def rope_switch(self) -> tuple[int, int, int] | None:
         """(bytes of the short cos table, bytes of the long one, rows of the short one) when an
         ``If`` picks the rotary caches by sequence length (the builder's LongRoPE graph: its
-        branches hold ``cos_cache_small`` / ``cos_cache_large`` as Constant nodes); else None.
-        The short table has the original context's rows, the switch point."""
+        branches hold ``cos_cache_small`` / ``cos_cache_large`` as Constant nodes inside the
+        file); else None. The short table has the original context's rows, the switch point;
+        two tables of one size, or any other shape, are not a switch."""
         for node in self.by_op.get("If", ()):
             if not any("cos_cache" in o for o in node.outputs):
                 continue
@@ -182,16 +191,13 @@ class Graph:
                 for sub in a.g.node:
                     if sub.op_type != "Constant" or not any("cos" in o for o in sub.output):
                         continue
-                    for attr in sub.attribute:
-                        entry = DTYPES.get(attr.t.data_type) if attr.type == _ATTR_TENSOR else None
-                        if attr.name != "value" or entry is None or len(attr.t.dims) != 2:
-                            continue
-                        dims = tuple(attr.t.dims)
-                        numel = checked_dims(dims, self.path, f"Constant node {text(sub.name)!r}")
-                        tables.append(((numel * entry[1] + 7) // 8, dims[0]))
+                    held = self._held_constant(sub)
+                    if held is not None and len(held[1]) == 2 and held[1][0] > 0:
+                        tables.append((held[0], held[1][0]))
             if len(tables) == 2:
                 (small, rows), (large, _) = sorted(tables)
-                return small, large, rows
+                if 0 < small < large:
+                    return small, large, rows
         return None
 
     def value_info(self, name: str) -> ValueInfo | None:

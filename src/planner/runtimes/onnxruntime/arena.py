@@ -13,16 +13,20 @@ handful of buffers that later layers reuse, all held to the end of the run — t
 tensors, the packed QKV, the rotary caches a long-RoPE ``If`` selects, two more hidden-size tensors
 (attention output, o_proj output) and three intermediate-size ones (gate, up, their product) —
 while each layer's GroupQueryAttention takes two packed-QKV-size scratch copies and a flash
-attention tile buffer, and each int8-compute MatMulNBits a quantized-input workspace
-(K × (1 + 8 / block) bytes per token), all freed when the kernel returns. Replayed, this sequence
-gives the same arena extensions and the same second-pass growth as the traced requests, to the
-MiB, on phi3-mha-fp32, phi3-longrope-fp32, llama-gqa-fp32 and llama-gqa-int4
+attention tile buffer, freed when the kernel returns. An int8-compute MatMulNBits' quantized-input
+workspace is not an arena request: with the arena on it is ``posix_memalign``'ed beside it
+(``benchmarks/ort_bench/heap_trace.py``; the int4 builds' logged arena extensions equal the fp32
+builds', ``results/ort_rerun_probe.json``), so it is left out here. Replayed, this sequence
+gives the same arena pages as the traced requests, to the MiB, on phi3-mha-fp32,
+phi3-longrope-fp32 and llama-gqa-fp32, for a longer second pass and for an equal one
 (``tests/test_ort_arena.py``).
 
-With the memory pattern on, a second prompt run finds the first one's cached pattern (the key is
-the XOR of all input dims, the same for every genai prompt run; ``session_state.cc``
-``CalculateMemoryPatternsKey``) and allocates its block first; a longer prompt's tensors do not fit
-its slots, so the block stays unwritten and they go beside it.
+With the memory pattern on, every later prompt run finds the first one's cached pattern (the key
+is the XOR of all input dims, the same for every genai prompt run; ``session_state.cc``
+``CalculateMemoryPatternsKey``; the cache keeps the first pattern stored under a key,
+``UpdateMemoryPatternGroupCache``) and allocates its block first. A longer prompt's tensors do not
+fit its slots, so the block stays unwritten and they go beside it; an equal or shorter prompt's
+held buffers are written into it.
 """
 
 from __future__ import annotations
@@ -31,8 +35,6 @@ import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import pairwise
-from math import ceil
 
 MIN_ALLOCATION = 256
 """BFC rounds every request up to 256 bytes (``kMinAllocationSize``)."""
@@ -48,11 +50,12 @@ MAX_DOUBLING = 1 << 30
 grow doubles the next one only up to this; past it the next region is this size (current
 ``BFCArena::Extend``; older releases had no cap)."""
 PAGE = 4096
+"""Linux x86-64 and Android pages; iOS and macOS use 16 KiB (the caller passes its platform's)."""
 FLASH_TILES = 1_116_160
 """GroupQueryAttention's flash-attention tile buffer (MLAS ``buffer_size_per_thread`` × threads),
 taken per call; its size follows the thread count and L2 size (1,116,160 bytes in every traced
-run on the 2-core bench machine; 1,314,816 with head size 128). About 1 MiB either way: it only
-places a small chunk."""
+run on the 2-core bench machine; 1,314,816 with head size 128); the traced value is used, since
+the target's thread count is not known. It only places a chunk of a few MiB at most."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,13 +68,16 @@ class PromptShape:
     q: int
     intermediate: int
     layers: int
-    int8_block: int | None
-    """MatMulNBits block size when they quantize their input (accuracy level 4), else None."""
     rope_caches: tuple[int, int] = (0, 0)
     """Bytes of one long-RoPE cos (or sin) table for prompts up to the original context and
     beyond it (0, 0 when the graph has no long-RoPE ``If``)."""
     rope_switch: int = 0
     """The original context: longer prompts take the long tables."""
+
+    def __post_init__(self) -> None:
+        dims = (self.hidden, self.qkv, self.q, self.intermediate, self.layers, self.rope_switch)
+        if min(dims + self.rope_caches) < 0:
+            raise ValueError("a prompt shape's sizes cannot be negative")
 
 
 Event = tuple[bool, int, int]
@@ -101,15 +107,10 @@ def prompt_requests(shape: PromptShape, tokens: int, batch: int = 1) -> PassRequ
     def tensor(width: int) -> int:
         return alloc(batch * tokens * width * 4)
 
-    def workspace(k_dim: int) -> None:
-        if shape.int8_block:
-            free(alloc(ceil(batch * tokens * k_dim * (1 + 8 / shape.int8_block))))
-
     planned += [tensor(shape.hidden), tensor(shape.hidden)]
     for layer in range(shape.layers):
         if layer == 0:
             planned.append(tensor(shape.qkv))
-        workspace(shape.hidden)
         if layer == 0 and shape.rope_caches[0]:
             table = shape.rope_caches[0 if tokens <= shape.rope_switch else 1]
             planned += [alloc(table), alloc(table)]
@@ -118,16 +119,12 @@ def prompt_requests(shape: PromptShape, tokens: int, batch: int = 1) -> PassRequ
             free(k)
         if layer == 0:
             planned.append(tensor(shape.hidden))
-        workspace(shape.q)
         if layer == 0:
             planned += [tensor(shape.hidden), tensor(shape.intermediate)]
-        workspace(shape.hidden)
         if layer == 0:
             planned.append(tensor(shape.intermediate))
-        workspace(shape.hidden)
         if layer == 0:
             planned.append(tensor(shape.intermediate))
-        workspace(shape.intermediate)
     for k in planned:
         free(k)
     return PassRequests(tuple(events), tuple(planned))
@@ -158,11 +155,15 @@ class _Chunk:
         self.next: _Chunk | None = None
 
 
-class _Arena:
-    """BFC state: regions, chunks, free bins, and the pages written so far (local to one
-    replay; the module's functions stay pure)."""
+class Arena:
+    """BFC state: regions, chunks, free bins, the pages written so far and the extensions made.
+    Mutable, and local to one replay (``arena_pages``; ``benchmarks/ort_bench/bfc_sim.py``
+    replays traces with it): the module's functions stay pure."""
 
-    def __init__(self) -> None:
+    def __init__(self, page: int = PAGE) -> None:
+        self.page = page
+        self.extensions: list[tuple[int, int]] = []
+        """(request, region bytes) of every extension, in order."""
         self.curr = INITIAL_REGION
         self.bins: list[list[tuple[int, int]]] = [[] for _ in range(BINS)]
         self.chunks: dict[int, _Chunk] = {}
@@ -193,6 +194,7 @@ class _Arena:
         self.bases.append(self.top)
         self.chunks[c.ptr] = c
         self._insert(c)
+        self.extensions.append((r, size))
 
     def _find(self, r: int) -> _Chunk | None:
         # Best fit by (size, address) from the request's bin upward.
@@ -222,10 +224,11 @@ class _Arena:
             c = self._find(r)
             assert c is not None  # a fresh region always fits the request
         if write and n:
-            # pages counted from each region's start (regions are page-aligned mmaps)
+            # pages counted from each region's start (regions start on a page here; real ones
+            # sit a few bytes past one, which moves a tensor's page span by at most one)
             offset = c.ptr - self.bases[c.region]
-            base = self.bases[c.region] // PAGE
-            self.written.append((base + offset // PAGE, base + (offset + n - 1) // PAGE + 1))
+            base, page = self.bases[c.region] // self.page, self.page
+            self.written.append((base + offset // page, base + (offset + n - 1) // page + 1))
         return c.ptr
 
     def _absorb(self, c: _Chunk, nxt: _Chunk) -> None:
@@ -254,42 +257,59 @@ class _Arena:
             if last > end:
                 pages += last - max(first, end)
                 end = last
-        return pages * PAGE
+        return pages * self.page
 
 
 def arena_pages(
-    shape: PromptShape, passes: Sequence[int], batch: int = 1, pattern: bool = True
+    shape: PromptShape,
+    passes: Sequence[int],
+    batch: int = 1,
+    pattern: bool = True,
+    page: int = PAGE,
 ) -> int:
     """Bytes of arena pages written after prompt passes of these lengths in one session.
 
-    With ``pattern``, every pass after the first allocates the previous pass's pattern block
-    first, leaves it unwritten (a longer pass's tensors do not fit its slots) and frees it at
-    the end; so the lengths must rise (an equal or shorter pass would write the block, which is
-    not replayed here)."""
-    if pattern and any(b <= a for a, b in pairwise(passes)):
-        raise ValueError("with the memory pattern, prompt lengths must rise")
-    arena = _Arena()
-    block = 0
+    With ``pattern``, every pass after the first takes the first pass's pattern block first
+    (onnxruntime keeps the first pattern cached under the shared key). A longer pass's tensors do
+    not fit the block's slots: the block stays unwritten and every request is served beside it.
+    An equal or shorter pass's held buffers fit: they are written into the block (the whole block
+    counted; a shorter pass writes less of each slot) and only its transient requests go to the
+    arena (the traces of two equal 2048-token passes show exactly that: one block request, then
+    only GroupQueryAttention's scratch)."""
+    arena = Arena(page)
+    block, first = 0, 0
     for tokens in passes:
         requests = prompt_requests(shape, tokens, batch)
-        held = arena.alloc(block, write=False) if pattern and block else None
+        reuse = pattern and block > 0
+        fits = reuse and tokens <= first
+        held = arena.alloc(block, write=fits) if reuse else None
+        in_block = set(requests.held) if fits else set()
         ptrs: dict[int, int] = {}
         for is_alloc, k, n in requests.events:
+            if k in in_block:
+                continue  # served by the pattern's block
             if is_alloc:
-                ptrs[k] = arena.alloc(n)
-            else:
+                if n > 0:  # BFC returns nullptr for 0 bytes
+                    ptrs[k] = arena.alloc(n)
+            elif k in ptrs:
                 arena.free(ptrs.pop(k))
         if held is not None:
             arena.free(held)
-        block = planned_bytes(requests)
+        if not first:
+            block, first = planned_bytes(requests), tokens
     return arena.resident()
 
 
 @lru_cache(maxsize=256)  # a suggest search asks for the same few shapes many times
 def second_pass_growth(
-    shape: PromptShape, first: int, second: int, batch: int = 1, pattern: bool = True
+    shape: PromptShape,
+    first: int,
+    second: int,
+    batch: int = 1,
+    pattern: bool = True,
+    page: int = PAGE,
 ) -> int:
-    """Arena pages a ``second``-token prompt pass adds after a ``first``-token one (first <
-    second), beyond what the second pass alone would write."""
-    both = arena_pages(shape, (first, second), batch, pattern)
-    return max(0, both - arena_pages(shape, (second,), batch, pattern))
+    """Arena pages a ``second``-token prompt pass adds after a ``first``-token one, beyond what
+    the second pass alone would write."""
+    both = arena_pages(shape, (first, second), batch, pattern, page)
+    return max(0, both - arena_pages(shape, (second,), batch, pattern, page))

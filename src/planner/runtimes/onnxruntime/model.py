@@ -495,10 +495,12 @@ def ort_components(
     arena = b * t * live * 4
     scores, score_lengths = attention_scores(spec, rs, plat.page_bytes, prealloc)
     off = pattern_off(spec)
-    shape = prompt_shape(spec, int8_block) if rewinds and rs.prefill < threshold else None
+    shape = prompt_shape(spec) if rewinds else None
     rerun = 0
     if shape is not None and off != "enable_cpu_mem_arena":
-        rerun = second_pass_growth(shape, rs.prefill, threshold, b, pattern=not off)
+        rerun = second_pass_growth(
+            shape, rs.prefill, threshold, b, pattern=not off, page=plat.page_bytes
+        )
     prompt = logits + arena + rerun + scores + pk.dequant
     if prealloc:
         kv_term = kv_bytes
@@ -696,7 +698,9 @@ def ort_components(
     gathered = weight_total - pk.heap
     notes: list[str] = []
     if rewinds:
-        notes.append(rerun_note(spec, threshold, rerun, b * rs.prefill * live * 4, off, shape))
+        notes.append(
+            rerun_note(spec, threshold, rs.prefill, rerun, b * rs.prefill * live * 4, off, shape)
+        )
     elif threshold and rs.prefill < threshold:  # the threshold is 0 unless max_length reaches it
         notes.append(
             f"a {spec.architecture} generation that reaches {threshold} tokens makes "

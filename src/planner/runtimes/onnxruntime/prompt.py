@@ -5,7 +5,7 @@ materializes, and how many [prompt, vocab] logits buffers the ops after the lm_h
 
 from __future__ import annotations
 
-from math import ceil
+from math import ceil, isfinite
 
 from planner.budget import ResolvedSettings
 from planner.families import fact, fact_float, fact_int, family
@@ -80,11 +80,12 @@ def block_live_floats(
     return tuple(blocks)
 
 
-def prompt_shape(spec: ModelSpec, int8_block: int | None = None) -> PromptShape | None:
-    """The request shape ``arena.prompt_requests`` replays, for the layouts the traces cover:
-    GroupQueryAttention with packed QKV and no bias or q/k norms, a gated MLP, no post-norms,
-    residual multipliers, MoE or convolution blocks. None for any other layout (the caller falls
-    back to a bound).
+def prompt_shape(spec: ModelSpec) -> PromptShape | None:
+    """The request shape ``arena.prompt_requests`` replays, for the layout the traces cover: a
+    pre-norm decoder block (MLC's ``pre_norm`` graph) with RMS norms before attention and MLP
+    only, GroupQueryAttention over a bias-free packed QKV without q/k norms, and a bias-free gated
+    MLP; no MoE, vision tower, learned positions or residual multipliers. None for anything else
+    (the caller falls back to a bound).
 
     The long-RoPE tables are the graph's (the ONNX adapter's ``rope_switch_tables``: short,
     long, short rows) or, for a config, what the builder writes for it: the original context's
@@ -94,15 +95,21 @@ def prompt_shape(spec: ModelSpec, int8_block: int | None = None) -> PromptShape 
     lay = fam.layout
     if (
         lay is None
+        or fam.mlc.graph != "pre_norm"
+        or lay.norm != "rms"
+        or lay.layer_norms != ("input_layernorm", "post_attention_layernorm")
         or not lay.gated_mlp
         or lay.qkv_bias
+        or lay.o_bias
+        or lay.mlp_bias
         or fam.qk_norm
         or lay.moe is not None
+        or lay.vision is not None
         or lay.special is not None
-        or "post_feedforward_layernorm" in lay.layer_norms
+        or lay.position_embedding is not None
         or fact_float(spec, "residual_multiplier", 1.0) != 1.0
-        or fam.name in ("granite", "lfm2")
         or not spec.intermediate_size
+        or min(spec.hidden_size, spec.num_layers, spec.head_dim, spec.intermediate_size) < 1
     ):
         return None
     q = spec.num_attention_heads * spec.head_dim
@@ -110,12 +117,15 @@ def prompt_shape(spec: ModelSpec, int8_block: int | None = None) -> PromptShape 
     caches, switch = (0, 0), 0
     raw = fact(spec, "rope_switch_tables")
     parts = raw.split(",") if raw else []
-    if len(parts) == 3 and all(p.isdigit() for p in parts):
+    if len(parts) == 3 and all(p.isascii() and p.isdigit() for p in parts):
         caches, switch = (int(parts[0]), int(parts[1])), int(parts[2])
     else:
         original = fact_int(spec, "original_max_position_embeddings")
+        factor = fact_float(spec, "partial_rotary_factor", 1.0)
+        if not (isfinite(factor) and 0 < factor <= 1):
+            factor = 1.0  # not a rotary fraction: the whole head rotates
         if 0 < original < (spec.max_context or 0):
-            half = int(spec.head_dim * fact_float(spec, "partial_rotary_factor", 1.0)) // 2
+            half = int(spec.head_dim * factor) // 2
             caches, switch = (original * half * 4, (spec.max_context or 0) * half * 4), original
     return PromptShape(
         hidden=spec.hidden_size,
@@ -123,7 +133,6 @@ def prompt_shape(spec: ModelSpec, int8_block: int | None = None) -> PromptShape 
         q=q,
         intermediate=spec.intermediate_size,
         layers=spec.num_layers,
-        int8_block=int8_block,
         rope_caches=caches,
         rope_switch=switch,
     )

@@ -54,14 +54,16 @@ def pattern_off(spec: ModelSpec) -> str:
 def rerun_note(
     spec: ModelSpec,
     threshold: int,
+    prompt: int,
     rerun: int,
     first_pass: int,
     off: str,
     shape: PromptShape | None,
 ) -> str:
     """The note of a run that re-runs: what is counted for the second pass and why.
-    ``rerun`` is the replayed arena growth, ``first_pass`` the first prompt's arena term (the
-    bound when the layout is not replayed), ``off`` what ``pattern_off`` found."""
+    ``prompt`` is the first pass's length, ``rerun`` the replayed arena growth, ``first_pass``
+    the first prompt's arena term (the bound when the layout is not replayed), ``off`` what
+    ``pattern_off`` found."""
     text = (
         f"onnxruntime-genai re-runs the whole sequence when a {spec.architecture} run reaches "
         f"{threshold} tokens (the long RoPE factor; generators.cpp phi3_rope_threshold_): the "
@@ -85,12 +87,15 @@ def rerun_note(
             "pattern on; results/ort_mempattern_genai.json)"
         )
     elif shape is not None:
+        where = (
+            "writes its tensors into the first prompt's pattern block, a new arena chunk"
+            if prompt >= threshold
+            else "allocates its block and places its larger tensors beside it"
+        )
         text += (
             "; onnxruntime's memory-pattern cache keys runs by the XOR of their input dims, "
-            "so the re-run finds the first prompt's pattern, allocates its block and places "
-            "its larger tensors beside it: a replay of the arena over both passes counts "
-            f"{rerun / MIB:,.0f} MiB for that (up to the first pass's "
-            f"{first_pass / MIB:,.0f} MiB). Setting "
+            f"so the re-run finds the first prompt's pattern and {where}: a replay of the "
+            f"arena over both passes counts {rerun / MIB:,.0f} MiB for that. Setting "
             '"enable_mem_pattern": false in genai_config.json\'s session_options avoids most '
             "of it (docs/onnxruntime-model.md)"
         )
