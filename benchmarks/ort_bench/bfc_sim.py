@@ -18,14 +18,16 @@ replay +16 / +55 / +3 MiB against measured +16 / +55 / +7 (phi3-mha, llama-gqa, 
 pattern on, with ``--pattern-block``: +156 / +124 / +3 against +172 / +140 / +15. First-pass
 arena pages replay 8–20 MiB below the measured peaks, which also hold non-arena memory. On
 MatMulNBits (int4) builds, llama-gqa-int4 and qwen3-tied-int4, the region sizes match pass by
-pass but one small triggering request differs (the trace misses a few small allocations), and
-the second-pass growth replays 14–36 MiB under the measured one (+124 / +213 against +158 / +249
+pass but one triggering request differs: the arena-off trace also holds the MatMulNBits input
+workspaces, which with the arena on are ``posix_memalign``'ed beside it (``heap_trace.py``; the
+log's trigger is a 256-byte request where the replay's is a 5 MiB workspace), and the
+second-pass growth replays 14–36 MiB under the measured one (+124 / +213 against +158 / +249
 with the pattern; +55 / +84 against +69 / +114 without). With the pattern
 on, a later pass's first large request is the pattern's block: ``--pattern-block`` leaves it
-unwritten, which is right only when the later prompt is longer (none of its tensors fit the
-block's slots); an equal prompt writes it.
+unwritten, which is right when the later prompt has another length (a slot takes a tensor of
+its own size only); an equal prompt writes it (replay such traces without the flag).
 
-    python3 benchmarks/ort_bench/bfc_sim.py TRACE [TRACE ...]
+    python benchmarks/ort_bench/bfc_sim.py TRACE [TRACE ...]   # the dev venv (planner's Arena)
     # a trace: gcc -O2 -shared -fPIC -o /tmp/alloc_trace.so benchmarks/ort_bench/alloc_trace.c -ldl
     #          ALLOC_TRACE=t.log LD_PRELOAD=/tmp/alloc_trace.so VENV/bin/python \\
     #              benchmarks/ort_bench/bfc_sim.py --child MODEL_DIR 4096,4097 1

@@ -24,9 +24,10 @@ phi3-longrope-fp32 and llama-gqa-fp32, for a longer second pass and for an equal
 With the memory pattern on, every later prompt run finds the first one's cached pattern (the key
 is the XOR of all input dims, the same for every genai prompt run; ``session_state.cc``
 ``CalculateMemoryPatternsKey``; the cache keeps the first pattern stored under a key,
-``UpdateMemoryPatternGroupCache``) and allocates its block first. A longer prompt's tensors do not
-fit its slots, so the block stays unwritten and they go beside it; an equal or shorter prompt's
-held buffers are written into it.
+``UpdateMemoryPatternGroupCache``) and allocates its block first. A tensor goes into its slot only
+when the sizes are equal (``execution_frame.cc``: ``block->size_ == size``, else the default
+allocation): a prompt of another length leaves the block unwritten and allocates beside it; an
+equal one writes its held buffers into it.
 """
 
 from __future__ import annotations
@@ -217,6 +218,8 @@ class Arena:
         return None
 
     def alloc(self, n: int, write: bool = True) -> int:
+        if n <= 0:
+            raise ValueError("BFC allocates nothing for 0 bytes")
         r = _rounded(n)
         c = self._find(r)
         if c is None:
@@ -270,18 +273,17 @@ def arena_pages(
     """Bytes of arena pages written after prompt passes of these lengths in one session.
 
     With ``pattern``, every pass after the first takes the first pass's pattern block first
-    (onnxruntime keeps the first pattern cached under the shared key). A longer pass's tensors do
-    not fit the block's slots: the block stays unwritten and every request is served beside it.
-    An equal or shorter pass's held buffers fit: they are written into the block (the whole block
-    counted; a shorter pass writes less of each slot) and only its transient requests go to the
-    arena (the traces of two equal 2048-token passes show exactly that: one block request, then
-    only GroupQueryAttention's scratch)."""
+    (onnxruntime keeps the first pattern cached under the shared key). A pass of another length
+    fits none of the block's slots (they take equal sizes only): the block stays unwritten and
+    every request is served beside it. An equal pass's held buffers are written into the block
+    and only its transient requests go to the arena (the traces of two equal 2048-token passes
+    show exactly that: one block request, then only GroupQueryAttention's scratch)."""
     arena = Arena(page)
     block, first = 0, 0
     for tokens in passes:
         requests = prompt_requests(shape, tokens, batch)
         reuse = pattern and block > 0
-        fits = reuse and tokens <= first
+        fits = reuse and tokens == first
         held = arena.alloc(block, write=fits) if reuse else None
         in_block = set(requests.held) if fits else set()
         ptrs: dict[int, int] = {}
