@@ -675,7 +675,7 @@ def test_a_phi3_run_that_reaches_4097_tokens_is_planned_as_a_4097_token_prompt(
     # held buffers are written into the first pass's pattern block (replayed too)
     equal = ort(spec, context=8192, prefill=4097, decode_tokens=4)
     assert comp(equal, "re-run") > 0
-    assert any("into the first prompt's pattern block" in n for n in equal.notes)
+    assert any("writes its tensors into it" in n for n in equal.notes)
     # a short first prompt leaves a small block: the replay counts less
     tiny = ort(spec, context=8192, prefill=16, decode_tokens=4082)
     assert 0 < comp(tiny, "re-run") < rerun

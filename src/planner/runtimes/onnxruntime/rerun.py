@@ -88,13 +88,13 @@ def rerun_note(
         )
     elif shape is not None:
         where = (
-            "writes its tensors into the first prompt's pattern block, a new arena chunk"
+            "allocates its block and writes its tensors into it (same sizes)"
             if prompt >= threshold
             else "allocates its block and places its larger tensors beside it"
         )
         text += (
             "; onnxruntime's memory-pattern cache keys runs by the XOR of their input dims, "
-            f"so the re-run finds the first prompt's pattern and {where}: a replay of the "
+            f"so the re-run finds the first prompt's pattern, {where}: a replay of the "
             f"arena over both passes counts {rerun / MIB:,.0f} MiB for that. Setting "
             '"enable_mem_pattern": false in genai_config.json\'s session_options avoids most '
             "of it (docs/onnxruntime-model.md)"
