@@ -4,7 +4,8 @@
 # (an equal re-run at the first step), once each on onnxruntime 1.32 and 1.31, with
 # `planner measure` (fresh process, model files dropped from the page cache first).
 #
-#   bash benchmarks/ort_bench/run_rerun_oos.sh        # BENCH_WORK: models_v2/onnx and the venvs
+#   bash benchmarks/ort_bench/run_rerun_oos.sh   # planner on PATH (the dev venv); BENCH_WORK:
+#                                                # models_v2/onnx and venv-ort131/132
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=${BENCH_WORK:-bench-work}
