@@ -23,7 +23,8 @@ def phi3_rewind_threshold(spec: ModelSpec, rs: ResolvedSettings) -> int:
     4097 (8193) it rewinds to 0 and appends the whole sequence as one prompt (genai PR #1161,
     src/generators.cpp ``InitializePhi3RopeThreshold``, standard_decoding_strategy.cpp; batch 1,
     every device but DML and some TensorRT-RTX setups). Measured (probe_logits_decode.py,
-    phi3-mha-int4, max_length 8192, onnxruntime 1.32): a 2048-token prompt peaks at 1225 MiB,
+    phi3-mha-int4, max_length 8192, onnxruntime 1.32; process RSS peaks, 38.6 MiB of them before
+    loading): a 2048-token prompt peaks at 1225 MiB,
     then at 1781 when the generation reaches 4097; a 4000-token prompt at 1691, then 1880;
     a 4096-token prompt at 1692, then 1865 on the second decode step; with the model type set to
     ``llama`` nothing happens (1707 MiB). What the second pass keeps beside the first is
