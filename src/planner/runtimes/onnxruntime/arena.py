@@ -110,22 +110,18 @@ def prompt_requests(shape: PromptShape, tokens: int, batch: int = 1) -> PassRequ
 
     planned += [tensor(shape.hidden), tensor(shape.hidden)]
     for layer in range(shape.layers):
+        # the first layer allocates the buffers every later one reuses, around its attention
         if layer == 0:
             planned.append(tensor(shape.qkv))
-        if layer == 0 and shape.rope_caches[0]:
-            table = shape.rope_caches[0 if tokens <= shape.rope_switch else 1]
-            planned += [alloc(table), alloc(table)]
+            if shape.rope_caches[0]:
+                table = shape.rope_caches[0 if tokens <= shape.rope_switch else 1]
+                planned += [alloc(table), alloc(table)]
         scratch = (tensor(shape.qkv), tensor(shape.qkv), alloc(FLASH_TILES))
         for k in reversed(scratch):
             free(k)
         if layer == 0:
-            planned.append(tensor(shape.hidden))
-        if layer == 0:
-            planned += [tensor(shape.hidden), tensor(shape.intermediate)]
-        if layer == 0:
-            planned.append(tensor(shape.intermediate))
-        if layer == 0:
-            planned.append(tensor(shape.intermediate))
+            planned += [tensor(shape.hidden), tensor(shape.hidden)]
+            planned += [tensor(shape.intermediate) for _ in range(3)]
     for k in planned:
         free(k)
     return PassRequests(tuple(events), tuple(planned))
@@ -226,7 +222,7 @@ class Arena:
             self._extend(r)
             c = self._find(r)
             assert c is not None  # a fresh region always fits the request
-        if write and n:
+        if write:
             # pages counted from each region's start (regions start on a page here; real ones
             # sit a few bytes past one, which moves a tensor's page span by at most one)
             offset = c.ptr - self.bases[c.region]

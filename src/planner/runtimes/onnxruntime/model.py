@@ -585,7 +585,12 @@ def ort_components(
                 rerun,
                 "arena pages a replay of BFC writes for a prompt pass of the first length and "
                 "then one of the re-run's, minus the re-run alone"
-                + ("" if off else " (the first pass's memory-pattern block held, unwritten)"),
+                + (
+                    ""
+                    if off
+                    else " (the first pass's memory-pattern block held: written by a re-run "
+                    "as long as the prompt, unwritten by a longer one)"
+                ),
                 (
                     ("first_pass_tokens", str(rs.prefill)),
                     ("rerun_tokens", str(threshold)),
