@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -500,53 +501,56 @@ def test_a_config_with_attention_softcapping_is_planned_without_the_flash_path(
     assert comp(uncapped, "attention scores") == 0
 
 
+def _rope_branch(size: str, rows: int) -> Any:
+    """An If branch as the builder writes LongRoPE's: Constant nodes ``cos_cache_<size>`` and
+    ``sin_cache_<size>`` holding [rows, 8] fp32 tables."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    names = [f"{kind}_cache_{size}" for kind in ("cos", "sin")]
+    consts = [
+        helper.make_node(
+            "Constant",
+            [],
+            [name],
+            f"/{size}/{name}/Constant",
+            value=numpy_helper.from_array(np.zeros((rows, 8), np.float32), name),
+        )
+        for name in names
+    ]
+    outs = [helper.make_tensor_value_info(name, TensorProto.FLOAT, None) for name in names]
+    return helper.make_graph(consts, size, [], outs)
+
+
+def _with_rope_if(folder: Path, rows_small: int, rows_large: int, cfg: ModelConfig) -> None:
+    """A builder package whose graph picks its rotary tables with an If, as LongRoPE's does."""
+    import onnx
+    from onnx import helper
+
+    build_genai(folder, cfg)
+    model = onnx.load(str(folder / "model.onnx"), load_external_data=False)
+    model.graph.node.append(
+        helper.make_node(
+            "If",
+            ["/model/rope_caches_subgraph/Greater/output_0"],
+            ["cos_cache", "sin_cache"],
+            "/model/rope_caches_subgraph/If",
+            then_branch=_rope_branch("large", rows_large),
+            else_branch=_rope_branch("small", rows_small),
+        )
+    )
+    onnx.save(model, str(folder / "model.onnx"))
+
+
 def test_constant_node_tensors_in_the_graph_are_counted_twice_when_glibc_keeps_the_copy(
     tmp_path: Path,
 ) -> None:
     """The builder's LongRoPE cos/sin caches are Constant nodes in an If's branches, held inside
     model.onnx: onnxruntime converts each to an initializer and then makes the session's copy
     (probe_embedded.py: 2.0 × their bytes for 1 MiB tensors on glibc, 1.0 × for 10 MiB ones)."""
-    import numpy as np
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
-
-    def with_rope_if(folder: Path, rows_small: int, rows_large: int) -> None:
-        build_genai(folder, ModelConfig())
-        model = onnx.load(str(folder / "model.onnx"), load_external_data=False)
-
-        def branch(name: str, rows: int) -> onnx.GraphProto:
-            consts = [
-                helper.make_node(
-                    "Constant",
-                    [],
-                    [f"{kind}_{name}"],
-                    value=numpy_helper.from_array(
-                        np.zeros((rows, 8), np.float32), f"{kind}_{name}_value"
-                    ),
-                )
-                for kind in ("cos", "sin")
-            ]
-            outs = [
-                helper.make_tensor_value_info(f"{k}_{name}", TensorProto.FLOAT, None)
-                for k in ("cos", "sin")
-            ]
-            return helper.make_graph(consts, name, [], outs)
-
-        model.graph.node.append(
-            helper.make_node(
-                "If",
-                ["rope_use_large"],
-                ["rope_cos", "rope_sin"],
-                "/model/rope_caches_subgraph/If",
-                then_branch=branch("large", rows_large),
-                else_branch=branch("small", rows_small),
-            )
-        )
-        onnx.save(model, str(folder / "model.onnx"))
-
     small, large = tmp_path / "small", tmp_path / "large"
-    with_rope_if(small, 4096, 16384)  # 128 KiB + 512 KiB tables
-    with_rope_if(large, 4096, 16384 * 32)  # 16 MiB tables: above glibc's mmap threshold
+    _with_rope_if(small, 4096, 16384, ModelConfig())  # 128 KiB + 512 KiB tables
+    _with_rope_if(large, 4096, 16384 * 32, ModelConfig())  # 16 MiB: above glibc's mmap threshold
     settings = RuntimeSettings(Runtime.ONNXRUNTIME, context=256, prefill=16)
     spec = read_model(small)
     facts = dict(spec.extra)
@@ -568,46 +572,13 @@ def test_the_builders_longrope_if_gives_the_replay_its_rope_tables(tmp_path: Pat
     (cos_cache_small with the original context's rows, cos_cache_large with the whole
     context's): the adapter reports both tables' bytes and the switch, and a Phi-3 run that
     re-runs at 4097 tokens replays them (the re-run's pass takes the long ones)."""
-    import numpy as np
     import onnx
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import TensorProto
 
     from planner.runtimes.onnxruntime.prompt import prompt_shape
 
     folder = tmp_path / "phi3"
-    build_genai(folder, ModelConfig(model_type="phi3"))
-    model = onnx.load(str(folder / "model.onnx"), load_external_data=False)
-
-    def branch(size: str, rows: int) -> onnx.GraphProto:
-        consts = [
-            helper.make_node(
-                "Constant",
-                [],
-                [f"{kind}_cache_{size}"],
-                f"/{size}/{kind}_cache/Constant",
-                value=numpy_helper.from_array(
-                    np.zeros((rows, 8), np.float32), f"{kind}_cache_{size}"
-                ),
-            )
-            for kind in ("cos", "sin")
-        ]
-        outs = [
-            helper.make_tensor_value_info(f"{k}_cache_{size}", TensorProto.FLOAT, None)
-            for k in ("cos", "sin")
-        ]
-        return helper.make_graph(consts, size, [], outs)
-
-    model.graph.node.append(
-        helper.make_node(
-            "If",
-            ["/model/rope_caches_subgraph/Greater/output_0"],
-            ["cos_cache", "sin_cache"],
-            "/model/rope_caches_subgraph/If",
-            then_branch=branch("large", 16384),
-            else_branch=branch("small", 4096),
-        )
-    )
-    onnx.save(model, str(folder / "model.onnx"))
+    _with_rope_if(folder, 4096, 16384, ModelConfig(model_type="phi3"))
     spec = read_model(folder)
     assert dict(spec.extra)["rope_switch_tables"] == f"{4096 * 32},{16384 * 32},4096"
     shape = prompt_shape(spec)
@@ -622,7 +593,7 @@ def test_the_builders_longrope_if_gives_the_replay_its_rope_tables(tmp_path: Pat
         if_node = next(n for n in m.graph.node if n.op_type == "If")
         for attr in if_node.attribute:
             if attr.name == "then_branch":
-                attr.g.CopyFrom(branch("large", rows_large))
+                attr.g.CopyFrom(_rope_branch("large", rows_large))
                 if external:
                     t = attr.g.node[0].attribute[0].t
                     t.ClearField("raw_data")
