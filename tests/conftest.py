@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -21,6 +23,35 @@ def hf_spec(name: str) -> ModelSpec:
     """Spec of a public config from tests/data/hf_configs."""
     path = DATA / "hf_configs" / f"{name}.json"
     return spec_from_hf_config(json.loads(path.read_text()), source=name, path=path, name=name)
+
+
+def bfc_sim() -> ModuleType:
+    """benchmarks/ort_bench/bfc_sim.py (a script, not a package module): replays allocation
+    traces through planner's model of onnxruntime's arena."""
+    path = REPO / "benchmarks" / "ort_bench" / "bfc_sim.py"
+    spec = importlib.util.spec_from_file_location("bfc_sim", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def logged_extensions(build: str, pattern: str) -> list[list[tuple[int, int]]]:
+    """(request, region bytes) of every arena extension onnxruntime 1.32 logged, per pass, for
+    ``build``'s 4096 → 4097-token prompts with the memory pattern ``on`` or ``off``
+    (benchmarks/results/ort_rerun_probe.json)."""
+    probe = REPO / "benchmarks" / "results" / "ort_rerun_probe.json"
+    for r in json.loads(probe.read_text()):
+        if (r["ort"], r["build"], r["sequence"], r.get("mem_pattern")) == (
+            "1.32",
+            build,
+            "4096,4097",
+            pattern,
+        ):
+            return [
+                [(e["request"], e["region"]) for e in p["arena_extensions"]] for p in r["passes"]
+            ]
+    raise AssertionError(f"{build} {pattern}: not in {probe.name}")
 
 
 @pytest.fixture(scope="session")

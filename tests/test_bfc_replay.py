@@ -9,51 +9,29 @@ must produce exactly those extensions, pass by pass, with onnxruntime's memory p
 
 from __future__ import annotations
 
-import importlib.util
-import json
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
+try:
+    from conftest import bfc_sim, logged_extensions
+except ImportError:  # pragma: no cover
+    from tests.conftest import bfc_sim, logged_extensions
+
 ROOT = Path(__file__).resolve().parents[1]
 TRACES = ROOT / "benchmarks" / "results" / "alloc_traces"
-PROBE = ROOT / "benchmarks" / "results" / "ort_rerun_probe.json"
 BUILDS = ("llama-gqa-fp32", "phi3-mha-fp32", "phi3-longrope-fp32")
 INT4_BUILDS = ("llama-gqa-int4", "qwen3-tied-int4")
-
-
-def _bfc_sim() -> ModuleType:
-    path = ROOT / "benchmarks" / "ort_bench" / "bfc_sim.py"
-    spec = importlib.util.spec_from_file_location("bfc_sim", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _logged(build: str, pattern: str) -> list[list[tuple[int, int]]]:
-    for r in json.loads(PROBE.read_text()):
-        if (r["ort"], r["build"], r["sequence"], r.get("mem_pattern")) == (
-            "1.32",
-            build,
-            "4096,4097",
-            pattern,
-        ):
-            return [
-                [(e["request"], e["region"]) for e in p["arena_extensions"]] for p in r["passes"]
-            ]
-    raise AssertionError(f"{build} {pattern}: not in {PROBE.name}")
 
 
 @pytest.mark.parametrize("build", BUILDS)
 @pytest.mark.parametrize("pattern", ["on", "off"])
 def test_replay_extends_the_arena_as_onnxruntime_logged(build: str, pattern: str) -> None:
-    sim = _bfc_sim()
+    sim = bfc_sim()
     trace = TRACES / f"{build}-4096_4097-pattern-{pattern}.log"
     passes = sim.replay(trace, pattern_block=pattern == "on")
     assert [tokens for tokens, _, _ in passes] == [4096, 4097]
-    assert [ext for _, _, ext in passes] == _logged(build, pattern)
+    assert [ext for _, _, ext in passes] == logged_extensions(build, pattern)
 
 
 @pytest.mark.parametrize("build", INT4_BUILDS)
@@ -62,17 +40,17 @@ def test_replay_of_int4_builds_grows_the_same_regions(build: str, pattern: str) 
     """MatMulNBits builds: the same region sizes pass by pass; one small request that triggers
     an extension differs (the trace misses a few small allocations), and the replay's growth
     runs 14–36 MiB under the measured one (bfc_sim.py's docstring)."""
-    sim = _bfc_sim()
+    sim = bfc_sim()
     trace = TRACES / f"{build}-4096_4097-pattern-{pattern}.log"
     passes = sim.replay(trace, pattern_block=pattern == "on")
     regions = [[region for _, region in ext] for _, _, ext in passes]
-    assert regions == [[region for _, region in ext] for ext in _logged(build, pattern)]
+    assert regions == [[region for _, region in ext] for ext in logged_extensions(build, pattern)]
 
 
 def test_pattern_off_second_pass_needs_no_new_region_and_grows_little() -> None:
     """Without the memory pattern a 4097-token pass fits the 4096-token pass's regions; with it,
     phi3-mha and llama-gqa need a new 512 MiB region and grow by over 100 MiB."""
-    sim = _bfc_sim()
+    sim = bfc_sim()
     for build in ("llama-gqa-fp32", "phi3-mha-fp32"):
         off = sim.replay(TRACES / f"{build}-4096_4097-pattern-off.log")
         on = sim.replay(TRACES / f"{build}-4096_4097-pattern-on.log", pattern_block=True)

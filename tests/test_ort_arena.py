@@ -10,12 +10,10 @@ do.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
@@ -30,6 +28,11 @@ from planner.runtimes.onnxruntime.arena import (
 from planner.runtimes.onnxruntime.prompt import prompt_shape
 from planner.spec import ModelSpec
 
+try:
+    from conftest import bfc_sim, logged_extensions
+except ImportError:  # pragma: no cover
+    from tests.conftest import bfc_sim, logged_extensions
+
 ROOT = Path(__file__).resolve().parents[1]
 TRACES = ROOT / "benchmarks" / "results" / "alloc_traces"
 BUILDS = json.loads((ROOT / "benchmarks" / "results" / "ort_builds_v2.json").read_text())
@@ -37,15 +40,6 @@ MIB = 2**20
 LONGROPE = (4096 * 32 * 4, 16384 * 32 * 4)
 """phi3-longrope's If tables: cos_cache_small [4096, 32] and cos_cache_large [16384, 32], fp32
 (read from its model.onnx; the manifest keeps only the HF config)."""
-
-
-def _bfc_sim() -> ModuleType:
-    path = ROOT / "benchmarks" / "ort_bench" / "bfc_sim.py"
-    spec = importlib.util.spec_from_file_location("bfc_sim", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _shape(build: str) -> PromptShape:
@@ -81,7 +75,7 @@ def test_derived_requests_write_the_pages_the_traced_requests_write(
     build: str, first: int, second: int, pattern: str
 ) -> None:
     on = pattern == "on"
-    traced = _bfc_sim().replay(
+    traced = bfc_sim().replay(
         TRACES / f"{build}-{first}_{second}-pattern-{pattern}.log",
         pattern_block=on and second > first,
     )
@@ -130,16 +124,26 @@ def test_the_memory_pattern_is_what_grows_the_rerun() -> None:
 def test_int8_compute_workspaces_are_not_arena_requests() -> None:
     """With the arena on, an int8-compute MatMulNBits' input workspace is posix_memalign'ed beside
     the arena (heap_trace.py): onnxruntime's own log shows the int4 build extending its arena
-    exactly as the fp32 build does, so the replay derives the same requests for both."""
-    logged = {
-        (r["build"], r["mem_pattern"]): [
-            [(e["request"], e["region"]) for e in p["arena_extensions"]] for p in r["passes"]
-        ]
-        for r in json.loads((ROOT / "benchmarks" / "results" / "ort_rerun_probe.json").read_text())
-        if r["ort"] == "1.32" and r["sequence"] == "4096,4097"
-    }
+    exactly as the fp32 build does, and the derived requests, which have no workspaces, extend a
+    replayed arena into the same regions as that log, pass by pass."""
     for pattern in ("on", "off"):
-        assert logged[("llama-gqa-int4", pattern)] == logged[("llama-gqa-fp32", pattern)]
+        logged = logged_extensions("llama-gqa-fp32", pattern)
+        assert logged_extensions("llama-gqa-int4", pattern) == logged
+        arena, block = Arena(), 0
+        for tokens, regions in zip((4096, 4097), logged, strict=True):
+            held = arena.alloc(block, write=False) if block else None
+            arena.extensions = []
+            ptrs: dict[int, int] = {}
+            requests = prompt_requests(_shape("llama-gqa-int4"), tokens)
+            for is_alloc, k, n in requests.events:
+                if is_alloc:
+                    ptrs[k] = arena.alloc(n)
+                else:
+                    arena.free(ptrs.pop(k))
+            if held is not None:
+                arena.free(held)
+            block = planned_bytes(requests) if pattern == "on" else 0
+            assert [size for _, size in arena.extensions] == [size for _, size in regions]
 
 
 def test_later_passes_meet_the_first_pattern_and_regions_stop_doubling_at_1_gib() -> None:
@@ -156,8 +160,8 @@ def test_later_passes_meet_the_first_pattern_and_regions_stop_doubling_at_1_gib(
 
 def test_zero_sizes_and_pages_of_16_kib() -> None:
     empty = PromptShape(hidden=0, qkv=0, q=0, intermediate=0, layers=2)
-    tiles = PromptShape(hidden=0, qkv=0, q=0, intermediate=0, layers=2)
-    assert arena_pages(empty, (64, 128)) == arena_pages(tiles, (1,))  # only the tile buffers
+    # zero-width tensors are no requests: only the tile buffers, whatever the prompt
+    assert arena_pages(empty, (64, 128)) == arena_pages(empty, (1,)) > 0
     with pytest.raises(ValueError):
         PromptShape(hidden=-1, qkv=3, q=1, intermediate=1, layers=1)
     with pytest.raises(ValueError):
@@ -178,7 +182,6 @@ def test_layouts_the_traces_do_not_cover_are_not_replayed(
     assert shape.rope_caches == (4096 * 48 * 4, phi.max_context * 48 * 4)
     assert prompt_shape(spec_of("qwen3-0.6b")) is None  # q/k norms
     assert prompt_shape(spec_of("gemma-2-2b")) is None  # post-norms
-    no_rope = replace(
-        phi, extra=tuple(e for e in phi.extra if e[0] != "original_max_position_embeddings")
-    )
-    assert prompt_shape(no_rope).rope_caches == (0, 0)  # type: ignore[union-attr]
+    facts = tuple(e for e in phi.extra if e[0] != "original_max_position_embeddings")
+    no_rope = prompt_shape(replace(phi, extra=facts))
+    assert no_rope is not None and no_rope.rope_caches == (0, 0)
