@@ -23,6 +23,7 @@ from planner.runtimes.onnxruntime.arena import (
     arena_pages,
     planned_bytes,
     prompt_requests,
+    replay,
     second_pass_growth,
 )
 from planner.runtimes.onnxruntime.prompt import prompt_shape
@@ -125,25 +126,12 @@ def test_int8_compute_workspaces_are_not_arena_requests() -> None:
     """With the arena on, an int8-compute MatMulNBits' input workspace is posix_memalign'ed beside
     the arena (heap_trace.py): onnxruntime's own log shows the int4 build extending its arena
     exactly as the fp32 build does, and the derived requests, which have no workspaces, extend a
-    replayed arena into the same regions as that log, pass by pass."""
+    replayed arena into the same regions as that log."""
     for pattern in ("on", "off"):
         logged = logged_extensions("llama-gqa-fp32", pattern)
         assert logged_extensions("llama-gqa-int4", pattern) == logged
-        arena, block = Arena(), 0
-        for tokens, regions in zip((4096, 4097), logged, strict=True):
-            held = arena.alloc(block, write=False) if block else None
-            arena.extensions = []
-            ptrs: dict[int, int] = {}
-            requests = prompt_requests(_shape("llama-gqa-int4"), tokens)
-            for is_alloc, k, n in requests.events:
-                if is_alloc:
-                    ptrs[k] = arena.alloc(n)
-                else:
-                    arena.free(ptrs.pop(k))
-            if held is not None:
-                arena.free(held)
-            block = planned_bytes(requests) if pattern == "on" else 0
-            assert [size for _, size in arena.extensions] == [size for _, size in regions]
+        arena = replay(_shape("llama-gqa-int4"), (4096, 4097), pattern=pattern == "on")
+        assert [size for _, size in arena.extensions] == [s for p in logged for _, s in p]
 
 
 def test_later_passes_meet_the_first_pattern_and_regions_stop_doubling_at_1_gib() -> None:

@@ -266,7 +266,18 @@ def arena_pages(
     pattern: bool = True,
     page: int = PAGE,
 ) -> int:
-    """Bytes of arena pages written after prompt passes of these lengths in one session.
+    """Bytes of arena pages written after prompt passes of these lengths in one session."""
+    return replay(shape, passes, batch, pattern, page).resident()
+
+
+def replay(
+    shape: PromptShape,
+    passes: Sequence[int],
+    batch: int = 1,
+    pattern: bool = True,
+    page: int = PAGE,
+) -> Arena:
+    """The arena after prompt passes of these lengths in one session (a fresh one per call).
 
     With ``pattern``, every pass after the first takes the first pass's pattern block first
     (onnxruntime keeps the first pattern cached under the shared key). A pass of another length
@@ -295,7 +306,7 @@ def arena_pages(
             arena.free(held)
         if not first:
             block, first = planned_bytes(requests), tokens
-    return arena.resident()
+    return arena
 
 
 @lru_cache(maxsize=256)  # a suggest search asks for the same few shapes many times
