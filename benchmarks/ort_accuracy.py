@@ -25,7 +25,7 @@ Errors are signed, (estimate − measured) / measured: negative is an under-esti
 
     python benchmarks/ort_accuracy.py [--measured FILE ...] [--root BENCH_WORK]
                                       [--split fit|holdout] [--cases] [--detail]
-                                      [--builds] [--spread]
+                                      [--builds] [--sign] [--spread]
 """
 
 from __future__ import annotations
@@ -231,6 +231,44 @@ def print_builds(cases: list[Case]) -> None:
     )
 
 
+def print_sign(cases: list[Case]) -> None:
+    """Where the sign leans, by the matmul path the build runs: per build, the median signed error
+    (MiB and %) over its cases on the modelled versions of the evicted sets; then per path the
+    median and range of those build medians (paths from ort_builds_v2.json)."""
+    builds = json.loads((RESULTS / "ort_builds_v2.json").read_text())
+
+    def path_of(build: str) -> str:
+        rec = builds.get(build, {})
+        if rec.get("precision") == "fp32":
+            return "fp32 MatMul"
+        level = rec.get("accuracy_level")
+        return "int8 compute (accuracy 4)" if level == 4 else f"fp32 compute (accuracy {level})"
+
+    per_build: dict[str, list[Case]] = defaultdict(list)
+    for c in cases:
+        if c.set in ("v2-evicted", "v2-unseen"):
+            per_build[c.build].append(c)
+    by_path: dict[str, list[tuple[float, float, int]]] = defaultdict(list)
+    for build, cs in per_build.items():
+        mib = statistics.median(c.error * c.measured / 100 / MIB for c in cs)
+        pct = statistics.median(c.error for c in cs)
+        by_path[path_of(build)].append((mib, pct, sum(c.error < 0 for c in cs)))
+    print(
+        "| matmul path | builds | median of build medians, MiB (%) | "
+        "range of build medians, MiB | under / cases |"
+    )
+    print("|---|---:|---:|---|---:|")
+    for path, rows in sorted(by_path.items()):
+        mibs = sorted(r[0] for r in rows)
+        cases_n = sum(len(per_build[b]) for b in per_build if path_of(b) == path)
+        print(
+            f"| {path} | {len(rows)} | {statistics.median(mibs):+.1f} "
+            f"({statistics.median(r[1] for r in rows):+.1f}) | {mibs[0]:+.1f} … {mibs[-1]:+.1f} | "
+            f"{sum(r[2] for r in rows)} / {cases_n} |"
+        )
+    print()
+
+
 def print_spread(top: int = 12) -> None:
     """Run-to-run spread of the measurement itself: every case measured three times or more
     (the per-run logs beside the median files), max − min over the median."""
@@ -287,6 +325,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cases", action="store_true", help="print every case")
     ap.add_argument("--detail", action="store_true", help="with --cases: the components too")
     ap.add_argument(
+        "--sign",
+        action="store_true",
+        help="median signed error per build, grouped by the matmul path (fp32, int8 compute, "
+        "accuracy level 1)",
+    )
+    ap.add_argument(
         "--builds",
         action="store_true",
         help="a row per build of the evicted sets (v2-evicted, v2-unseen, v2-ort130): median and "
@@ -331,6 +375,8 @@ def main(argv: list[str] | None = None) -> int:
         print()
     if args.builds:
         print_builds(cases)
+    if args.sign:
+        print_sign(cases)
     print(
         "| set | split | onnxruntime | cases | median abs % | p90 abs % | worst abs % | "
         "mean signed % | under / over |"
