@@ -51,7 +51,8 @@ def replay(
 ) -> list[tuple[int, float, list[tuple[int, int]]]]:
     """Per pass: tokens, resident arena MiB after it, and the extensions (request, region).
     ``pattern_block``: from the second pass on, the pass's first request of 8 MiB or more is a
-    memory-pattern block and is left unwritten (a longer prompt's tensors do not fit it)."""
+    memory-pattern block and is left unwritten (right when that pass has another length: a slot
+    takes a tensor of its own size only)."""
     # planner's own model of BFC (one copy of the rules); imported here so that the traced
     # child, which runs under a bench venv without planner, never needs it
     from planner.runtimes.onnxruntime.arena import Arena
