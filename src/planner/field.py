@@ -87,7 +87,14 @@ _OS_PREFIX: tuple[tuple[str, str], ...] = (
 _MLC_NAME = re.compile(r"\b(q\d+b?f\d+(?:_\d|_autoawq|_ft)?)\b")
 _ORT_NAME = re.compile(r"\b(fp32|fp16|int8|int4)\b", re.IGNORECASE)
 _RAM_BOTH = re.compile(r"^\s*(\d+(?:\.\d+)?)\s+and\s+(\d+(?:\.\d+)?)\s*$")
-_RAM_EITHER = re.compile(r"^\s*(\d+(?:\.\d+)?)\s+or\s+(\d+(?:\.\d+)?)\b")
+_RAM_EITHER = re.compile(r"^\s*(\d+(?:\.\d+)?(?:\s*,\s*\d+(?:\.\d+)?)*),?\s+or\s+(\d+(?:\.\d+)?)\b")
+"""``6 or 8 (…)``, ``8, 12 or 16 (…)``: one device whose RAM variant is not known."""
+
+
+def _either(text: str) -> tuple[str, ...]:
+    """The RAM variants of an ``either`` value (empty when it is not one)."""
+    m = _RAM_EITHER.match(text)
+    return (*re.split(r"\s*,\s*", m.group(1).strip()), m.group(2)) if m else ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,9 +295,16 @@ def _ram_tiers(report: FieldReport) -> tuple[tuple[str, ...], bool]:
     text = str(ram)
     if both := _RAM_BOTH.match(text):
         return tuple(f"{os_name}:{float(g):g}GB" for g in both.groups()), False
-    if either := _RAM_EITHER.match(text):
-        return tuple(f"{os_name}:{float(g):g}GB" for g in either.groups()), True
+    if either := _either(text):
+        return tuple(f"{os_name}:{float(g):g}GB" for g in either), True
     return (), False
+
+
+def _onnxruntime_version(report: FieldReport) -> str | None:
+    """The report's onnxruntime version; a stated onnxruntime-genai version is not one (genai
+    pins no single onnxruntime), so planner plans that report with its default and says so."""
+    text = report.runtime_version
+    return None if text is None or text.lower().startswith("onnxruntime-genai") else text
 
 
 def devices(
@@ -298,7 +312,7 @@ def devices(
 ) -> tuple[tuple[str, ...], str, bool]:
     """(``--device`` values, ``profile`` or ``tier``, alternatives?) for the report; no values:
     the device cannot be placed (RAM unknown)."""
-    either = bool(_RAM_EITHER.match(str(report.ram_gb or "")))
+    either = bool(_either(str(report.ram_gb or "")))
     if report.profiles:
         return report.profiles, "profile", either
     try:
@@ -326,7 +340,7 @@ def requests(
                 prefill=report.prefill,
                 sliding_window=report.sliding_window if runtime is Runtime.MLC else None,
                 runtime_version=(
-                    report.runtime_version if runtime is Runtime.ONNXRUNTIME else None
+                    _onnxruntime_version(report) if runtime is Runtime.ONNXRUNTIME else None
                 ),
                 devices=device_names,
                 options=options,
