@@ -669,3 +669,43 @@ def test_a_phi3_run_that_reaches_4097_tokens_is_planned_as_a_4097_token_prompt(
     assert not any("whole sequence" in n for n in ort(spec, context=4096, prefill=512).notes)
     llama = ort(spec_of("llama-3.2-1b"), context=8192, prefill=4090, decode_tokens=16)
     assert not any("whole sequence" in n for n in llama.notes)
+
+
+def test_short_convolution_blocks_are_read_from_the_graph_whatever_the_family(
+    tmp_path: Path,
+) -> None:
+    """LFM2's short-convolution blocks run as the builder's com.microsoft CausalConvWithState;
+    the ONNX adapter counts them (``conv_blocks``) and the prompt's arena gets their block kind
+    (8 × hidden floats a token) for any family name — LFM2-MoE's genai type is ``lfm2_moe``,
+    which the dense ``lfm2`` rule alone missed (benchmarks/ort_bench/build_moe.py)."""
+    import onnx
+    from onnx import helper
+
+    cfg = ModelConfig(model_type="llama")  # a family name with no convolution rule
+    plain, conv, named = tmp_path / "plain", tmp_path / "conv", tmp_path / "named"
+    build_genai(plain, cfg)
+    build_genai(conv, cfg)
+    build_genai(named, replace(cfg, model_type="lfm2_moe"))
+    model = onnx.load(str(conv / "model.onnx"), load_external_data=False)
+    for layer in (0, 2):
+        model.graph.node.append(
+            helper.make_node(
+                "CausalConvWithState",
+                [f"/model/layers.{layer}/conv/in_proj/output_0"],
+                [f"/model/layers.{layer}/conv/output_0"],
+                f"/model/layers.{layer}/conv/CausalConvWithState",
+                domain="com.microsoft",
+            )
+        )
+    onnx.save(model, str(conv / "model.onnx"))
+    plain_spec, conv_spec = read_model(plain), read_model(conv)
+    assert dict(conv_spec.extra)["conv_blocks"] == "2"
+    assert "conv_blocks" not in dict(plain_spec.extra)
+    settings = RuntimeSettings(Runtime.ONNXRUNTIME, context=1024, prefill=256)
+    arena = "prompt activations"
+    added = comp(estimate(conv_spec, settings), arena) - comp(estimate(plain_spec, settings), arena)
+    assert added == 256 * 8 * conv_spec.hidden_size * 4
+    # without nodes to read (a config, or a graph the adapter cannot see them in), the family's
+    # name decides: lfm2_moe has them
+    named_arena = comp(estimate(read_model(named), settings), arena)
+    assert named_arena - comp(estimate(plain_spec, settings), arena) == added

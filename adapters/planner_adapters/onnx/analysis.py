@@ -161,6 +161,11 @@ def _extra(graph: Graph, attention_op: str | None, packed: bool) -> tuple[tuple[
         extra.append(("producer", g.producer_name))
     if attention_op is not None:
         extra.append(("attention_op", attention_op + (" (packed QKV)" if packed else "")))
+    convs = len(g.ops("CausalConvWithState"))
+    if convs:
+        # LFM2's short-convolution blocks (the builder's com.microsoft op, whatever the family
+        # is called): their buffers are a block kind of the prompt's arena of their own.
+        extra.append(("conv_blocks", str(convs)))
     for loc, size in sorted(g.data_files.items()):
         extra.append((f"external_data:{loc}", str(size)))
     return tuple(extra)

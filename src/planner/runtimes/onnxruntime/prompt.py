@@ -12,6 +12,10 @@ from planner.families import fact, fact_float, fact_int, family
 from planner.runtimes.onnxruntime.arena import PromptShape
 from planner.spec import ModelSpec
 
+CONV_FAMILIES = frozenset({"lfm2", "lfm2_moe"})
+"""Families whose decoder has LFM2's short-convolution blocks (planned from a config); an ONNX
+graph says so itself (the adapter's ``conv_blocks``: its CausalConvWithState nodes)."""
+
 WINDOW_SLACK = 16
 """onnxruntime-genai sizes a sliding-window layer's cache to window + 16 on the CPU EP
 (src/models/windowed_kv_cache.cpp, ComputeWindowedKvCacheSize; M§6)."""
@@ -46,8 +50,8 @@ def block_live_floats(
       MlasQNBitGemmBatchWorkspaceSize).
     * Post-norms (Gemma-2/3: a norm after attention and after the MLP) and residual multipliers
       (Granite: a Mul on each block's output) add a hidden-size output to each; LFM2's
-      convolution blocks hold in_proj's 3 × hidden, its three chunks and two products
-      (8 × hidden).
+      convolution blocks (LFM2 and LFM2-MoE: any graph with CausalConvWithState nodes) hold
+      in_proj's 3 × hidden, its three chunks and two products (8 × hidden).
 
     The arena keeps the sum over block kinds, not the larger one: the blocks' buffers have
     different sizes, and BFC (bfc_arena.cc) serves each size from chunks of its own. Measured by
@@ -75,7 +79,7 @@ def block_live_floats(
             attn += q + 2 * kv  # the bias Add writes a fourth packed QKV
     attn += post * h
     blocks = [("mlp", mlp), ("attention", attn)]
-    if fam.name == "lfm2":
+    if fam.name in CONV_FAMILIES or fact_int(spec, "conv_blocks") > 0:
         blocks.append(("convolution", 8 * h))
     return tuple(blocks)
 

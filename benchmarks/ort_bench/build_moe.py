@@ -1,0 +1,123 @@
+"""Build random-weight LFM2-MoE models with the onnxruntime-genai builder (a family planner had
+never been run against).
+
+The v2 set (``build_models_v2.py``) covers the builder's dense CPU families. Of its MoE families,
+only ``Lfm2MoeForCausalLM`` builds from a random checkpoint offline here: GPT-OSS needs the
+original MXFP4 expert tensors, PhiMoE's config path is not reached with transformers 5's
+``rope_parameters``, GraniteMoeHybrid's Mamba layers fail in the builder, and Qwen3.5 builds but
+its text decoder does not run on CPU (3-D position ids into RotaryEmbedding). The LFM2-MoE
+graph runs its experts through onnxruntime's ``MoE`` (fp32) and ``QMoE`` (int4 / int8) CPU
+kernels beside LFM2's short-convolution blocks.
+
+Split, fixed before any of these was measured: ``fit`` are the three models traced and measured
+while the convolution rule was extended to this family (``lfm2moe``, ``lfm2moe-m2``,
+``lfm2moe-m3``); ``holdout`` are two shapes nobody looked at until that change was committed
+(``lfm2moe-b``: wider, 8 experts, two dense layers; ``lfm2moe-c``: 16 experts, top-4, int8 too).
+
+    export BENCH_WORK=/work/bench-work
+    $BENCH_WORK/venv-ort132/bin/python benchmarks/ort_bench/build_moe.py [--only ID ...]
+
+Writes ``$BENCH_WORK/models_moe/{hf,onnx}/``; reuses ``build_models_v2``'s checkpoint, tokenizer
+and builder helpers (same seeds: ``zlib.crc32(model_id)``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import build_models_v2 as v2  # noqa: E402  (a sibling script, not a package)
+from build_models_v2 import FP32, INT4, INT8, Build, Model  # noqa: E402
+
+v2.ROOT = Path(os.environ.get("BENCH_WORK", HERE.parents[1] / "bench-work")) / "models_moe"
+
+
+def _lfm2moe(
+    model_id: str,
+    hidden: int,
+    dense_intermediate: int,
+    moe_intermediate: int,
+    layer_types: list[str],
+    heads: int,
+    kv_heads: int,
+    experts: int,
+    top_k: int,
+    dense_layers: int,
+    builds: tuple[Build, ...],
+) -> Model:
+    return Model(
+        model_id,
+        "moe",
+        "Lfm2MoeForCausalLM",
+        "lfm2_moe",
+        {
+            "hidden_size": hidden,
+            "intermediate_size": dense_intermediate,
+            "moe_intermediate_size": moe_intermediate,
+            "num_hidden_layers": len(layer_types),
+            "num_attention_heads": heads,
+            "num_key_value_heads": kv_heads,
+            "vocab_size": 32000,
+            "num_experts": experts,
+            "num_experts_per_tok": top_k,
+            "num_dense_layers": dense_layers,
+            "layer_types": layer_types,
+        },
+        builds,
+    )
+
+
+CONV, ATTN = "conv", "full_attention"
+MODELS: tuple[Model, ...] = (
+    _lfm2moe("lfm2moe", 512, 1024, 256, [CONV, ATTN] * 2, 8, 4, 4, 2, 1, (FP32, INT4)),
+    _lfm2moe("lfm2moe-m2", 640, 1280, 192, [CONV, ATTN] * 2, 10, 2, 6, 3, 1, (FP32, INT4)),
+    _lfm2moe("lfm2moe-m3", 512, 1024, 320, [CONV, ATTN] * 2, 8, 4, 3, 1, 1, (FP32, INT4)),
+    _lfm2moe("lfm2moe-b", 768, 2048, 384, [CONV, CONV, ATTN] * 2, 12, 4, 8, 2, 2, (FP32, INT4)),
+    _lfm2moe(
+        "lfm2moe-c",
+        512,
+        1536,
+        512,
+        [CONV, ATTN, CONV, CONV, ATTN, CONV],
+        8,
+        2,
+        16,
+        4,
+        1,
+        (FP32, INT4, INT8),
+    ),
+)
+SPLIT = {"lfm2moe": "fit", "lfm2moe-m2": "fit", "lfm2moe-m3": "fit"}
+"""Everything else is ``holdout``."""
+
+
+def split_of(model_id: str) -> str:
+    return SPLIT.get(model_id, "holdout")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", nargs="*", default=None)
+    args = ap.parse_args()
+    for model in MODELS:
+        if args.only and model.model_id not in args.only:
+            continue
+        hf = v2.ROOT / "hf" / model.model_id
+        v2.make_checkpoint(model, hf)
+        for build in model.builds:
+            out = v2.ROOT / "onnx" / f"{model.model_id}-{build.suffix}"
+            if (out / "genai_config.json").exists():
+                print(f"{out.name}: built ({split_of(model.model_id)})")
+                continue
+            result = v2.run_builder(model, build, hf, out, dict(build.extra))
+            print(f"{out.name}: {result['seconds']} s ({split_of(model.model_id)})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
