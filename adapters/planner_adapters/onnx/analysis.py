@@ -161,6 +161,13 @@ def _extra(graph: Graph, attention_op: str | None, packed: bool) -> tuple[tuple[
         extra.append(("producer", g.producer_name))
     if attention_op is not None:
         extra.append(("attention_op", attention_op + (" (packed QKV)" if packed else "")))
+    experts = g.ops("MoE", "QMoE")
+    if experts:
+        # Expert weights (inputs after the hidden states and the router's probabilities): read
+        # in place from the mapped file by the kernels, not packed at load.
+        names = {name for n in experts for name in n.inputs[2:] if name in g.tensors}
+        extra.append(("moe_nodes", str(len(experts))))
+        extra.append(("moe_expert_bytes", str(sum(g.tensors[n].nbytes for n in names))))
     convs = len(g.ops("CausalConvWithState"))
     if convs:
         # LFM2's short-convolution blocks (the builder's com.microsoft op, whatever the family

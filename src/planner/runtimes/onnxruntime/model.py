@@ -513,7 +513,10 @@ def ort_components(
     if w.embedding_kind == "mapped":
         rows = touched_windows(w.embedding, spec.vocab_size, lookups, plat.fault_around_bytes)
     rotary = 2 * min(lookups, spec.max_context or lookups) * (spec.head_dim // 2) * 4
-    run_file = pk.file_at_run + rows + rotary
+    # MoE / QMoE experts (LFM2-MoE): the CPU kernels read the expert weights in place from the
+    # mapped file; a prompt routes its tokens × top-k over every expert, so all their pages.
+    experts = fact_int(spec, "moe_expert_bytes") if w.source == "artifact" else 0
+    run_file = pk.file_at_run + experts + rows + rotary
     # glibc: later requests below the mmap threshold reuse the heap freed while loading (M§6):
     # small KV tensors first, then the prompt's many small arena and kernel buffers.
     small_kv = prealloc and _kv_tensor_bytes(spec, rs) < MMAP_THRESHOLD
@@ -634,11 +637,13 @@ def ort_components(
             WEIGHTS,
             "initializer pages read (clean)",
             pk.file_at_load + run_file,
-            "scales left mapped by packing + weights read unpacked + embedding rows gathered "
+            "scales left mapped by packing + weights read unpacked (MoE experts included) + "
+            "embedding rows gathered "
             f"in {plat.fault_around_bytes // 1024} KiB fault-around windows + rotary rows",
             (
                 ("at_load", str(pk.file_at_load)),
                 ("weights_read_at_run", str(pk.file_at_run)),
+                ("moe_experts_read_at_run", str(experts)),
                 ("embedding_rows", str(rows)),
                 ("rotary_rows", str(rotary)),
             ),

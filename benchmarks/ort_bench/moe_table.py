@@ -1,0 +1,100 @@
+"""planner against the LFM2-MoE runs (``run_moe.sh``): every case and a summary per split and
+onnxruntime version (not a test: run it and record the output in BENCHMARKS.md).
+
+Each ``benchmarks/results/ort_moe/*.json`` is a ``planner measure`` report; the estimate is
+recomputed here with the planner in this checkout (same model folder, prompt, max_length, decode
+steps, onnxruntime version, platform linux-x86_64), and the one ``planner measure`` printed when
+the run was made is shown beside it. Errors are signed, (estimate − measured) / measured.
+
+    BENCH_WORK=/work/bench-work python benchmarks/ort_bench/moe_table.py [--cases]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+from pathlib import Path
+
+from planner.registry import read_model
+from planner.runtimes import estimate
+from planner.settings import Runtime, RuntimeSettings
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE.parents[0] / "results" / "ort_moe"
+sys.path.insert(0, str(HERE))
+from build_moe import split_of  # noqa: E402  (a sibling script)
+
+MIB = 2**20
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cases", action="store_true", help="print every case")
+    args = ap.parse_args()
+    work = Path(os.environ.get("BENCH_WORK", HERE.parents[1] / "bench-work"))
+    rows = []
+    specs = {}
+    for path in sorted(RESULTS.glob("*.json")):
+        report = json.loads(path.read_text())
+        m = report["measurement"]
+        build = Path(m["model_dir"]).name
+        folder = work / "models_moe" / "onnx" / build
+        if folder not in specs:
+            specs[folder] = read_model(folder)
+        version = m["versions"]["onnxruntime"]
+        settings = RuntimeSettings(
+            Runtime.ONNXRUNTIME,
+            context=m["context"],
+            prefill=m["prefill"],
+            decode_tokens=m["decode_tokens"],
+            platform="linux-x86_64",
+            runtime_version=version,
+        )
+        now = estimate(specs[folder], settings).total_bytes
+        measured = m["added_peak_bytes"]
+        model_id = build.rsplit("-", 1)[0]
+        rows.append(
+            (
+                split_of(model_id),
+                ".".join(version.split(".")[:2]),
+                build,
+                m["prefill"],
+                m["context"],
+                measured / MIB,
+                report["estimate_total_bytes"] / MIB,
+                now / MIB,
+            )
+        )
+    rows.sort()
+    if args.cases:
+        print("| split | ORT | build | prompt | max_length | measured MiB | at run | now | err % |")
+        print("|---|---|---|---:|---:|---:|---:|---:|---:|")
+        for split, ver, build, p, c, meas, then, now in rows:
+            err = (now - meas) / meas * 100
+            print(
+                f"| {split} | {ver} | {build} | {p} | {c} | {meas:.1f} | {then:.1f} | "
+                f"{now:.1f} | {err:+.1f} |"
+            )
+        print()
+    print(
+        "| split | onnxruntime | cases | median abs % | worst abs % | mean signed % | under / over |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|")
+    groups: dict[tuple[str, str], list[float]] = {}
+    for split, ver, _, _, _, meas, _, now in rows:
+        groups.setdefault((split, ver), []).append((now - meas) / meas * 100)
+    for (split, ver), errs in sorted(groups.items()):
+        a = sorted(abs(e) for e in errs)
+        under = sum(1 for e in errs if e < 0)
+        print(
+            f"| {split} | {ver} | {len(errs)} | {statistics.median(a):.1f} | {a[-1]:.1f} | "
+            f"{statistics.mean(errs):+.1f} | {under} / {len(errs) - under} |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
