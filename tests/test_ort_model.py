@@ -711,61 +711,112 @@ def test_short_convolution_blocks_are_read_from_the_graph_whatever_the_family(
     assert named_arena - comp(estimate(plain_spec, settings), arena) == added
 
 
-def test_moe_expert_weights_are_pages_the_run_reads_in_place(tmp_path: Path) -> None:
-    """onnxruntime's CPU MoE / QMoE kernels read the experts' weights from the mapped file (the
-    LFM2-MoE runs' file-backed RSS grows by them during the first prompt: +19.4 MiB on
-    lfm2moe-fp32, whose experts hold 18 MiB; benchmarks/results/ort_moe/): the adapter sums the
-    initializers behind the MoE nodes' expert inputs (not the hidden states or the router's
-    probabilities), and the budget counts them with the pages the run reads."""
+def _with_moe(folder: Path, op: str = "MoE", bits: int = 4, layers: int = 2) -> dict[str, int]:
+    """A builder package with ``layers`` MoE (fp32 experts) or QMoE (``bits``-bit experts,
+    fp32 scales per 32 weights, fp32 biases) nodes appended, as the builder writes LFM2-MoE's;
+    returns the bytes of each kind of expert initializer."""
     import numpy as np
     import onnx
     from onnx import helper, numpy_helper
 
-    plain, moe = tmp_path / "plain", tmp_path / "moe"
-    build_genai(plain)
-    build_genai(moe)
-    model = onnx.load(str(moe / "model.onnx"), load_external_data=False)
+    build_genai(folder)
+    model = onnx.load(str(folder / "model.onnx"), load_external_data=False)
     experts, hidden, inter = 4, 64, 32
-    sizes = 0
-    for layer in (0, 1):
-        names = []
-        for part, shape in (
-            ("fc1_w", (experts, 2 * inter, hidden)),
-            ("fc1_b", (experts, 2 * inter)),
-            ("fc2_w", (experts, hidden, inter)),
-            ("fc2_b", (experts, hidden)),
-        ):
-            name = f"model.layers.{layer}.moe.{part}"
-            model.graph.initializer.append(
-                numpy_helper.from_array(np.zeros(shape, np.float32), name)
-            )
-            names.append(name)
-            sizes += int(np.prod(shape)) * 4
+    sizes = {"data": 0, "scales": 0, "bias": 0}
+
+    def add(name: str, shape: tuple[int, ...], dtype: type, kind: str) -> str:
+        array = np.zeros(shape, dtype)
+        model.graph.initializer.append(numpy_helper.from_array(array, name))
+        sizes[kind] += array.nbytes
+        return name
+
+    for layer in range(layers):
+        pre = f"model.layers.{layer}.moe"
+        inputs = [f"/model/layers.{layer}/norm/output_0", f"/model/layers.{layer}/router/output_0"]
+        for fc, rows, cols in (("fc1", 2 * inter, hidden), ("fc2", hidden, inter)):
+            if op == "MoE":
+                inputs.append(add(f"{pre}.{fc}_w", (experts, rows, cols), np.float32, "data"))
+            else:
+                packed = (experts, rows, cols * bits // 8)
+                inputs.append(add(f"{pre}.{fc}_q", packed, np.uint8, "data"))
+                inputs.append(
+                    add(f"{pre}.{fc}_s", (experts, rows, cols // 32), np.float32, "scales")
+                )
+            inputs.append(add(f"{pre}.{fc}_b", (experts, rows), np.float32, "bias"))
+        attrs: dict[str, int] = {"k": 2}
+        if op == "QMoE":
+            attrs.update(expert_weight_bits=bits, block_size=32)
         model.graph.node.append(
             helper.make_node(
-                "MoE",
-                [
-                    f"/model/layers.{layer}/norm/output_0",
-                    f"/model/layers.{layer}/router/output_0",
-                    *names,
-                ],
+                op,
+                inputs,
                 [f"/model/layers.{layer}/moe/output_0"],
-                f"/model/layers.{layer}/moe/MoE",
+                f"/model/layers.{layer}/moe/{op}",
                 domain="com.microsoft",
-                k=2,
+                **attrs,
             )
         )
-    onnx.save(model, str(moe / "model.onnx"))
+    onnx.save(model, str(folder / "model.onnx"))
+    return sizes
+
+
+PAGES = "initializer pages read"
+
+
+def test_moe_expert_weights_are_pages_the_run_reads_in_place(tmp_path: Path) -> None:
+    """onnxruntime's CPU MoE kernel (fp32 experts) reads the experts' weights from the mapped
+    file (lfm2moe-fp32's file-backed RSS grows by +19.4 MiB at the first prompt for 18 MiB of
+    experts; benchmarks/results/ort_moe/): the adapter sums the initializers behind the expert
+    inputs (not the hidden states or the router's probabilities), and the budget counts them
+    with the pages the run reads."""
+    plain, moe = tmp_path / "plain", tmp_path / "moe"
+    build_genai(plain)
+    sizes = _with_moe(moe)
     spec = read_model(moe)
     facts = dict(spec.extra)
     assert facts["moe_nodes"] == "2"
-    assert int(facts["moe_expert_bytes"]) == sizes
+    assert int(facts["moe_expert_bytes"]) == sizes["data"] + sizes["bias"]
+    assert "moe_qdata_bytes" not in facts
     settings = RuntimeSettings(Runtime.ONNXRUNTIME, context=1024, prefill=256)
-    pages = "initializer pages read"
     with_moe, without = estimate(spec, settings), estimate(read_model(plain), settings)
-    assert comp(with_moe, pages) - comp(without, pages) == sizes
+    assert comp(with_moe, PAGES) - comp(without, PAGES) == sizes["data"] + sizes["bias"]
+    assert comp(with_moe, "prepacked MoE experts") == 0
     # planned at another precision than the artifact's, the bytes on disk are not what runs
     other = "int8" if spec.quantization.scheme != "int8" else "fp32"
     requant = replace(settings, quantization=other)
     plain_requant = estimate(read_model(plain), requant)
-    assert comp(estimate(spec, requant), pages) == comp(plain_requant, pages)
+    assert comp(estimate(spec, requant), PAGES) == comp(plain_requant, PAGES)
+
+
+def test_qmoe_experts_are_packed_at_load_like_matmulnbits_weights(tmp_path: Path) -> None:
+    """QMoE packs its experts at session creation as MatMulNBits weights of the same bits and
+    compute type: 4-bit with no accuracy level is fp32 compute (x86: the data in the heap, the
+    scales read in place by the run), 8-bit is always int8 compute (data + scales + block sums
+    in the heap, scales left mapped at load). On the LFM2-MoE builds this puts planner's "after
+    loading" within 0.4 MiB of the measured one (lfm2moe-c-int8: 145.0 / 145.4 MiB; it read
+    62.5 before)."""
+    plain = tmp_path / "plain"
+    build_genai(plain)
+    settings = RuntimeSettings(
+        Runtime.ONNXRUNTIME, context=1024, prefill=256, platform="linux-x86_64"
+    )
+
+    def at_load(b: MemoryBudget) -> int:
+        pages = next(c for c in b.components if c.label.startswith(PAGES))
+        return int(dict(pages.inputs)["at_load"])
+
+    base = estimate(read_model(plain), settings)
+    for bits, heap, mapped_at_load in ((4, "data", False), (8, "data+2scales", True)):
+        folder = tmp_path / f"q{bits}"
+        sizes = _with_moe(folder, "QMoE", bits)
+        spec = read_model(folder)
+        facts = dict(spec.extra)
+        assert facts["moe_bits"] == str(bits)
+        assert int(facts["moe_qdata_bytes"]) == sizes["data"]
+        assert int(facts["moe_qscales_bytes"]) == sizes["scales"]
+        b = estimate(spec, settings)
+        expected = sizes["data"] + (2 * sizes["scales"] if heap == "data+2scales" else 0)
+        assert comp(b, "prepacked MoE experts") == expected
+        # the scales are read once either way: by packing (8-bit) or by the run (4-bit)
+        assert comp(b, PAGES) - comp(base, PAGES) == sizes["scales"] + sizes["bias"]
+        assert at_load(b) - at_load(base) == (sizes["scales"] if mapped_at_load else 0)

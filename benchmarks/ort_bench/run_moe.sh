@@ -4,7 +4,7 @@
 # dropped from the page cache first). The fit split was measured first, the holdout split only
 # after the change it tests was committed (build_moe.py says which is which).
 #
-#   bash benchmarks/ort_bench/run_moe.sh [fit|holdout|all]   # planner on PATH (the dev venv);
+#   bash benchmarks/ort_bench/run_moe.sh [fit|holdout|holdout-2|all]   # planner on PATH (the dev venv);
 #                                       # BENCH_WORK: models_moe/onnx and venv-ort131/132
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -14,7 +14,13 @@ WHICH=${1:-all}
 mkdir -p "$OUT"
 fit="lfm2moe-fp32 lfm2moe-int4 lfm2moe-m2-fp32 lfm2moe-m2-int4 lfm2moe-m3-fp32 lfm2moe-m3-int4"
 holdout="lfm2moe-b-fp32 lfm2moe-b-int4 lfm2moe-c-fp32 lfm2moe-c-int4 lfm2moe-c-int8"
-case "$WHICH" in fit) builds=$fit ;; holdout) builds=$holdout ;; *) builds="$fit $holdout" ;; esac
+holdout2="lfm2moe-d-fp32 lfm2moe-d-int4 lfm2moe-d-int8 lfm2moe-e-int4 lfm2moe-e-int8"
+case "$WHICH" in
+  fit) builds=$fit ;;
+  holdout) builds=$holdout ;;
+  holdout-2) builds=$holdout2 ;;
+  *) builds="$fit $holdout $holdout2" ;;
+esac
 for ort in 132 131; do
   py="$WORK/venv-ort$ort/bin/python"
   version="1.${ort:1:2}"

@@ -161,13 +161,7 @@ def _extra(graph: Graph, attention_op: str | None, packed: bool) -> tuple[tuple[
         extra.append(("producer", g.producer_name))
     if attention_op is not None:
         extra.append(("attention_op", attention_op + (" (packed QKV)" if packed else "")))
-    experts = g.ops("MoE", "QMoE")
-    if experts:
-        # Expert weights (inputs after the hidden states and the router's probabilities): read
-        # in place from the mapped file by the kernels, not packed at load.
-        names = {name for n in experts for name in n.inputs[2:] if name in g.tensors}
-        extra.append(("moe_nodes", str(len(experts))))
-        extra.append(("moe_expert_bytes", str(sum(g.tensors[n].nbytes for n in names))))
+    extra.extend(_moe_facts(g))
     convs = len(g.ops("CausalConvWithState"))
     if convs:
         # LFM2's short-convolution blocks (the builder's com.microsoft op, whatever the family
@@ -247,3 +241,38 @@ def config_only_spec(source: Path, layout: Layout) -> ModelSpec:
             "weights are unknown",
         ),
     )
+
+
+QMOE_SLOTS = {"data": (2, 5, 8), "scales": (3, 6, 9), "zero_points": (11, 12, 13)}
+"""QMoE's inputs (com.microsoft contrib op): fc1/fc2/fc3 expert weights, their scales, biases
+(4, 7, 10) and zero points."""
+
+
+def _moe_facts(g: Graph) -> list[tuple[str, str]]:
+    """What the MoE layers' expert weights are: ``moe_expert_bytes`` (every initializer behind
+    the expert inputs: after the hidden states and the router's probabilities) and, for QMoE,
+    its packed data, scales and zero points apart, its bits and accuracy level (absent: 0)."""
+    nodes = g.ops("MoE", "QMoE")
+    if not nodes:
+        return []
+
+    def total(slots: tuple[int, ...] | None) -> int:
+        names = {
+            name
+            for n in nodes
+            for i, name in enumerate(n.inputs)
+            if i >= 2 and (slots is None or i in slots) and name in g.tensors
+        }
+        return sum(g.tensors[name].nbytes for name in names)
+
+    facts = [("moe_nodes", str(len(nodes))), ("moe_expert_bytes", str(total(None)))]
+    quantized = [n for n in nodes if n.op == "QMoE"]
+    if quantized:
+        bits = {g.attr_int(n, "expert_weight_bits", 4) for n in quantized}
+        levels = {g.attr_int(n, "accuracy_level", 0) for n in quantized}
+        facts += [
+            ("moe_bits", ",".join(str(b) for b in sorted(b for b in bits if b is not None))),
+            ("moe_accuracy_level", str(max((v for v in levels if v is not None), default=0))),
+        ]
+        facts += [(f"moe_q{kind}_bytes", str(total(s))) for kind, s in QMOE_SLOTS.items()]
+    return facts

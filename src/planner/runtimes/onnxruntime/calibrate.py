@@ -17,6 +17,7 @@ from planner.runtimes.onnxruntime.model import fixed_bytes
 
 _AT_LOAD = (
     "prepacked MatMul weights (heap)",
+    "prepacked MoE experts (heap)",
     "tied embedding copy (folded, heap)",
     "initializers inside model.onnx (heap)",
     "session heap (graph, kernels)",

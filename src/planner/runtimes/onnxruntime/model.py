@@ -18,7 +18,7 @@ calibration file replaces the fixed terms with a team's own measurement.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from math import ceil, exp
 
 from planner.budget import (
@@ -30,7 +30,7 @@ from planner.budget import (
     ResolvedSettings,
 )
 from planner.calibration import CalibrationEntry
-from planner.families import ParamKind, fact_int, param_groups
+from planner.families import ParamKind, fact, fact_int, param_groups
 from planner.quant import OrtScheme, dtype_bytes
 from planner.runtimes.onnxruntime.arena import second_pass_growth
 from planner.runtimes.onnxruntime.platforms import OrtPlatform
@@ -329,6 +329,37 @@ def packing(w: OrtWeights, plat: OrtPlatform) -> Packing:
     )
 
 
+def moe_packing(spec: ModelSpec, w: OrtWeights, plat: OrtPlatform) -> Packing | None:
+    """What session creation does with a graph's QMoE experts (None: no QMoE, or another
+    precision than the artifact's is planned). onnxruntime packs them at load as it packs
+    MatMulNBits weights of the same bits and compute type: 4-bit experts take fp32 compute
+    unless the node's accuracy level asks for int8 (x86: data only, scales read in place at
+    run), 8-bit ones always int8 compute (data + scales + block sums, scales left mapped) —
+    ``moe_quantization_cpu.cc``: "8-bit has no fp32 kernel and uses int8 activations at every
+    level". Measured on the LFM2-MoE builds (results/ort_moe/, onnxruntime 1.31 and 1.32): after
+    loading, anon +0.75–0.88 × the 4-bit experts' data, scales mapped at the first prompt;
+    8-bit: data + 2 × scales in the heap and the scales mapped at load."""
+    data = fact_int(spec, "moe_qdata_bytes")
+    if not data or w.source != "artifact":
+        return None
+    bits = 8 if "8" in (fact(spec, "moe_bits") or "").split(",") else 4
+    level = fact_int(spec, "moe_accuracy_level")
+    experts = replace(
+        w,
+        float_matmul=0,
+        nbits_data=data,
+        nbits_scales=fact_int(spec, "moe_qscales_bytes"),
+        nbits_zero_points=fact_int(spec, "moe_qzero_points_bytes"),
+        bits=bits,
+        accuracy_level=4 if bits == 8 else level,
+        symmetric=not fact_int(spec, "moe_qzero_points_bytes"),
+        lm_head_scales=0,
+        largest_kn=0,
+        layer_kn=0,
+    )
+    return packing(experts, plat)
+
+
 def inline_constants(spec: ModelSpec, plat: OrtPlatform) -> tuple[int, int]:
     """(bytes of the tensors Constant nodes hold inside the model file, bytes of their second
     copy that stays resident).
@@ -416,6 +447,7 @@ def ort_components(
     plat, terms = ctx.platform, ctx.version
     w = ort_weights(spec, rs, scheme)
     pk = packing(w, plat)
+    moe = moe_packing(spec, w, plat)
     src = w.source
     comps: list[Component] = []
 
@@ -437,6 +469,22 @@ def ort_components(
             source=f"{src}; MECHANISMS.md §3 (x86, measured) / onnxruntime-mobile.md §4 (arm64)",
         )
     )
+    if moe is not None:
+        comps.append(
+            Component(
+                WEIGHTS,
+                "prepacked MoE experts (heap)",
+                moe.heap,
+                f"QMoE experts packed as MatMulNBits weights: {moe.layout}",
+                (
+                    ("expert_data_bytes", str(fact_int(spec, "moe_qdata_bytes"))),
+                    ("expert_scale_bytes", str(fact_int(spec, "moe_qscales_bytes"))),
+                    ("bits", fact(spec, "moe_bits") or "4"),
+                ),
+                dirty=True,
+                source="MECHANISMS.md §7 (MoE layers); results/ort_moe/",
+            )
+        )
     folded = 0
     if w.embedding_kind == "tied-float":
         folded = w.embedding
@@ -516,6 +564,14 @@ def ort_components(
     # MoE / QMoE experts (LFM2-MoE): the CPU kernels read the expert weights in place from the
     # mapped file; a prompt routes its tokens × top-k over every expert, so all their pages.
     experts = fact_int(spec, "moe_expert_bytes") if w.source == "artifact" else 0
+    if moe is not None:  # QMoE: packed at load; biases (and scales the packing leaves) read here
+        experts = moe.file_at_run + max(
+            0,
+            experts
+            - fact_int(spec, "moe_qdata_bytes")
+            - fact_int(spec, "moe_qscales_bytes")
+            - fact_int(spec, "moe_qzero_points_bytes"),
+        )
     run_file = pk.file_at_run + experts + rows + rotary
     # glibc: later requests below the mmap threshold reuse the heap freed while loading (M§6):
     # small KV tensors first, then the prompt's many small arena and kernel buffers.
@@ -636,12 +692,12 @@ def ort_components(
         Component(
             WEIGHTS,
             "initializer pages read (clean)",
-            pk.file_at_load + run_file,
+            pk.file_at_load + (moe.file_at_load if moe else 0) + run_file,
             "scales left mapped by packing + weights read unpacked (MoE experts included) + "
             "embedding rows gathered "
             f"in {plat.fault_around_bytes // 1024} KiB fault-around windows + rotary rows",
             (
-                ("at_load", str(pk.file_at_load)),
+                ("at_load", str(pk.file_at_load + (moe.file_at_load if moe else 0))),
                 ("weights_read_at_run", str(pk.file_at_run)),
                 ("moe_experts_read_at_run", str(experts)),
                 ("embedding_rows", str(rows)),
@@ -705,7 +761,7 @@ def ort_components(
             )
         )
     weight_total = sum(c.bytes for c in comps if c.category == WEIGHTS)
-    gathered = weight_total - pk.heap
+    gathered = weight_total - pk.heap - (moe.heap if moe else 0)
     notes: list[str] = []
     if rewinds:
         notes.append(
