@@ -139,13 +139,21 @@ def test_mapping_rules(profiles: tuple[DeviceProfile, ...]) -> None:
     assert devices(both, profiles) == (("android:8GB", "android:12GB"), "tier", False)
     either = parse_report({**base, "device": {"name": "unnamed", "ram_gb": "6 or 8 (?)"}})
     assert devices(either, profiles) == (("android:6GB", "android:8GB"), "tier", True)
-    three = parse_report({**base, "device": {"name": "unnamed", "ram_gb": "8, 12 or 16 (?)"}})
     tiers = ("android:8GB", "android:12GB", "android:16GB")
-    assert devices(three, profiles) == (tiers, "tier", True)
-    genai = parse_report({**base, "runtime": "onnxruntime-genai", "runtime_version": "0.5.2"})
-    assert genai.runtime_version == "0.5.2"
-    named_genai = parse_report({**base, "runtime_version": "onnxruntime-genai 0.5.2"})
-    assert _onnxruntime_version(named_genai) is None  # genai's version is not onnxruntime's
+    for text in ("8, 12 or 16 (?)", "8 or 12 or 16"):
+        three = parse_report({**base, "device": {"name": "unnamed", "ram_gb": text}})
+        assert devices(three, profiles) == (tiers, "tier", True), text
+    for text in ("1,024 or 2,048", "12GB or 16GB", "6 or 8, see notes"):
+        odd = parse_report({**base, "device": {"name": "unnamed", "ram_gb": text}})
+        assert devices(odd, profiles)[0] == (), text  # not a RAM list: the report is skipped
+    for version, planned in (
+        ("1.19.0", "1.19.0"),
+        ("onnxruntime-genai 0.5.2", None),  # genai's version is not onnxruntime's
+        ("onnxruntime_genai 0.5.2", None),
+        ("0.5.2", None),  # below 1.0: genai's numbering
+    ):
+        stated = parse_report({**base, "runtime": "onnxruntime-genai", "runtime_version": version})
+        assert _onnxruntime_version(stated) == planned, version
     named = parse_report({**base, "device": {"name": "Samsung Galaxy S23", "ram_gb": 8}})
     assert devices(named, profiles) == (("galaxy-s23",), "profile", False)
     unknown = parse_report({**base, "device": {"name": "unnamed", "ram_gb": None}})
@@ -294,23 +302,25 @@ BATCH3_DISAGREEMENTS: dict[str, str] = {
 }
 """Third-batch reports planner disagrees with (BENCHMARKS.md §4): recorded, not tuned away."""
 
-BATCHES: dict[str, tuple[list[dict[str, Any]], tuple[int, int], dict[str, str]]] = {
-    "reports_batch2.yaml": (RAW2, (30, 21), BATCH2_DISAGREEMENTS),
+BATCHES: dict[str, tuple[list[dict[str, Any]], tuple[int, int, int, int], dict[str, str]]] = {
+    "reports_batch2.yaml": (RAW2, (30, 21, 13, 8), BATCH2_DISAGREEMENTS),
     "reports_batch3.yaml": (
         yaml.safe_load((FIELD / "reports_batch3.yaml").read_text()),
-        (31, 21),
+        (31, 21, 13, 9),
         BATCH3_DISAGREEMENTS,
     ),
 }
-"""Batches collected after the device model was frozen: reports, (count, tune count) as
-tests/field/README.md states them, and the recorded disagreements."""
+"""Batches collected after the device model was frozen, in collection order: reports, (count,
+tune count, scored, agreeing) as tests/field/README.md and BENCHMARKS.md §4 state them, and the
+recorded disagreements."""
 
 
 @pytest.mark.parametrize("name", BATCHES)
 def test_later_batch_is_well_formed_and_new(name: str, profiles: tuple[DeviceProfile, ...]) -> None:
     raws, counts, _ = BATCHES[name]
     _assert_well_formed(raws, profiles)
-    earlier = [RAW] + [b[0] for n, b in BATCHES.items() if n < name]
+    order = list(BATCHES)
+    earlier = [RAW] + [BATCHES[n][0] for n in order[: order.index(name)]]
     for old in earlier:
         assert not {r["id"] for r in raws} & {r["id"] for r in old}
         assert not {r["link"] for r in raws} & {r["link"] for r in old}
@@ -319,7 +329,7 @@ def test_later_batch_is_well_formed_and_new(name: str, profiles: tuple[DevicePro
         assert raw["split"] == ("holdout" if rule else "tune"), raw["id"]
         assert len(raw["quote"]) <= 300, raw["id"]
     tune = sum(1 for r in raws if r["split"] == "tune")
-    assert (len(raws), tune) == counts
+    assert (len(raws), tune) == counts[:2]
 
 
 @pytest.mark.parametrize("name", BATCHES)
@@ -327,10 +337,10 @@ def test_later_batch_disagreements_are_the_recorded_ones(
     name: str, tmp_path_factory: pytest.TempPathFactory, profiles: tuple[DeviceProfile, ...]
 ) -> None:
     """Every disagreement on an unseen batch is listed with its reason; agreement printed."""
-    raws, _, recorded = BATCHES[name]
+    raws, counts, recorded = BATCHES[name]
     verdicts = evaluate_all(raws, _stage(tmp_path_factory.mktemp("later")), profiles)
     a = agreement(name, verdicts)
-    print(f"{name}: {a.agreed}/{a.scored} agree, {a.skipped} skipped")
+    assert (a.scored, a.agreed) == counts[2:]
     disagree = {v.report.id for v in verdicts if v.scored and not v.agrees}
     assert disagree == set(recorded), (
         f"new: {sorted(disagree - set(recorded))}; now agreeing: {sorted(set(recorded) - disagree)}"

@@ -19,7 +19,7 @@ from planner.budget import MemoryBudget
 from planner.calibration import Calibration, CalibrationSample, load_calibration
 from planner.checks import check_device
 from planner.device import DeviceProfile
-from planner.errors import ConfigFileError, UsageError
+from planner.errors import ArtifactFormatError, ConfigFileError, UsageError
 from planner.registry import read_model
 from planner.runconfig import load_run_config
 from planner.runtimes import estimate, model_for
@@ -711,10 +711,20 @@ def test_short_convolution_blocks_are_read_from_the_graph_whatever_the_family(
     assert named_arena - comp(estimate(plain_spec, settings), arena) == added
 
 
-def _with_moe(folder: Path, op: str = "MoE", bits: int = 4, layers: int = 2) -> dict[str, int]:
-    """A builder package with ``layers`` MoE (fp32 experts) or QMoE (``bits``-bit experts,
-    fp32 scales per 32 weights, fp32 biases) nodes appended, as the builder writes LFM2-MoE's;
-    returns the bytes of each kind of expert initializer."""
+def _with_moe(
+    folder: Path,
+    op: str = "MoE",
+    bits: int = 4,
+    *,
+    block: int = 32,
+    level: int | None = None,
+    zero_points: bool = False,
+    external: bool = True,
+) -> dict[str, int]:
+    """A builder package with two MoE (fp32 experts) or QMoE (``bits``-bit experts, fp32 scales
+    per ``block`` weights or per row when ``block`` is 0, fp32 biases) nodes appended, as the
+    builder writes LFM2-MoE's; the experts in external data (``moe.data``) or inside
+    model.onnx. Returns the bytes of each kind of expert initializer."""
     import numpy as np
     import onnx
     from onnx import helper, numpy_helper
@@ -722,7 +732,7 @@ def _with_moe(folder: Path, op: str = "MoE", bits: int = 4, layers: int = 2) -> 
     build_genai(folder)
     model = onnx.load(str(folder / "model.onnx"), load_external_data=False)
     experts, hidden, inter = 4, 64, 32
-    sizes = {"data": 0, "scales": 0, "bias": 0}
+    sizes = {"data": 0, "scales": 0, "zero_points": 0, "bias": 0}
 
     def add(name: str, shape: tuple[int, ...], dtype: type, kind: str) -> str:
         array = np.zeros(shape, dtype)
@@ -730,22 +740,29 @@ def _with_moe(folder: Path, op: str = "MoE", bits: int = 4, layers: int = 2) -> 
         sizes[kind] += array.nbytes
         return name
 
-    for layer in range(layers):
+    for layer in (0, 1):
         pre = f"model.layers.{layer}.moe"
         inputs = [f"/model/layers.{layer}/norm/output_0", f"/model/layers.{layer}/router/output_0"]
+        zps = []
         for fc, rows, cols in (("fc1", 2 * inter, hidden), ("fc2", hidden, inter)):
             if op == "MoE":
                 inputs.append(add(f"{pre}.{fc}_w", (experts, rows, cols), np.float32, "data"))
             else:
+                blocks = cols // block if block else 1
                 packed = (experts, rows, cols * bits // 8)
                 inputs.append(add(f"{pre}.{fc}_q", packed, np.uint8, "data"))
-                inputs.append(
-                    add(f"{pre}.{fc}_s", (experts, rows, cols // 32), np.float32, "scales")
-                )
+                inputs.append(add(f"{pre}.{fc}_s", (experts, rows, blocks), np.float32, "scales"))
+                if zero_points:
+                    zp = (experts, rows, max(1, blocks * bits // 8))
+                    zps.append(add(f"{pre}.{fc}_zp", zp, np.uint8, "zero_points"))
             inputs.append(add(f"{pre}.{fc}_b", (experts, rows), np.float32, "bias"))
+        if zps:  # slots 8-10 are fc3's; fc1 / fc2 zero points are 11 and 12
+            inputs += ["", "", "", *zps]
         attrs: dict[str, int] = {"k": 2}
         if op == "QMoE":
-            attrs.update(expert_weight_bits=bits, block_size=32)
+            attrs.update(expert_weight_bits=bits, block_size=block)
+            if level is not None:
+                attrs["accuracy_level"] = level
         model.graph.node.append(
             helper.make_node(
                 op,
@@ -756,67 +773,109 @@ def _with_moe(folder: Path, op: str = "MoE", bits: int = 4, layers: int = 2) -> 
                 **attrs,
             )
         )
+    if external:
+        onnx.external_data_helper.convert_model_to_external_data(
+            model, all_tensors_to_one_file=True, location="moe.data", size_threshold=0
+        )
     onnx.save(model, str(folder / "model.onnx"))
     return sizes
 
 
 PAGES = "initializer pages read"
+MOE_HEAP = "prepacked MoE experts"
+
+
+def _at_load(b: MemoryBudget) -> int:
+    pages = next(c for c in b.components if c.label.startswith(PAGES))
+    return int(dict(pages.inputs)["at_load"])
 
 
 def test_moe_expert_weights_are_pages_the_run_reads_in_place(tmp_path: Path) -> None:
-    """onnxruntime's CPU MoE kernel (fp32 experts) reads the experts' weights from the mapped
-    file (lfm2moe-fp32's file-backed RSS grows by +19.4 MiB at the first prompt for 18 MiB of
-    experts; benchmarks/results/ort_moe/): the adapter sums the initializers behind the expert
-    inputs (not the hidden states or the router's probabilities), and the budget counts them
-    with the pages the run reads."""
-    plain, moe = tmp_path / "plain", tmp_path / "moe"
+    """onnxruntime's CPU MoE kernel (fp32 experts) reads the experts from the mapped file
+    (lfm2moe-fp32's file-backed RSS grows by 19.4 MiB at the first prompt for 18 MiB of experts;
+    benchmarks/results/ort_moe/): the adapter sums the initializers behind the expert inputs
+    (not the hidden states or the router's probabilities), and the budget counts the external
+    ones with the pages the run reads; experts inside model.onnx are already in the heap."""
+    plain = tmp_path / "plain"
     build_genai(plain)
-    sizes = _with_moe(moe)
-    spec = read_model(moe)
+    settings = RuntimeSettings(Runtime.ONNXRUNTIME, context=1024, prefill=256)
+    without = estimate(read_model(plain), settings)
+    sizes = _with_moe(tmp_path / "moe")
+    spec = read_model(tmp_path / "moe")
     facts = dict(spec.extra)
     assert facts["moe_nodes"] == "2"
     assert int(facts["moe_expert_bytes"]) == sizes["data"] + sizes["bias"]
-    assert "moe_qdata_bytes" not in facts
-    settings = RuntimeSettings(Runtime.ONNXRUNTIME, context=1024, prefill=256)
-    with_moe, without = estimate(spec, settings), estimate(read_model(plain), settings)
+    assert "moe_qpacked" not in facts
+    with_moe = estimate(spec, settings)
     assert comp(with_moe, PAGES) - comp(without, PAGES) == sizes["data"] + sizes["bias"]
-    assert comp(with_moe, "prepacked MoE experts") == 0
-    # planned at another precision than the artifact's, the bytes on disk are not what runs
+    assert comp(with_moe, MOE_HEAP) == 0
+    # inside model.onnx: parsed into the heap with the other embedded initializers, not pages
+    _with_moe(tmp_path / "inside", external=False)
+    inside = estimate(read_model(tmp_path / "inside"), settings)
+    assert comp(inside, PAGES) == comp(without, PAGES)
+    embedded = "initializers inside model.onnx"
+    assert comp(inside, embedded) - comp(without, embedded) >= sizes["data"] + sizes["bias"]
+    # planned at another precision than the artifact's: refused, not planned without experts
     other = "int8" if spec.quantization.scheme != "int8" else "fp32"
-    requant = replace(settings, quantization=other)
-    plain_requant = estimate(read_model(plain), requant)
-    assert comp(estimate(spec, requant), PAGES) == comp(plain_requant, PAGES)
+    with pytest.raises(UsageError, match="MoE experts"):
+        estimate(spec, replace(settings, quantization=other))
 
 
-def test_qmoe_experts_are_packed_at_load_like_matmulnbits_weights(tmp_path: Path) -> None:
-    """QMoE packs its experts at session creation as MatMulNBits weights of the same bits and
-    compute type: 4-bit with no accuracy level is fp32 compute (x86: the data in the heap, the
-    scales read in place by the run), 8-bit is always int8 compute (data + scales + block sums
-    in the heap, scales left mapped at load). On the LFM2-MoE builds this puts planner's "after
-    loading" within 0.4 MiB of the measured one (lfm2moe-c-int8: 145.0 / 145.4 MiB; it read
-    62.5 before)."""
+@pytest.mark.parametrize(
+    ("case", "kwargs", "heap", "at_load", "at_run"),
+    [
+        # 4-bit, no accuracy level: fp32 compute, the data packed, scales read by the run
+        ("4-bit", {"bits": 4}, ("data",), (), ("scales", "bias")),
+        # 8-bit: int8 compute always: data + scales + block sums, scales mapped at load
+        ("8-bit", {"bits": 8}, ("data", "scales", "scales"), ("scales",), ("bias",)),
+        # 4-bit at accuracy level 4: int8 compute as well
+        (
+            "4-bit acc 4",
+            {"bits": 4, "level": 4},
+            ("data", "scales", "scales"),
+            ("scales",),
+            ("bias",),
+        ),
+        # asymmetric 4-bit: the zero points stay in the file with the scales
+        (
+            "4-bit zp",
+            {"bits": 4, "zero_points": True},
+            ("data",),
+            (),
+            ("scales", "zero_points", "bias"),
+        ),
+        # row-wise experts (no block size) are not packed: everything read in place
+        ("row-wise", {"bits": 4, "block": 0}, (), (), ("data", "scales", "bias")),
+    ],
+)
+def test_qmoe_experts_are_packed_at_load_like_matmulnbits_weights(
+    tmp_path: Path,
+    case: str,
+    kwargs: dict[str, Any],
+    heap: tuple[str, ...],
+    at_load: tuple[str, ...],
+    at_run: tuple[str, ...],
+) -> None:
+    """QMoE packs block-wise 4- and 8-bit experts at session creation as MatMulNBits weights of
+    the same bits and compute type (x86-64 rules of ``packing``); measured on the LFM2-MoE
+    builds, where it brings planner's "after loading" within 2 MiB of every run
+    (lfm2moe-c-int8 on 1.32: 145.0 against 145.4 MiB; 62.5 before)."""
     plain = tmp_path / "plain"
     build_genai(plain)
     settings = RuntimeSettings(
         Runtime.ONNXRUNTIME, context=1024, prefill=256, platform="linux-x86_64"
     )
-
-    def at_load(b: MemoryBudget) -> int:
-        pages = next(c for c in b.components if c.label.startswith(PAGES))
-        return int(dict(pages.inputs)["at_load"])
-
     base = estimate(read_model(plain), settings)
-    for bits, heap, mapped_at_load in ((4, "data", False), (8, "data+2scales", True)):
-        folder = tmp_path / f"q{bits}"
-        sizes = _with_moe(folder, "QMoE", bits)
-        spec = read_model(folder)
-        facts = dict(spec.extra)
-        assert facts["moe_bits"] == str(bits)
-        assert int(facts["moe_qdata_bytes"]) == sizes["data"]
-        assert int(facts["moe_qscales_bytes"]) == sizes["scales"]
-        b = estimate(spec, settings)
-        expected = sizes["data"] + (2 * sizes["scales"] if heap == "data+2scales" else 0)
-        assert comp(b, "prepacked MoE experts") == expected
-        # the scales are read once either way: by packing (8-bit) or by the run (4-bit)
-        assert comp(b, PAGES) - comp(base, PAGES) == sizes["scales"] + sizes["bias"]
-        assert at_load(b) - at_load(base) == (sizes["scales"] if mapped_at_load else 0)
+    sizes = _with_moe(tmp_path / "q", "QMoE", **kwargs)
+    spec = read_model(tmp_path / "q")
+    b = estimate(spec, settings)
+    assert comp(b, MOE_HEAP) == sum(sizes[k] for k in heap), case
+    assert _at_load(b) - _at_load(base) == sum(sizes[k] for k in at_load), case
+    read = comp(b, PAGES) - comp(base, PAGES)
+    assert read == sum(sizes[k] for k in (*at_load, *at_run)), case
+
+
+def test_qmoe_with_bits_onnxruntime_refuses_is_a_format_error(tmp_path: Path) -> None:
+    _with_moe(tmp_path / "q3", "QMoE", 3)
+    with pytest.raises(ArtifactFormatError, match="expert_weight_bits=3"):
+        read_model(tmp_path / "q3")

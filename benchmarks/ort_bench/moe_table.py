@@ -4,7 +4,8 @@ onnxruntime version (not a test: run it and record the output in BENCHMARKS.md).
 Each ``benchmarks/results/ort_moe/*.json`` is a ``planner measure`` report; the estimate is
 recomputed here with the planner in this checkout (same model folder, prompt, max_length, decode
 steps, onnxruntime version, platform linux-x86_64), and the one ``planner measure`` printed when
-the run was made is shown beside it. Errors are signed, (estimate − measured) / measured.
+the run was made is shown beside it. Errors are signed, (estimate − measured) / measured; the
+after-loading gap is planner's steady state after ``og.Model`` minus the measured one (MiB).
 
     BENCH_WORK=/work/bench-work python benchmarks/ort_bench/moe_table.py [--cases]
 """
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from planner.registry import read_model
 from planner.runtimes import estimate
+from planner.runtimes.onnxruntime.calibrate import estimated_after_load
 from planner.settings import Runtime, RuntimeSettings
 
 HERE = Path(__file__).resolve().parent
@@ -53,8 +55,12 @@ def main() -> int:
             platform="linux-x86_64",
             runtime_version=version,
         )
-        now = estimate(specs[folder], settings).total_bytes
+        budget = estimate(specs[folder], settings)
+        now = budget.total_bytes
         measured = m["added_peak_bytes"]
+        phases = {p["name"]: p for p in m["phases"]}
+        loaded = phases["model_load"]["rss_bytes"] - m["baseline_rss_bytes"]
+        load_gap = (estimated_after_load(budget) - loaded) / MIB
         model_id = build.rsplit("-", 1)[0]
         rows.append(
             (
@@ -66,13 +72,14 @@ def main() -> int:
                 measured / MIB,
                 report["estimate_total_bytes"] / MIB,
                 now / MIB,
+                load_gap,
             )
         )
     rows.sort()
     if args.cases:
         print("| split | ORT | build | prompt | max_length | measured MiB | at run | now | err % |")
         print("|---|---|---|---:|---:|---:|---:|---:|---:|")
-        for split, ver, build, p, c, meas, then, now in rows:
+        for split, ver, build, p, c, meas, then, now, _ in rows:
             err = (now - meas) / meas * 100
             print(
                 f"| {split} | {ver} | {build} | {p} | {c} | {meas:.1f} | {then:.1f} | "
@@ -80,18 +87,21 @@ def main() -> int:
             )
         print()
     print(
-        "| split | onnxruntime | cases | median abs % | worst abs % | mean signed % | under / over |"
+        "| split | onnxruntime | cases | median abs % | worst abs % | mean signed % "
+        "| under / over | worst after-loading gap, MiB |"
     )
-    print("|---|---|---:|---:|---:|---:|---:|")
-    groups: dict[tuple[str, str], list[float]] = {}
-    for split, ver, _, _, _, meas, _, now in rows:
-        groups.setdefault((split, ver), []).append((now - meas) / meas * 100)
-    for (split, ver), errs in sorted(groups.items()):
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    groups: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for split, ver, _, _, _, meas, _, now, gap in rows:
+        groups.setdefault((split, ver), []).append(((now - meas) / meas * 100, gap))
+    for (split, ver), found in sorted(groups.items()):
+        errs = [e for e, _ in found]
         a = sorted(abs(e) for e in errs)
         under = sum(1 for e in errs if e < 0)
+        worst_gap = max((g for _, g in found), key=abs)
         print(
             f"| {split} | {ver} | {len(errs)} | {statistics.median(a):.1f} | {a[-1]:.1f} | "
-            f"{statistics.mean(errs):+.1f} | {under} / {len(errs) - under} |"
+            f"{statistics.mean(errs):+.1f} | {under} / {len(errs) - under} | {worst_gap:+.2f} |"
         )
     return 0
 

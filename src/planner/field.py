@@ -87,14 +87,18 @@ _OS_PREFIX: tuple[tuple[str, str], ...] = (
 _MLC_NAME = re.compile(r"\b(q\d+b?f\d+(?:_\d|_autoawq|_ft)?)\b")
 _ORT_NAME = re.compile(r"\b(fp32|fp16|int8|int4)\b", re.IGNORECASE)
 _RAM_BOTH = re.compile(r"^\s*(\d+(?:\.\d+)?)\s+and\s+(\d+(?:\.\d+)?)\s*$")
-_RAM_EITHER = re.compile(r"^\s*(\d+(?:\.\d+)?(?:\s*,\s*\d+(?:\.\d+)?)*),?\s+or\s+(\d+(?:\.\d+)?)\b")
-"""``6 or 8 (…)``, ``8, 12 or 16 (…)``: one device whose RAM variant is not known."""
+_RAM_EITHER = re.compile(
+    r"^\s*(\d+(?:\.\d+)?(?:\s*(?:,|or)\s*\d+(?:\.\d+)?)*),?\s+or\s+(\d+(?:\.\d+)?)"
+    r"\s*(?:\(.*\))?\s*$"
+)
+"""``6 or 8 (…)``, ``8, 12 or 16 (…)``, ``8 or 12 or 16``: one device whose RAM variant is not
+known (nothing after the list but a parenthesis)."""
 
 
 def _either(text: str) -> tuple[str, ...]:
     """The RAM variants of an ``either`` value (empty when it is not one)."""
     m = _RAM_EITHER.match(text)
-    return (*re.split(r"\s*,\s*", m.group(1).strip()), m.group(2)) if m else ()
+    return (*re.split(r"\s*(?:,|or)\s*", m.group(1).strip()), m.group(2)) if m else ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,10 +305,14 @@ def _ram_tiers(report: FieldReport) -> tuple[tuple[str, ...], bool]:
 
 
 def _onnxruntime_version(report: FieldReport) -> str | None:
-    """The report's onnxruntime version; a stated onnxruntime-genai version is not one (genai
-    pins no single onnxruntime), so planner plans that report with its default and says so."""
+    """The report's onnxruntime version: a ``runtime_version`` naming genai (``onnxruntime-genai
+    0.5.2``, ``genai 0.5.2``) or below 1.0 (genai's own numbering) is not one — genai pins no
+    single onnxruntime — so planner plans that report with its default and says so."""
     text = report.runtime_version
-    return None if text is None or text.lower().startswith("onnxruntime-genai") else text
+    if text is None or "genai" in text.lower():
+        return None
+    major = re.match(r"\s*v?(\d+)\.", text)
+    return text if major is None or int(major.group(1)) >= 1 else None
 
 
 def devices(

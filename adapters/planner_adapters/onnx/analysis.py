@@ -243,36 +243,65 @@ def config_only_spec(source: Path, layout: Layout) -> ModelSpec:
     )
 
 
-QMOE_SLOTS = {"data": (2, 5, 8), "scales": (3, 6, 9), "zero_points": (11, 12, 13)}
-"""QMoE's inputs (com.microsoft contrib op): fc1/fc2/fc3 expert weights, their scales, biases
-(4, 7, 10) and zero points."""
+QMOE_PACKED = {"data": (2, 5), "scales": (3, 6), "zero_points": (11, 12)}
+"""QMoE's inputs (com.microsoft contrib op) its CPU kernel packs at load: fc1 and fc2 expert
+weights, their scales and zero points. Biases (4, 7, 10) and fc3 (8, 9, 13) stay in place."""
+QMOE_BITS = (2, 4, 8)
+"""Expert bit widths onnxruntime's QMoE accepts; 4 and 8 are packed as MatMulNBits weights."""
 
 
 def _moe_facts(g: Graph) -> list[tuple[str, str]]:
-    """What the MoE layers' expert weights are: ``moe_expert_bytes`` (every initializer behind
-    the expert inputs: after the hidden states and the router's probabilities) and, for QMoE,
-    its packed data, scales and zero points apart, its bits and accuracy level (absent: 0)."""
+    """What the MoE layers' expert weights are (every initializer behind an expert input: after
+    the hidden states and the router's probabilities):
+
+    * ``moe_nodes``, ``moe_expert_bytes`` (all of them);
+    * ``moe_inplace_external_bytes``: what the kernels read in place from the mapped file (fp32
+      ``MoE`` experts; QMoE biases, fc3 and experts it does not pack), external data only
+      (weights inside model.onnx are parsed into the heap and counted there);
+    * ``moe_qpacked``: the QMoE experts packed at load, one group per (bits, block size,
+      accuracy level): ``bits/block/level:data/scales/zero_points:external data/scales/zero
+      points`` bytes, groups joined by ``;``. Block-wise 4- and 8-bit experts are packed; row-wise
+      ones (no ``block_size``) and 2-bit ones are read in place."""
     nodes = g.ops("MoE", "QMoE")
     if not nodes:
         return []
+    path = str(g.path)
+    packed: dict[tuple[int, int, int], dict[str, set[str]]] = {}
+    covered: set[str] = set()
+    for n in nodes:
+        if n.op != "QMoE":
+            continue
+        bits = g.attr_int(n, "expert_weight_bits", 4)
+        if bits not in QMOE_BITS:
+            raise ArtifactFormatError(
+                f"QMoE node {n.name!r}: expert_weight_bits={bits} (onnxruntime takes 2, 4 or 8)",
+                path=path,
+            )
+        block = g.attr_int(n, "block_size", 0) or 0
+        level = g.attr_int(n, "accuracy_level", 0) or 0
+        if bits == 2 or block <= 0 or level < 0:
+            continue
+        group = packed.setdefault((bits, block, level), {k: set() for k in QMOE_PACKED})
+        for kind, slots in QMOE_PACKED.items():
+            for slot in slots:
+                if slot < len(n.inputs) and n.inputs[slot] in g.tensors:
+                    group[kind].add(n.inputs[slot])
+                    covered.add(n.inputs[slot])
+    names = {name for n in nodes for name in n.inputs[2:] if name in g.tensors}
 
-    def total(slots: tuple[int, ...] | None) -> int:
-        names = {
-            name
-            for n in nodes
-            for i, name in enumerate(n.inputs)
-            if i >= 2 and (slots is None or i in slots) and name in g.tensors
-        }
-        return sum(g.tensors[name].nbytes for name in names)
+    def size(found: set[str], external: bool = False) -> int:
+        return sum(g.tensors[x].nbytes for x in found if not external or g.tensors[x].external)
 
-    facts = [("moe_nodes", str(len(nodes))), ("moe_expert_bytes", str(total(None)))]
-    quantized = [n for n in nodes if n.op == "QMoE"]
-    if quantized:
-        bits = {g.attr_int(n, "expert_weight_bits", 4) for n in quantized}
-        levels = {g.attr_int(n, "accuracy_level", 0) for n in quantized}
-        facts += [
-            ("moe_bits", ",".join(str(b) for b in sorted(b for b in bits if b is not None))),
-            ("moe_accuracy_level", str(max((v for v in levels if v is not None), default=0))),
-        ]
-        facts += [(f"moe_q{kind}_bytes", str(total(s))) for kind, s in QMOE_SLOTS.items()]
+    facts = [
+        ("moe_nodes", str(len(nodes))),
+        ("moe_expert_bytes", str(size(names))),
+        ("moe_inplace_external_bytes", str(size(names - covered, external=True))),
+    ]
+    if packed:
+        groups = []
+        for (bits, block, level), kinds in sorted(packed.items()):
+            totals = "/".join(str(size(kinds[k])) for k in QMOE_PACKED)
+            external = "/".join(str(size(kinds[k], external=True)) for k in QMOE_PACKED)
+            groups.append(f"{bits}/{block}/{level}:{totals}:{external}")
+        facts.append(("moe_qpacked", ";".join(groups)))
     return facts

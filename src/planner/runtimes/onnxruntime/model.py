@@ -18,7 +18,7 @@ calibration file replaces the fixed terms with a team's own measurement.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from math import ceil, exp
 
 from planner.budget import (
@@ -30,9 +30,11 @@ from planner.budget import (
     ResolvedSettings,
 )
 from planner.calibration import CalibrationEntry
+from planner.errors import UsageError
 from planner.families import ParamKind, fact, fact_int, param_groups
 from planner.quant import OrtScheme, dtype_bytes
 from planner.runtimes.onnxruntime.arena import second_pass_growth
+from planner.runtimes.onnxruntime.moe import moe_experts
 from planner.runtimes.onnxruntime.platforms import OrtPlatform
 from planner.runtimes.onnxruntime.prompt import (
     WINDOW_SLACK,
@@ -329,37 +331,6 @@ def packing(w: OrtWeights, plat: OrtPlatform) -> Packing:
     )
 
 
-def moe_packing(spec: ModelSpec, w: OrtWeights, plat: OrtPlatform) -> Packing | None:
-    """What session creation does with a graph's QMoE experts (None: no QMoE, or another
-    precision than the artifact's is planned). onnxruntime packs them at load as it packs
-    MatMulNBits weights of the same bits and compute type: 4-bit experts take fp32 compute
-    unless the node's accuracy level asks for int8 (x86: data only, scales read in place at
-    run), 8-bit ones always int8 compute (data + scales + block sums, scales left mapped) —
-    ``moe_quantization_cpu.cc``: "8-bit has no fp32 kernel and uses int8 activations at every
-    level". Measured on the LFM2-MoE builds (results/ort_moe/, onnxruntime 1.31 and 1.32): after
-    loading, anon +0.75–0.88 × the 4-bit experts' data, scales mapped at the first prompt;
-    8-bit: data + 2 × scales in the heap and the scales mapped at load."""
-    data = fact_int(spec, "moe_qdata_bytes")
-    if not data or w.source != "artifact":
-        return None
-    bits = 8 if "8" in (fact(spec, "moe_bits") or "").split(",") else 4
-    level = fact_int(spec, "moe_accuracy_level")
-    experts = replace(
-        w,
-        float_matmul=0,
-        nbits_data=data,
-        nbits_scales=fact_int(spec, "moe_qscales_bytes"),
-        nbits_zero_points=fact_int(spec, "moe_qzero_points_bytes"),
-        bits=bits,
-        accuracy_level=4 if bits == 8 else level,
-        symmetric=not fact_int(spec, "moe_qzero_points_bytes"),
-        lm_head_scales=0,
-        largest_kn=0,
-        layer_kn=0,
-    )
-    return packing(experts, plat)
-
-
 def inline_constants(spec: ModelSpec, plat: OrtPlatform) -> tuple[int, int]:
     """(bytes of the tensors Constant nodes hold inside the model file, bytes of their second
     copy that stays resident).
@@ -447,7 +418,14 @@ def ort_components(
     plat, terms = ctx.platform, ctx.version
     w = ort_weights(spec, rs, scheme)
     pk = packing(w, plat)
-    moe = moe_packing(spec, w, plat)
+    if fact_int(spec, "moe_nodes") and w.source != "artifact":
+        raise UsageError(
+            f"{spec.name} has MoE experts; planning it at {rs.quantization} instead of its own "
+            f"{spec.quantization.scheme} is not modelled (the experts are outside the "
+            "builder's layer layout)",
+            hint="plan the artifact's own precision, or export the model at the one you want",
+        )
+    moe = moe_experts(spec, w, plat, packing)
     src = w.source
     comps: list[Component] = []
 
@@ -469,18 +447,14 @@ def ort_components(
             source=f"{src}; MECHANISMS.md §3 (x86, measured) / onnxruntime-mobile.md §4 (arm64)",
         )
     )
-    if moe is not None:
+    if moe is not None and moe.heap:
         comps.append(
             Component(
                 WEIGHTS,
                 "prepacked MoE experts (heap)",
                 moe.heap,
                 f"QMoE experts packed as MatMulNBits weights: {moe.layout}",
-                (
-                    ("expert_data_bytes", str(fact_int(spec, "moe_qdata_bytes"))),
-                    ("expert_scale_bytes", str(fact_int(spec, "moe_qscales_bytes"))),
-                    ("bits", fact(spec, "moe_bits") or "4"),
-                ),
+                (("moe_qpacked", fact(spec, "moe_qpacked") or ""),),
                 dirty=True,
                 source="MECHANISMS.md §7 (MoE layers); results/ort_moe/",
             )
@@ -563,15 +537,7 @@ def ort_components(
     rotary = 2 * min(lookups, spec.max_context or lookups) * (spec.head_dim // 2) * 4
     # MoE / QMoE experts (LFM2-MoE): the CPU kernels read the expert weights in place from the
     # mapped file; a prompt routes its tokens × top-k over every expert, so all their pages.
-    experts = fact_int(spec, "moe_expert_bytes") if w.source == "artifact" else 0
-    if moe is not None:  # QMoE: packed at load; biases (and scales the packing leaves) read here
-        experts = moe.file_at_run + max(
-            0,
-            experts
-            - fact_int(spec, "moe_qdata_bytes")
-            - fact_int(spec, "moe_qscales_bytes")
-            - fact_int(spec, "moe_qzero_points_bytes"),
-        )
+    experts = moe.file_at_run if moe else 0
     run_file = pk.file_at_run + experts + rows + rotary
     # glibc: later requests below the mmap threshold reuse the heap freed while loading (M§6):
     # small KV tensors first, then the prompt's many small arena and kernel buffers.
