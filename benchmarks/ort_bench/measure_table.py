@@ -1,13 +1,18 @@
-"""planner against the LFM2-MoE runs (``run_moe.sh``): every case and a summary per split and
-onnxruntime version (not a test: run it and record the output in BENCHMARKS.md).
+"""planner against sets of ``planner measure`` runs: every case and a summary per split and
+onnxruntime version (not a test: run it and record the output in BENCHMARKS.md). Sets:
 
-Each ``benchmarks/results/ort_moe/*.json`` is a ``planner measure`` report; the estimate is
+* ``moe``: the LFM2-MoE builds (``build_moe.py``, ``run_moe.sh``; ``results/ort_moe/``);
+* ``large``: two 0.8–0.9 B-parameter builds (``build_large.py``, ``run_large.sh``;
+  ``results/ort_large/``).
+
+Each report is a ``planner measure`` JSON; the estimate is
 recomputed here with the planner in this checkout (same model folder, prompt, max_length, decode
 steps, onnxruntime version, platform linux-x86_64), and the one ``planner measure`` printed when
 the run was made is shown beside it. Errors are signed, (estimate − measured) / measured; the
 after-loading gap is planner's steady state after ``og.Model`` minus the measured one (MiB).
 
-    BENCH_WORK=/work/bench-work python benchmarks/ort_bench/moe_table.py [--cases]
+    BENCH_WORK=/work/bench-work python benchmarks/ort_bench/measure_table.py [--set moe|large]
+        [--cases]
 """
 
 from __future__ import annotations
@@ -25,25 +30,33 @@ from planner.runtimes.onnxruntime.calibrate import estimated_after_load
 from planner.settings import Runtime, RuntimeSettings
 
 HERE = Path(__file__).resolve().parent
-RESULTS = HERE.parents[0] / "results" / "ort_moe"
 sys.path.insert(0, str(HERE))
-from build_moe import split_of  # noqa: E402  (a sibling script)
+import build_large  # noqa: E402  (sibling scripts)
+import build_moe  # noqa: E402
+
+SETS = {
+    "moe": ("ort_moe", "models_moe", build_moe.split_of),
+    "large": ("ort_large", "models_large", build_large.split_of),
+}
+"""Set → (results folder under benchmarks/results, models folder under BENCH_WORK, split)."""
 
 MIB = 2**20
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--set", choices=sorted(SETS), default="moe")
     ap.add_argument("--cases", action="store_true", help="print every case")
     args = ap.parse_args()
+    results, models, split_of = SETS[args.set]
     work = Path(os.environ.get("BENCH_WORK", HERE.parents[1] / "bench-work"))
     rows = []
     specs = {}
-    for path in sorted(RESULTS.glob("*.json")):
+    for path in sorted((HERE.parent / "results" / results).glob("*.json")):
         report = json.loads(path.read_text())
         m = report["measurement"]
         build = Path(m["model_dir"]).name
-        folder = work / "models_moe" / "onnx" / build
+        folder = work / models / "onnx" / build
         if folder not in specs:
             specs[folder] = read_model(folder)
         version = m["versions"]["onnxruntime"]
