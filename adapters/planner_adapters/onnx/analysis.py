@@ -12,7 +12,7 @@ from planner.spec import ArtifactSettings, ModelSpec, Origin, QuantInfo
 from planner_adapters._values import Provenance, check_layers
 from planner_adapters.onnx.configs import GenaiConfig, HfConfig
 from planner_adapters.onnx.context import Ctx
-from planner_adapters.onnx.graph import Graph
+from planner_adapters.onnx.graph import Graph, Node
 from planner_adapters.onnx.layout import Layout, genai_filename
 from planner_adapters.onnx.linears import find_linears
 from planner_adapters.onnx.quant import quantization
@@ -294,9 +294,13 @@ def _moe_facts(g: Graph) -> list[tuple[str, str]]:
 
     facts = [
         ("moe_nodes", str(len(nodes))),
+        ("moe_ops", ",".join(sorted({n.op for n in nodes}))),
         ("moe_expert_bytes", str(size(names))),
         ("moe_inplace_external_bytes", str(size(names - covered, external=True))),
     ]
+    widths = {w for w in (_moe_intermediate(g, n) for n in nodes) if w}
+    if widths:
+        facts.append(("moe_intermediate", str(max(widths))))
     if packed:
         groups = []
         for (bits, block, level), kinds in sorted(packed.items()):
@@ -305,3 +309,16 @@ def _moe_facts(g: Graph) -> list[tuple[str, str]]:
             groups.append(f"{bits}/{block}/{level}:{totals}:{external}")
         facts.append(("moe_qpacked", ";".join(groups)))
     return facts
+
+
+def _moe_intermediate(g: Graph, node: Node) -> int | None:
+    """An MoE node's expert intermediate width: the last dim of its fc2 weights ([experts,
+    hidden, intermediate]; QMoE packs 8 / bits values a byte). None when not readable."""
+    slot = 5 if node.op == "QMoE" else 4
+    name = node.inputs[slot] if slot < len(node.inputs) else ""
+    tensor = g.tensors.get(name)
+    if tensor is None or len(tensor.dims) != 3:
+        return None
+    per_byte = 8 // (g.attr_int(node, "expert_weight_bits", 4) or 4) if node.op == "QMoE" else 1
+    width = tensor.dims[2] * per_byte
+    return width if 0 < width < 1 << 24 else None

@@ -729,6 +729,22 @@ def ort_components(
     weight_total = sum(c.bytes for c in comps if c.category == WEIGHTS)
     gathered = weight_total - pk.heap - (moe.heap if moe else 0)
     notes: list[str] = []
+    if moe is not None and fact_int(spec, "moe_intermediate"):
+        op = "MoE" if "MoE" in (fact(spec, "moe_ops") or "").split(",") else "QMoE"
+        per_thread = (
+            b
+            * t
+            * (6 if op == "MoE" else 3)
+            * (spec.hidden_size + fact_int(spec, "moe_intermediate"))
+            * 4
+        )
+        notes.append(
+            f"MoE layers: onnxruntime's CPU {op} kernel takes about {per_thread / MIB:,.0f} MiB "
+            "of scratch per intra-op thread for this prompt; planned as measured, with a "
+            "one-thread pool, where the arena absorbs it; each further thread can add up to "
+            "that much (intra_op_num_threads in genai_config's session_options sets the count; "
+            "MECHANISMS.md §7)"
+        )
     if rewinds:
         notes.append(
             rerun_note(spec, threshold, rs.prefill, rerun, b * rs.prefill * live * 4, off, shape)
