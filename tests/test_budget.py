@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -345,3 +346,44 @@ def test_sliding_window_rules() -> None:
     # ... and only families whose MLC model takes a window accept one.
     with pytest.raises(UsageError, match="sliding_window_size"):
         estimate(hf_spec("llama-3.2-1b"), RuntimeSettings(Runtime.MLC, sliding_window=1024))
+
+
+QWEN3_MOE = {
+    "architectures": ["Qwen3MoeForCausalLM"],
+    "model_type": "qwen3_moe",
+    "hidden_size": 512,
+    "intermediate_size": 1536,
+    "moe_intermediate_size": 256,
+    "num_hidden_layers": 4,
+    "num_attention_heads": 8,
+    "num_key_value_heads": 4,
+    "head_dim": 64,
+    "num_experts": 16,
+    "num_experts_per_tok": 2,
+    "decoder_sparse_step": 1,
+    "mlp_only_layers": [],
+    "vocab_size": 32000,
+    "max_position_embeddings": 4096,
+    "tie_word_embeddings": False,
+}
+
+
+def test_a_decoded_token_reads_only_its_top_k_experts() -> None:
+    """MLC keeps every expert resident and routes each token to top-k of them: the bytes a
+    decoded token reads (decode speed's divisor) count k / E of the experts; the rest are
+    resident but unread, with the rows of an untied embedding table. Qwen3-30B-A3B at q4f16_1
+    read 4.9 tokens/s on a 120 GB/s Mac before (all 128 experts per token), 43.5 after."""
+    from planner_adapters.hf_config import spec_from_hf_config
+
+    spec = spec_from_hf_config(
+        QWEN3_MOE, source="qwen3-moe", path=Path("config.json"), name="qwen3-moe"
+    )
+    settings = RuntimeSettings(Runtime.MLC, quantization="q4f16_1", context=1024)
+    b = estimate(spec, settings)
+    wb = mlc_weight_bytes(spec, mlc_scheme("q4f16_1"), 1024)
+    assert wb.expert_bytes > 0
+    assert b.gathered_bytes == wb.embedding_bytes + wb.expert_bytes * 14 // 16
+    # every expert routed (top-k = E): nothing idle
+    every = {**QWEN3_MOE, "num_experts_per_tok": 16}
+    dense = spec_from_hf_config(every, source="all", path=Path("config.json"), name="all")
+    assert estimate(dense, settings).gathered_bytes == wb.embedding_bytes

@@ -808,6 +808,10 @@ def test_moe_expert_weights_are_pages_the_run_reads_in_place(tmp_path: Path) -> 
     assert "moe_qpacked" not in facts
     assert (facts["moe_ops"], facts["moe_intermediate"]) == ("MoE", "32")
     with_moe = estimate(spec, settings)
+    # a decoded token reads its top-2 of the 4 experts (decode speed's divisor)
+    assert (facts["moe_experts"], facts["moe_top_k"]) == ("4", "2")
+    read = with_moe.decode_read_bytes - without.decode_read_bytes
+    assert read == (sizes["data"] + sizes["bias"]) * 2 // 4
     # the kernels' scratch per intra-op thread (6 × (hidden + intermediate) floats a token for
     # fp32 MoE) is not a term: the note gives it for the threads planner did not measure
     scratch = 256 * 6 * (spec.hidden_size + 32) * 4 / 2**20

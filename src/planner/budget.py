@@ -108,8 +108,9 @@ class MemoryBudget:
     kv_bytes_per_token: int
     """KV bytes per token of context for one sequence (all layers, K and V)."""
     gathered_bytes: int = 0
-    """Weight bytes only gathered a row at a time (an untied embedding table, a heap copy of one
-    for lookups): resident, but not read for every generated token."""
+    """Weight bytes resident but not read for every generated token: tables only gathered a row
+    at a time (an untied embedding table, a heap copy of one for lookups) and the MoE experts a
+    token is not routed to ((1 − top_k / experts) of them)."""
     engine: EngineFigures | None = None
     """Start-up reservations for runtimes that budget them (MLC), else None."""
     notes: tuple[str, ...] = ()
@@ -223,6 +224,8 @@ class WeightBytes:
     lm_head_bytes: int
     other_bytes: int
     """Norms, biases, rotary caches."""
+    expert_bytes: int = 0
+    """The part of ``linear_bytes`` in MoE experts (a token reads only its top-k of them)."""
 
 
 def context_notes(spec: ModelSpec, rs: ResolvedSettings) -> list[str]:

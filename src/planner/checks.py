@@ -122,7 +122,8 @@ class DeviceReport:
 
 def decode_speed(b: MemoryBudget, d: DeviceProfile) -> DecodeSpeed | None:
     """tokens/s ≈ bandwidth × efficiency ÷ bytes read per token (``decode_read_bytes``: every
-    weight but the gathered embedding rows, and half the context's KV)."""
+    weight but the gathered embedding rows and the MoE experts a token is not routed to, and
+    half the context's KV)."""
     if d.mem_bandwidth_bytes_per_s is None:
         return None
     per_token = b.decode_read_bytes

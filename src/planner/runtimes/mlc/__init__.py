@@ -79,14 +79,34 @@ def kv_tokens(spec: ModelSpec, rs: ResolvedSettings) -> list[int]:
     return [rs.context] * spec.num_layers
 
 
+def _idle_experts(spec: ModelSpec, expert_bytes: int) -> int:
+    """Expert bytes a decoded token does not read: (1 − top_k / experts) of them."""
+    lay = family(spec.architecture).layout
+    moe = lay.moe if lay is not None else None
+    if moe is None or not expert_bytes:
+        return 0
+    experts, top_k = fact_int(spec, moe.experts_key), fact_int(spec, moe.top_k_key)
+    if experts <= 0 or not 0 < top_k <= experts:
+        return 0
+    return expert_bytes * (experts - top_k) // experts
+
+
 @lru_cache(maxsize=1024)
 def _weights(spec: ModelSpec, scheme: MlcScheme, context: int) -> tuple[Component, int]:
-    """The parameters component, and the bytes of an untied embedding table (gathered only)."""
+    """The parameters component, and the bytes resident but not read for every token: an
+    untied embedding table (gathered a row at a time) and the MoE experts a token does not
+    route to (all E resident, top-k read: (1 − k / E) of the experts)."""
     same = (
         spec.weights is not None
         and spec.format == "mlc"
         and spec.quantization.scheme == scheme.name
     )
+    lay = family(spec.architecture).layout
+    moe = lay is not None and lay.moe is not None
+    # an MLC artifact's tensor-cache gives totals only; the experts' share comes from the
+    # family's layout, which MoE families have
+    wb = mlc_weight_bytes(spec, scheme, context) if moe or not same else None
+    idle = _idle_experts(spec, wb.expert_bytes) if wb is not None else 0
     if same and spec.weights is not None:
         w = spec.weights
         return Component(
@@ -97,9 +117,9 @@ def _weights(spec: ModelSpec, scheme: MlcScheme, context: int) -> tuple[Componen
             (("tensors", str(w.tensor_count)),),
             dirty=True,
             source="artifact",
-        ), (w.embedding_bytes if w.lm_head_bytes else 0)
-    wb = mlc_weight_bytes(spec, scheme, context)
-    gathered = wb.embedding_bytes if wb.lm_head_bytes else 0
+        ), (w.embedding_bytes if w.lm_head_bytes else 0) + idle
+    assert wb is not None  # not the artifact's own precision: computed above
+    gathered = (wb.embedding_bytes if wb.lm_head_bytes else 0) + idle
     return Component(
         WEIGHTS,
         "parameters",

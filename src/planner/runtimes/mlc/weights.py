@@ -176,16 +176,18 @@ def check_predictable(scheme: MlcScheme) -> None:
 
 def mlc_weight_bytes(spec: ModelSpec, scheme: MlcScheme, context: int | None = None) -> WeightBytes:
     """Parameter bytes MLC stores for ``spec`` under ``scheme`` (what convert_weight writes)."""
-    linear = emb = head = other = count = 0
+    linear = emb = head = other = count = experts = 0
     for p in params(spec, context):
         count += p.numel
         if p.kind in (ParamKind.LINEAR, ParamKind.EXPERTS):
             tensors = _linear(p, scheme) if p.kind is ParamKind.LINEAR else _experts(p, scheme)
             linear += sum(t.nbytes for t in tensors)
+            if p.kind is ParamKind.EXPERTS:
+                experts += sum(t.nbytes for t in tensors)
         elif p.kind is ParamKind.EMBEDDING:
             emb += sum(t.nbytes for t in _embedding(p, scheme))
         elif p.kind is ParamKind.LM_HEAD:
             head += sum(t.nbytes for t in _linear(p, scheme))
         else:
             other += tensor_bytes(p.numel, p.dtype or scheme.model_dtype)
-    return WeightBytes(linear + emb + head + other, count, linear, emb, head, other)
+    return WeightBytes(linear + emb + head + other, count, linear, emb, head, other, experts)

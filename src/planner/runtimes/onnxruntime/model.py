@@ -727,7 +727,12 @@ def ort_components(
             )
         )
     weight_total = sum(c.bytes for c in comps if c.category == WEIGHTS)
-    gathered = weight_total - pk.heap - (moe.heap if moe else 0)
+    # a decoded token reads the packed weights and its top-k experts; the other experts stay
+    # resident unread (with the rows of a gathered table)
+    moe_bytes = (moe.heap or fact_int(spec, "moe_expert_bytes")) if moe else 0
+    n_experts, top_k = fact_int(spec, "moe_experts"), fact_int(spec, "moe_top_k")
+    active = moe_bytes * top_k // n_experts if 0 < top_k <= n_experts else moe_bytes
+    gathered = weight_total - pk.heap - active
     notes: list[str] = []
     if moe is not None and fact_int(spec, "moe_intermediate"):
         op = "MoE" if "MoE" in (fact(spec, "moe_ops") or "").split(",") else "QMoE"
