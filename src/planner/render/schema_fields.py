@@ -420,7 +420,12 @@ OBJECTS: tuple[ObjectDef, ...] = (
         "Memory-bound decode speed estimate.",
         (
             F("tokens_per_s", "number", "bandwidth × efficiency ÷ bytes read per token."),
-            F("bytes_per_token", "integer", "Weights + half the KV cache."),
+            F(
+                "bytes_per_token",
+                "integer",
+                "Weights a decoded token reads (not gathered embedding rows or unrouted MoE "
+                "experts) + half the KV cache.",
+            ),
             F("bandwidth_bytes_per_s", "integer", "Device's peak DRAM bandwidth."),
             F("efficiency", "number", "Fraction of peak bandwidth decoding reaches."),
             F("efficiency_source", "string", "Where the efficiency comes from."),
