@@ -20,6 +20,7 @@ from planner.runtimes.onnxruntime.platforms import PLATFORMS
 from planner.runtimes.onnxruntime.prompt import block_live_floats
 from planner.runtimes.onnxruntime.weights import ort_weight_bytes
 from planner.settings import Runtime, RuntimeSettings
+from planner.spec import ModelSpec
 from tests.conftest import hf_spec
 
 MIB = 2**20
@@ -365,25 +366,59 @@ QWEN3_MOE = {
     "vocab_size": 32000,
     "max_position_embeddings": 4096,
     "tie_word_embeddings": False,
+    "rms_norm_eps": 1e-6,
+    "rope_theta": 1000000,
 }
 
 
 def test_a_decoded_token_reads_only_its_top_k_experts() -> None:
     """MLC keeps every expert resident and routes each token to top-k of them: the bytes a
-    decoded token reads (decode speed's divisor) count k / E of the experts; the rest are
-    resident but unread, with the rows of an untied embedding table. Qwen3-30B-A3B at q4f16_1
-    read 4.9 tokens/s on a 120 GB/s Mac before (all 128 experts per token), 43.5 after."""
+    decoded token reads (decode speed's divisor) count k / E of the routed experts; the rest
+    are resident but unread, with the rows of an untied embedding table. Shared experts (always
+    run) and dense layers are read in full. Qwen3-30B-A3B at q4f16_1, context 4096, read 4.9
+    tokens/s on a 120 GB/s Mac before (all 128 experts per token), 43.5 after."""
     from planner_adapters.hf_config import spec_from_hf_config
 
-    spec = spec_from_hf_config(
-        QWEN3_MOE, source="qwen3-moe", path=Path("config.json"), name="qwen3-moe"
-    )
     settings = RuntimeSettings(Runtime.MLC, quantization="q4f16_1", context=1024)
-    b = estimate(spec, settings)
-    wb = mlc_weight_bytes(spec, mlc_scheme("q4f16_1"), 1024)
-    assert wb.expert_bytes > 0
-    assert b.gathered_bytes == wb.embedding_bytes + wb.expert_bytes * 14 // 16
+    per_param = 4 / 8 + 2 / 32  # q4f16_1: 4-bit values and an fp16 scale per 32
+    h, i, layers = 512, 256, 4
+    routed = layers * 16 * 3 * h * i * per_param  # gate_up (2·i × h) and down (h × i) per expert
+
+    def spec(**changes: object) -> ModelSpec:
+        cfg = {**QWEN3_MOE, **changes}
+        return spec_from_hf_config(cfg, source="moe", path=Path("config.json"), name="moe")
+
+    b = estimate(spec(), settings)
+    wb = mlc_weight_bytes(spec(), mlc_scheme("q4f16_1"), 1024)
+    assert wb.expert_bytes == routed
+    assert b.gathered_bytes == wb.embedding_bytes + routed * 14 // 16
     # every expert routed (top-k = E): nothing idle
-    every = {**QWEN3_MOE, "num_experts_per_tok": 16}
-    dense = spec_from_hf_config(every, source="all", path=Path("config.json"), name="all")
-    assert estimate(dense, settings).gathered_bytes == wb.embedding_bytes
+    assert estimate(spec(num_experts_per_tok=16), settings).gathered_bytes == wb.embedding_bytes
+    # qwen2_moe's shared expert runs for every token: not among the idle ones
+    shared = spec(
+        architectures=["Qwen2MoeForCausalLM"],
+        model_type="qwen2_moe",
+        shared_expert_intermediate_size=1024,
+    )
+    wb2 = mlc_weight_bytes(shared, mlc_scheme("q4f16_1"), 1024)
+    assert wb2.expert_bytes == routed
+    assert estimate(shared, settings).gathered_bytes == wb2.embedding_bytes + routed * 14 // 16
+
+
+def test_an_mlc_artifacts_idle_experts_come_from_its_family_layout(tmp_path: Path) -> None:
+    """An MLC artifact's tensor-cache gives its totals; the idle experts' share comes from the
+    family's layout and matches the config-planned budget, within the artifact's weights."""
+    from planner.registry import read_model
+    from planner_adapters.hf_config import spec_from_hf_config
+    from tests.mlc_factory import chat_config, write_model
+
+    chat = chat_config(QWEN3_MOE, "q4f16_1")
+    chat["model_config"] = {**QWEN3_MOE, **chat["model_config"]}  # keep the MoE keys
+    write_model(tmp_path / "moe", QWEN3_MOE, "q4f16_1", chat=chat)
+    artifact = read_model(tmp_path / "moe")
+    settings = RuntimeSettings(Runtime.MLC, context=1024)
+    planned = spec_from_hf_config(QWEN3_MOE, source="cfg", path=Path("config.json"), name="c")
+    from_artifact = estimate(artifact, settings)
+    from_config = estimate(planned, replace(settings, quantization="q4f16_1"))
+    assert from_artifact.gathered_bytes == from_config.gathered_bytes
+    assert 0 < from_artifact.gathered_bytes < from_artifact.weights_bytes

@@ -303,10 +303,10 @@ def _moe_facts(g: Graph) -> list[tuple[str, str]]:
         facts.append(("moe_intermediate", str(max(widths))))
     fc1 = [g.tensors[n.inputs[2]] for n in nodes if len(n.inputs) > 2 and n.inputs[2] in g.tensors]
     experts = {t.dims[0] for t in fc1 if len(t.dims) == 3 and 0 < t.dims[0] < 1 << 16}
-    top_k = {g.attr_int(n, "k", 1) or 1 for n in nodes}
+    top_k = {g.attr_int(n, "k", 1) for n in nodes}  # absent: onnxruntime's default, 1
     if len(experts) == 1 and len(top_k) == 1:
         e, k = experts.pop(), top_k.pop()
-        if 0 < k <= e:
+        if k is not None and 0 < k <= e:
             facts += [("moe_experts", str(e)), ("moe_top_k", str(k))]
     if packed:
         groups = []

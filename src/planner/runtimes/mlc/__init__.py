@@ -117,7 +117,7 @@ def _weights(spec: ModelSpec, scheme: MlcScheme, context: int) -> tuple[Componen
             (("tensors", str(w.tensor_count)),),
             dirty=True,
             source="artifact",
-        ), (w.embedding_bytes if w.lm_head_bytes else 0) + idle
+        ), min(w.total_bytes, (w.embedding_bytes if w.lm_head_bytes else 0) + idle)
     assert wb is not None  # not the artifact's own precision: computed above
     gathered = (wb.embedding_bytes if wb.lm_head_bytes else 0) + idle
     return Component(

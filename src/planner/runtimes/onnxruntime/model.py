@@ -729,7 +729,9 @@ def ort_components(
     weight_total = sum(c.bytes for c in comps if c.category == WEIGHTS)
     # a decoded token reads the packed weights and its top-k experts; the other experts stay
     # resident unread (with the rows of a gathered table)
-    moe_bytes = (moe.heap or fact_int(spec, "moe_expert_bytes")) if moe else 0
+    # what the experts' kernels read: the packed copies, or the source bytes where more (the
+    # scales, biases and unpacked experts a packing leaves in place)
+    moe_bytes = max(moe.heap, fact_int(spec, "moe_expert_bytes")) if moe else 0
     n_experts, top_k = fact_int(spec, "moe_experts"), fact_int(spec, "moe_top_k")
     active = moe_bytes * top_k // n_experts if 0 < top_k <= n_experts else moe_bytes
     gathered = weight_total - pk.heap - active
@@ -746,7 +748,7 @@ def ort_components(
         notes.append(
             f"MoE layers: onnxruntime's CPU {op} kernel takes about {per_thread / MIB:,.0f} MiB "
             "of scratch per intra-op thread for this prompt; planned as measured, with a "
-            "one-thread pool, where the arena absorbs it; each further thread can add up to "
+            "one-thread pool, where the arena absorbs it; each further thread can add about "
             "that much (intra_op_num_threads in genai_config's session_options sets the count; "
             "MECHANISMS.md §7)"
         )
