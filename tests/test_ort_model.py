@@ -881,6 +881,14 @@ def test_qmoe_experts_are_packed_at_load_like_matmulnbits_weights(
     spec = read_model(tmp_path / "q")
     assert (facts := dict(spec.extra))["moe_intermediate"] == "32", case  # packed 8 / bits a byte
     assert (facts["moe_experts"], facts["moe_top_k"]) == ("4", "2"), case
+    # parameters: the packed experts hold 8 / bits weights a byte (as fp32 MoE's would), plus
+    # the biases; scales and zero points are metadata
+    assert spec.weights is not None
+    plain_params = read_model(plain).weights
+    assert plain_params is not None
+    experts = 2 * 4 * (2 * 32 * 64 + 64 * 32)
+    added = spec.weights.param_count - plain_params.param_count
+    assert added == experts + sizes["bias"] // 4, case
     b = estimate(spec, settings)
     assert comp(b, MOE_HEAP) == sum(sizes[k] for k in heap), case
     # a decoded token reads its top-2 of 4 experts: the packed copies or, where more, the source

@@ -63,9 +63,25 @@ def _param_count(ctx: Ctx, linears: list[Linear]) -> int:
             logical[lin.weight] = lin.k * lin.n
         not_params.update(x for x in lin.tensors if x != lin.weight)
     for node in g.ops(
-        "GatherBlockQuantized", "DequantizeLinear", "GroupQueryAttention", "RotaryEmbedding"
+        "GatherBlockQuantized",
+        "DequantizeLinear",
+        "GroupQueryAttention",
+        "RotaryEmbedding",
+        "QMoE",
     ):
         op = node.op
+        if op == "QMoE":
+            # packed experts (fc1, fc2, fc3) hold 8 / bits weights a byte; scales and zero
+            # points are metadata
+            bits = g.attr_int(node, "expert_weight_bits", 4) or 4
+            for slot, name in enumerate(node.inputs):
+                if name not in tensors:
+                    continue
+                if slot in (2, 5, 8) and tensors[name].dtype == "uint8" and 8 % bits == 0:
+                    logical[name] = tensors[name].numel * (8 // bits)
+                elif slot in (3, 6, 9, 11, 12, 13):
+                    not_params.add(name)
+            continue
         if op == "GatherBlockQuantized":
             not_params.update(node.inputs[2:])
             src, _ = ctx.trace(node.inputs[0]) if node.inputs else (None, [])
