@@ -807,6 +807,10 @@ def test_moe_expert_weights_are_pages_the_run_reads_in_place(tmp_path: Path) -> 
     assert int(facts["moe_expert_bytes"]) == sizes["data"] + sizes["bias"]
     assert "moe_qpacked" not in facts
     assert (facts["moe_ops"], facts["moe_intermediate"]) == ("MoE", "32")
+    from planner.render.text import render_spec
+
+    shown = " ".join(render_spec(spec).split())
+    assert "mixture of experts 2 layers (MoE), 4 experts, top-2, expert width 32" in shown
     with_moe = estimate(spec, settings)
     # a decoded token reads its top-2 of the 4 experts (decode speed's divisor)
     assert (facts["moe_experts"], facts["moe_top_k"]) == ("4", "2")

@@ -150,6 +150,14 @@ def spec_view(spec: ModelSpec) -> list[RenderableType]:
         )
     if spec.attention_sink:
         row("attention sink", spec.attention_sink)
+    facts = dict(spec.extra)
+    if "moe_nodes" in facts:
+        moe = f"{facts['moe_nodes']} layers ({facts.get('moe_ops', 'MoE')})"
+        if "moe_experts" in facts:
+            moe += f", {facts['moe_experts']} experts, top-{facts.get('moe_top_k', '?')}"
+        if "moe_intermediate" in facts:
+            moe += f", expert width {facts['moe_intermediate']}"
+        row("mixture of experts", moe)
     row("KV dtype", spec.kv_dtype, "kv_dtype")
     row("KV elements/token", f"{spec.kv_bytes_per_token_unit:,} (K+V, all layers)")
     q = spec.quantization
