@@ -394,6 +394,28 @@ FAMILIES: dict[str, Family] = {
             source=src("qwen35/qwen35_model.py"),
         ),
         Family(
+            "lfm2",
+            mlc=MlcFacts(
+                plannable="LFM2's short-convolution layers have no MLC model and no weight "
+                "layout here; plan its ONNX export (onnxruntime reads the graph)",
+            ),
+            notes=(
+                "onnxruntime-genai builds it (Lfm2ForCausalLM); planner plans the ONNX graph, "
+                "whose CausalConvWithState blocks it counts (docs/onnxruntime-model.md)",
+            ),
+        ),
+        Family(
+            "lfm2_moe",
+            mlc=MlcFacts(
+                plannable="LFM2-MoE's short-convolution layers and experts have no MLC model "
+                "and no weight layout here; plan its ONNX export (onnxruntime reads the graph)",
+            ),
+            notes=(
+                "onnxruntime-genai builds it (Lfm2MoeForCausalLM, MoE / QMoE experts); planner "
+                "plans the ONNX graph (BENCHMARKS.md §2, 'A family never measured')",
+            ),
+        ),
+        Family(
             "deepseek_v2",
             FamilyLayout(special="mla", tie="never", moe=DEEPSEEK_MOE),
             MlcFacts(graph="mla", static_vocab="always", kv="mla", confidence="params_exact"),
