@@ -45,11 +45,13 @@ from planner.runtimes.onnxruntime.prompt import (
     prompt_shape,
 )
 from planner.runtimes.onnxruntime.rerun import pattern_off, phi3_rewind_threshold, rerun_note
-from planner.runtimes.onnxruntime.versions import VersionTerms
+from planner.runtimes.onnxruntime.versions import VersionTerms, parse_version
 from planner.runtimes.onnxruntime.weights import ort_weight_bytes
 from planner.spec import ModelSpec
 
 MIB = 1024 * 1024
+QMOE_PACKING_SINCE = (1, 31)
+"""The onnxruntime minor from which QMoE's packing at load was measured (1.31, 1.32)."""
 SCALE_BYTES = 4
 """MatMulNBits scales on the CPU execution provider are fp32 (the builder's CPU io dtype)."""
 MMAP_THRESHOLD = 8 * MIB
@@ -736,6 +738,14 @@ def ort_components(
     active = moe_bytes * top_k // n_experts if 0 < top_k <= n_experts else moe_bytes
     gathered = weight_total - pk.heap - active
     notes: list[str] = []
+    asked = rs.runtime_version or terms.version
+    if moe is not None and moe.heap and parse_version(asked) < QMOE_PACKING_SINCE:
+        notes.append(
+            f"QMoE experts: packing measured on onnxruntime 1.31 and 1.32 only; "
+            f"{asked} packs them otherwise (on 1.30 an LFM2-MoE int4 build held "
+            "107 MiB more after loading than planned, its int8 build 114 MiB less; "
+            "BENCHMARKS.md §2)"
+        )
     if moe is not None and fact_int(spec, "moe_intermediate"):
         op = "MoE" if "MoE" in (fact(spec, "moe_ops") or "").split(",") else "QMoE"
         per_thread = (
