@@ -1,7 +1,7 @@
 """Build two larger random-weight models (0.85 B parameters) with the onnxruntime-genai
-builder: deeper than any v2 build (the largest, llama-wide, has hidden 2048 but 4 layers and
-0.31 B parameters), measured only after the onnxruntime model's last change was committed
-(nothing here was fitted).
+builder: larger than any v2 build (the largest, gemma3-wide, has 0.38 B parameters; llama-wide
+has llama-2k's width at 4 layers), measured only after the onnxruntime model's last change was
+committed (nothing here was fitted).
 
 * ``llama-2k``: Llama, hidden 2048, 16 layers, 32 heads / 8 KV heads, intermediate 5632,
   vocabulary 32000, untied — fp32 and int4;

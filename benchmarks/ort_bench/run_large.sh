@@ -1,5 +1,5 @@
 #!/bin/bash
-# The two larger builds of build_large.py (0.85 B parameters, deeper than any v2 build),
+# The larger models of build_large.py (0.85 B parameters, larger than any v2 build),
 # measured after the onnxruntime model's last change was committed: `planner measure` at three
 # run shapes, onnxruntime 1.32 and 1.31 (fresh process, model files dropped from the page cache
 # first). About 20 minutes on 2 cores.

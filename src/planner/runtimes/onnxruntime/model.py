@@ -746,15 +746,10 @@ def ort_components(
             "107 MiB more after loading than planned, its int8 build 114 MiB less; "
             "BENCHMARKS.md §2)"
         )
-    if moe is not None and fact_int(spec, "moe_intermediate"):
-        op = "MoE" if "MoE" in (fact(spec, "moe_ops") or "").split(",") else "QMoE"
-        per_thread = (
-            b
-            * t
-            * (6 if op == "MoE" else 3)
-            * (spec.hidden_size + fact_int(spec, "moe_intermediate"))
-            * 4
-        )
+    width = fact_int(spec, "moe_intermediate") if moe is not None else 0
+    op = "MoE" if "MoE" in (fact(spec, "moe_ops") or "").split(",") else "QMoE"
+    per_thread = b * t * (6 if op == "MoE" else 3) * (spec.hidden_size + width) * 4
+    if width and per_thread >= MIB // 2:  # smaller: nothing worth a note
         notes.append(
             f"MoE layers: onnxruntime's CPU {op} kernel takes about {per_thread / MIB:,.0f} MiB "
             "of scratch per intra-op thread for this prompt; planned as measured, with a "
