@@ -12,9 +12,10 @@ from planner.spec import ArtifactSettings, ModelSpec, Origin, QuantInfo
 from planner_adapters._values import Provenance, check_layers
 from planner_adapters.onnx.configs import GenaiConfig, HfConfig
 from planner_adapters.onnx.context import Ctx
-from planner_adapters.onnx.graph import Graph, Node
+from planner_adapters.onnx.graph import Graph
 from planner_adapters.onnx.layout import Layout, genai_filename
 from planner_adapters.onnx.linears import find_linears
+from planner_adapters.onnx.moe import moe_facts
 from planner_adapters.onnx.quant import quantization
 from planner_adapters.onnx.weights import inventory
 
@@ -161,7 +162,7 @@ def _extra(graph: Graph, attention_op: str | None, packed: bool) -> tuple[tuple[
         extra.append(("producer", g.producer_name))
     if attention_op is not None:
         extra.append(("attention_op", attention_op + (" (packed QKV)" if packed else "")))
-    extra.extend(_moe_facts(g))
+    extra.extend(moe_facts(g))
     convs = len(g.ops("CausalConvWithState"))
     if convs:
         # LFM2's short-convolution blocks (the builder's com.microsoft op, whatever the family
@@ -241,91 +242,3 @@ def config_only_spec(source: Path, layout: Layout) -> ModelSpec:
             "weights are unknown",
         ),
     )
-
-
-QMOE_PACKED = {"data": (2, 5), "scales": (3, 6), "zero_points": (11, 12)}
-"""QMoE's inputs (com.microsoft contrib op) its CPU kernel packs at load: fc1 and fc2 expert
-weights, their scales and zero points. Biases (4, 7, 10) and fc3 (8, 9, 13) stay in place."""
-QMOE_BITS = (2, 4, 8)
-"""Expert bit widths onnxruntime's QMoE accepts; 4 and 8 are packed as MatMulNBits weights."""
-
-
-def _moe_facts(g: Graph) -> list[tuple[str, str]]:
-    """What the MoE layers' expert weights are (every initializer behind an expert input: after
-    the hidden states and the router's probabilities):
-
-    * ``moe_nodes``, ``moe_expert_bytes`` (all of them);
-    * ``moe_inplace_external_bytes``: what the kernels read in place from the mapped file (fp32
-      ``MoE`` experts; QMoE biases, fc3 and experts it does not pack), external data only
-      (weights inside model.onnx are parsed into the heap and counted there);
-    * ``moe_qpacked``: the QMoE experts packed at load, one group per (bits, block size,
-      accuracy level): ``bits/block/level:data/scales/zero_points:external data/scales/zero
-      points`` bytes, groups joined by ``;``. Block-wise 4- and 8-bit experts are packed; row-wise
-      ones (no ``block_size``) and 2-bit ones are read in place."""
-    nodes = g.ops("MoE", "QMoE")
-    if not nodes:
-        return []
-    path = str(g.path)
-    packed: dict[tuple[int, int, int], dict[str, set[str]]] = {}
-    covered: set[str] = set()
-    for n in nodes:
-        if n.op != "QMoE":
-            continue
-        bits = g.attr_int(n, "expert_weight_bits", 4)
-        if bits not in QMOE_BITS:
-            raise ArtifactFormatError(
-                f"QMoE node {n.name!r}: expert_weight_bits={bits} (onnxruntime takes 2, 4 or 8)",
-                path=path,
-            )
-        block = g.attr_int(n, "block_size", 0) or 0
-        level = g.attr_int(n, "accuracy_level", 0) or 0
-        if bits == 2 or block <= 0 or level < 0:
-            continue
-        group = packed.setdefault((bits, block, level), {k: set() for k in QMOE_PACKED})
-        for kind, slots in QMOE_PACKED.items():
-            for slot in slots:
-                if slot < len(n.inputs) and n.inputs[slot] in g.tensors:
-                    group[kind].add(n.inputs[slot])
-                    covered.add(n.inputs[slot])
-    names = {name for n in nodes for name in n.inputs[2:] if name in g.tensors}
-
-    def size(found: set[str], external: bool = False) -> int:
-        return sum(g.tensors[x].nbytes for x in found if not external or g.tensors[x].external)
-
-    facts = [
-        ("moe_nodes", str(len(nodes))),
-        ("moe_ops", ",".join(sorted({n.op for n in nodes}))),
-        ("moe_expert_bytes", str(size(names))),
-        ("moe_inplace_external_bytes", str(size(names - covered, external=True))),
-    ]
-    widths = {w for w in (_moe_intermediate(g, n) for n in nodes) if w}
-    if widths:
-        facts.append(("moe_intermediate", str(max(widths))))
-    fc1 = [g.tensors[n.inputs[2]] for n in nodes if len(n.inputs) > 2 and n.inputs[2] in g.tensors]
-    experts = {t.dims[0] for t in fc1 if len(t.dims) == 3 and 0 < t.dims[0] < 1 << 16}
-    top_k = {g.attr_int(n, "k", 1) for n in nodes}  # absent: onnxruntime's default, 1
-    if len(experts) == 1 and len(top_k) == 1:
-        e, k = experts.pop(), top_k.pop()
-        if k is not None and 0 < k <= e:
-            facts += [("moe_experts", str(e)), ("moe_top_k", str(k))]
-    if packed:
-        groups = []
-        for (bits, block, level), kinds in sorted(packed.items()):
-            totals = "/".join(str(size(kinds[k])) for k in QMOE_PACKED)
-            external = "/".join(str(size(kinds[k], external=True)) for k in QMOE_PACKED)
-            groups.append(f"{bits}/{block}/{level}:{totals}:{external}")
-        facts.append(("moe_qpacked", ";".join(groups)))
-    return facts
-
-
-def _moe_intermediate(g: Graph, node: Node) -> int | None:
-    """An MoE node's expert intermediate width: the last dim of its fc2 weights ([experts,
-    hidden, intermediate]; QMoE packs 8 / bits values a byte). None when not readable."""
-    slot = 5 if node.op == "QMoE" else 4
-    name = node.inputs[slot] if slot < len(node.inputs) else ""
-    tensor = g.tensors.get(name)
-    if tensor is None or len(tensor.dims) != 3:
-        return None
-    per_byte = 8 // (g.attr_int(node, "expert_weight_bits", 4) or 4) if node.op == "QMoE" else 1
-    width = tensor.dims[2] * per_byte
-    return width if 0 < width < 1 << 24 else None

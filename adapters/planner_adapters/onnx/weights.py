@@ -8,6 +8,7 @@ from collections import Counter
 from planner.spec import WeightsInventory
 from planner_adapters.onnx.context import Ctx
 from planner_adapters.onnx.linears import Linear
+from planner_adapters.onnx.moe import QMOE_DATA, QMOE_SCALES, QMOE_ZERO_POINTS, qmoe_bits
 
 _NOT_PARAMS = ("cos_cache", "sin_cache")
 _INTEGER_DTYPES = ("int64", "int32", "bool")
@@ -73,13 +74,13 @@ def _param_count(ctx: Ctx, linears: list[Linear]) -> int:
         if op == "QMoE":
             # packed experts (fc1, fc2, fc3) hold 8 / bits weights a byte; scales and zero
             # points are metadata
-            bits = g.attr_int(node, "expert_weight_bits", 4) or 4
+            bits = qmoe_bits(g, node)
             for slot, name in enumerate(node.inputs):
                 if name not in tensors:
                     continue
-                if slot in (2, 5, 8) and tensors[name].dtype == "uint8" and 8 % bits == 0:
+                if slot in QMOE_DATA and tensors[name].dtype == "uint8":
                     logical[name] = tensors[name].numel * (8 // bits)
-                elif slot in (3, 6, 9, 11, 12, 13):
+                elif slot in QMOE_SCALES + QMOE_ZERO_POINTS:
                     not_params.add(name)
             continue
         if op == "GatherBlockQuantized":
