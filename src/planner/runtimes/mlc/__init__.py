@@ -26,7 +26,7 @@ from planner.budget import (
     normalise_kv_dtype,
 )
 from planner.device import DeviceProfile
-from planner.families import fact_int, family
+from planner.families import MoeLayout, fact_int, family
 from planner.quality import QualityCost, weight_cost
 from planner.quant import MlcScheme, dtype_bytes, mlc_scheme, mlc_schemes_for
 from planner.runtimes.base import PHONE_OSES, QuantCandidate, has_f16
@@ -79,12 +79,8 @@ def kv_tokens(spec: ModelSpec, rs: ResolvedSettings) -> list[int]:
     return [rs.context] * spec.num_layers
 
 
-def _idle_experts(spec: ModelSpec, expert_bytes: int) -> int:
+def _idle_experts(spec: ModelSpec, moe: MoeLayout, expert_bytes: int) -> int:
     """Expert bytes a decoded token does not read: (1 − top_k / experts) of them."""
-    lay = family(spec.architecture).layout
-    moe = lay.moe if lay is not None else None
-    if moe is None or not expert_bytes:
-        return 0
     experts, top_k = fact_int(spec, moe.experts_key), fact_int(spec, moe.top_k_key)
     if experts <= 0 or not 0 < top_k <= experts:
         return 0
@@ -102,11 +98,11 @@ def _weights(spec: ModelSpec, scheme: MlcScheme, context: int) -> tuple[Componen
         and spec.quantization.scheme == scheme.name
     )
     lay = family(spec.architecture).layout
-    moe = lay is not None and lay.moe is not None
+    moe = lay.moe if lay is not None else None
     # an MLC artifact's tensor-cache gives totals only; the experts' share comes from the
     # family's layout, which MoE families have
-    wb = mlc_weight_bytes(spec, scheme, context) if moe or not same else None
-    idle = _idle_experts(spec, wb.expert_bytes) if wb is not None else 0
+    wb = mlc_weight_bytes(spec, scheme, context) if moe is not None or not same else None
+    idle = _idle_experts(spec, moe, wb.expert_bytes) if wb is not None and moe else 0
     if same and spec.weights is not None:
         w = spec.weights
         return Component(

@@ -541,6 +541,7 @@ def ort_components(
     # mapped file; a prompt routes its tokens × top-k over every expert, so all their pages.
     experts = moe.file_at_run if moe else 0
     run_file = pk.file_at_run + experts + rows + rotary
+    at_load = pk.file_at_load + (moe.file_at_load if moe else 0)
     # glibc: later requests below the mmap threshold reuse the heap freed while loading (M§6):
     # small KV tensors first, then the prompt's many small arena and kernel buffers.
     small_kv = prealloc and _kv_tensor_bytes(spec, rs) < MMAP_THRESHOLD
@@ -660,12 +661,12 @@ def ort_components(
         Component(
             WEIGHTS,
             "initializer pages read (clean)",
-            pk.file_at_load + (moe.file_at_load if moe else 0) + run_file,
+            at_load + run_file,
             "scales left mapped by packing + weights read unpacked (MoE experts included) + "
             "embedding rows gathered "
             f"in {plat.fault_around_bytes // 1024} KiB fault-around windows + rotary rows",
             (
-                ("at_load", str(pk.file_at_load + (moe.file_at_load if moe else 0))),
+                ("at_load", str(at_load)),
                 ("weights_read_at_run", str(pk.file_at_run)),
                 ("moe_experts_read_at_run", str(experts)),
                 ("embedding_rows", str(rows)),
@@ -729,10 +730,9 @@ def ort_components(
             )
         )
     weight_total = sum(c.bytes for c in comps if c.category == WEIGHTS)
-    # a decoded token reads the packed weights and its top-k experts; the other experts stay
-    # resident unread (with the rows of a gathered table)
-    # what the experts' kernels read: the packed copies, or the source bytes where more (the
-    # scales, biases and unpacked experts a packing leaves in place)
+    # a decoded token reads the packed weights and its top-k experts (their packed copies, or
+    # the source bytes where more: scales, biases, unpacked experts left in place); the other
+    # experts stay resident unread, with the rows of a gathered table
     moe_bytes = max(moe.heap, fact_int(spec, "moe_expert_bytes")) if moe else 0
     n_experts, top_k = fact_int(spec, "moe_experts"), fact_int(spec, "moe_top_k")
     active = moe_bytes * top_k // n_experts if 0 < top_k <= n_experts else moe_bytes
@@ -748,8 +748,8 @@ def ort_components(
         )
     width = fact_int(spec, "moe_intermediate") if moe is not None else 0
     op = "MoE" if "MoE" in (fact(spec, "moe_ops") or "").split(",") else "QMoE"
-    per_thread = b * t * (6 if op == "MoE" else 3) * (spec.hidden_size + width) * 4
-    if width and per_thread >= MIB // 2:  # smaller: nothing worth a note
+    per_thread = b * t * (6 if op == "MoE" else 3) * (spec.hidden_size + width) * 4 if width else 0
+    if per_thread >= MIB // 2:  # smaller: nothing worth a note
         notes.append(
             f"MoE layers: onnxruntime's CPU {op} kernel takes about {per_thread / MIB:,.0f} MiB "
             "of scratch per intra-op thread for this prompt; planned as measured, with a "

@@ -14,13 +14,10 @@ from planner.spec import ModelSpec
 
 
 class _Weights(Protocol):
-    """model.OrtWeights as this module uses it (a dataclass with a source; not imported: model
-    imports this module)."""
+    """model.OrtWeights as this module uses it (a dataclass; not imported: model imports this
+    module)."""
 
     __dataclass_fields__: ClassVar[dict[str, Any]]
-
-    @property
-    def source(self) -> str: ...
 
 
 class _Packed(Protocol):
@@ -90,7 +87,8 @@ def moe_experts(
     plat: OrtPlatform,
     packing: Callable[[W, OrtPlatform], _Packed],
 ) -> MoeExperts | None:
-    """The MoE layers' experts of an ONNX graph planned at its own precision (None: no MoE).
+    """The MoE layers' experts of an ONNX graph (None: no MoE). The caller plans such a graph
+    at its own precision only (the experts are the artifact's bytes).
 
     onnxruntime's CPU ``MoE`` kernel (fp32) reads the experts in place from the mapped file; its
     ``QMoE`` kernel packs block-wise 4- and 8-bit experts at load as it packs MatMulNBits
@@ -103,7 +101,7 @@ def moe_experts(
     ``packing``'s MatMulNBits rules (model.py), not measured for experts. Weights inside
     model.onnx are parsed into the heap (counted there), so only external data counts as file
     pages."""
-    if not fact_int(spec, "moe_nodes") or w.source != "artifact":
+    if not fact_int(spec, "moe_nodes"):
         return None
     heap = at_load = in_place = 0
     layouts = []
