@@ -45,6 +45,7 @@ import sys
 import time
 import zlib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -785,6 +786,26 @@ def hf_dims(config: dict[str, Any]) -> dict[str, Any]:
         or (config.get("rope_parameters") or {}).get("partial_rotary_factor"),
         "hidden_act": config.get("hidden_act") or config.get("hidden_activation"),
     }
+
+
+def build_set(
+    models: tuple[Model, ...], only: list[str] | None, split: Callable[[str], str]
+) -> None:
+    """Checkpoints and builds of ``models`` under ``ROOT`` (the companion sets' scripts,
+    build_moe.py and build_large.py, point ``ROOT`` at their own folder): a build with a
+    genai_config.json is kept; no manifest or graph statistics (those are the v2 set's)."""
+    for model in models:
+        if only and model.model_id not in only:
+            continue
+        hf = ROOT / "hf" / model.model_id
+        make_checkpoint(model, hf)
+        for build in model.builds:
+            out = ROOT / "onnx" / f"{model.model_id}-{build.suffix}"
+            if (out / "genai_config.json").exists():
+                print(f"{out.name}: built ({split(model.model_id)})")
+                continue
+            result = run_builder(model, build, hf, out, dict(build.extra))
+            print(f"{out.name}: {result['seconds']} s ({split(model.model_id)})")
 
 
 def main() -> None:

@@ -131,18 +131,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", nargs="*", default=None)
     args = ap.parse_args()
-    for model in MODELS:
-        if args.only and model.model_id not in args.only:
-            continue
-        hf = v2.ROOT / "hf" / model.model_id
-        v2.make_checkpoint(model, hf)
-        for build in model.builds:
-            out = v2.ROOT / "onnx" / f"{model.model_id}-{build.suffix}"
-            if (out / "genai_config.json").exists():
-                print(f"{out.name}: built ({split_of(model.model_id)})")
-                continue
-            result = v2.run_builder(model, build, hf, out, dict(build.extra))
-            print(f"{out.name}: {result['seconds']} s ({split_of(model.model_id)})")
+    v2.build_set(MODELS, args.only, split_of)
     return 0
 
 

@@ -6,7 +6,8 @@ MatMuls take — fp32 SGEMM, MatMulNBits with fp32 compute (accuracy level 1) or
 (accuracy level 4) — because a run pages in only the kernels it calls.
 
 For every build and repeat a fresh child (the bench venv's python) drops the model's files and the
-runtime's shared libraries from the page cache (as ``planner measure`` does), imports
+runtime's shared libraries from the page cache (``planner measure``'s own ``evict_page_cache``,
+imported from ``_measure_child.py`` by path), imports
 onnxruntime-genai, reads ``/proc/self/smaps``, loads the model, runs a prompt and a few decode
 steps, and reads smaps again. Printed: the growth of each mapping group's Rss (MiB), median of
 the repeats.
@@ -27,26 +28,13 @@ import sys
 from pathlib import Path
 
 CHILD = r"""
-import json, os, pathlib, sys, importlib.util
-model_dir, prompt, max_length = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+import json, sys
+model_dir, prompt, max_length, child_dir = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+sys.path.insert(0, child_dir)
+from pathlib import Path
+from _measure_child import evict_page_cache  # planner's measuring child: standard library only
 
-def evict(path):
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-    finally:
-        os.close(fd)
-
-for p in pathlib.Path(model_dir).iterdir():
-    evict(p)
-for name in ("onnxruntime_genai", "onnxruntime"):
-    spec = importlib.util.find_spec(name)
-    for folder in (spec.submodule_search_locations or []) if spec else []:
-        for p in pathlib.Path(folder).rglob("*.so*"):
-            evict(p)
+evict_page_cache(Path(model_dir))  # the model's files and the runtime's libraries, before import
 
 def smaps():
     groups = {}
@@ -87,6 +75,10 @@ print(json.dumps({k: after.get(k, 0) - before.get(k, 0) for k in sorted(set(befo
 """
 
 MIB = 2**20
+MEASURE_CHILD_DIR = (
+    Path(__file__).resolve().parents[2] / "src" / "planner" / "runtimes" / "onnxruntime"
+)
+"""Where planner's ``_measure_child.py`` (its page-cache eviction) lives."""
 
 
 def main() -> int:
@@ -102,7 +94,15 @@ def main() -> int:
         runs = []
         for _ in range(args.repeats):
             out = subprocess.run(
-                [args.python, "-c", CHILD, str(model), str(args.prompt), str(args.max_length)],
+                [
+                    args.python,
+                    "-c",
+                    CHILD,
+                    str(model),
+                    str(args.prompt),
+                    str(args.max_length),
+                    str(MEASURE_CHILD_DIR),
+                ],
                 capture_output=True,
                 text=True,
                 check=True,
