@@ -267,6 +267,23 @@ def print_sign(cases: list[Case]) -> None:
             f"{sum(r[2] for r in rows)} / {cases_n} |"
         )
     print()
+    # the same cases by prompt length: the lean grows with the prompt
+    buckets = ((16, "16"), (512, "17–512"), (2048, "513–2048"), (1 << 30, "> 2048"))
+    by_bucket: dict[tuple[str, str], list[Case]] = defaultdict(list)
+    for build, cs in per_build.items():
+        for c in cs:
+            label = next(name for top, name in buckets if c.prefill <= top)
+            by_bucket[(path_of(build), label)].append(c)
+    print("| matmul path | prompt tokens | cases | median signed error, MiB | under / cases |")
+    print("|---|---|---:|---:|---:|")
+    for path in sorted(by_path):
+        for _, label in buckets:
+            cs = by_bucket.get((path, label), [])
+            if cs:
+                mib = statistics.median(c.error * c.measured / 100 / MIB for c in cs)
+                under = sum(c.error < 0 for c in cs)
+                print(f"| {path} | {label} | {len(cs)} | {mib:+.1f} | {under} / {len(cs)} |")
+    print()
 
 
 def print_spread(top: int = 12) -> None:

@@ -49,25 +49,41 @@ mark("END")
 
 
 def summarise(path: Path, phase: str = "PROMPT") -> str:
-    """Requests of ``phase`` by (kind, bytes) and the heap pages they cover."""
+    """Requests of ``phase`` by (kind, bytes), the heap pages they cover, and how far the heap's
+    top (the highest end of a logged heap request) moved during the phase, with the bytes of
+    ``operator new`` buffers (``M``) the phase placed in the heap."""
     counts: collections.Counter[tuple[str, int]] = collections.Counter()
     pages: set[int] = set()
     current = None
+    top = top_before = low = new_in_heap = 0
     for line in path.read_text().splitlines():
         parts = line.split()
         if len(parts) == 1:
+            if parts[0] == phase:
+                top_before = top
             current = parts[0]
             continue
-        if current != phase or len(parts) < 3:
+        if len(parts) < 3:
             continue
         kind, ptr, size = parts[0], int(parts[1], 16), int(parts[2])
+        heap = kind != "F" and ptr < HEAP_BELOW
+        if heap:
+            top = max(top, ptr + size)
+            low = ptr if not low else min(low, ptr)
+        if current != phase:
+            continue
         counts[(kind, size)] += 1
-        if kind != "F" and ptr < HEAP_BELOW:
+        if heap:
             pages.update(range(ptr // PAGE, (ptr + size - 1) // PAGE + 1))
+            new_in_heap += size if kind == "M" else 0
     rows = [f"{path.name}: {phase}"]
     for (kind, size), n in sorted(counts.items(), key=lambda kv: (-kv[0][1], kv[0][0])):
         rows.append(f"  {kind} {size / MIB:9.3f} MiB × {n}")
     rows.append(f"  heap pages covered by these requests: {len(pages) * PAGE / MIB:.1f} MiB")
+    grown = top - (top_before or low)
+    rows.append(
+        f"  heap top grew {grown / MIB:.1f} MiB, {new_in_heap / MIB:.2f} MiB of it M buffers"
+    )
     return "\n".join(rows)
 
 
