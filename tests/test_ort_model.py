@@ -792,10 +792,11 @@ def _at_load(b: MemoryBudget) -> int:
 
 def test_moe_expert_weights_are_pages_the_run_reads_in_place(tmp_path: Path) -> None:
     """onnxruntime's CPU MoE kernel (fp32 experts) reads the experts from the mapped file
-    (lfm2moe-fp32's file-backed RSS grows by 19.4 MiB at the first prompt for 18 MiB of experts;
-    benchmarks/results/ort_moe/): the adapter sums the initializers behind the expert inputs
-    (not the hidden states or the router's probabilities), and the budget counts the external
-    ones with the pages the run reads; experts inside model.onnx are already in the heap."""
+    (lfm2moe-fp32's file-backed RSS grows by 18.4 MiB at the first prompt for 18.0 MiB of
+    experts; benchmarks/ort_bench/probe_moe.py first-prefill over benchmarks/results/ort_moe/):
+    the adapter sums the initializers behind the expert inputs (not the hidden states or the
+    router's probabilities), and the budget counts the external ones with the pages the run
+    reads; experts inside model.onnx are already in the heap."""
     plain = tmp_path / "plain"
     build_genai(plain)
     settings = RuntimeSettings(Runtime.ONNXRUNTIME, context=1024, prefill=256)
