@@ -922,3 +922,72 @@ def test_qmoe_packing_on_a_version_it_was_not_measured_on_is_said(tmp_path: Path
     old = estimate(spec, replace(settings, runtime_version="1.30"))
     assert any(said in n for n in old.notes)
     assert not any(said in n for n in estimate(spec, settings).notes)  # 1.32 by default
+
+
+# -- per-call dequantization buffers and the allocator ----------------------------------------
+
+
+def _int8_acc1(tmp_path: Path, hidden: int, intermediate: int) -> ModelSpec:
+    cfg = ModelConfig(
+        layers=2,
+        hidden=hidden,
+        heads=hidden // 128,
+        kv_heads=hidden // 512,
+        head_dim=128,
+        intermediate=intermediate,
+        vocab=32000,
+        context=4096,
+    )
+    opt = GenaiOptions(precision="int8", accuracy_level=1, block_size=32, materialize=False)
+    build_genai(tmp_path, cfg, opt)
+    return read_model(tmp_path)
+
+
+def test_the_graph_lists_its_matmulnbits_call_sizes(tmp_path: Path) -> None:
+    import onnx
+
+    spec = _int8_acc1(tmp_path, 2048, 5632)
+    model = onnx.load(str(tmp_path / "model.onnx"), load_external_data=False)
+    sizes: dict[int, int] = {}
+    for node in model.graph.node:
+        if node.op_type == "MatMulNBits":
+            a = {x.name: x.i for x in node.attribute}
+            sizes[a["K"] * a["N"]] = sizes.get(a["K"] * a["N"], 0) + 1
+    listed = dict(spec.extra)["nbits_call_kn"]
+    assert listed == ",".join(f"{kn}:{n}" for kn, n in sorted(sizes.items()))
+    # qkv (2048 × 3072), o (2048²), gate/up/down (2048 × 5632), lm_head (2048 × 32000)
+    assert listed == "4194304:2,6291456:2,11534336:6,65536000:1"
+
+
+def test_glibc_keeps_only_the_dequantization_buffers_below_its_mmap_limit(
+    tmp_path: Path,
+) -> None:
+    """Buffers of 32 MiB and more (here the MLP's 44 MiB) are mmapped and unmapped on every call;
+    smaller ones (qkv 24 MiB, o 16 MiB) stay in glibc's heap; Scudo keeps neither."""
+    spec = _int8_acc1(tmp_path, 2048, 5632)
+    kw: dict[str, object] = {"quantization": "int8", "context": 2048, "prefill": 16}
+    lm_head = 4 * 2048 * 32000
+    linux = ort(spec, platform="linux-x86_64", **kw)
+    assert comp(linux, "per-call dequantized weight") == lm_head + 4 * (2048 * 3072 + 2048**2)
+    android = ort(spec, platform="android-arm64", **kw)
+    assert comp(android, "per-call dequantized weight") == lm_head
+
+
+def test_below_the_limit_glibc_keeps_a_whole_layers_buffers(tmp_path: Path) -> None:
+    spec = _int8_acc1(tmp_path, 1024, 2816)  # every layer buffer ≤ 11 MiB (the v2 llama-gqa)
+    b = ort(spec, platform="linux-x86_64", quantization="int8", context=2048, prefill=16)
+    layer = 1024 * (1024 + 2 * 256) + 1024**2 + 3 * 1024 * 2816
+    assert comp(b, "per-call dequantized weight") == 4 * (1024 * 32000 + layer)
+
+
+def test_a_config_plans_the_builders_fused_qkv_against_the_mmap_limit() -> None:
+    """Llama-3.2-1B at int8 on a CPU without dot product (no int8-compute kernel: every call
+    dequantizes): q, k and v fuse into one 24 MiB call, below glibc's limit; the MLP's 64 MiB
+    calls are above it."""
+    spec = hf_spec("llama-3.2-1b")
+    kw: dict[str, object] = {"quantization": "int8", "context": 2048, "prefill": 16}
+    pi = ort(spec, platform="linux-arm64-nodotprod", **kw)
+    head = 4 * 128256 * 2048
+    assert comp(pi, "per-call dequantized weight") == head + 4 * (2048 * 3072 + 2048**2)
+    android = ort(spec, platform="android-arm64-nodotprod", **kw)
+    assert comp(android, "per-call dequantized weight") == head

@@ -3,6 +3,7 @@ genai_config.json alone for a ``config_only`` package)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import planner_adapters.onnx.dims as dims
@@ -14,7 +15,7 @@ from planner_adapters.onnx.configs import GenaiConfig, HfConfig
 from planner_adapters.onnx.context import Ctx
 from planner_adapters.onnx.graph import Graph
 from planner_adapters.onnx.layout import Layout, genai_filename
-from planner_adapters.onnx.linears import find_linears
+from planner_adapters.onnx.linears import Linear, find_linears
 from planner_adapters.onnx.moe import moe_facts
 from planner_adapters.onnx.quant import quantization
 from planner_adapters.onnx.weights import inventory
@@ -90,6 +91,9 @@ def graph_spec(source: Path, layout: Layout, graph: Graph) -> ModelSpec:
     softcap = structure.attention_softcap(ctx, attn.nodes)
     if softcap:
         extra += (("gqa_softcap", f"{softcap:g}"),)
+    calls = _nbits_calls(linears)
+    if calls:
+        extra += (("nbits_call_kn", calls),)
     after_head = structure.logits_ops(ctx, head)
     if after_head:
         extra += (("logits_ops", ",".join(after_head)),)
@@ -148,6 +152,14 @@ def _settings(ctx: Ctx, max_context: int | None) -> ArtifactSettings:
         past_present_share_buffer=share,
         session_options=genai.session,
     )
+
+
+def _nbits_calls(linears: list[Linear]) -> str:
+    """K·N of the graph's ``MatMulNBits`` nodes as ``kn:count`` pairs, ascending: a node that is
+    not prepacked dequantizes its weight into a K·N fp32 buffer on every call, and where that
+    buffer lives (heap or a fresh mapping) depends on its size (runtimes/onnxruntime/model.py)."""
+    counts = Counter(lin.k * lin.n for lin in linears if lin.kind == "nbits")
+    return ",".join(f"{kn}:{n}" for kn, n in sorted(counts.items()))
 
 
 def _extra(graph: Graph, attention_op: str | None, packed: bool) -> tuple[tuple[str, str], ...]:

@@ -59,6 +59,12 @@ MMAP_THRESHOLD = 8 * MIB
 memory freed while loading; at or above it they are mmapped fresh. Measured bound after session
 creation: 4 MiB KV tensors reuse it, 8 MiB ones do not (M§6; benchmarks/results/ort_measured.json
 phases of phi3-mha and qwen3-tied)."""
+GLIBC_MMAP_THRESHOLD_MAX = 32 * MIB
+"""glibc's dynamic mmap threshold rises to the size of a freed mmapped chunk only while that is
+at most ``DEFAULT_MMAP_THRESHOLD_MAX`` (4 MiB × sizeof(long): 32 MiB on 64-bit; ``mallopt(3)``,
+malloc.c ``_int_free``/``munmap_chunk``): a request of that size or more is mmapped on every
+call and unmapped when freed; a smaller one, once a chunk as large has been freed, comes from the
+heap and stays there (M§3, "Per-call dequantization and the allocator")."""
 DECODE_TOKENS_DEFAULT = 8
 """Decode steps assumed when the settings do not say (``planner measure``'s default)."""
 
@@ -89,8 +95,9 @@ class OrtWeights:
     largest_kn: int
     """K × N of the largest quantized MatMul (the lm_head): the per-call dequantization buffer of
     a MatMulNBits that is not prepacked holds K × N fp32 values."""
-    layer_kn: int
-    """Σ K × N of one decoder layer's quantized MatMuls (their dequantization buffers)."""
+    layer_heap_kn: int
+    """Σ K × N of one decoder layer's quantized MatMuls whose fp32 dequantization buffer is
+    below glibc's largest dynamic mmap threshold (buffers glibc's heap keeps between calls)."""
     embedding: int
     """Bytes of the embedding table (for a shared int4 table: its data and scales)."""
     embedding_kind: str
@@ -188,12 +195,7 @@ def ort_weights(spec: ModelSpec, rs: ResolvedSettings, scheme: OrtScheme) -> Ort
         lm_head_scales=min(head_scales, scales),
         largest_source=largest,
         largest_kn=spec.vocab_size * spec.hidden_size,
-        layer_kn=(
-            max(0, round(data * 8 / bits) - spec.vocab_size * spec.hidden_size)
-            // max(1, spec.num_layers)
-            if bits
-            else 0
-        ),
+        layer_heap_kn=_layer_heap_kn(spec, from_artifact) if bits else 0,
         embedding=emb,
         embedding_kind=kind,
         embedding_data=emb_data,
@@ -202,16 +204,62 @@ def ort_weights(spec: ModelSpec, rs: ResolvedSettings, scheme: OrtScheme) -> Ort
     )
 
 
-def _dequant(w: OrtWeights) -> int:
-    """What the arena keeps of the per-call fp32 dequantization buffers of MatMulNBits that are
-    not prepacked (``ComputeBUnpacked``): the lm_head's K × N, and one buffer per MatMul of a
-    layer. Counting equal sizes once (one arena chunk per size) fits prompts of 128 tokens and
-    more better (llama-gqa-int8-acc1: −0.5…+1.3 % against +2.2…+3.0 %), but a 16-token prompt
-    measured more than even this sum on onnxruntime 1.31 (385 MiB, median of 3, against 363
-    planned; 361 on 1.32): the larger count is kept, the side that does not pass a deployment
-    that would fail (BENCHMARKS.md §2). That build's runs spread by 6–13 % (at 16 tokens, six
-    runs per version: 342–395 MiB on 1.31, 339–390 on 1.32), more than the two counts differ."""
-    return 4 * (w.largest_kn + w.layer_kn)
+def _call_sizes(spec: ModelSpec, from_artifact: bool) -> list[tuple[int, int]]:
+    """(K·N, count) of every quantized MatMul: the graph's own (adapter fact ``nbits_call_kn``),
+    else the builder's layout for this architecture (q, k and v fused into one ``qkv_proj``, as
+    the builder writes them for the CPU)."""
+    raw = fact(spec, "nbits_call_kn") if from_artifact else None
+    if raw:
+        found: list[tuple[int, int]] = []
+        for item in raw.split(","):
+            kn, _, n = item.partition(":")
+            if kn.isdigit() and n.isdigit() and int(kn) > 0 and int(n) > 0:
+                found.append((int(kn), int(n)))
+        if found:
+            return found
+    qkv = 0
+    sizes: list[tuple[int, int]] = []
+    for g in param_groups(spec):
+        if g.kind is not ParamKind.LINEAR or len(g.shape) != 2:
+            continue
+        if g.name.rsplit(".", 1)[-1] in ("q_proj", "k_proj", "v_proj"):
+            qkv += g.shape[0] * g.shape[1]
+        else:
+            sizes.append((g.shape[0] * g.shape[1], g.count))
+    if qkv:
+        sizes.append((qkv, max(1, spec.num_layers)))
+    sizes.append((spec.vocab_size * spec.hidden_size, 1))
+    return sizes
+
+
+def _layer_heap_kn(spec: ModelSpec, from_artifact: bool) -> int:
+    """Σ K·N of one layer's quantized MatMuls whose fp32 buffer glibc serves from its heap (the
+    largest call, the lm_head, excluded: it is counted on its own)."""
+    sizes = _call_sizes(spec, from_artifact)
+    largest = max(kn for kn, _ in sizes)
+    heap = 0
+    for kn, n in sizes:
+        if kn == largest:
+            n -= 1
+        if 4 * kn < GLIBC_MMAP_THRESHOLD_MAX:
+            heap += kn * n
+    return heap // max(1, spec.num_layers)
+
+
+def _dequant(w: OrtWeights, plat: OrtPlatform) -> int:
+    """Peak bytes of the per-call fp32 dequantization buffers of MatMulNBits that are not
+    prepacked (``ComputeBUnpacked``: ``K × N`` floats from the allocator's reserve path, i.e.
+    malloc, freed after the call).
+
+    The lm_head's buffer is live at its call. The others depend on the allocator: glibc serves
+    the ones below its largest dynamic mmap threshold (32 MiB) from the heap once such a chunk
+    was freed, and the heap keeps them: counted as one layer's buffers (their sum), which lies
+    inside the run-to-run spread glibc's heap placement gives (llama-gqa-int8-acc1 at 16 tokens:
+    342–396 MiB default against 320.5 ± 0.1 with ``MALLOC_MMAP_THRESHOLD_`` fixed, where nothing
+    is kept; BENCHMARKS.md §2). Buffers of 32 MiB and more are mmapped and unmapped on every call.
+    Without glibc (Android's Scudo: blocks above its 2 MiB secondary-cache limit are unmapped on
+    free; Apple's malloc) nothing is assumed kept."""
+    return 4 * (w.largest_kn + (w.layer_heap_kn if plat.glibc else 0))
 
 
 def _same_precision(spec: ModelSpec, scheme: OrtScheme) -> bool:
@@ -263,7 +311,7 @@ def packing(w: OrtWeights, plat: OrtPlatform) -> Packing:
                 0,
                 0,
                 d + s + zp,
-                _dequant(w),
+                _dequant(w, plat),
                 False,
             )
         if int8_compute:
@@ -328,7 +376,7 @@ def packing(w: OrtWeights, plat: OrtPlatform) -> Packing:
         0,
         0,
         d + s + zp,
-        _dequant(w),
+        _dequant(w, plat),
         False,
     )
 
@@ -653,8 +701,18 @@ def ort_components(
                 ACTIVATIONS,
                 "per-call dequantized weight",
                 pk.dequant,
-                "largest K × N × 4 (the lm_head), allocated on every call",
-                source="MECHANISMS.md §3 (matmul_nbits.cc ComputeBUnpacked)",
+                "4 × largest K × N (the lm_head), allocated on every call"
+                + (
+                    " + 4 × Σ one layer's K × N below glibc's 32 MiB mmap limit (kept by its heap)"
+                    if plat.glibc
+                    else ""
+                ),
+                (
+                    ("largest_kn", str(w.largest_kn)),
+                    ("layer_heap_kn", str(w.layer_heap_kn if plat.glibc else 0)),
+                ),
+                source="MECHANISMS.md §3 (matmul_nbits.cc ComputeBUnpacked; glibc malloc.c "
+                "dynamic mmap threshold; Scudo allocator_config.h secondary cache)",
             )
         )
     comps.append(

@@ -77,7 +77,7 @@ def _expert_weights(w: W, bits: int, block: int, level: int, sizes: Triple) -> W
         symmetric=not zps,
         lm_head_scales=0,
         largest_kn=0,
-        layer_kn=0,
+        layer_heap_kn=0,
     )
 
 
