@@ -152,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         default=FIELD / "reports.yaml",
         help="reports file (default tests/field/reports.yaml; the batches collected after the "
-        "model was frozen: tests/field/reports_batch2.yaml, tests/field/reports_batch3.yaml)",
+        "model was frozen: tests/field/reports_batch2.yaml, reports_batch3.yaml, "
+        "reports_batch4.yaml)",
     )
     args = parser.parse_args(argv)
     raw = yaml.safe_load(args.reports.read_text())
