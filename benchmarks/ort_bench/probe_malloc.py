@@ -15,7 +15,7 @@ and of decoding, and the phase that held the peak, then min / median / max. BENC
 
     python benchmarks/ort_bench/probe_malloc.py $BENCH_WORK/models_v2/onnx/llama-gqa-int8-acc1 \
         --prefill 16 --context 2048 --runs 6 --python $BENCH_WORK/venv-ort131/bin/python \
-        --out benchmarks/results/ort_malloc_probe.json          # planner on PATH
+        --out benchmarks/results/ort_malloc_probe_llama-gqa.json     # planner on PATH
 
 Standard library only.
 """

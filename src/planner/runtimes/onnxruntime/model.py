@@ -34,6 +34,7 @@ from planner.errors import UsageError
 from planner.families import ParamKind, fact, fact_int, param_groups
 from planner.quant import OrtScheme, dtype_bytes
 from planner.runtimes.onnxruntime.arena import second_pass_growth
+from planner.runtimes.onnxruntime.dequant import layer_heap_kn, per_call_bytes
 from planner.runtimes.onnxruntime.moe import moe_experts
 from planner.runtimes.onnxruntime.platforms import OrtPlatform
 from planner.runtimes.onnxruntime.prompt import (
@@ -59,12 +60,6 @@ MMAP_THRESHOLD = 8 * MIB
 memory freed while loading; at or above it they are mmapped fresh. Measured bound after session
 creation: 4 MiB KV tensors reuse it, 8 MiB ones do not (M§6; benchmarks/results/ort_measured.json
 phases of phi3-mha and qwen3-tied)."""
-GLIBC_MMAP_THRESHOLD_MAX = 32 * MIB
-"""glibc's dynamic mmap threshold rises to the size of a freed mmapped chunk only while that is
-at most ``DEFAULT_MMAP_THRESHOLD_MAX`` (4 MiB × sizeof(long): 32 MiB on 64-bit; ``mallopt(3)``,
-malloc.c ``_int_free``/``munmap_chunk``): a request of that size or more is mmapped on every
-call and unmapped when freed; a smaller one, once a chunk as large has been freed, comes from the
-heap and stays there (M§3, "Per-call dequantization and the allocator")."""
 DECODE_TOKENS_DEFAULT = 8
 """Decode steps assumed when the settings do not say (``planner measure``'s default)."""
 
@@ -195,71 +190,13 @@ def ort_weights(spec: ModelSpec, rs: ResolvedSettings, scheme: OrtScheme) -> Ort
         lm_head_scales=min(head_scales, scales),
         largest_source=largest,
         largest_kn=spec.vocab_size * spec.hidden_size,
-        layer_heap_kn=_layer_heap_kn(spec, from_artifact) if bits else 0,
+        layer_heap_kn=layer_heap_kn(spec, from_artifact) if bits else 0,
         embedding=emb,
         embedding_kind=kind,
         embedding_data=emb_data,
         embedded=embedded,
         source=source,
     )
-
-
-def _call_sizes(spec: ModelSpec, from_artifact: bool) -> list[tuple[int, int]]:
-    """(K·N, count) of every quantized MatMul: the graph's own (adapter fact ``nbits_call_kn``),
-    else the builder's layout for this architecture (q, k and v fused into one ``qkv_proj``, as
-    the builder writes them for the CPU)."""
-    raw = fact(spec, "nbits_call_kn") if from_artifact else None
-    if raw:
-        found: list[tuple[int, int]] = []
-        for item in raw.split(","):
-            kn, _, n = item.partition(":")
-            if kn.isdigit() and n.isdigit() and int(kn) > 0 and int(n) > 0:
-                found.append((int(kn), int(n)))
-        if found:
-            return found
-    qkv = 0
-    sizes: list[tuple[int, int]] = []
-    for g in param_groups(spec):
-        if g.kind is not ParamKind.LINEAR or len(g.shape) != 2:
-            continue
-        if g.name.rsplit(".", 1)[-1] in ("q_proj", "k_proj", "v_proj"):
-            qkv += g.shape[0] * g.shape[1]
-        else:
-            sizes.append((g.shape[0] * g.shape[1], g.count))
-    if qkv:
-        sizes.append((qkv, max(1, spec.num_layers)))
-    sizes.append((spec.vocab_size * spec.hidden_size, 1))
-    return sizes
-
-
-def _layer_heap_kn(spec: ModelSpec, from_artifact: bool) -> int:
-    """Σ K·N of one layer's quantized MatMuls whose fp32 buffer glibc serves from its heap (the
-    largest call, the lm_head, excluded: it is counted on its own)."""
-    sizes = _call_sizes(spec, from_artifact)
-    largest = max(kn for kn, _ in sizes)
-    heap = 0
-    for kn, n in sizes:
-        if kn == largest:
-            n -= 1
-        if 4 * kn < GLIBC_MMAP_THRESHOLD_MAX:
-            heap += kn * n
-    return heap // max(1, spec.num_layers)
-
-
-def _dequant(w: OrtWeights, plat: OrtPlatform) -> int:
-    """Peak bytes of the per-call fp32 dequantization buffers of MatMulNBits that are not
-    prepacked (``ComputeBUnpacked``: ``K × N`` floats from the allocator's reserve path, i.e.
-    malloc, freed after the call).
-
-    The lm_head's buffer is live at its call. The others depend on the allocator: glibc serves
-    the ones below its largest dynamic mmap threshold (32 MiB) from the heap once such a chunk
-    was freed, and the heap keeps them: counted as one layer's buffers (their sum), which lies
-    inside the run-to-run spread glibc's heap placement gives (llama-gqa-int8-acc1 at 16 tokens:
-    342–396 MiB default against 320.5 ± 0.1 with ``MALLOC_MMAP_THRESHOLD_`` fixed, where nothing
-    is kept; BENCHMARKS.md §2). Buffers of 32 MiB and more are mmapped and unmapped on every call.
-    Without glibc (Android's Scudo: blocks above its 2 MiB secondary-cache limit are unmapped on
-    free; Apple's malloc) nothing is assumed kept."""
-    return 4 * (w.largest_kn + (w.layer_heap_kn if plat.glibc else 0))
 
 
 def _same_precision(spec: ModelSpec, scheme: OrtScheme) -> bool:
@@ -311,7 +248,7 @@ def packing(w: OrtWeights, plat: OrtPlatform) -> Packing:
                 0,
                 0,
                 d + s + zp,
-                _dequant(w, plat),
+                per_call_bytes(w.largest_kn, w.layer_heap_kn, plat.glibc),
                 False,
             )
         if int8_compute:
@@ -376,7 +313,7 @@ def packing(w: OrtWeights, plat: OrtPlatform) -> Packing:
         0,
         0,
         d + s + zp,
-        _dequant(w, plat),
+        per_call_bytes(w.largest_kn, w.layer_heap_kn, plat.glibc),
         False,
     )
 
@@ -814,6 +751,15 @@ def ort_components(
             "one-thread pool, where the arena absorbs it; each further thread can add about "
             "that much (intra_op_num_threads in genai_config's session_options sets the count; "
             "MECHANISMS.md §7)"
+        )
+    if pk.dequant and plat.glibc and w.layer_heap_kn:
+        notes.append(
+            "MatMulNBits not prepacked: every call dequantizes its weight into a fresh fp32 "
+            f"buffer; glibc keeps the ones below 32 MiB in its heap (planned: "
+            f"{4 * w.layer_heap_kn / MIB:,.0f} MiB, one layer's), and where it places them "
+            "varies by run: three int8 accuracy-level-1 builds peaked 32–120 MiB above their "
+            "glibc-neutral runs (MALLOC_MMAP_THRESHOLD_ fixed), 15–48 MiB apart between runs "
+            "(benchmarks/ort_bench/probe_malloc.py; MECHANISMS.md §3)"
         )
     if rewinds:
         notes.append(
