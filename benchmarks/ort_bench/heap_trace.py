@@ -7,7 +7,8 @@ Research tool behind MECHANISMS.md §7's note on int8-compute workspaces: run a 
     gcc -O2 -shared -fPIC -o /tmp/heap_trace.so benchmarks/ort_bench/heap_trace.c -lpthread
     MTRACE=/tmp/t.log LD_PRELOAD=/tmp/heap_trace.so VENV/bin/python \\
         benchmarks/ort_bench/heap_trace.py --child MODEL_DIR 2048 4096
-    python3 benchmarks/ort_bench/heap_trace.py /tmp/t.log
+    python3 benchmarks/ort_bench/heap_trace.py /tmp/t.log \
+        [--workspaces HIDDEN INTERMEDIATE BLOCK PROMPT]   # growth in int8-compute workspaces
 
 Standard library only (the child needs onnxruntime-genai).
 """
@@ -48,19 +49,23 @@ mark("END")
 """
 
 
-def summarise(path: Path, phase: str = "PROMPT") -> str:
+def summarise(
+    path: Path, phase: str = "PROMPT", workspaces: tuple[int, int, int, int] | None = None
+) -> str:
     """Requests of ``phase`` by (kind, bytes), the heap pages they cover, and how far the heap's
     top (the highest end of a logged heap request) moved during the phase, with the bytes of
     ``operator new`` buffers (``M``) the phase placed in the heap."""
     counts: collections.Counter[tuple[str, int]] = collections.Counter()
     pages: set[int] = set()
     current = None
-    top = top_before = low = new_in_heap = 0
+    top = top_before = top_after = low = new_in_heap = 0
     for line in path.read_text().splitlines():
         parts = line.split()
         if len(parts) == 1:
             if parts[0] == phase:
                 top_before = top
+            elif current == phase:
+                top_after = top  # the phase ends: later phases' growth is not its own
             current = parts[0]
             continue
         if len(parts) < 3:
@@ -80,10 +85,17 @@ def summarise(path: Path, phase: str = "PROMPT") -> str:
     for (kind, size), n in sorted(counts.items(), key=lambda kv: (-kv[0][1], kv[0][0])):
         rows.append(f"  {kind} {size / MIB:9.3f} MiB × {n}")
     rows.append(f"  heap pages covered by these requests: {len(pages) * PAGE / MIB:.1f} MiB")
-    grown = top - (top_before or low)
+    grown = (top_after or top) - (top_before or low)
     rows.append(
         f"  heap top grew {grown / MIB:.1f} MiB, {new_in_heap / MIB:.2f} MiB of it M buffers"
     )
+    if workspaces:
+        # int8-compute input workspaces (MLAS CompInt8): prompt × K × (1 + 8 / block) bytes for
+        # K = intermediate (the down projection, S_i) and K = hidden (S_h)
+        hidden, inter, block, prompt = workspaces
+        s_i, s_h = (prompt * k * (1 + 8 / block) for k in (inter, hidden))
+        rest = (grown - new_in_heap - s_i) / s_h
+        rows.append(f"  beyond the M buffers: S_i ({s_i / MIB:.1f} MiB) + {rest:.1f} × S_h")
     return "\n".join(rows)
 
 
@@ -91,6 +103,13 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("traces", nargs="*", type=Path)
     ap.add_argument("--child", nargs=3, metavar=("MODEL_DIR", "PROMPT", "MAX_LENGTH"))
+    ap.add_argument(
+        "--workspaces",
+        nargs=4,
+        type=int,
+        metavar=("HIDDEN", "INTERMEDIATE", "BLOCK", "PROMPT"),
+        help="also print the heap top's growth beyond the M buffers in int8-compute workspaces",
+    )
     args = ap.parse_args()
     if args.child:
         if "MTRACE" not in os.environ:
@@ -98,7 +117,7 @@ def main() -> int:
             return 2
         os.execv(sys.executable, [sys.executable, "-c", CHILD, *args.child])
     for path in args.traces:
-        print(summarise(path))
+        print(summarise(path, workspaces=args.workspaces))
     return 0
 
 
