@@ -34,6 +34,7 @@ from planner.runtimes.onnxruntime.platforms import (
 from planner.runtimes.onnxruntime.versions import VERSIONS, parse_version, version_terms
 from planner.settings import Runtime, RuntimeSettings
 from planner.spec import ModelSpec, QuantInfo
+from planner_adapters.hf_config import spec_from_hf_config
 
 try:
     from conftest import hf_spec
@@ -982,10 +983,10 @@ def test_below_the_limit_glibc_keeps_a_whole_layers_buffers(tmp_path: Path) -> N
     assert comp(b, "per-call dequantized weight") == 4 * (1024 * 32000 + layer)
 
 
-def test_a_config_plans_the_builders_fused_qkv_against_the_mmap_limit() -> None:
+def test_a_config_plans_the_builders_calls_against_the_mmap_limit() -> None:
     """Llama-3.2-1B at int8 on a CPU without dot product (no int8-compute kernel: every call
-    dequantizes): q, k and v fuse into one 24 MiB call, below glibc's limit; the MLP's 64 MiB
-    calls are above it."""
+    dequantizes): qkv (24 MiB) and o (16 MiB) are below glibc's limit, gate, up and down
+    (64 MiB each) above it."""
     spec = hf_spec("llama-3.2-1b")
     kw: dict[str, object] = {"quantization": "int8", "context": 2048, "prefill": 16}
     pi = ort(spec, platform="linux-arm64-nodotprod", **kw)
@@ -993,3 +994,87 @@ def test_a_config_plans_the_builders_fused_qkv_against_the_mmap_limit() -> None:
     assert comp(pi, "per-call dequantized weight") == head + 4 * (2048 * 3072 + 2048**2)
     android = ort(spec, platform="android-arm64-nodotprod", **kw)
     assert comp(android, "per-call dequantized weight") == head
+
+
+def test_a_config_fuses_q_k_v_and_splits_gate_up_as_the_builder_does() -> None:
+    """Gemma-3 1B: q, k and v are separate tensors in the config's layout (fused into one
+    1152 × 1536 call by the builder); gate and up are one 2 × 6912 × 1152 tensor there (61 MiB)
+    but two 30 MiB calls in the builder's graph, both below the limit."""
+    cfg = {
+        "architectures": ["Gemma3ForCausalLM"],
+        "model_type": "gemma3_text",
+        "head_dim": 256,
+        "hidden_size": 1152,
+        "intermediate_size": 6912,
+        "max_position_embeddings": 32768,
+        "num_attention_heads": 4,
+        "num_hidden_layers": 26,
+        "num_key_value_heads": 1,
+        "sliding_window": 512,
+        "sliding_window_pattern": 6,
+        "vocab_size": 262144,
+    }
+    kw: dict[str, object] = {"quantization": "int8", "context": 2048, "prefill": 16}
+    spec = spec_from_hf_config(cfg, source="gemma3-1b", path=None, name="gemma3-1b")
+    b = ort(spec, platform="linux-arm64-nodotprod", **kw)
+    layer = 1152 * (1024 + 2 * 256) + 1024 * 1152 + 3 * 6912 * 1152
+    assert comp(b, "per-call dequantized weight") == 4 * (262144 * 1152 + layer)
+    # Gemma-3 4B's shape: q (20 MiB), k and v (10 MiB each) are below the limit apart, but the
+    # builder's one qkv call (40 MiB) is above it; o (20 MiB) stays, the MLP (100 MiB) does not
+    big = {**cfg, "hidden_size": 2560, "intermediate_size": 10240, "num_attention_heads": 8}
+    big["num_key_value_heads"] = 4
+    spec4 = spec_from_hf_config(big, source="gemma3-4b", path=None, name="gemma3-4b")
+    b4 = ort(spec4, platform="linux-arm64-nodotprod", **kw)
+    assert comp(b4, "per-call dequantized weight") == 4 * (262144 * 2560 + 2048 * 2560)
+
+
+def test_a_config_and_its_builder_graph_plan_the_same_heap_term(tmp_path: Path) -> None:
+    """Qwen2.5-0.5B's shape planned from its config and from a graph in the builder's layout
+    (the factory: fused qkv, separate gate / up / down) on the same platform."""
+    spec = hf_spec("qwen2.5-0.5b")
+    cfg = ModelConfig(24, 896, 14, 2, 64, 4864, 151936, 4096)
+    build_genai(tmp_path, cfg, GenaiOptions(precision="int8", materialize=False))
+    graph = read_model(tmp_path)
+    kw: dict[str, object] = {"quantization": "int8", "context": 2048, "prefill": 16}
+    plat = "linux-arm64-nodotprod"
+    from_config = comp(ort(spec, platform=plat, **kw), "per-call dequantized weight")
+    from_graph = comp(ort(graph, platform=plat, **kw), "per-call dequantized weight")
+    assert from_config == from_graph == 4 * (151936 * 896 + 896 * 1152 + 896**2 + 3 * 896 * 4864)
+
+
+def test_a_call_of_exactly_32_mib_is_mapped_not_kept(tmp_path: Path) -> None:
+    """o_proj 4096 × 2048 × 4 bytes = 32 MiB: glibc maps it (the threshold only rises to chunks
+    of at most 32 MiB, and a chunk is larger than its request); qkv (48 MiB) too; the MLP's
+    16 MiB calls are kept."""
+    cfg = ModelConfig(2, 2048, 32, 8, 128, 2048, 4096, 4096)
+    build_genai(tmp_path, cfg, GenaiOptions(precision="int8", accuracy_level=1, materialize=False))
+    spec = read_model(tmp_path)
+    b = ort(spec, platform="linux-x86_64", quantization="int8", context=2048, prefill=16)
+    # the lm_head (4096 × 2048: 32 MiB) is the live buffer, not a heap one
+    assert comp(b, "per-call dequantized weight") == 4 * (4096 * 2048 + 3 * 2048 * 2048)
+
+
+def test_a_malformed_or_missing_size_list_falls_back_without_failing(tmp_path: Path) -> None:
+    from dataclasses import replace as dc_replace
+
+    from planner.runtimes.onnxruntime.dequant import layer_heap_kn, live_kn
+
+    spec = _int8_acc1(tmp_path, 1024, 2816)
+    listed = layer_heap_kn(spec, True, 0)
+    bad = tuple((k, "²:8" if k == "nbits_call_kn" else v) for k, v in spec.extra)
+    # a fact that cannot be read whole is not read in part: the builder's layout instead
+    assert layer_heap_kn(dc_replace(spec, extra=bad), True, 0) == listed
+    # no fact and no family layout: every layer buffer (the weights' K·N less the lm_head's)
+    unknown = dc_replace(spec, architecture="not-a-family", extra=())
+    layer = 1024 * 1536 + 1024**2 + 3 * 1024 * 2816
+    assert layer_heap_kn(unknown, True, 2 * layer + 1024 * 32000) == layer
+    # a size only some layers have still takes one place per layer that has it
+    hybrid = dc_replace(spec, extra=(("nbits_call_kn", "1000:3,32768000:1"),))
+    assert layer_heap_kn(hybrid, True, 0) == 2 * 1000
+    # an lm_head below the limit (4096 × 1024: 16 MiB) is the live buffer, not a heap one
+    small = dc_replace(spec, vocab_size=4096, extra=(("nbits_call_kn", "1000:2,4194304:1"),))
+    assert layer_heap_kn(small, True, 0) == 1000
+    # a float lm_head (no MatMulNBits of vocab × hidden): the largest MatMulNBits is the live one
+    float_head = dc_replace(spec, extra=(("nbits_call_kn", "1000:2,5000:2"),))
+    assert live_kn(float_head, True) == 5000
+    assert live_kn(spec, True) == 32000 * 1024

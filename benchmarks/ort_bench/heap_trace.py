@@ -9,6 +9,7 @@ Research tool behind MECHANISMS.md §7's note on int8-compute workspaces: run a 
         benchmarks/ort_bench/heap_trace.py --child MODEL_DIR 2048 4096
     python3 benchmarks/ort_bench/heap_trace.py /tmp/t.log \
         [--workspaces HIDDEN INTERMEDIATE BLOCK PROMPT]   # growth in int8-compute workspaces
+    python3 benchmarks/ort_bench/heap_trace.py --placements /tmp/t.log   # where large requests went
 
 Standard library only (the child needs onnxruntime-genai).
 """
@@ -99,10 +100,45 @@ def summarise(
     return "\n".join(rows)
 
 
+def placements(path: Path, min_bytes: int = 4 * MIB) -> str:
+    """Where each phase placed its requests of ``min_bytes`` or more: (kind, MiB, heap offset
+    from the phase PROMPT's first heap request, or "mapped" with the number of distinct mapped
+    addresses) and how many times."""
+    counts: collections.Counter[tuple[str, str, int, str]] = collections.Counter()
+    mapped: dict[tuple[str, int], set[int]] = collections.defaultdict(set)
+    current, base = "", None
+    for line in path.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 1:
+            current = parts[0]
+            continue
+        if len(parts) < 3 or parts[0] == "F" or int(parts[2]) < min_bytes:
+            continue
+        ptr, size = int(parts[1], 16), int(parts[2])
+        if ptr < HEAP_BELOW:
+            if base is None and current == "PROMPT":
+                base = ptr
+            where = f"heap +{(ptr - base) / MIB:.0f} MiB" if base is not None else "heap"
+        else:
+            mapped[(current, size)].add(ptr)
+            where = "mapped"
+        counts[(current, parts[0], size, where)] += 1
+    rows = [f"{path.name}: requests of {min_bytes / MIB:g} MiB or more"]
+    for (phase, kind, size, where), n in counts.items():
+        extra = f" at {len(mapped[(phase, size)])} address(es)" if where == "mapped" else ""
+        rows.append(f"  {phase:9s} {kind} {size / MIB:8.2f} MiB {where}{extra} × {n}")
+    return "\n".join(rows)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("traces", nargs="*", type=Path)
     ap.add_argument("--child", nargs=3, metavar=("MODEL_DIR", "PROMPT", "MAX_LENGTH"))
+    ap.add_argument(
+        "--placements",
+        action="store_true",
+        help="list where every phase placed its requests of 4 MiB or more instead",
+    )
     ap.add_argument(
         "--workspaces",
         nargs=4,
@@ -117,7 +153,7 @@ def main() -> int:
             return 2
         os.execv(sys.executable, [sys.executable, "-c", CHILD, *args.child])
     for path in args.traces:
-        print(summarise(path, workspaces=args.workspaces))
+        print(placements(path) if args.placements else summarise(path, workspaces=args.workspaces))
     return 0
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import statistics
 import subprocess
 import sys
@@ -44,7 +45,9 @@ def _run(model: Path, prefill: int, context: int, python: str, env: dict[str, st
         out = Path(tmp) / "m.json"
         cmd = ["planner", "--quiet", "measure", str(model), "-c", str(context), "-p", str(prefill)]
         cmd += ["--python", python, "-f", "json", "-o", str(out)]
-        subprocess.run(cmd, check=True, env={**os.environ, **env}, stdout=subprocess.DEVNULL)
+        # the caller's own MALLOC_* settings would change "default"
+        base = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+        subprocess.run(cmd, check=True, env={**base, **env}, stdout=subprocess.DEVNULL)
         report = json.loads(out.read_text())
     m = report["measurement"]
     base = m["baseline_rss_bytes"]
@@ -99,6 +102,8 @@ def main() -> int:
             "prefill": args.prefill,
             "context": args.context,
             "settings": {k: SETTINGS[k] for k in results},
+            "libc": " ".join(platform.libc_ver()),
+            "machine": {"cpus": os.cpu_count(), "arch": platform.machine()},
             "runs": results,
         }
         args.out.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")

@@ -157,7 +157,7 @@ def _settings(ctx: Ctx, max_context: int | None) -> ArtifactSettings:
 def _nbits_calls(linears: list[Linear]) -> str:
     """K·N of the graph's ``MatMulNBits`` nodes as ``kn:count`` pairs, ascending: a node that is
     not prepacked dequantizes its weight into a K·N fp32 buffer on every call, and where that
-    buffer lives (heap or a fresh mapping) depends on its size (runtimes/onnxruntime/model.py)."""
+    buffer lives (heap or a fresh mapping) depends on its size (runtimes/onnxruntime/dequant.py)."""
     counts = Counter(lin.k * lin.n for lin in linears if lin.kind == "nbits")
     return ",".join(f"{kn}:{n}" for kn, n in sorted(counts.items()))
 

@@ -34,7 +34,7 @@ from planner.errors import UsageError
 from planner.families import ParamKind, fact, fact_int, param_groups
 from planner.quant import OrtScheme, dtype_bytes
 from planner.runtimes.onnxruntime.arena import second_pass_growth
-from planner.runtimes.onnxruntime.dequant import layer_heap_kn, per_call_bytes
+from planner.runtimes.onnxruntime.dequant import layer_heap_kn, live_kn, per_call_bytes
 from planner.runtimes.onnxruntime.moe import moe_experts
 from planner.runtimes.onnxruntime.platforms import OrtPlatform
 from planner.runtimes.onnxruntime.prompt import (
@@ -189,8 +189,8 @@ def ort_weights(spec: ModelSpec, rs: ResolvedSettings, scheme: OrtScheme) -> Ort
         symmetric=scheme.symmetric,
         lm_head_scales=min(head_scales, scales),
         largest_source=largest,
-        largest_kn=spec.vocab_size * spec.hidden_size,
-        layer_heap_kn=layer_heap_kn(spec, from_artifact) if bits else 0,
+        largest_kn=live_kn(spec, from_artifact),
+        layer_heap_kn=layer_heap_kn(spec, from_artifact, round(data * 8 / bits)) if bits else 0,
         embedding=emb,
         embedding_kind=kind,
         embedding_data=emb_data,
@@ -758,7 +758,7 @@ def ort_components(
             f"buffer; glibc keeps the ones below 32 MiB in its heap (planned: "
             f"{4 * w.layer_heap_kn / MIB:,.0f} MiB, one layer's), and where it places them "
             "varies by run: three int8 accuracy-level-1 builds peaked 32–120 MiB above their "
-            "glibc-neutral runs (MALLOC_MMAP_THRESHOLD_ fixed), 15–48 MiB apart between runs "
+            "glibc-neutral runs (MALLOC_MMAP_THRESHOLD_ fixed), up to 53 MiB apart between runs "
             "(benchmarks/ort_bench/probe_malloc.py; MECHANISMS.md §3)"
         )
     if rewinds:
