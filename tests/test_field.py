@@ -313,6 +313,11 @@ BATCH4_DISAGREEMENTS: dict[str, str] = {
         "fails the S23's foreground budget by 277 MiB; the app's own Phi-3 settings were not "
         "read"
     ),
+    "mlcblog-a8ac00d6-galaxys23-vicuna-7b-int4": (
+        "MLC's 2023 Android launch post ran vicuna-7b int4 on a Galaxy S23 (the app's lib built "
+        "with --max-seq-len 768); planner's S23 foreground budget fails it by 79 MiB: the 8 GB "
+        "Android budget again (scored with the batch-1 stand-in config for vicuna-7b)"
+    ),
 }
 """Fourth-batch reports planner disagrees with (BENCHMARKS.md §4): recorded, not tuned away."""
 
@@ -325,7 +330,7 @@ BATCHES: dict[str, tuple[list[dict[str, Any]], tuple[int, int, int, int], dict[s
     ),
     "reports_batch4.yaml": (
         yaml.safe_load((FIELD / "reports_batch4.yaml").read_text()),
-        (25, 14, 12, 10),
+        (25, 14, 15, 12),
         BATCH4_DISAGREEMENTS,
     ),
 }
