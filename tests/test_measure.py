@@ -195,3 +195,19 @@ def test_prompt_ids_stay_in_vocab_and_avoid_eos() -> None:
     assert len(set(ids)) == 48
     with pytest.raises(child.ChildError):
         child.prompt_ids(4, 2, {0, 1}, seed=0)
+
+
+def test_a_fixed_heap_run_sets_glibcs_threshold_and_names_its_platform(
+    genai_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "2")
+    fixed = measure(genai_model, context=SMALL, prefill=16, backend="onnxruntime", fixed_heap=True)
+    # the caller's own tunables are dropped; only the fixed threshold reaches the child
+    assert dict(fixed.malloc_env) == {"MALLOC_MMAP_THRESHOLD_": "131072"}
+    plain = measure(genai_model, context=SMALL, prefill=16, backend="onnxruntime")
+    assert dict(plain.malloc_env) == {"MALLOC_ARENA_MAX": "2"}
+    assert fixed.to_json()["fixed_heap"] is True and plain.to_json()["fixed_heap"] is False
+    if plain.ort_platform is not None and plain.ort_platform.startswith("linux"):
+        assert fixed.ort_platform == plain.ort_platform + "-fixedheap"
+    else:
+        assert fixed.ort_platform == plain.ort_platform

@@ -79,7 +79,9 @@ def test_measurements_name_their_platform() -> None:
 
 
 def test_only_x86_linux_is_measured_and_every_other_platform_says_so() -> None:
-    assert [k for k, p in PLATFORMS.items() if p.measured] == ["linux-x86_64"]
+    # x86-64 Linux, with glibc as shipped and with its mmap threshold fixed (probe_malloc.py)
+    measured = [k for k, p in PLATFORMS.items() if p.measured]
+    assert measured == ["linux-x86_64", "linux-x86_64-fixedheap"]
     b = ort(hf_spec("llama-3.2-1b"), platform="android-arm64", runtime_version="1.32")
     assert any("inferred from the onnxruntime sources" in a for a in b.assumptions)
 
@@ -971,6 +973,10 @@ def test_glibc_keeps_only_the_dequantization_buffers_below_its_mmap_limit(
     linux = ort(spec, platform="linux-x86_64", **kw)
     assert comp(linux, "per-call dequantized weight") == lm_head + 4 * (2048 * 3072 + 2048**2)
     assert any("glibc keeps the ones below 32 MiB" in n for n in linux.notes)
+    # glibc with its mmap threshold fixed (measure --fixed-heap) keeps none either
+    fixed = ort(spec, platform="linux-x86_64-fixedheap", **kw)
+    assert comp(fixed, "per-call dequantized weight") == lm_head
+    assert fixed.total_bytes == linux.total_bytes - 4 * (2048 * 3072 + 2048**2)
     android = ort(spec, platform="android-arm64", **kw)
     assert comp(android, "per-call dequantized weight") == lm_head
     assert not any("glibc keeps" in n for n in android.notes)

@@ -138,6 +138,15 @@ def measure(
             "sits there in large folios, which map whole on a fault).",
         ),
     ] = False,
+    fixed_heap: Annotated[
+        bool,
+        typer.Option(
+            "--fixed-heap",
+            help="Run with glibc's mmap threshold fixed (MALLOC_MMAP_THRESHOLD_=131072): freed "
+            "buffers go back to the system as a phone's allocator returns them, and runs repeat; "
+            "compared with the platform's -fixedheap plan (no heap kept).",
+        ),
+    ] = False,
     device_peak: Annotated[
         int | None,
         typer.Option(
@@ -196,6 +205,7 @@ def measure(
             decode_tokens=decode_tokens,
             python=python,
             evict_page_cache=not keep_page_cache,
+            fixed_heap=fixed_heap,
         )
     version = m.versions.get("onnxruntime")
     where_key = platform or m.ort_platform

@@ -196,7 +196,9 @@ PlatformOpt = Annotated[
         "--platform",
         help="onnxruntime platform to plan for: linux-x86_64 (default without a device), "
         "linux-arm64, android-arm64, ios-arm64, macos-arm64, windows-arm64, or an arm64 one "
-        "with -nodotprod (CPU without the dot-product extension). With --device: the device's.",
+        "with -nodotprod (CPU without the dot-product extension); a Linux one with -fixedheap "
+        "(glibc's mmap threshold fixed, as measure --fixed-heap runs). With --device: the "
+        "device's.",
     ),
 ]
 OrtVersionOpt = Annotated[

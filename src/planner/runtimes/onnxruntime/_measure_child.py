@@ -704,6 +704,8 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
         "system": platform.system().lower(),
         "arch": platform.machine().lower(),
         "dotprod": cpu_dotprod(),
+        # glibc malloc tunables the run saw (planner measure --fixed-heap sets one)
+        "malloc_env": {k: v for k, v in os.environ.items() if k.startswith("MALLOC_")},
         "python": platform.python_version(),
         "pid": os.getpid(),
         **extra,

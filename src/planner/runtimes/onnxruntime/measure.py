@@ -66,6 +66,10 @@ Backend = Literal["auto", "onnxruntime-genai", "onnxruntime"]
 
 _CHILD = Path(__file__).with_name("_measure_child.py")
 _MARKER = "PLANNER_MEASURE_RESULT "
+FIXED_HEAP_ENV = {"MALLOC_MMAP_THRESHOLD_": "131072"}
+"""glibc tunable (``mallopt(3)`` ``M_MMAP_THRESHOLD``) for a fixed-heap run: a fixed threshold
+turns off its dynamic rise, so every request of 128 KiB or more is mapped and unmapped when
+freed (MECHANISMS.md §3)."""
 # `-c` puts '' (the working directory) first on sys.path; drop it so nothing there shadows a module.
 _BOOTSTRAP = (
     "import runpy, sys\n"
@@ -130,13 +134,22 @@ class Measurement:
     """``x86_64``, ``aarch64``, ``arm64`` (``platform.machine()``, lower case)."""
     dotprod: bool | None = None
     """arm64 Linux: the CPU has the dot-product extension (``asimddp``); None when unknown."""
+    fixed_heap: bool = False
+    """Run with glibc's mmap threshold fixed (``FIXED_HEAP_ENV``): freed buffers of 128 KiB or
+    more go back to the system, as a phone's allocator returns them."""
+    malloc_env: Mapping[str, str] = field(default_factory=dict, hash=False)
+    """The ``MALLOC_*`` tunables the child saw."""
 
     @property
     def ort_platform(self) -> str | None:
-        """The planner platform this run measured (None when it cannot tell)."""
-        from planner.runtimes.onnxruntime.platforms import detect_platform
+        """The planner platform this run measured (None when it cannot tell); a glibc platform's
+        fixed-heap variant for a ``fixed_heap`` run."""
+        from planner.runtimes.onnxruntime.platforms import FIXED_HEAP, PLATFORMS, detect_platform
 
-        return detect_platform(self.system, self.arch, self.dotprod)
+        key = detect_platform(self.system, self.arch, self.dotprod)
+        if key is not None and self.fixed_heap and key + FIXED_HEAP in PLATFORMS:
+            return key + FIXED_HEAP
+        return key
 
     def phase(self, name: str) -> PhaseMemory:
         """The phase called ``name``; KeyError when it did not run."""
@@ -165,6 +178,8 @@ class Measurement:
             "system": self.system,
             "arch": self.arch,
             "dotprod": self.dotprod,
+            "fixed_heap": self.fixed_heap,
+            "malloc_env": dict(self.malloc_env),
             "ort_platform": self.ort_platform,
             "python": self.python,
             "phases": [
@@ -192,6 +207,7 @@ def measure(
     seed: int = 0,
     python: str | None = None,
     evict_page_cache: bool = True,
+    fixed_heap: bool = False,
 ) -> Measurement:
     """Run the model in a fresh process and return the memory it added (see the module docstring).
 
@@ -199,7 +215,10 @@ def measure(
     onnxruntime-genai. With ``evict_page_cache`` the child first drops the model folder's files
     and the runtime's shared libraries from the page cache (Linux ``posix_fadvise(DONTNEED)``):
     files just written map whole at a fault, which is not how a deployed app sees them
-    (``_measure_child.evict_page_cache`` says by how much).
+    (``_measure_child.evict_page_cache`` says by how much). With ``fixed_heap`` the child runs
+    with glibc's mmap threshold fixed (``FIXED_HEAP_ENV``; the caller's other ``MALLOC_*``
+    settings dropped): what glibc's heap would keep of freed buffers, which varies by run, is
+    not kept (benchmarks/ort_bench/probe_malloc.py).
 
     Raises ``UsageError`` for bad numbers, ``MissingDependencyError`` when the
     requested runtime is not importable in the child, ``InputError`` when the model cannot be run
@@ -230,6 +249,7 @@ def measure(
         "seed": seed,
         "backend": backend,
         "evict_page_cache": evict_page_cache,
+        "fixed_heap": bool(fixed_heap),
     }
     result = _run_child(request, python or sys.executable, timeout_s, str(model_dir))
     return _measurement(result, request, str(model_dir))
@@ -240,6 +260,8 @@ def _run_child(
 ) -> dict[str, Any]:
     env = dict(os.environ)
     env.setdefault("PYTHONUNBUFFERED", "1")
+    if request.get("fixed_heap"):
+        env = {k: v for k, v in env.items() if not k.startswith("MALLOC_")} | FIXED_HEAP_ENV
     try:
         proc = subprocess.run(
             [python, "-c", _BOOTSTRAP, str(_CHILD)],
@@ -302,6 +324,7 @@ def _measurement(data: dict[str, Any], request: dict[str, Any], shown_path: str)
     )
     baseline, peak = _int(data, "baseline_rss_bytes"), _int(data, "peak_rss_bytes")
     versions = data.get("versions")
+    malloc = data.get("malloc_env")
     return Measurement(
         model_dir=shown_path,
         backend=str(data.get("backend")),
@@ -324,4 +347,8 @@ def _measurement(data: dict[str, Any], request: dict[str, Any], shown_path: str)
         system=str(data.get("system", "")),
         arch=str(data.get("arch", "")),
         dotprod=data.get("dotprod") if isinstance(data.get("dotprod"), bool) else None,
+        fixed_heap=bool(request.get("fixed_heap")),
+        malloc_env=(
+            {str(k): str(v) for k, v in malloc.items()} if isinstance(malloc, dict) else {}
+        ),
     )

@@ -157,7 +157,11 @@ _BASE: tuple[OrtPlatform, ...] = (
 NO_DOTPROD = "-nodotprod"
 """Suffix of the arm64 platforms whose CPU lacks the dot-product extension."""
 
-PLATFORMS: dict[str, OrtPlatform] = {p.key: p for p in _BASE} | {
+FIXED_HEAP = "-fixedheap"
+"""Suffix of the glibc platforms run with glibc's mmap threshold fixed (``planner measure
+--fixed-heap``): planned with an allocator that keeps no freed buffer of 128 KiB or more."""
+
+_CPUS: dict[str, OrtPlatform] = {p.key: p for p in _BASE} | {
     p.key + NO_DOTPROD: replace(
         p,
         key=p.key + NO_DOTPROD,
@@ -166,6 +170,19 @@ PLATFORMS: dict[str, OrtPlatform] = {p.key: p for p in _BASE} | {
     )
     for p in _BASE
     if p.isa == "arm64"
+}
+
+PLATFORMS: dict[str, OrtPlatform] = _CPUS | {
+    key + FIXED_HEAP: replace(
+        p,
+        key=key + FIXED_HEAP,
+        glibc=False,
+        source=p.source + "; glibc's mmap threshold fixed (MALLOC_MMAP_THRESHOLD_=131072, planner "
+        "measure --fixed-heap): freed buffers of 128 KiB or more are unmapped, none kept "
+        "(measured on x86-64: benchmarks/ort_bench/probe_malloc.py)",
+    )
+    for key, p in _CPUS.items()
+    if p.glibc
 }
 
 _OS_PLATFORM = {

@@ -13,6 +13,7 @@ from planner.quant import OrtScheme, ort_scheme
 from planner.runtimes.onnxruntime.model import DECODE_TOKENS_DEFAULT, OrtContext
 from planner.runtimes.onnxruntime.platforms import (
     DEFAULT_PLATFORM,
+    FIXED_HEAP,
     KLEIDIAI_SINCE,
     for_version,
     platform,
@@ -137,7 +138,7 @@ def ort_context(settings: RuntimeSettings) -> tuple[OrtContext, list[str]]:
             f"({KLEIDIAI_SINCE[0]}.{KLEIDIAI_SINCE[1]}): 4-bit weights packed with the NEON layout"
         )
         plat = built
-    if plat.key not in terms.platforms:
+    if plat.key.removesuffix(FIXED_HEAP) not in terms.platforms:  # code and session heap alike
         notes.append(
             f"fixed terms measured on {', '.join(terms.platforms)} only, assumed for {plat.key}"
         )

@@ -1,0 +1,113 @@
+"""The held-out third of the v2 builds measured with glibc's mmap threshold fixed.
+
+`planner measure --fixed-heap` runs each build of the v2 set's ``holdout`` split (the models split
+off before any modelling) at its five run shapes (``run_measure_v2.shapes_for``), onnxruntime
+1.32, model files evicted first: glibc then keeps no freed buffer of 128 KiB or more, so the runs
+repeat, and planner plans the platform's ``-fixedheap`` variant (an allocator that keeps none,
+as a phone's). It was run after the fixed-heap platform was committed; nothing was fitted to it.
+
+    export BENCH_WORK=/work/bench-work            # models_v2 and venv-ort132
+    python benchmarks/ort_bench/run_fixed_heap.py              # measure (resumable)
+    python benchmarks/ort_bench/run_fixed_heap.py --summarize  # every case, then the summary
+
+Reports land in ``benchmarks/results/ort_fixed_heap/<build>-<prompt>-<max_length>-132.json``;
+the summary recomputes planner's estimate with the code as it is now (``now``) beside the one
+the report recorded (``at run``). Needs ``planner`` on PATH (the dev venv).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from run_measure_v2 import shapes_for  # noqa: E402  (a sibling script)
+
+WORK = Path(os.environ.get("BENCH_WORK", HERE.parents[1] / "bench-work"))
+OUT = HERE.parent / "results" / "ort_fixed_heap"
+MIB = 2**20
+
+
+def holdout_builds() -> list[str]:
+    manifest = json.loads((WORK / "models_v2" / "manifest.json").read_text())
+    return [k for k, v in manifest.items() if v["split"] == "holdout"]
+
+
+def measure_all() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    python = str(WORK / "venv-ort132" / "bin" / "python")
+    for build in holdout_builds():
+        for prompt, max_length, _ in shapes_for(build):
+            out = OUT / f"{build}-{prompt}-{max_length}-132.json"
+            if out.exists():
+                continue
+            cmd = ["planner", "--quiet", "measure", str(WORK / "models_v2" / "onnx" / build)]
+            cmd += ["-c", str(max_length), "-p", str(prompt), "--python", python]
+            cmd += ["--fixed-heap", "--ort-version", "1.32", "-f", "json", "-o", str(out)]
+            done = subprocess.run(cmd, stdout=subprocess.DEVNULL, check=False)
+            print(f"{out.name}: {'ok' if done.returncode == 0 else f'exit {done.returncode}'}")
+
+
+def summarize() -> None:
+    from planner.registry import read_model
+    from planner.runtimes import estimate
+    from planner.settings import Runtime, RuntimeSettings
+
+    rows = []
+    for path in sorted(OUT.glob("*.json")):
+        report = json.loads(path.read_text())
+        m = report["measurement"]
+        folder = WORK / "models_v2" / "onnx" / Path(m["model_dir"]).name
+        settings = RuntimeSettings(
+            Runtime.ONNXRUNTIME,
+            context=m["context"],
+            prefill=m["prefill"],
+            decode_tokens=m["decode_steps"],
+            platform=m["ort_platform"],
+            runtime_version=m["versions"]["onnxruntime"],
+        )
+        now = estimate(read_model(folder), settings).total_bytes
+        meas = m["added_peak_bytes"]
+        rows.append(
+            (folder.name, m["prefill"], m["context"], meas, report["estimate_total_bytes"], now)
+        )
+    print("| build | prompt | max_length | measured MiB | at run | now | err % |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    errs = []
+    for build, p, c, meas, then, now in rows:
+        err = (now - meas) / meas * 100
+        errs.append(err)
+        print(
+            f"| {build} | {p} | {c} | {meas / MIB:.1f} | {then / MIB:.1f} | {now / MIB:.1f} | {err:+.1f} |"
+        )
+    if not errs:
+        return
+    a = sorted(abs(e) for e in errs)
+    under = sum(1 for e in errs if e < 0)
+    print()
+    print("| cases | median abs % | p90 abs % | worst abs % | mean signed % | under / over |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    p90 = a[min(len(a) - 1, int(0.9 * len(a)))]
+    print(
+        f"| {len(errs)} | {statistics.median(a):.1f} | {p90:.1f} | {a[-1]:.1f} | "
+        f"{statistics.mean(errs):+.1f} | {under} / {len(errs) - under} |"
+    )
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--summarize", action="store_true")
+    args = ap.parse_args()
+    summarize() if args.summarize else measure_all()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
