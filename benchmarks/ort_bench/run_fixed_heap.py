@@ -4,13 +4,14 @@
 off before any modelling) at its five run shapes (``run_measure_v2.shapes_for``), onnxruntime
 1.32, model files evicted first: glibc then keeps no freed buffer of 128 KiB or more, so the runs
 repeat, and planner plans the platform's ``-fixedheap`` variant (an allocator that keeps none,
-as a phone's). It was run after the fixed-heap platform was committed; nothing was fitted to it.
+as a phone's). It was run after the fixed-heap platform was committed, 1.32 first, then 1.31
+(``--ort 1.31``, the previous minor); nothing was fitted to it.
 
     export BENCH_WORK=/work/bench-work            # models_v2 and venv-ort132
-    python benchmarks/ort_bench/run_fixed_heap.py              # measure (resumable)
+    python benchmarks/ort_bench/run_fixed_heap.py [--ort 1.31]  # measure (resumable)
     python benchmarks/ort_bench/run_fixed_heap.py --summarize  # every case, then the summary
 
-Reports land in ``benchmarks/results/ort_fixed_heap/<build>-<prompt>-<max_length>-132.json``;
+Reports land in ``benchmarks/results/ort_fixed_heap/<build>-<prompt>-<max_length>-<13x>.json``;
 the summary recomputes planner's estimate with the code as it is now (``now``) beside the one
 the report recorded (``at run``). Needs ``planner`` on PATH (the dev venv).
 """
@@ -40,17 +41,18 @@ def holdout_builds() -> list[str]:
     return [k for k, v in manifest.items() if v["split"] == "holdout"]
 
 
-def measure_all() -> None:
+def measure_all(version: str) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
-    python = str(WORK / "venv-ort132" / "bin" / "python")
+    tag = version.replace(".", "")
+    python = str(WORK / f"venv-ort{tag}" / "bin" / "python")
     for build in holdout_builds():
         for prompt, max_length, _ in shapes_for(build):
-            out = OUT / f"{build}-{prompt}-{max_length}-132.json"
+            out = OUT / f"{build}-{prompt}-{max_length}-{tag}.json"
             if out.exists():
                 continue
             cmd = ["planner", "--quiet", "measure", str(WORK / "models_v2" / "onnx" / build)]
             cmd += ["-c", str(max_length), "-p", str(prompt), "--python", python]
-            cmd += ["--fixed-heap", "--ort-version", "1.32", "-f", "json", "-o", str(out)]
+            cmd += ["--fixed-heap", "--ort-version", version, "-f", "json", "-o", str(out)]
             done = subprocess.run(cmd, stdout=subprocess.DEVNULL, check=False)
             print(f"{out.name}: {'ok' if done.returncode == 0 else f'exit {done.returncode}'}")
 
@@ -75,37 +77,50 @@ def summarize() -> None:
         )
         now = estimate(read_model(folder), settings).total_bytes
         meas = m["added_peak_bytes"]
+        version = ".".join(m["versions"]["onnxruntime"].split(".")[:2])
         rows.append(
-            (folder.name, m["prefill"], m["context"], meas, report["estimate_total_bytes"], now)
+            (
+                version,
+                folder.name,
+                m["prefill"],
+                m["context"],
+                meas,
+                report["estimate_total_bytes"],
+                now,
+            )
         )
-    print("| build | prompt | max_length | measured MiB | at run | now | err % |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    errs = []
-    for build, p, c, meas, then, now in rows:
+    print("| onnxruntime | build | prompt | max_length | measured MiB | at run | now | err % |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    errs: dict[str, list[float]] = {}
+    for version, build, p, c, meas, then, now in sorted(rows):
         err = (now - meas) / meas * 100
-        errs.append(err)
+        errs.setdefault(version, []).append(err)
         print(
-            f"| {build} | {p} | {c} | {meas / MIB:.1f} | {then / MIB:.1f} | {now / MIB:.1f} | {err:+.1f} |"
+            f"| {version} | {build} | {p} | {c} | {meas / MIB:.1f} | {then / MIB:.1f} | "
+            f"{now / MIB:.1f} | {err:+.1f} |"
         )
-    if not errs:
-        return
-    a = sorted(abs(e) for e in errs)
-    under = sum(1 for e in errs if e < 0)
     print()
-    print("| cases | median abs % | p90 abs % | worst abs % | mean signed % | under / over |")
-    print("|---:|---:|---:|---:|---:|---:|")
-    p90 = a[min(len(a) - 1, int(0.9 * len(a)))]
     print(
-        f"| {len(errs)} | {statistics.median(a):.1f} | {p90:.1f} | {a[-1]:.1f} | "
-        f"{statistics.mean(errs):+.1f} | {under} / {len(errs) - under} |"
+        "| onnxruntime | cases | median abs % | p90 abs % | worst abs % | mean signed % "
+        "| under / over |"
     )
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for version, found in sorted(errs.items()):
+        a = sorted(abs(e) for e in found)
+        under = sum(1 for e in found if e < 0)
+        p90 = a[min(len(a) - 1, int(0.9 * len(a)))]
+        print(
+            f"| {version} | {len(found)} | {statistics.median(a):.1f} | {p90:.1f} | {a[-1]:.1f} "
+            f"| {statistics.mean(found):+.1f} | {under} / {len(found) - under} |"
+        )
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--summarize", action="store_true")
+    ap.add_argument("--ort", default="1.32", choices=("1.32", "1.31"))
     args = ap.parse_args()
-    summarize() if args.summarize else measure_all()
+    summarize() if args.summarize else measure_all(args.ort)
     return 0
 
 
