@@ -121,6 +121,25 @@ def test_glibc_leftover_only_on_x86_linux() -> None:
     assert not any(c.label.startswith("lm_head scale copy") for c in android.components)
 
 
+def test_without_glibcs_retention_the_scale_copy_is_live_while_the_lm_head_packs() -> None:
+    """x86 int8 compute: ComputePackBlkSum's copy of the lm_head's scales exists while that
+    node packs; glibc keeps it afterwards, an allocator that returns it (-fixedheap) does not,
+    but the load peak still holds it."""
+
+    def largest(b: MemoryBudget) -> int:
+        found = [c for c in b.components if c.label == "load transient (clean)"]
+        assert found, "the load transient is the peak at 16 tokens"
+        return int(dict(found[0].inputs)["largest_initializer"])
+
+    spec = hf_spec("qwen2.5-0.5b")
+    kw: dict[str, object] = {"context": 2048, "prefill": 16}
+    glibc = ort(spec, platform="linux-x86_64", **kw)
+    fixed = ort(spec, platform="linux-x86_64-fixedheap", **kw)
+    scales = 151936 * (896 // 32) * 4  # vocab × blocks of 32 × fp32
+    assert largest(fixed) == largest(glibc) + scales
+    assert not any(c.label.startswith("lm_head scale copy") for c in fixed.components)
+
+
 def test_check_plans_each_device_on_its_platform(device: Callable[[str], DeviceProfile]) -> None:
     spec = hf_spec("llama-3.2-1b")
     s = RuntimeSettings(Runtime.ONNXRUNTIME, quantization="int4", context=2048, prefill=256)

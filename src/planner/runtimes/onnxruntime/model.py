@@ -672,7 +672,10 @@ def ort_components(
         )
     )
     run_add = kv_term + prompt + run_file - reuse
-    transient = w.largest_source if pk.packs_largest else (folded if folded else 0)
+    # x86 int8-compute: ComputePackBlkSum's scale copy is live while the lm_head packs (glibc
+    # keeps it after, in the steady state; an allocator that returns it: the load peak only)
+    copy = w.lm_head_scales if pk.int8_compute and plat.isa == "x86_64" and not plat.glibc else 0
+    transient = w.largest_source + copy if pk.packs_largest else (folded if folded else 0)
     load_transient = max(0, transient - run_add)
     if load_transient:
         comps.append(
