@@ -118,7 +118,7 @@ def summarize() -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--summarize", action="store_true")
-    ap.add_argument("--ort", default="1.32", choices=("1.32", "1.31"))
+    ap.add_argument("--ort", default="1.32", choices=("1.32", "1.31", "1.30"))
     args = ap.parse_args()
     summarize() if args.summarize else measure_all(args.ort)
     return 0
