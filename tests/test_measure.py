@@ -10,6 +10,7 @@ The onnxruntime-genai path runs only where onnxruntime-genai is installed.
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -197,17 +198,22 @@ def test_prompt_ids_stay_in_vocab_and_avoid_eos() -> None:
         child.prompt_ids(4, 2, {0, 1}, seed=0)
 
 
+@pytest.mark.skipif(not LINUX, reason="--fixed-heap sets a glibc tunable: Linux only")
 def test_a_fixed_heap_run_sets_glibcs_threshold_and_names_its_platform(
     genai_model: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    for name in [k for k in os.environ if k.startswith("MALLOC_") or k == "GLIBC_TUNABLES"]:
+        monkeypatch.delenv(name)
     monkeypatch.setenv("MALLOC_ARENA_MAX", "2")
+    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.trim_threshold=0")
     fixed = measure(genai_model, context=SMALL, prefill=16, backend="onnxruntime", fixed_heap=True)
     # the caller's own tunables are dropped; only the fixed threshold reaches the child
     assert dict(fixed.malloc_env) == {"MALLOC_MMAP_THRESHOLD_": "131072"}
     plain = measure(genai_model, context=SMALL, prefill=16, backend="onnxruntime")
-    assert dict(plain.malloc_env) == {"MALLOC_ARENA_MAX": "2"}
+    assert dict(plain.malloc_env) == {
+        "MALLOC_ARENA_MAX": "2",
+        "GLIBC_TUNABLES": "glibc.malloc.trim_threshold=0",
+    }
     assert fixed.to_json()["fixed_heap"] is True and plain.to_json()["fixed_heap"] is False
-    if plain.ort_platform is not None and plain.ort_platform.startswith("linux"):
-        assert fixed.ort_platform == plain.ort_platform + "-fixedheap"
-    else:
-        assert fixed.ort_platform == plain.ort_platform
+    assert plain.ort_platform is not None
+    assert fixed.ort_platform == plain.ort_platform + "-fixedheap"

@@ -124,20 +124,73 @@ def test_glibc_leftover_only_on_x86_linux() -> None:
 def test_without_glibcs_retention_the_scale_copy_is_live_while_the_lm_head_packs() -> None:
     """x86 int8 compute: ComputePackBlkSum's copy of the lm_head's scales exists while that
     node packs; glibc keeps it afterwards, an allocator that returns it (-fixedheap) does not,
-    but the load peak still holds it."""
+    but the load peak still holds it: where that peak is the total, both plans agree."""
 
-    def largest(b: MemoryBudget) -> int:
-        found = [c for c in b.components if c.label == "load transient (clean)"]
+    def load(b: MemoryBudget) -> dict[str, str]:
+        found = [c for c in b.components if c.label.startswith("load transient")]
         assert found, "the load transient is the peak at 16 tokens"
-        return int(dict(found[0].inputs)["largest_initializer"])
+        return dict(found[0].inputs)
 
-    spec = hf_spec("qwen2.5-0.5b")
     kw: dict[str, object] = {"context": 2048, "prefill": 16}
-    glibc = ort(spec, platform="linux-x86_64", **kw)
-    fixed = ort(spec, platform="linux-x86_64-fixedheap", **kw)
-    scales = 151936 * (896 // 32) * 4  # vocab × blocks of 32 × fp32
-    assert largest(fixed) == largest(glibc) + scales
-    assert not any(c.label.startswith("lm_head scale copy") for c in fixed.components)
+    for name, vocab, hidden in (("qwen2.5-0.5b", 151936, 896), ("llama-3.2-1b", 128256, 2048)):
+        spec = hf_spec(name)
+        glibc = ort(spec, platform="linux-x86_64", **kw)
+        fixed = ort(spec, platform="linux-x86_64-fixedheap", **kw)
+        assert load(fixed)["scale_copy"] == str(vocab * (hidden // 32) * 4)
+        assert load(glibc)["scale_copy"] == "0"  # glibc: in the steady state instead
+        assert fixed.total_bytes == glibc.total_bytes
+        assert not any(c.label.startswith("lm_head scale copy") for c in fixed.components)
+    # arm64 packs without that copy
+    arm = ort(hf_spec("qwen2.5-0.5b"), platform="linux-arm64-fixedheap", **kw)
+    assert all(dict(c.inputs).get("scale_copy", "0") == "0" for c in arm.components)
+
+
+def _measured(fixed_heap: bool, backend: str = "onnxruntime-genai") -> Measurement:
+    return Measurement(
+        model_dir="m",
+        backend=backend,
+        context=2048,
+        prefill=16,
+        decode_tokens=8,
+        decode_steps=8,
+        baseline_rss_bytes=0,
+        peak_rss_bytes=1,
+        added_peak_bytes=1,
+        phases=(),
+        kv_mode="genai",
+        peak_reset=True,
+        memory_source="proc-status",
+        versions={"onnxruntime": "1.32.0"},
+        system="linux",
+        arch="x86_64",
+        fixed_heap=fixed_heap,
+    )
+
+
+def test_a_fixed_heap_run_is_planned_and_filed_on_the_fixedheap_platform() -> None:
+    from planner.runtimes.onnxruntime.measure import planned_platform
+
+    fixed, plain = _measured(True), _measured(False)
+    assert planned_platform(fixed, None) == "linux-x86_64-fixedheap"
+    assert planned_platform(fixed, "linux-x86_64") == "linux-x86_64-fixedheap"
+    assert planned_platform(fixed, "linux-x86_64-fixedheap") == "linux-x86_64-fixedheap"
+    assert planned_platform(plain, None) == "linux-x86_64"
+    with pytest.raises(UsageError, match="no glibc heap"):
+        planned_platform(fixed, "android-arm64")
+    with pytest.raises(UsageError, match="made with --fixed-heap"):
+        planned_platform(plain, "linux-x86_64-fixedheap")
+    # a peak measured elsewhere may name any platform
+    assert planned_platform(_measured(False, "device"), "linux-x86_64-fixedheap")
+
+
+def test_cli_refuses_fixed_heap_with_a_device_peak() -> None:
+    out = planner(
+        "measure", "examples/onnx-genai-tiny-llama", "-c", "256", "-p", "16",
+        "--device-peak", "1000000", "--platform", "android-arm64", "--ort-version", "1.32",
+        "--fixed-heap",
+    )  # fmt: skip
+    assert out.returncode == 2, out.stderr
+    assert "--fixed-heap" in out.stderr and "Traceback" not in out.stderr
 
 
 def test_check_plans_each_device_on_its_platform(device: Callable[[str], DeviceProfile]) -> None:

@@ -4,8 +4,10 @@
 off before any modelling) at its five run shapes (``run_measure_v2.shapes_for``), onnxruntime
 1.32, model files evicted first: glibc then keeps no freed buffer of 128 KiB or more, so the runs
 repeat, and planner plans the platform's ``-fixedheap`` variant (an allocator that keeps none,
-as a phone's). It was run after the fixed-heap platform was committed, 1.32 first, then 1.31
-(``--ort 1.31``, the previous minor); nothing was fitted to it.
+as a phone's). It was run after the fixed-heap platform was committed: 1.32 first (one
+mechanism it showed was then fixed, 19b25cb), then 1.31 (``--ort 1.31``, the previous minor;
+mostly after that fix), then 1.30 (``--ort 1.30``, with genai 0.17.1). ``--summarize`` says when
+a version has fewer cases than another (a run still going).
 
     export BENCH_WORK=/work/bench-work            # models_v2 and venv-ort132
     python benchmarks/ort_bench/run_fixed_heap.py [--ort 1.31]  # measure (resumable)
@@ -105,7 +107,11 @@ def summarize() -> None:
         "| under / over |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|")
+    most = max(len(found) for found in errs.values())
     for version, found in sorted(errs.items()):
+        if len(found) < most:
+            print(f"| {version} (incomplete: {len(found)} of {most} cases) | | | | | | |")
+            continue
         a = sorted(abs(e) for e in found)
         under = sum(1 for e in found if e < 0)
         p90 = a[min(len(a) - 1, int(0.9 * len(a)))]

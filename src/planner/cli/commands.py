@@ -173,10 +173,12 @@ def measure(
     from planner.render.dicts import SCHEMA_VERSION, dumps
     from planner.runtimes import estimate as run_estimate
     from planner.runtimes.onnxruntime.calibrate import calibration_sample, side_by_side
-    from planner.runtimes.onnxruntime.measure import Measurement
+    from planner.runtimes.onnxruntime.measure import Measurement, planned_platform
     from planner.runtimes.onnxruntime.measure import measure as run_measure
 
     if device_peak is not None:
+        if fixed_heap:
+            raise UsageError("--fixed-heap runs the model; --device-peak takes a measured peak")
         if platform is None or ort_version is None:
             raise UsageError("--device-peak needs the device's --platform and --ort-version")
         m = Measurement(
@@ -208,7 +210,7 @@ def measure(
             fixed_heap=fixed_heap,
         )
     version = m.versions.get("onnxruntime")
-    where_key = platform or m.ort_platform
+    where_key = planned_platform(m, platform)
     request = plan_request(
         path,
         runtime=RuntimeChoice.onnxruntime,

@@ -705,7 +705,9 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
         "arch": platform.machine().lower(),
         "dotprod": cpu_dotprod(),
         # glibc malloc tunables the run saw (planner measure --fixed-heap sets one)
-        "malloc_env": {k: v for k, v in os.environ.items() if k.startswith("MALLOC_")},
+        "malloc_env": {
+            k: v for k, v in os.environ.items() if k.startswith("MALLOC_") or k == "GLIBC_TUNABLES"
+        },
         "python": platform.python_version(),
         "pid": os.getpid(),
         **extra,

@@ -99,6 +99,18 @@ def layer_heap_kn(spec: ModelSpec, from_artifact: bool, quantized_kn: int) -> in
     return heap
 
 
+def heap_note(layer_heap_kn: int) -> str:
+    """The budget note on glibc platforms: what the heap term is and how much more varies."""
+    return (
+        "MatMulNBits not prepacked: every call dequantizes its weight into a fresh fp32 buffer; "
+        f"glibc keeps the ones below 32 MiB in its heap (planned: {4 * layer_heap_kn / MIB:,.0f} "
+        "MiB, one layer's), and where it places them varies by run: three int8 accuracy-level-1 "
+        "builds peaked 32–120 MiB above their glibc-neutral runs (MALLOC_MMAP_THRESHOLD_ fixed), "
+        "up to 53 MiB apart between runs (benchmarks/ort_bench/probe_malloc.py; MECHANISMS.md "
+        "§3; planner measure --fixed-heap runs without it)"
+    )
+
+
 def per_call_bytes(largest_kn: int, layer_heap_kn: int, glibc: bool) -> int:
     """Peak bytes of the per-call fp32 dequantization buffers of MatMulNBits that are not
     prepacked (``ComputeBUnpacked``: ``K × N`` floats from the allocator's reserve path, i.e.

@@ -237,6 +237,8 @@ def measure(
         raise UsageError(f"unknown backend {backend!r}")
     if not timeout_s > 0:
         raise UsageError(f"timeout_s must be positive, got {timeout_s!r}")
+    if fixed_heap and not sys.platform.startswith("linux"):
+        raise UsageError("--fixed-heap sets a glibc malloc tunable: Linux only")
     folder = Path(model_dir)
     if not folder.is_dir():
         raise InputError("not a model folder", path=str(model_dir))
@@ -260,8 +262,8 @@ def _run_child(
 ) -> dict[str, Any]:
     env = dict(os.environ)
     env.setdefault("PYTHONUNBUFFERED", "1")
-    if request.get("fixed_heap"):
-        env = {k: v for k, v in env.items() if not k.startswith("MALLOC_")} | FIXED_HEAP_ENV
+    if request.get("fixed_heap"):  # no other malloc tunable may change what "fixed" means
+        env = {k: v for k, v in env.items() if not _malloc_tunable(k)} | FIXED_HEAP_ENV
     try:
         proc = subprocess.run(
             [python, "-c", _BOOTSTRAP, str(_CHILD)],
@@ -295,6 +297,27 @@ def _run_child(
     tail = " ".join((proc.stderr or "").strip().splitlines()[-1:])[:300]
     why = f"exit status {proc.returncode}" + (f": {tail}" if tail else "")
     raise InputError(f"measurement process ended without a result ({why})", path=shown_path)
+
+
+def _malloc_tunable(name: str) -> bool:
+    return name.startswith("MALLOC_") or name == "GLIBC_TUNABLES"
+
+
+def planned_platform(m: Measurement, asked: str | None) -> str | None:
+    """The platform to plan a measured run on: the one asked for, else the one the run detected;
+    a fixed-heap run on its ``-fixedheap`` variant (so that its calibration is filed apart), and
+    a ``-fixedheap`` platform only for a fixed-heap run."""
+    from planner.runtimes.onnxruntime.platforms import FIXED_HEAP, PLATFORMS
+
+    key = asked or m.ort_platform
+    if m.fixed_heap:
+        if key is not None and not key.endswith(FIXED_HEAP):
+            if key + FIXED_HEAP not in PLATFORMS:
+                raise UsageError(f"--fixed-heap: platform {key} has no glibc heap to fix")
+            key += FIXED_HEAP
+    elif key is not None and key.endswith(FIXED_HEAP) and m.backend != "device":
+        raise UsageError(f"platform {key} is for runs made with --fixed-heap")
+    return key
 
 
 def _int(data: Mapping[str, Any], key: str) -> int:

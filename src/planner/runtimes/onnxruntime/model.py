@@ -34,7 +34,7 @@ from planner.errors import UsageError
 from planner.families import ParamKind, fact, fact_int, param_groups
 from planner.quant import OrtScheme, dtype_bytes
 from planner.runtimes.onnxruntime.arena import second_pass_growth
-from planner.runtimes.onnxruntime.dequant import layer_heap_kn, live_kn, per_call_bytes
+from planner.runtimes.onnxruntime.dequant import heap_note, layer_heap_kn, live_kn, per_call_bytes
 from planner.runtimes.onnxruntime.moe import moe_experts
 from planner.runtimes.onnxruntime.platforms import OrtPlatform
 from planner.runtimes.onnxruntime.prompt import (
@@ -672,20 +672,22 @@ def ort_components(
         )
     )
     run_add = kv_term + prompt + run_file - reuse
-    # x86 int8-compute: ComputePackBlkSum's scale copy is live while the lm_head packs (glibc
-    # keeps it after, in the steady state; an allocator that returns it: the load peak only)
+    # x86 int8-compute without glibc: ComputePackBlkSum's lm_head scale copy (dirty; glibc keeps
+    # it in the steady state) is live while the lm_head, taken as the largest, packs
     copy = w.lm_head_scales if pk.int8_compute and plat.isa == "x86_64" and not plat.glibc else 0
-    transient = w.largest_source + copy if pk.packs_largest else (folded if folded else 0)
-    load_transient = max(0, transient - run_add)
+    transient = w.largest_source if pk.packs_largest else (folded if folded else 0)
+    load_transient = max(0, transient + (copy if pk.packs_largest else 0) - run_add)
     if load_transient:
         comps.append(
             Component(
                 ACTIVATIONS,
-                "load transient (clean)",
+                "load transient (clean)" if not copy else "load transient",
                 load_transient,
-                "the largest initializer's mapped pages while it is packed or folded − the run",
-                (("largest_initializer", str(transient)),),
-                dirty=False,
+                "the largest initializer's mapped pages while it is packed or folded "
+                + ("+ the scale copy packing makes " if copy else "")
+                + "− the run",
+                (("largest_initializer", str(transient)), ("scale_copy", str(copy))),
+                dirty=bool(copy),
                 source="MECHANISMS.md §3 (load peak − steady state = largest initializer)",
             )
         )
@@ -756,14 +758,7 @@ def ort_components(
             "MECHANISMS.md §7)"
         )
     if pk.dequant and plat.glibc and w.layer_heap_kn:
-        notes.append(
-            "MatMulNBits not prepacked: every call dequantizes its weight into a fresh fp32 "
-            f"buffer; glibc keeps the ones below 32 MiB in its heap (planned: "
-            f"{4 * w.layer_heap_kn / MIB:,.0f} MiB, one layer's), and where it places them "
-            "varies by run: three int8 accuracy-level-1 builds peaked 32–120 MiB above their "
-            "glibc-neutral runs (MALLOC_MMAP_THRESHOLD_ fixed), up to 53 MiB apart between runs "
-            "(benchmarks/ort_bench/probe_malloc.py; MECHANISMS.md §3)"
-        )
+        notes.append(heap_note(w.layer_heap_kn))
     if rewinds:
         notes.append(
             rerun_note(spec, threshold, rs.prefill, rerun, b * rs.prefill * live * 4, off, shape)
