@@ -8,13 +8,17 @@ a fresh process of each onnxruntime venv, runs it once, and records RSS and VmHW
 process after ``import onnxruntime`` (Linux, /proc/self/status).
 
     python3 benchmarks/ort_bench/probe_embedded.py        # BENCH_WORK holds venv-ort13{1,2}
+    python3 benchmarks/ort_bench/probe_embedded.py --fixed-heap   # MALLOC_MMAP_THRESHOLD_ fixed
 
-Output: benchmarks/results/ort_embedded_probe.json (multiples of the tensors' bytes).
+Output: benchmarks/results/ort_embedded_probe.json (multiples of the tensors' bytes;
+``ort_embedded_probe_fixed_heap.json`` with ``--fixed-heap``: glibc's mmap threshold fixed, so a
+freed copy of 128 KiB or more cannot stay in its heap).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -72,6 +76,11 @@ def build(path: Path, count: int, rows: int, kind: str) -> int:
 
 
 def main() -> int:
+    fixed = "--fixed-heap" in sys.argv[1:]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    if fixed:
+        env["MALLOC_MMAP_THRESHOLD_"] = "131072"
+    out = OUT.with_name("ort_embedded_probe_fixed_heap.json") if fixed else OUT
     records = []
     with tempfile.TemporaryDirectory() as tmp:
         empty = Path(tmp) / "empty.onnx"
@@ -89,6 +98,7 @@ def main() -> int:
                             capture_output=True,
                             text=True,
                             check=True,
+                            env=env,
                         ).stdout.split()
                         b, s_rss, s_hwm, r_rss, r_hwm = map(int, line)
                         figures.append((s_rss - b, max(s_hwm, r_hwm) - b, r_rss - b))
@@ -104,7 +114,7 @@ def main() -> int:
                     }
                     records.append(rec)
                     print(json.dumps(rec), flush=True)
-    OUT.write_text(json.dumps(records, indent=1) + "\n")
+    out.write_text(json.dumps(records, indent=1) + "\n")
     return 0
 
 

@@ -330,7 +330,8 @@ def inline_constants(spec: ModelSpec, plat: OrtPlatform) -> tuple[int, int]:
     40 MiB (freed copies above glibc's mmap threshold go back to the system); both peak near
     2 × while loading. The builder writes LongRoPE's cos/sin caches this way (Phi-3.5-mini,
     Phi-4-mini: an ``If`` choosing the short or long tables). Without glibc (Android's bionic,
-    Apple's malloc) the freed copy is assumed returned."""
+    Apple's malloc) the freed copy is assumed returned; glibc with its mmap threshold fixed
+    returns it (1.0 × at 1 MiB, ``probe_embedded.py --fixed-heap``)."""
     total = fact_int(spec, "constant_bytes")
     if total <= 0:
         return 0, 0
