@@ -23,7 +23,6 @@ Writes ``$BENCH_WORK/models_large/{hf,onnx}/`` with ``build_models_v2``'s helper
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
@@ -74,18 +73,18 @@ MODELS: tuple[Model, ...] = (
 
 
 def split_of(model_id: str) -> str:
-    """All of it is measured after the model was frozen; the int8 accuracy-level-1 builds
-    (``measure_table.py`` passes their id as ``…-int8``) after the per-call dequantization rule
-    they test was committed, a later set of their own."""
-    return "unseen-large-int8-acc1" if model_id.endswith("-int8") else "unseen-large"
+    """All of it is measured after the model was frozen."""
+    return "unseen-large"
+
+
+def build_split(build_id: str) -> str:
+    """A build's split: the int8 accuracy-level-1 builds were measured after the per-call
+    dequantization rule they test was committed, a later set of their own."""
+    return "unseen-large-int8-acc1" if build_id.endswith("-int8-acc1") else "unseen-large"
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", nargs="*", default=None)
-    args = ap.parse_args()
-    v2.build_set(MODELS, args.only, split_of)
-    return 0
+    return v2.build_set_cli(MODELS, split_of, __doc__.splitlines()[0])
 
 
 if __name__ == "__main__":

@@ -808,6 +808,14 @@ def build_set(
             print(f"{out.name}: {result['seconds']} s ({split(model.model_id)})")
 
 
+def build_set_cli(models: tuple[Model, ...], split: Callable[[str], str], description: str) -> int:
+    """``--only ID ...`` then ``build_set``: the companion sets' command line."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--only", nargs="*", default=None, help="model ids to build")
+    build_set(models, ap.parse_args().only, split)
+    return 0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", help="model ids or build ids to build")

@@ -25,7 +25,6 @@ and builder helpers (same seeds: ``zlib.crc32(model_id)``).
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
@@ -127,12 +126,14 @@ def split_of(model_id: str) -> str:
     return SPLIT.get(model_id, "holdout")
 
 
+def build_split(build_id: str) -> str:
+    """A build's split: its model's (the longest model id the build id starts with)."""
+    ids = [m.model_id for m in MODELS if build_id.startswith(m.model_id + "-")]
+    return split_of(max(ids, key=len) if ids else build_id)
+
+
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", nargs="*", default=None)
-    args = ap.parse_args()
-    v2.build_set(MODELS, args.only, split_of)
-    return 0
+    return v2.build_set_cli(MODELS, split_of, __doc__.splitlines()[0])
 
 
 if __name__ == "__main__":

@@ -7,8 +7,10 @@ onnxruntime version (not a test: run it and record the output in BENCHMARKS.md).
 
 Each report is a ``planner measure`` JSON; the estimate is
 recomputed here with the planner in this checkout (same model folder, prompt, max_length, decode
-steps, onnxruntime version, platform linux-x86_64), and the one ``planner measure`` printed when
-the run was made is shown beside it. Errors are signed, (estimate − measured) / measured; the
+steps, onnxruntime version, and the platform the report names: linux-x86_64, or its
+``-fixedheap`` variant for a ``--fixed-heap`` run), and the one ``planner measure`` printed when
+the run was made is shown beside it. ``cases`` is the reading itself (``run_fixed_heap.py``
+prints its set from it too). Errors are signed, (estimate − measured) / measured; the
 after-loading gap is planner's steady state after ``og.Model`` minus the measured one (MiB).
 
     BENCH_WORK=/work/bench-work python benchmarks/ort_bench/measure_table.py [--set moe|large]
@@ -22,6 +24,7 @@ import json
 import os
 import statistics
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from planner.registry import read_model
@@ -35,28 +38,29 @@ import build_large  # noqa: E402  (sibling scripts)
 import build_moe  # noqa: E402
 
 SETS = {
-    "moe": ("ort_moe", "models_moe", build_moe.split_of),
-    "large": ("ort_large", "models_large", build_large.split_of),
+    "moe": ("ort_moe", "models_moe", build_moe.build_split),
+    "large": ("ort_large", "models_large", build_large.build_split),
 }
-"""Set → (results folder under benchmarks/results, models folder under BENCH_WORK, split)."""
+"""Set → (results folder under benchmarks/results, models folder under BENCH_WORK, a build's
+split)."""
 
 MIB = 2**20
+WORK = Path(os.environ.get("BENCH_WORK", HERE.parents[1] / "bench-work"))
+
+Case = tuple[str, str, str, int, int, float, float, float, float]
+"""(split, onnxruntime major.minor, build, prompt, max_length, measured MiB, planner's estimate
+when run MiB, planner's estimate now MiB, after-loading gap MiB)."""
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--set", choices=sorted(SETS), default="moe")
-    ap.add_argument("--cases", action="store_true", help="print every case")
-    args = ap.parse_args()
-    results, models, split_of = SETS[args.set]
-    work = Path(os.environ.get("BENCH_WORK", HERE.parents[1] / "bench-work"))
-    rows = []
+def cases(results: str, models: str, split_of: Callable[[str], str]) -> list[Case]:
+    """Every report in ``benchmarks/results/<results>`` against planner's estimate now."""
+    rows: list[Case] = []
     specs = {}
     for path in sorted((HERE.parent / "results" / results).glob("*.json")):
         report = json.loads(path.read_text())
         m = report["measurement"]
         build = Path(m["model_dir"]).name
-        folder = work / models / "onnx" / build
+        folder = WORK / models / "onnx" / build
         if folder not in specs:
             specs[folder] = read_model(folder)
         version = m["versions"]["onnxruntime"]
@@ -64,31 +68,35 @@ def main() -> int:
             Runtime.ONNXRUNTIME,
             context=m["context"],
             prefill=m["prefill"],
-            decode_tokens=m["decode_tokens"],
-            platform="linux-x86_64",
+            decode_tokens=m["decode_steps"],  # as planner measure plans it
+            platform=m.get("ort_platform") or "linux-x86_64",
             runtime_version=version,
         )
         budget = estimate(specs[folder], settings)
-        now = budget.total_bytes
-        measured = m["added_peak_bytes"]
         phases = {p["name"]: p for p in m["phases"]}
         loaded = phases["model_load"]["rss_bytes"] - m["baseline_rss_bytes"]
-        load_gap = (estimated_after_load(budget) - loaded) / MIB
-        model_id = build.rsplit("-", 1)[0]
         rows.append(
             (
-                split_of(model_id),
+                split_of(build),
                 ".".join(version.split(".")[:2]),
                 build,
                 m["prefill"],
                 m["context"],
-                measured / MIB,
+                m["added_peak_bytes"] / MIB,
                 report["estimate_total_bytes"] / MIB,
-                now / MIB,
-                load_gap,
+                budget.total_bytes / MIB,
+                (estimated_after_load(budget) - loaded) / MIB,
             )
         )
-    rows.sort()
+    return sorted(rows)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--set", choices=sorted(SETS), default="moe")
+    ap.add_argument("--cases", action="store_true", help="print every case")
+    args = ap.parse_args()
+    rows = cases(*SETS[args.set])
     if args.cases:
         print("| split | ORT | build | prompt | max_length | measured MiB | at run | now | err % |")
         print("|---|---|---|---:|---:|---:|---:|---:|---:|")

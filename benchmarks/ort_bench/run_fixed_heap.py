@@ -35,7 +35,6 @@ from run_measure_v2 import shapes_for  # noqa: E402  (a sibling script)
 
 WORK = Path(os.environ.get("BENCH_WORK", HERE.parents[1] / "bench-work"))
 OUT = HERE.parent / "results" / "ort_fixed_heap"
-MIB = 2**20
 
 
 def holdout_builds() -> list[str]:
@@ -60,37 +59,14 @@ def measure_all(version: str) -> None:
 
 
 def summarize() -> None:
-    from planner.registry import read_model
-    from planner.runtimes import estimate
-    from planner.settings import Runtime, RuntimeSettings
+    from measure_table import cases  # a sibling script: the same reading as the other sets
 
-    rows = []
-    for path in sorted(OUT.glob("*.json")):
-        report = json.loads(path.read_text())
-        m = report["measurement"]
-        folder = WORK / "models_v2" / "onnx" / Path(m["model_dir"]).name
-        settings = RuntimeSettings(
-            Runtime.ONNXRUNTIME,
-            context=m["context"],
-            prefill=m["prefill"],
-            decode_tokens=m["decode_steps"],
-            platform=m["ort_platform"],
-            runtime_version=m["versions"]["onnxruntime"],
+    rows = [  # MiB
+        (version, build, p, c, meas, then, now)
+        for _, version, build, p, c, meas, then, now, _ in cases(
+            "ort_fixed_heap", "models_v2", lambda build: "holdout"
         )
-        now = estimate(read_model(folder), settings).total_bytes
-        meas = m["added_peak_bytes"]
-        version = ".".join(m["versions"]["onnxruntime"].split(".")[:2])
-        rows.append(
-            (
-                version,
-                folder.name,
-                m["prefill"],
-                m["context"],
-                meas,
-                report["estimate_total_bytes"],
-                now,
-            )
-        )
+    ]
     print("| onnxruntime | build | prompt | max_length | measured MiB | at run | now | err % |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     errs: dict[str, list[float]] = {}
@@ -98,8 +74,8 @@ def summarize() -> None:
         err = (now - meas) / meas * 100
         errs.setdefault(version, []).append(err)
         print(
-            f"| {version} | {build} | {p} | {c} | {meas / MIB:.1f} | {then / MIB:.1f} | "
-            f"{now / MIB:.1f} | {err:+.1f} |"
+            f"| {version} | {build} | {p} | {c} | {meas:.1f} | {then:.1f} | {now:.1f} | "
+            f"{err:+.1f} |"
         )
     print()
     print(
