@@ -146,25 +146,9 @@ def test_without_glibcs_retention_the_scale_copy_is_live_while_the_lm_head_packs
 
 
 def _measured(fixed_heap: bool, backend: str = "onnxruntime-genai") -> Measurement:
-    return Measurement(
-        model_dir="m",
-        backend=backend,
-        context=2048,
-        prefill=16,
-        decode_tokens=8,
-        decode_steps=8,
-        baseline_rss_bytes=0,
-        peak_rss_bytes=1,
-        added_peak_bytes=1,
-        phases=(),
-        kv_mode="genai",
-        peak_reset=True,
-        memory_source="proc-status",
-        versions={"onnxruntime": "1.32.0"},
-        system="linux",
-        arch="x86_64",
-        fixed_heap=fixed_heap,
-    )
+    """The calibration tests' fake run, made on x86-64 Linux."""
+    m = _fake_measurement(ort(hf_spec("llama-3.2-1b")), 0)
+    return replace(m, arch="x86_64", dotprod=None, backend=backend, fixed_heap=fixed_heap)
 
 
 def test_a_fixed_heap_run_is_planned_and_filed_on_the_fixedheap_platform() -> None:
@@ -180,7 +164,9 @@ def test_a_fixed_heap_run_is_planned_and_filed_on_the_fixedheap_platform() -> No
     with pytest.raises(UsageError, match="made with --fixed-heap"):
         planned_platform(plain, "linux-x86_64-fixedheap")
     # a peak measured elsewhere may name any platform
-    assert planned_platform(_measured(False, "device"), "linux-x86_64-fixedheap")
+    assert planned_platform(_measured(False, "device"), "linux-x86_64-fixedheap") == (
+        "linux-x86_64-fixedheap"
+    )
 
 
 def test_cli_refuses_fixed_heap_with_a_device_peak() -> None:
