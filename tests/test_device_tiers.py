@@ -209,10 +209,10 @@ def test_android_budget_rule() -> None:
     values = [android_budget(g * GIB).value for g in (2, 3, 4, 6, 8, 12, 16, 24, 32)]
     assert values == sorted(values) and len(set(values)) == len(values)
     at8 = android_budget(8 * GIB).value
-    # MLC ships 7B models for 8 GB Androids that planner puts at 4118 and 4129 MiB (they ran on
-    # 8 Gen 2 phones, mlc-ai/mlc-llm#1498), while a Galaxy S23 crash sits near 4.28: the 8 GB
-    # budget must lie between.
-    assert 4129 * MIB < at8 < 4280 * MIB
+    # MLC's engine fills 0.85 x 5 GiB of OpenCL buffers on Android (planner's total at a full
+    # pool: 4362 MiB) with models it ships for 8 GB phones, which ran; a Galaxy S21 (8 GB) held
+    # ~5.5 GB (mlc-ai/mlc-llm#3270): the 8 GB budget lies between.
+    assert 4362 * MIB < at8 < 5.1 * GIB
     assert 2.5 * GIB < android_budget(6 * GIB).value < 3 * GIB  # A34, Pixel 6a reports
     assert 6 * GIB < android_budget(12 * GIB).value < 7 * GIB  # MNN#4435: 6-7 GB "available"
 

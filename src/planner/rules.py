@@ -72,6 +72,9 @@ class Rule:
     """Warnings inform but never reject a plan or shorten the largest context."""
     ceiling: bool = False
     """Its limit is a ceiling on the resident total (drawn as a line on charts)."""
+    planned: bool = False
+    """Reads the budget as planned (the engine's own start-up and capacity arithmetic); the
+    others read it as the runtime allocates it on the device (``RuntimeModel.allocated``)."""
 
 
 def _mb(n: int) -> str:
@@ -367,12 +370,14 @@ RULES: tuple[Rule, ...] = (
         mlc_engine,
         "mlc-llm cpp/serve/config.cc InferForKVCache",
         ceiling=True,
+        planned=True,
     ),
     Rule(
         "mlc-kv-capacity",
         "MLC KV capacity",
         mlc_kv_capacity,
         "mlc-llm cpp/serve/config.cc InferForKVCache (KV tokens that fit after start-up)",
+        planned=True,
     ),
     Rule(
         "declared-estimate",
@@ -389,9 +394,26 @@ ADVISORY: frozenset[str] = frozenset(r.id for r in RULES if r.advisory)
 CEILINGS: tuple[str, ...] = tuple(r.id for r in RULES if r.ceiling)
 
 
+def _pool_note(alloc: MemoryBudget) -> str:
+    tokens = next(
+        (dict(c.inputs).get("tokens") for c in alloc.components if c.label == "KV cache"), None
+    )
+    return f" (KV pool as the engine allocates it here: {tokens} tokens)" if tokens else ""
+
+
 def run_rules(b: MemoryBudget, d: DeviceProfile, o: CheckOptions) -> tuple[CheckResult, ...]:
-    """Every rule that applies to this budget on this device, in ``RULES`` order."""
-    return tuple(r for rule in RULES if (r := rule.run(b, d, o)) is not None)
+    """Every rule that applies to this budget on this device, in ``RULES`` order: the engine's
+    own rules on the budget as planned, the others on it as allocated on ``d``."""
+    alloc = model_for(b.runtime).allocated(b, d)
+    out = []
+    for rule in RULES:
+        r = rule.run(b if rule.planned else alloc, d, o)
+        if r is None:
+            continue
+        if alloc is not b and not rule.planned and r.measured_bytes is not None:
+            r = replace(r, message=r.message + _pool_note(alloc))
+        out.append(r)
+    return tuple(out)
 
 
 def blocks(c: CheckResult) -> bool:

@@ -325,24 +325,34 @@ def android_era(version: int | None) -> AndroidEra:
 ANDROID_RESERVE_FIXED_GIB = 1.1
 """Memory a foreground app can never have, whatever the RAM: kernel, firmware carve-outs,
 system_server, SystemUI, native daemons, persistent services (GiB)."""
-ANDROID_RESERVE_SLOPE_TO_8 = 0.35
-"""Share of each GB up to 8 GB kept by the system (page metadata, zram and its free-swap
+ANDROID_RESERVE_SLOPE_TO_6 = 0.35
+"""Share of each GB up to 6 GB kept by the system (page metadata, zram and its free-swap
 threshold, file cache lmkd protects, OEM services sized by RAM)."""
+ANDROID_RESERVE_SLOPE_6_TO_8 = 0.15
+"""Share of each GB from 6 to 8 GB kept by the system. The 8 GB point is evidence, not the
+6 GB line extended: MLC's engine fills 0.85 × 5 GiB = 4,352 MiB of OpenCL buffers on any
+Android phone whose driver reports less (its floor, "so that MLC LLM can run 7B or 8B models on
+Android", cpp/serve/config.cc) and MLC ships models that fill it (a sliding window or a context
+the engine shortens), which ran on 8 GB phones; so the budget is at least that plus the app's
+own process, and below the ~5.5 GB a Galaxy S21 (8 GB) held stable (mlc-ai/mlc-llm#3270)."""
 ANDROID_RESERVE_SLOPE_ABOVE_8 = 0.5
 """Share of each GB above 8 GB kept by the system (OEMs keep more apps and caches resident)."""
 
 
 def android_budget_formula(ram_gib: float) -> float:
-    """Foreground budget in GiB: RAM − (1.1 + 0.35 × RAM) up to 8 GB, +0.5 per GB above."""
+    """Foreground budget in GiB: RAM − (1.1 + 0.35 × RAM) up to 6 GB; each GB to 8 GB adds
+    0.85, each above 8 GB 0.5."""
+    if ram_gib <= 6:
+        return ram_gib - (ANDROID_RESERVE_FIXED_GIB + ANDROID_RESERVE_SLOPE_TO_6 * ram_gib)
     if ram_gib <= 8:
-        return ram_gib - (ANDROID_RESERVE_FIXED_GIB + ANDROID_RESERVE_SLOPE_TO_8 * ram_gib)
-    at8 = android_budget_formula(8)
-    return at8 + (1 - ANDROID_RESERVE_SLOPE_ABOVE_8) * (ram_gib - 8)
+        return android_budget_formula(6) + (1 - ANDROID_RESERVE_SLOPE_6_TO_8) * (ram_gib - 6)
+    return android_budget_formula(8) + (1 - ANDROID_RESERVE_SLOPE_ABOVE_8) * (ram_gib - 8)
 
 
 _ANDROID_RULE = (
     "planner tier rule (docs/devices.md, Android foreground budget): budget = RAM - reserve, "
-    "reserve = 1.1 GiB + 0.35 x RAM up to 8 GB, +0.5 GiB per GB above; lmkd kills the "
+    "reserve = 1.1 GiB + 0.35 x RAM up to 6 GB, +0.15 GiB per GB to 8 GB, +0.5 GiB per GB "
+    "above; lmkd kills the "
     "foreground app only after everything killable above it (AOSP system/memory/lmkd)"
 )
 
@@ -365,11 +375,16 @@ ANDROID_ANCHORS: tuple[tuple[int, str], ...] = (
     ),
     (
         8,
-        "MLC ships Llama-2-7B (context 768) and Mistral-7B (sliding window 768) for Android "
-        "(mlc-ai/mlc-llm android/MLCChat/mlc-package-config.json; planner: 4129 and 4118 MiB) "
-        "and they ran on 8 Gen 2 phones (mlc-ai/mlc-llm#1498); Galaxy S23: '~4GB RAM out of "
-        "8GB is available', ExecuTorch Llama-2-7B crashed (pytorch/executorch#3599); Pixel 8: "
-        "lmkd kills, then the LLM app crashed (pytorch/executorch#5582)",
+        "MLC's engine takes max(CL_DEVICE_GLOBAL_MEM_SIZE, 5 GiB) as device memory 'so that "
+        "MLC LLM can run 7B or 8B models on Android' and sizes the KV pool to fill 0.85 x of it "
+        "(4352 MiB; mlc-llm cpp/serve/config.cc); MLC ships Mistral-7B (sliding window 768: "
+        "the pool fills the budget) and Phi-3.5-mini for Android (android/MLCChat/"
+        "mlc-package-config.json) and 7B models ran on 8 Gen 2 phones (mlc-ai/mlc-llm#1498); "
+        "Galaxy S21 (8 GB): 'memory usage was stable: ~5.5GB' (mlc-ai/mlc-llm#3270); against: "
+        "Galaxy S23 '~4GB RAM out of 8GB is available', ExecuTorch Llama-2-7B crashed "
+        "(pytorch/executorch#3599) and MLC's February 2024 APK (768/768, planner 4277 MiB) "
+        "'mostly crashes' there (mlc-ai/binary-mlc-llm-libs#69); Pixel 8: lmkd kills, then the "
+        "LLM app crashed (pytorch/executorch#5582)",
     ),
     (
         12,

@@ -114,3 +114,8 @@ class RuntimeModel(Protocol):
         """Bytes an app compares with the OS's available memory before loading (MLCChat's
         ``estimated_vram_bytes`` on iOS), or None when the runtime's apps do no such check."""
         ...
+
+    def allocated(self, budget: MemoryBudget, device: DeviceProfile) -> MemoryBudget:
+        """The budget as the runtime allocates it on ``device`` (MLC: the KV pool its engine
+        sizes to the device's memory; onnxruntime: as planned, ``budget`` itself)."""
+        ...

@@ -30,6 +30,7 @@ from planner.families import MoeLayout, fact_int, family
 from planner.quality import QualityCost, weight_cost
 from planner.quant import MlcScheme, dtype_bytes, mlc_scheme, mlc_schemes_for
 from planner.runtimes.base import PHONE_OSES, QuantCandidate, has_f16
+from planner.runtimes.mlc import capacity
 from planner.runtimes.mlc import settings as mlc_settings
 from planner.runtimes.mlc.engine import PAGE_SIZE, engine_figures, page_rounding_bytes
 from planner.runtimes.mlc.temp import TempEstimate, mlc_temp_buffer
@@ -398,3 +399,7 @@ class MlcRuntime:
     def app_precheck_bytes(self, budget: MemoryBudget) -> int | None:
         """MLCChat compares os_proc_available_memory() with estimated_vram_bytes (the total)."""
         return budget.total_bytes
+
+    def allocated(self, budget: MemoryBudget, device: DeviceProfile) -> MemoryBudget:
+        """The KV pool the engine sizes to the device (``capacity.allocated``)."""
+        return capacity.allocated(budget, device)

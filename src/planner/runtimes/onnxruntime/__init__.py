@@ -168,3 +168,8 @@ class OrtRuntime:
     def app_precheck_bytes(self, budget: MemoryBudget) -> int | None:
         """onnxruntime-genai apps do no available-memory pre-check."""
         return None
+
+    def allocated(self, budget: MemoryBudget, device: DeviceProfile) -> MemoryBudget:
+        """onnxruntime-genai preallocates the KV cache to max_length whatever the device."""
+        del device
+        return budget
