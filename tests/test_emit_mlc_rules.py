@@ -244,3 +244,27 @@ def test_multi_device_commands_compile_once_per_target(plans: dict[str, Plan]) -
     assert [a[1] for a in argvs].count("convert_weight") == 1
     targets = sorted(_opt(a, "--device") for a in argvs if a[1] == "compile")
     assert targets == ["android", "iphone"]
+
+
+def test_estimated_vram_is_what_the_engine_allocates_on_the_device(tmp_path: Path) -> None:
+    """Mistral v0.1 keeps a 4096-token window per sequence, but MLC's engine sizes the pool by
+    what fits (cpp/serve/config.cc): on an 8 GB Android phone the package entry declares the
+    pool the engine fills, not the window's share (runtimes/mlc/capacity.py)."""
+    from planner.runtimes.mlc.capacity import allocated, pool_tokens
+
+    folder = tmp_path / "mistral"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps(CASES["mistral-v01"]))
+    spec = HfAdapter().read(folder)
+    phone = next(d for d in DEVICES if d.id == "galaxy-s23")
+    base = RuntimeSettings(
+        runtime=Runtime.MLC, quantization="q3f16_1", context=8192, prefill=128, sliding_window=512
+    )
+    plan = suggest(spec, base, [phone])
+    assert plan.chosen is not None
+    b = plan.chosen.budget
+    p = mlc_settings(plan, plan.chosen, phone)
+    assert p.estimated_vram_bytes == allocated(b, phone).total_bytes
+    pool = pool_tokens(b, phone)
+    assert pool is not None and pool > (p.sliding_window_size or 0)
+    assert p.estimated_vram_bytes > b.total_bytes

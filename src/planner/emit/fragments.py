@@ -11,6 +11,7 @@ from planner.errors import UsageError
 from planner.families import family
 from planner.hub import download_command
 from planner.quant import MLC_SCHEMES
+from planner.runtimes import model_for
 from planner.settings import Runtime
 from planner.spec import ModelSpec
 from planner.suggest import Candidate, Plan
@@ -116,7 +117,8 @@ def mlc_settings(plan: Plan, c: Candidate, device: DeviceProfile) -> mlc.MlcPlan
         sliding_window_size=window,
         attention_sink_size=sink,
         device_preset=preset,
-        estimated_vram_bytes=c.budget.total_bytes,
+        # What the engine allocates on this device: a sliding window's pool fills what fits.
+        estimated_vram_bytes=model_for(Runtime.MLC).allocated(c.budget, device).total_bytes,
         conv_template=template,
         model_type=spec.architecture,
         device_name=device.id,
