@@ -248,7 +248,7 @@ def test_multi_device_commands_compile_once_per_target(plans: dict[str, Plan]) -
 
 def test_estimated_vram_is_what_the_engine_allocates_on_the_device(tmp_path: Path) -> None:
     """Mistral v0.1 keeps a 4096-token window per sequence, but MLC's engine sizes the pool by
-    what fits (cpp/serve/config.cc): on an 8 GB Android phone the package entry declares the
+    what fits (cpp/serve/config.cc): on a 12 GB Android phone the package entry declares the
     pool the engine fills, not the window's share (runtimes/mlc/capacity.py)."""
     from planner.runtimes.mlc.capacity import allocated, pool_tokens
 
@@ -256,7 +256,7 @@ def test_estimated_vram_is_what_the_engine_allocates_on_the_device(tmp_path: Pat
     folder.mkdir()
     (folder / "config.json").write_text(json.dumps(CASES["mistral-v01"]))
     spec = HfAdapter().read(folder)
-    phone = next(d for d in DEVICES if d.id == "galaxy-s23")
+    phone = next(d for d in DEVICES if d.id == "pixel-8-pro")
     base = RuntimeSettings(
         runtime=Runtime.MLC, quantization="q3f16_1", context=8192, prefill=128, sliding_window=512
     )

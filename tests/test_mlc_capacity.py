@@ -109,3 +109,16 @@ def test_the_largest_context_is_still_the_engine_s(device: Dev) -> None:
     b = estimate(spec, s)
     assert r.max_context is not None
     assert r.max_context <= (pool_tokens(b, d) or 0)
+
+
+def test_a_window_lifts_the_context_bound(device: Dev) -> None:
+    # MLC sets context_window_size = -1 for a windowed model (max_single unbounded), so on a
+    # large board in local mode the pool is the 8192-token ceiling, not the 4096 context.
+    spec = hf_spec("mistral-7b-v0.3")
+    s = RuntimeSettings(
+        Runtime.MLC, quantization="q4f16_1", context=4096, prefill=256, sliding_window=768
+    )
+    b = estimate(spec, s)
+    assert pool_tokens(b, device("jetson-agx-orin-64gb")) == 8192
+    unwindowed = estimate(spec, replace(s, sliding_window=None))
+    assert pool_tokens(unwindowed, device("jetson-agx-orin-64gb")) == 4096

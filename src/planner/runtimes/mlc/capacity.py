@@ -10,8 +10,10 @@ A budget plans the KV cache for the requested context. MLC's engine does not all
   ``LLMEngine.swift``): ``min(fit, max_single_sequence_length)``; local mode (``mlc_llm serve``,
   the Python engine): ``min(fit, max_single_sequence_length, 8192)``.
 
-``max_single_sequence_length`` is the context window; a sliding window does not lower it, so a
-windowed model's pool is the context (or all that fits), not window + sink. The pool is the
+``max_single_sequence_length`` is the context window, unbounded when the model has a sliding
+window (MLC then sets ``context_window_size`` to -1, and an override of the window leaves the
+model's own context): a windowed model's pool is all that fits (up to the mode's ceiling), not
+window + sink. The pool is the
 total over every sequence, not per sequence. TVM's paged cache then allocates
 ``ceil(capacity / 16) + 1`` pages up front (``paged_kv_cache.cc``).
 
@@ -80,7 +82,12 @@ def pool_tokens(b: MemoryBudget, d: DeviceProfile) -> int | None:
         return None
     if d.gpu_api == "metal":
         fit = min(fit, METAL_CAP)
-    pool = min(fit, b.settings.context)
+    pool = fit
+    if b.settings.sliding_window is None:
+        # With a window, max_single_sequence_length is unbounded: MLC's config sets
+        # context_window_size = -1 when the model carries one, and planner's overrides (as
+        # mlc_llm package's) drop it, leaving the model's own.
+        pool = min(pool, b.settings.context)
     if d.os not in PHONE_OSES:
         pool = min(pool, LOCAL_MODE_CAP)
     return pool
