@@ -353,7 +353,8 @@ FAMILIES: dict[str, Family] = {
                 qk_norm="per_head",
                 bias_rules=(BiasRule("attention_bias", False, ("qkv",)),),
             ),
-            MlcFacts(static_vocab="always", quant_kinds=BLOCK),
+            # Qwen3Config: prefill_chunk_size defaults to min(context, 2048), not 8192.
+            MlcFacts(static_vocab="always", quant_kinds=BLOCK, prefill_cap=2048),
             config=ConfigKeys(window_pattern="flagged"),
             aliases=("qwen3_text",),
             conv_template="qwen3",
@@ -368,7 +369,9 @@ FAMILIES: dict[str, Family] = {
                 bias_rules=(BiasRule("attention_bias", False, ("qkv",)),),
                 moe=QWEN3_MOE,
             ),
-            MlcFacts(static_vocab="always", confidence="source", quant_kinds=BLOCK),
+            MlcFacts(
+                static_vocab="always", confidence="source", quant_kinds=BLOCK, prefill_cap=2048
+            ),
             config=ConfigKeys(window_pattern="flagged"),
             conv_template="qwen3",
             source=src("qwen3_moe/qwen3_moe_model.py"),
@@ -379,6 +382,7 @@ FAMILIES: dict[str, Family] = {
                 plannable="hybrid gated-delta-net linear attention (RNN state per layer) is "
                 "not modelled",
                 kv="hybrid",
+                prefill_cap=2048,
             ),
             conv_template="qwen3_5",
             source=src("qwen35/qwen35_model.py"),
@@ -389,6 +393,7 @@ FAMILIES: dict[str, Family] = {
                 plannable="hybrid gated-delta-net linear attention (RNN state per layer) is "
                 "not modelled",
                 kv="hybrid",
+                prefill_cap=2048,
             ),
             conv_template="qwen3_5",
             source=src("qwen35/qwen35_model.py"),
@@ -418,7 +423,13 @@ FAMILIES: dict[str, Family] = {
         Family(
             "deepseek_v2",
             FamilyLayout(special="mla", tie="never", moe=DEEPSEEK_MOE),
-            MlcFacts(graph="mla", static_vocab="always", kv="mla", confidence="params_exact"),
+            MlcFacts(
+                graph="mla",
+                static_vocab="always",
+                kv="mla",
+                confidence="params_exact",
+                prefill_cap=2048,
+            ),
             config=ConfigKeys(
                 facts=(
                     "kv_lora_rank",
@@ -441,6 +452,7 @@ FAMILIES: dict[str, Family] = {
                 kv="mla",
                 confidence="source",
                 quant_kinds=BLOCK,
+                prefill_cap=2048,
             ),
             config=ConfigKeys(
                 facts=(
@@ -498,7 +510,7 @@ FAMILIES: dict[str, Family] = {
                 tie="never",
                 bias_rules=(BiasRule("bias", False, ("qkv", "o")),),
             ),
-            MlcFacts(static_vocab="always"),
+            MlcFacts(static_vocab="always", prefill_cap=2048),  # min(context, 2048) default
             conv_template="chatml",
             source=src("internlm2/internlm2_model.py"),
             notes=("lm_head is named 'output', not a final-fc name: q4f16_2 quantizes it",),
@@ -757,6 +769,7 @@ FAMILIES: dict[str, Family] = {
             mlc=MlcFacts(
                 plannable="an embedding model (no generation, no KV cache)",
                 quant_kinds=BLOCK,
+                prefill_cap=2048,
             ),
             source=src("qwen3/qwen3_model.py"),
         ),

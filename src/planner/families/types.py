@@ -203,7 +203,9 @@ class MlcFacts:
     default_context_floor: int | None = None
     """Gemma-3's text config sets context_window_size = max(sliding_window, 8192)."""
     prefill_cap: int | None = 8192
-    """Default/overridden prefill chunk is min(context, 8192); None: only min(context) (phi)."""
+    """Default/overridden prefill chunk is min(context, cap): 8192 for most configs since
+    mlc-ai/mlc-llm#2917 (2048 before), 2048 for Qwen3, Qwen3.5, DeepSeek-V2/V3 and InternLM2;
+    None: only min(context) (phi)."""
     batch_bound: int | None = None
     """PhiConfig (phi-msft) has no max_batch_size field: the compile bound is 1."""
     kv: str = "mha"
