@@ -15,6 +15,9 @@ Mapping (tests/field/README.md, "How planner checks a report"):
 * **model** — each ``models/*.json`` the report names (a folder holding it as ``config.json``,
   staged by the caller); none: skipped.
 * **runtime** — ``mlc`` and ``webllm`` are planned as MLC, ``onnxruntime-genai`` as onnxruntime;
+  ``webllm`` on the device without MLC's engine figure: WebLLM's own
+  engine allocates the KV pool for the context (or the window) and has no engine budget
+  (web-llm ``src/llm_chat.ts``), so MLC's engine rules and its pool sizing do not apply;
   every other runtime is skipped: planner has no model of how it allocates (llama.cpp maps
   weights and offloads whole layers into single GPU buffers, MLX and Core ML allocate through
   their own Metal caches, ExecuTorch packs weights at load, TinyChat materialises a PyTorch
@@ -36,7 +39,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -385,6 +388,23 @@ def _settings_text(request: PlanRequest, resolved: Any) -> str:
     return " ".join(parts)
 
 
+def _in_browser(
+    names: tuple[str, ...], kind: str, known: Sequence[DeviceProfile]
+) -> tuple[tuple[str, ...], tuple[DeviceProfile, ...]]:
+    """The devices as WebLLM sees them: without MLC's engine figure (a tier is built from its
+    rules first and named ``<os>-<ram>-webgpu``)."""
+    from planner.device_tiers import resolve_device
+
+    if kind == "tier":
+        tiers = tuple(
+            replace(resolve_device(n, known), id=n.replace(":", "-").lower() + "-webgpu")
+            for n in names
+        )
+        names, known = tuple(t.id for t in tiers), (*known, *tiers)
+    browser = tuple(replace(p, mlc_engine_memory_bytes=None) if p.id in names else p for p in known)
+    return names, browser
+
+
 def evaluate(
     report: FieldReport,
     folders: Mapping[str, Path],
@@ -400,6 +420,8 @@ def evaluate(
     names, kind, either = devices(report, known)
     if not names:
         return Verdict(report, skipped="device RAM unknown")
+    if report.runtime == "webllm":
+        names, known = _in_browser(names, kind, known)
     cases: list[Case] = []
     for config, request in requests(report, folders, names):
         try:
