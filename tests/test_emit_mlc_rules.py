@@ -250,6 +250,7 @@ def test_estimated_vram_is_what_the_engine_allocates_on_the_device(tmp_path: Pat
     """Mistral v0.1 keeps a 4096-token window per sequence, but MLC's engine sizes the pool by
     what fits (cpp/serve/config.cc): on a 12 GB Android phone the package entry declares the
     pool the engine fills, not the window's share (runtimes/mlc/capacity.py)."""
+    from planner.runtimes import estimate
     from planner.runtimes.mlc.capacity import allocated, pool_tokens
 
     folder = tmp_path / "mistral"
@@ -262,9 +263,20 @@ def test_estimated_vram_is_what_the_engine_allocates_on_the_device(tmp_path: Pat
     )
     plan = suggest(spec, base, [phone])
     assert plan.chosen is not None
-    b = plan.chosen.budget
+    rs = plan.chosen.budget.settings
+    planned = estimate(
+        spec,
+        RuntimeSettings(
+            runtime=Runtime.MLC,
+            quantization=rs.quantization,
+            context=rs.context,
+            prefill=rs.prefill,
+            sliding_window=rs.sliding_window,
+            max_batch_size=rs.max_batch_size,
+        ),
+    )
     p = mlc_settings(plan, plan.chosen, phone)
-    assert p.estimated_vram_bytes == allocated(b, phone).total_bytes
-    pool = pool_tokens(b, phone)
+    assert p.estimated_vram_bytes == allocated(planned, phone).total_bytes
+    pool = pool_tokens(planned, phone)
     assert pool is not None and pool > (p.sliding_window_size or 0)
-    assert p.estimated_vram_bytes > b.total_bytes
+    assert p.estimated_vram_bytes > planned.total_bytes

@@ -122,3 +122,74 @@ def test_a_window_lifts_the_context_bound(device: Dev) -> None:
     assert pool_tokens(b, device("jetson-agx-orin-64gb")) == 8192
     unwindowed = estimate(spec, replace(s, sliding_window=None))
     assert pool_tokens(unwindowed, device("jetson-agx-orin-64gb")) == 4096
+
+
+def _deepseek_v2_lite() -> tuple[object, dict[str, object]]:
+    import json
+    from pathlib import Path
+
+    from planner_adapters.hf_config import spec_from_hf_config
+
+    rows = Path(__file__).parent / "data" / "mlc_families" / "params_only.jsonl"
+    for line in rows.read_text().splitlines():
+        row = json.loads(line)
+        if row["model_type"] == "deepseek_v2":
+            cfg = row["hf_config"]
+            return spec_from_hf_config(cfg, source="t", path=Path("c.json"), name="t"), cfg
+    raise AssertionError("no deepseek_v2 row")
+
+
+def test_mla_pools_are_sized_by_the_latent(device: Dev) -> None:
+    # MLC's metadata for MLA records one KV head of kv_lora_rank + qk_rope_head_dim
+    # (deepseek_v2_model.py create_paged_kv_cache): the engine's per-token figure uses that.
+    spec, cfg = _deepseek_v2_lite()
+    s = RuntimeSettings(Runtime.MLC, quantization="q4f16_1", context=4096, prefill=256)
+    b = estimate(spec, s)  # type: ignore[arg-type]
+    width = int(cfg["kv_lora_rank"]) + int(cfg["qk_rope_head_dim"])  # type: ignore[call-overload]
+    layers = int(cfg["num_hidden_layers"])  # type: ignore[call-overload]
+    assert engine_kv_bytes_per_token(b) == width * layers * 4 + 1.25
+
+
+def test_models_resident_together_are_not_one_engine(device: Dev) -> None:
+    # Two models in one app run two engines, each sizing its own pool: not modelled, so the
+    # combined budget is checked as planned; a draft model shares its main model's engine.
+    from planner.runtimes import combine
+
+    d = device("galaxy-s23")
+    small = estimate(
+        hf_spec("llama-3.2-1b"), RuntimeSettings(Runtime.MLC, quantization="q4f16_1", context=1024)
+    )
+    other = estimate(
+        hf_spec("qwen2.5-0.5b"),
+        RuntimeSettings(Runtime.MLC, quantization="q4f16_1", context=8192, prefill=256),
+    )
+    together = combine(small, other, "qwen2.5-0.5b", "co-resident model")
+    assert pool_tokens(together, d) is None and allocated(together, d) is together
+    drafted = combine(small, other, "draft qwen2.5-0.5b", "speculative decoding")
+    assert pool_tokens(drafted, d) is not None
+
+
+def test_kv_capacity_reads_the_pool_with_its_ceilings(device: Dev) -> None:
+    # Local mode holds at most 8192 tokens however much fits (config.cc): a longer context on a
+    # 64 GB board is cut, a warning that also bounds the largest context.
+    spec = hf_spec("llama-3.2-1b")
+    s = RuntimeSettings(Runtime.MLC, quantization="q4f16_1", context=65536, prefill=256)
+    d = device("jetson-agx-orin-64gb")
+    r = check_device(spec, s, d)
+    kv = next(c for c in r.checks if c.id == "mlc-kv-capacity")
+    assert kv.status is Status.WARN and "8192 tokens" in kv.message
+    assert r.max_context == 8192
+    # fp32 KV: the engine sizes the pool as fp16, the message says it takes twice that
+    f32 = check_device(spec, RuntimeSettings(Runtime.MLC, quantization="q4f32_1", context=1024), d)
+    assert "twice" in next(c for c in f32.checks if c.id == "mlc-kv-capacity").message
+
+
+def test_the_report_shows_the_budget_the_checks_read(device: Dev) -> None:
+    spec = hf_spec("mistral-7b-v0.3")
+    s = RuntimeSettings(
+        Runtime.MLC, quantization="q4f16_1", context=4096, prefill=256, sliding_window=768
+    )
+    d = device("galaxy-s23")
+    r = check_device(spec, s, d)
+    lmk = next(c for c in r.checks if c.id == "android-lmk")
+    assert lmk.measured_bytes == r.budget.total_bytes > estimate(spec, s).total_bytes

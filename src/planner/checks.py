@@ -102,6 +102,7 @@ class DeviceReport:
 
     device: DeviceProfile
     budget: MemoryBudget
+    """The budget as the runtime allocates it on the device (``RuntimeModel.allocated``)."""
     checks: tuple[CheckResult, ...]
     max_context: int | None
     """Largest context (tokens) passing every check with the other settings unchanged;
@@ -282,7 +283,8 @@ def check_device(
     best = max_context(spec, pinned, d, o, draft, upper)
     return DeviceReport(
         d,
-        b,
+        # As the runtime allocates it on d (MLC: the engine's KV pool), which the checks read.
+        model_for(settings.runtime).allocated(b, d),
         checks,
         best,
         decode_speed(b, d),

@@ -388,16 +388,40 @@ def _settings_text(request: PlanRequest, resolved: Any) -> str:
     return " ".join(parts)
 
 
-def _in_browser(
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_DATE = re.compile(
+    r"\b(?:(" + "|".join(_MONTHS) + r")[a-z]*\.?\s+(20\d\d)|(20\d\d)-(\d\d))\b", re.I
+)
+ENGINE_SINCE = (2024, 5)
+"""MLCChat on iOS and Android moved from ChatModule to MLCEngine in May 2024 (mlc-ai/mlc-llm
+#2279, #2322); ChatModule allocated the KV cache for the context and had no engine budget."""
+
+
+def engine_era(report: FieldReport) -> bool:
+    """Whether an MLC report ran MLC's engine (which sizes the KV pool to the device): its
+    ``runtime_detail`` dates it May 2024 or later, or gives no date (planned as today's MLC)."""
+    if report.runtime != "mlc":
+        return True
+    found = _DATE.search(report.runtime_detail)
+    if found is None:
+        return True
+    if found.group(1):
+        when = (int(found.group(2)), _MONTHS.index(found.group(1).lower()[:3]) + 1)
+    else:
+        when = (int(found.group(3)), int(found.group(4)))
+    return when >= ENGINE_SINCE
+
+
+def _without_engine(
     names: tuple[str, ...], kind: str, known: Sequence[DeviceProfile]
 ) -> tuple[tuple[str, ...], tuple[DeviceProfile, ...]]:
-    """The devices as WebLLM sees them: without MLC's engine figure (a tier is built from its
-    rules first and named ``<os>-<ram>-webgpu``)."""
+    """The devices without MLC's engine figure, as WebLLM and the ChatModule apps ran (a tier is
+    built from its rules first and named ``<os>-<ram>-no-engine``)."""
     from planner.device_tiers import resolve_device
 
     if kind == "tier":
         tiers = tuple(
-            replace(resolve_device(n, known), id=n.replace(":", "-").lower() + "-webgpu")
+            replace(resolve_device(n, known), id=n.replace(":", "-").lower() + "-no-engine")
             for n in names
         )
         names, known = tuple(t.id for t in tiers), (*known, *tiers)
@@ -420,8 +444,8 @@ def evaluate(
     names, kind, either = devices(report, known)
     if not names:
         return Verdict(report, skipped="device RAM unknown")
-    if report.runtime == "webllm":
-        names, known = _in_browser(names, kind, known)
+    if report.runtime == "webllm" or not engine_era(report):
+        names, known = _without_engine(names, kind, known)
     cases: list[Case] = []
     for config, request in requests(report, folders, names):
         try:

@@ -17,6 +17,7 @@ from enum import Enum
 from planner.budget import MemoryBudget
 from planner.device import DeviceProfile
 from planner.runtimes import model_for
+from planner.runtimes.mlc.capacity import fit_tokens, pool_tokens, requested_tokens
 from planner.settings import CheckOptions
 
 MIB = 1024 * 1024
@@ -251,14 +252,15 @@ def mlc_engine(b: MemoryBudget, d: DeviceProfile, o: CheckOptions) -> CheckResul
 
 
 def mlc_kv_capacity(b: MemoryBudget, d: DeviceProfile, o: CheckOptions) -> CheckResult | None:
-    """After start-up, the KV cache for the context must fit in what the engine has left."""
+    """The KV pool the engine allocates on the device must hold the plan's context (a window's
+    span under a sliding window); otherwise the engine shortens it and chats are cut."""
     found = _engine_budget(b, d) if b.engine is not None else None
     if b.engine is None or found is None:
         return None
     budget, src, _ = found
     room = budget - b.engine.startup_bytes
     need = b.kv_cache_bytes
-    title, threshold = "MLC KV capacity", "KV cache for the context ≤ budget − start-up"
+    title, threshold = "MLC KV capacity", "KV for the context ≤ the pool the engine allocates"
     if room <= 0:
         return CheckResult(
             "mlc-kv-capacity",
@@ -270,22 +272,34 @@ def mlc_kv_capacity(b: MemoryBudget, d: DeviceProfile, o: CheckOptions) -> Check
             threshold,
             src,
         )
-    fit_tokens = room // max(b.kv_bytes_per_token * b.settings.batch, 1)
-    ok = need <= room
+    pool, fit = pool_tokens(b, d), fit_tokens(b, d)
+    per_token = max(b.kv_bytes_per_token, 1)
+    if pool is None or fit is None:  # several engines' budgets together: room after start-up
+        pool = fit = room // per_token
+        want = need // per_token
+    else:
+        want = requested_tokens(b)
+    ok = pool >= want
+    fp32 = (
+        "; the pool is fp32, which MLC's engine sizes as fp16: it takes twice the engine's estimate"
+        if b.settings.kv_dtype == "float32"
+        else ""
+    )
     return CheckResult(
         "mlc-kv-capacity",
         title,
         Status.PASS if ok else Status.WARN,
         (
-            f"KV for {b.settings.context} tokens fits ({_mb(room - need)} to spare)"
+            f"KV for {want} tokens fits ({_mb((fit - want) * per_token)} to spare)"
             if ok
-            else f"the engine can hold only ~{fit_tokens} tokens of KV, "
-            f"not {b.settings.context}: conversations will be cut"
-        ),
-        need,
-        room,
+            else f"the engine allocates a pool of only ~{pool} tokens, not {want}: "
+            "conversations will be cut"
+        )
+        + fp32,
+        want * per_token,
+        fit * per_token,  # the room, so a margin reads as before; mode ceilings only warn
         threshold,
-        src,
+        src + "; pool: min(fit, context), min(fit, context, 8192) in local mode, ≤ 32768 on Metal",
     )
 
 

@@ -71,6 +71,15 @@ def kv_layout(spec: ModelSpec, dtype: str) -> tuple[float, str]:
     )
 
 
+def engine_kv_width(spec: ModelSpec) -> int:
+    """head_dim × kv_heads as the lib's metadata records them, which MLC's engine sizes its pool
+    with: MLA records one head of kv_lora_rank + qk_rope_head_dim (deepseek_v2_model.py
+    ``create_paged_kv_cache``)."""
+    if family(spec.architecture).mlc.kv == "mla":
+        return fact_int(spec, "kv_lora_rank") + fact_int(spec, "qk_rope_head_dim")
+    return spec.num_kv_heads * spec.head_dim
+
+
 def kv_tokens(spec: ModelSpec, rs: ResolvedSettings) -> list[int]:
     """Tokens each layer's pages hold. MLC's paged pool is shared by every layer, so a layer
     pattern saves nothing (Gemma-3); a sliding window (Mistral) caps every layer at window +
@@ -255,6 +264,7 @@ class MlcRuntime:
                 ("dtype", rs.kv_dtype),
                 ("tokens", str(max(tokens, default=rs.context))),
                 ("batch", str(rs.batch)),
+                ("engine_kv_width", str(engine_kv_width(spec))),
             ),
             source="mlc-llm cli/model_metadata.py (KV bytes per token)",
         )

@@ -54,31 +54,72 @@ def _prefix(label: str, base: str) -> str | None:
     return None
 
 
+def _one_engine(b: MemoryBudget) -> bool:
+    """The budget is one engine's: its own model and at most a draft model (one engine runs
+    both). Models merely resident together each run their own engine, each sizing its own pool:
+    not modelled, so such budgets are checked as planned."""
+    return all(
+        (p := _prefix(c.label, KV_LABEL)) in ("", None) or (p or "").startswith("draft ")
+        for c in b.components
+        if c.category == KV_CACHE
+    )
+
+
 def engine_kv_bytes_per_token(b: MemoryBudget) -> float:
-    """The engine's own per-token figure, summed over the models of one engine (fp16 K, V)."""
+    """The engine's own per-token figure, summed over the models of one engine: the lib's
+    head_dim × kv_heads (one latent for MLA) × layers × 4 (fp16 K and V) + 1.25."""
     total = 0.0
     for c in b.components:
         if c.category != KV_CACHE or _prefix(c.label, KV_LABEL) is None:
             continue
         i = _inputs(c)
         try:
-            total += int(i["head_dim"]) * int(i["kv_heads"]) * int(i["layers"]) * 4 + 1.25
+            width = (
+                int(i["engine_kv_width"])
+                if "engine_kv_width" in i
+                else (int(i["head_dim"]) * int(i["kv_heads"]))
+            )
+            total += width * int(i["layers"]) * 4 + 1.25
         except (KeyError, ValueError):
             return 0.0
     return total
 
 
-def pool_tokens(b: MemoryBudget, d: DeviceProfile) -> int | None:
-    """Tokens of KV the engine allocates on ``d``; None when it cannot tell (no engine, no
-    device memory figure) or would refuse to start (the ``mlc-engine`` rule reports that)."""
-    if b.engine is None or d.mlc_engine_memory_bytes is None:
+def requested_tokens(b: MemoryBudget) -> int:
+    """Tokens of pool the plan needs: the context (a window's span under a sliding window) for
+    each sequence of the batch."""
+    s = b.settings
+    span = (
+        s.context
+        if s.sliding_window is None
+        else min(s.context, s.sliding_window + s.attention_sink)
+    )
+    return span * max(s.batch, 1)
+
+
+def fit_tokens(b: MemoryBudget, d: DeviceProfile) -> int | None:
+    """Tokens of KV that fit in the engine's budget after start-up (config.cc's
+    ``model_max_total_sequence_length``), before the mode's and Metal's ceilings; None when it
+    cannot be told."""
+    if b.engine is None or d.mlc_engine_memory_bytes is None or not _one_engine(b):
         return None
     per_token = engine_kv_bytes_per_token(b)
     if per_token <= 0:
         return None
     budget = d.mlc_engine_memory_bytes.value * b.settings.gpu_memory_utilization
-    fit = int((budget - b.engine.startup_bytes) / per_token)
-    if fit <= 0:
+    return int((budget - b.engine.startup_bytes) / per_token)
+
+
+def pool_tokens(b: MemoryBudget, d: DeviceProfile) -> int | None:
+    """Tokens of KV the engine allocates on ``d``; None when it cannot tell (no engine, no
+    device memory figure) or would refuse to start (the ``mlc-engine`` rule reports that)."""
+    if b.engine is None or d.mlc_engine_memory_bytes is None or not _one_engine(b):
+        return None
+    per_token = engine_kv_bytes_per_token(b)
+    if per_token <= 0:
+        return None
+    fit = fit_tokens(b, d)
+    if fit is None or fit <= 0:
         return None
     if d.gpu_api == "metal":
         fit = min(fit, METAL_CAP)
