@@ -1,0 +1,345 @@
+"""The family registry, second half: the families from StableLM on, in the registry's order
+(split from ``registry.py`` to keep modules short; ``registry.FAMILIES`` holds both halves, in
+order). Same sources as ``registry.py``."""
+
+from __future__ import annotations
+
+from planner.families.blocks import (
+    AWQ_PT,
+    BLOCK,
+    CLIP_NOTE,
+    DEEPSEEK_MOE,
+    NO_FT,
+    src,
+)
+from planner.families.types import (
+    ALL_MLC_KINDS,
+    BiasRule,
+    ConfigKeys,
+    Family,
+    FamilyLayout,
+    MlcFacts,
+    MoeLayout,
+    VisionLayout,
+)
+
+RWKV_CONFIG = ConfigKeys(
+    heads=(),
+    kv_heads=(),
+    head_dim=("head_size",),
+    context=("context_length",),
+    defaults=(("head_size", 64),),
+    intermediate_default_x4=False,
+    facts=("head_size",),
+)
+
+MORE_FAMILIES: tuple[Family, ...] = (
+    Family(
+        "stablelm",
+        FamilyLayout(
+            norm="layer",
+            norm_bias=True,
+            tie="never",
+            bias_rules=(BiasRule("use_qkv_bias", False, ("qkv",)),),
+        ),
+        MlcFacts(static_vocab="always"),
+        aliases=("stablelm_epoch",),
+        conv_template="stablelm-2",
+        source=src("stable_lm/stablelm_model.py"),
+    ),
+    Family(
+        "baichuan",
+        FamilyLayout(qkv="self_attn.W_pack", tie="never"),
+        MlcFacts(static_vocab="always"),
+        conv_template="chatml",
+        source=src("baichuan/baichuan_model.py"),
+    ),
+    Family(
+        "internlm",
+        FamilyLayout(
+            qkv="self_attn.wqkv_pack",
+            tie="never",
+            bias_rules=(BiasRule("bias", True, ("qkv", "o")),),
+        ),
+        MlcFacts(static_vocab="always"),
+        conv_template="chatml",
+        source=src("internlm/internlm_model.py"),
+    ),
+    Family(
+        "internlm2",
+        FamilyLayout(
+            embed="model.tok_embeddings",
+            qkv="attention.wqkv",
+            o="attention.wo",
+            gate_up="feed_forward.gate_up_proj",
+            down="feed_forward.w2",
+            layer_norms=("attention_norm", "ffn_norm"),
+            lm_head="output",
+            tie="never",
+            bias_rules=(BiasRule("bias", False, ("qkv", "o")),),
+        ),
+        MlcFacts(static_vocab="always", prefill_cap=2048),  # min(context, 2048) default
+        conv_template="chatml",
+        source=src("internlm2/internlm2_model.py"),
+        notes=("lm_head is named 'output', not a final-fc name: q4f16_2 quantizes it",),
+    ),
+    Family(
+        "rwkv5",
+        FamilyLayout(special="rwkv", tie="never"),
+        MlcFacts(
+            graph="rwkv",
+            kv="rnn",
+            static_vocab="always",
+            plannable="RWKV keeps an RNN state instead of a KV cache and its time-mix "
+            "kernels are not modelled",
+        ),
+        config=RWKV_CONFIG,
+        conv_template="rwkv_world",
+        source=src("rwkv5/rwkv5_model.py"),
+    ),
+    Family(
+        "rwkv6",
+        config=RWKV_CONFIG,
+        mlc=MlcFacts(
+            kv="rnn",
+            plannable="RWKV keeps an RNN state instead of a KV cache and its time-mix "
+            "kernels are not modelled",
+            quant_kinds=NO_FT,
+        ),
+        conv_template="rwkv_world",
+        source=src("rwkv6/rwkv6_model.py"),
+    ),
+    Family(
+        "orion",
+        FamilyLayout(norm="layer", norm_bias=True, tie="never"),
+        MlcFacts(quant_kinds=NO_FT),
+        conv_template="orion",
+        source=src("orion/orion_model.py"),
+    ),
+    Family(
+        "llava",
+        FamilyLayout(
+            embed="language_model.model.embed_tokens",
+            layer="language_model.model.layers.{i}.",
+            final_norm="language_model.model.norm",
+            lm_head="language_model.lm_head",
+            vision=VisionLayout(
+                prefix="vision_tower.",
+                config_block="vision_config",
+                projector="multi_modal_projector.",
+                feature_layers_used=-1,
+                source=src("llava/llava_model.py"),
+            ),
+        ),
+        MlcFacts(confidence="params_exact", quant_kinds=NO_FT | {"awq"}),
+        config=ConfigKeys(nested_facts=("vision_config",), text_presets=True),
+        conv_template="llava",
+        source=src("llava/llava_model.py"),
+        notes=(
+            "text model from text_config (LlamaForCausalLM or MistralForCausalLM)",
+            CLIP_NOTE,
+        ),
+    ),
+    Family(
+        "chatglm",
+        FamilyLayout(
+            embed="transformer.embedding",
+            layer="transformer.encoder.layers.{i}.",
+            qkv="self_attention.query_key_value",
+            o="self_attention.dense",
+            gate_up="mlp.dense_h_to_4h",
+            down="mlp.dense_4h_to_h",
+            final_norm="transformer.encoder.final_layernorm",
+            lm_head="transformer.output_layer",
+            tie="never",
+            bias_rules=(
+                BiasRule("add_bias_linear", False, ("qkv", "o", "mlp")),
+                BiasRule("add_qkv_bias", False, ("qkv",)),
+            ),
+        ),
+        MlcFacts(static_vocab="always", kv_report=False, quant_kinds=NO_FT),
+        config=ConfigKeys(
+            kv_heads=("multi_query_group_num",),
+            kv_heads_when="multi_query_attention",
+            intermediate=("ffn_hidden_size",),
+            vocab=("vocab_size", "padded_vocab_size"),
+        ),
+        conv_template="glm",
+        source=src("chatglm3/chatglm3_model.py"),
+        notes=("GLMConfig: vocab_size from padded_vocab_size",),
+    ),
+    Family(
+        "eagle",
+        mlc=MlcFacts(
+            hidden_state_functions=True,
+            plannable="EAGLE is a speculative-decoding draft head; plan its base model",
+            quant_kinds=ALL_MLC_KINDS | {"awq"},
+        ),
+        source=src("eagle/eagle_model.py"),
+    ),
+    Family(
+        "medusa",
+        mlc=MlcFacts(
+            kv="none",
+            plannable="Medusa is a set of speculative-decoding heads; plan its base model",
+            quant_kinds=frozenset({"no-quant"}),
+        ),
+        source=src("medusa/medusa_model.py"),
+    ),
+    Family(
+        "starcoder2",
+        FamilyLayout(
+            qkv="self_attn.wqkv_pack",
+            up="mlp.c_fc",
+            down="mlp.c_proj",
+            norm="layer",
+            norm_bias=True,
+            gated_mlp=False,
+            tie="never",
+            bias_rules=(BiasRule("use_bias", True, ("qkv", "o", "mlp")),),
+        ),
+        MlcFacts(static_vocab="always"),
+        source=src("starcoder2/starcoder2_model.py"),
+    ),
+    Family(
+        "cohere",
+        FamilyLayout(
+            o="self_attn.out_proj",
+            gate_up_split=("mlp.gate_proj", "mlp.up_proj"),
+            layer_norms=("input_layernorm",),
+            norm="layer",
+            tie="always",
+        ),
+        MlcFacts(graph="cohere", head="layer_norm"),
+        config=ConfigKeys(facts=("use_qk_norm",)),
+        conv_template="aya-23",
+        source=src("cohere/cohere_model.py"),
+        notes=("CohereNorm: LayerNorm with a weight only; tied CohereEmbedding",),
+    ),
+    Family(
+        "minicpm",
+        FamilyLayout(
+            qkv="self_attn.wqkv_pack",
+            moe=MoeLayout(
+                experts_key="num_experts",
+                inter_key="intermediate_size",
+                gate_up="mlp.e1_e3",
+                down="mlp.e2",
+                source=src("minicpm/minicpm_model.py"),
+            ),
+        ),
+        MlcFacts(static_vocab="always", head="scale_width", embed_kernels=2),
+        conv_template="chatml",
+        source=src("minicpm/minicpm_model.py"),
+        notes=("embed * scale_emb is a second [prefill, hidden] buffer of embed()",),
+    ),
+    Family(
+        "mixtral",
+        FamilyLayout(
+            tie="never",
+            moe=MoeLayout(
+                experts_key="num_local_experts",
+                inter_key="intermediate_size",
+                gate="moe.gate",
+                gate_up="moe.e1_e3",
+                down="moe.e2",
+                source=src("mixtral/mixtral_model.py"),
+            ),
+        ),
+        MlcFacts(hidden_state_functions=True, confidence="params_exact", quant_kinds=AWQ_PT),
+        conv_template="mistral_default",
+        source=src("mixtral/mixtral_model.py"),
+    ),
+    Family(
+        "deepseek",
+        FamilyLayout(
+            qkv="self_attn.wqkv_pack",
+            tie="never",
+            bias_rules=(BiasRule("attention_bias", False, ("qkv",)),),
+            moe=DEEPSEEK_MOE,
+        ),
+        MlcFacts(static_vocab="always", confidence="params_exact"),
+        conv_template="deepseek",
+        source=src("deepseek/deepseek_model.py"),
+    ),
+    Family(
+        "gptj",
+        FamilyLayout(
+            embed="transformer.wte",
+            layer="transformer.h.{i}.",
+            qkv="attn.c_attn",
+            o="attn.out_proj",
+            up="mlp.fc_in",
+            down="mlp.fc_out",
+            layer_norms=("ln_1",),
+            norms_first=True,
+            final_norm="transformer.ln_f",
+            norm="layer",
+            norm_bias=True,
+            mlp_bias=True,
+            gated_mlp=False,
+            lm_head_bias=True,
+            tie="never",
+        ),
+        MlcFacts(graph="parallel", head="layer_norm", static_vocab="always", kv_report=False),
+        config=ConfigKeys(context=("n_positions", "max_sequence_length")),
+        source=src("gpt_j/gpt_j_model.py"),
+    ),
+    Family(
+        "olmo",
+        FamilyLayout(norm="layer", norm_params=False),
+        MlcFacts(static_vocab="always", hidden_state_functions=True, quant_kinds=AWQ_PT),
+        conv_template="olmo",
+        source=src("olmo/olmo_model.py"),
+        notes=("LayerNorm without affine parameters; clip_qkv fuses into the qkv matmul",),
+    ),
+    Family(
+        "olmo2",
+        FamilyLayout(
+            layer_norms=("post_attention_layernorm", "post_feedforward_layernorm"),
+            qk_norm="full",
+        ),
+        MlcFacts(
+            graph="post_norm",
+            head="post_norm",
+            static_vocab="always",
+            hidden_state_functions=True,
+            quant_kinds=ALL_MLC_KINDS | {"per-tensor-quant"},
+        ),
+        conv_template="olmo2",
+        source=src("olmo2/olmo2_model.py"),
+    ),
+    Family(
+        "nemotron",
+        FamilyLayout(
+            norm="layer",
+            norm_bias=True,
+            gated_mlp=False,
+            bias_rules=(BiasRule("mlp_bias", False, ("mlp",)),),
+        ),
+        MlcFacts(hidden_state_functions=True, confidence="source", quant_kinds=AWQ_PT),
+        conv_template="nemotron",
+        source=src("nemotron/nemotron_model.py"),
+        notes=("LayerNorm1P, relu² MLP (up_proj, down_proj)",),
+    ),
+    Family(
+        "llama4",
+        mlc=MlcFacts(
+            hidden_state_functions=True,
+            plannable="interleaved MoE with chunked attention is not modelled",
+            quant_kinds=ALL_MLC_KINDS | {"per-tensor-quant"},
+        ),
+        conv_template="llama-4",
+        source=src("llama4/llama4_model.py"),
+    ),
+    Family(
+        "qwen3-embedding",
+        mlc=MlcFacts(
+            plannable="an embedding model (no generation, no KV cache)",
+            quant_kinds=BLOCK,
+            prefill_cap=2048,
+        ),
+        source=src("qwen3/qwen3_model.py"),
+    ),
+)
+"""Families from StableLM on; ``registry.FAMILIES`` appends them to the first half."""
