@@ -434,7 +434,9 @@ OBJECTS: tuple[ObjectDef, ...] = (
     ),
     ObjectDef(
         "DeviceReport",
-        "Every check of one budget on one device.",
+        "Every check of one budget on one device. Its memory is the budget as the runtime "
+        "allocates it on that device (MLC: the KV pool its engine sizes to the device's memory, "
+        "docs/formulas.md), which the resident-memory checks read.",
         (
             F("device", "#Device", "The device."),
             F("status", STATUS, "Worst status among the checks."),
