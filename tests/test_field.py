@@ -171,7 +171,10 @@ def test_mapping_rules(profiles: tuple[DeviceProfile, ...]) -> None:
         ("MLCChat prebuilt APK (Feb 2024)", False),
         ("built from source, 2023-09-04", False),
         ("MLC Chat Android app / MLCEngine Kotlin API, June 2024", True),
-        ("shipped config @ abc (2024-05)", True),
+        ("shipped config @ abc (2024-05)", False),  # a month alone: May 2024 was ChatModule's
+        ("built from mlc-llm @ 21feb701 (2024-05-12)", False),  # Android switched 2024-05-27
+        ("built from mlc-llm (2024-05-28)", True),
+        ("shipped config (2024-06)", True),
         ("MLCChat built from source", True),  # undated: today's MLC
     ):
         assert engine_era(parse_report({**base, "runtime_detail": detail})) is engine, detail
@@ -384,13 +387,6 @@ BATCH5_DISAGREEMENTS: dict[str, str] = {
 """Fifth-batch reports planner disagrees with (BENCHMARKS.md §4): recorded, not tuned away."""
 
 BATCH6_DISAGREEMENTS: dict[str, str] = {
-    "llamarecipes-4612e092-oneplus12-llama-3-8b-instruct-q4f16_1": (
-        "Llama-3-8B q4f16_1 at 768 / 256 'Success' on a OnePlus 12 (12 GB) in MLCChat built from "
-        "mlc-llm 21feb701 (2024-05-12); planner takes it as MLC's engine (dated May 2024) with "
-        "the OpenCL floor of 5 GiB and its start-up leaves no room for KV (96 MiB short). The "
-        "Android app moved to the engine on 2024-05-18 (#2322), after that commit; and an "
-        "Adreno 750 may report more than 5 GiB"
-    ),
 }
 """Sixth-batch reports planner disagrees with (BENCHMARKS.md §4): recorded, not tuned away."""
 
@@ -413,7 +409,7 @@ BATCHES: dict[str, tuple[list[dict[str, Any]], tuple[int, int, int, int], dict[s
     ),
     "reports_batch6.yaml": (
         yaml.safe_load((FIELD / "reports_batch6.yaml").read_text()),
-        (13, 10, 11, 10),
+        (13, 10, 11, 11),
         BATCH6_DISAGREEMENTS,
     ),
 }

@@ -390,26 +390,36 @@ def _settings_text(request: PlanRequest, resolved: Any) -> str:
 
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _DATE = re.compile(
-    r"\b(?:(" + "|".join(_MONTHS) + r")[a-z]*\.?\s+(20\d\d)|(20\d\d)-(\d\d))\b", re.I
+    r"\b(?:(" + "|".join(_MONTHS) + r")[a-z]*\.?\s+(20\d\d)|(20\d\d)-(\d\d)(?:-(\d\d))?)\b",
+    re.I,
 )
-ENGINE_SINCE = (2024, 5)
-"""MLCChat on iOS and Android moved from ChatModule to MLCEngine in May 2024 (mlc-ai/mlc-llm
-#2279, #2322); ChatModule allocated the KV cache for the context and had no engine budget."""
+ENGINE_SINCE: dict[str, tuple[int, int, int]] = {
+    "ios": (2024, 5, 22),  # mlc-ai/mlc-llm #2380 "[iOS] Switch MLC Chat to use MLCEngine"
+    "ipados": (2024, 5, 22),
+    "android": (2024, 5, 27),  # #2410 "[Android] Switch MLC Chat to use MLCEngine"
+}
+"""When MLCChat moved from ChatModule (KV cache for the context, no engine budget) to MLCEngine;
+elsewhere (mlc_llm chat / serve) the Android date is taken."""
 
 
 def engine_era(report: FieldReport) -> bool:
     """Whether an MLC report ran MLC's engine (which sizes the KV pool to the device): its
-    ``runtime_detail`` dates it May 2024 or later, or gives no date (planned as today's MLC)."""
+    ``runtime_detail`` dates it on or after the switch (a month alone counts from the month
+    after it, May 2024 being mostly ChatModule's), or gives no date (planned as today's MLC)."""
     if report.runtime != "mlc":
         return True
     found = _DATE.search(report.runtime_detail)
     if found is None:
         return True
+    since = ENGINE_SINCE.get(_os_name(report) or "", ENGINE_SINCE["android"])
     if found.group(1):
-        when = (int(found.group(2)), _MONTHS.index(found.group(1).lower()[:3]) + 1)
+        year, month, day = int(found.group(2)), _MONTHS.index(found.group(1)[:3].lower()) + 1, 0
     else:
-        when = (int(found.group(3)), int(found.group(4)))
-    return when >= ENGINE_SINCE
+        year, month = int(found.group(3)), int(found.group(4))
+        day = int(found.group(5)) if found.group(5) else 0
+    if day == 0:
+        return (year, month) > since[:2]
+    return (year, month, day) >= since
 
 
 def _without_engine(
