@@ -386,8 +386,7 @@ BATCH5_DISAGREEMENTS: dict[str, str] = {
 }
 """Fifth-batch reports planner disagrees with (BENCHMARKS.md §4): recorded, not tuned away."""
 
-BATCH6_DISAGREEMENTS: dict[str, str] = {
-}
+BATCH6_DISAGREEMENTS: dict[str, str] = {}
 """Sixth-batch reports planner disagrees with (BENCHMARKS.md §4): recorded, not tuned away."""
 
 BATCHES: dict[str, tuple[list[dict[str, Any]], tuple[int, int, int, int], dict[str, str]]] = {
