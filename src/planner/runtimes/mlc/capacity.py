@@ -113,11 +113,6 @@ def fit_tokens(b: MemoryBudget, d: DeviceProfile) -> int | None:
 def pool_tokens(b: MemoryBudget, d: DeviceProfile) -> int | None:
     """Tokens of KV the engine allocates on ``d``; None when it cannot tell (no engine, no
     device memory figure) or would refuse to start (the ``mlc-engine`` rule reports that)."""
-    if b.engine is None or d.mlc_engine_memory_bytes is None or not _one_engine(b):
-        return None
-    per_token = engine_kv_bytes_per_token(b)
-    if per_token <= 0:
-        return None
     fit = fit_tokens(b, d)
     if fit is None or fit <= 0:
         return None
