@@ -411,6 +411,11 @@ BATCHES: dict[str, tuple[list[dict[str, Any]], tuple[int, int, int, int], dict[s
         (13, 10, 11, 11),
         BATCH6_DISAGREEMENTS,
     ),
+    "reports_batch7.yaml": (
+        yaml.safe_load((FIELD / "reports_batch7.yaml").read_text()),
+        (7, 1, 1, 1),
+        {},
+    ),
 }
 """Batches collected after the device model was frozen, in collection order: reports, (count,
 tune count, scored, agreeing) as tests/field/README.md and BENCHMARKS.md §4 state them, and the
