@@ -166,7 +166,7 @@ def test_mapping_rules(profiles: tuple[DeviceProfile, ...]) -> None:
     ):
         stated = parse_report({**base, "runtime": "onnxruntime-genai", "runtime_version": version})
         assert _onnxruntime_version(stated) == planned, version
-    # MLCChat ran ChatModule before May 2024 (KV for the context, no engine budget)
+    # MLCChat ran ChatModule before its switch to MLCEngine (2024-05-22 iOS, 2024-05-27 Android)
     for detail, engine in (
         ("MLCChat prebuilt APK (Feb 2024)", False),
         ("built from source, 2023-09-04", False),
@@ -176,8 +176,17 @@ def test_mapping_rules(profiles: tuple[DeviceProfile, ...]) -> None:
         ("built from mlc-llm (2024-05-28)", True),
         ("shipped config (2024-06)", True),
         ("MLCChat built from source", True),  # undated: today's MLC
+        ("MLCChat APK (2024-05-27)", True),  # Android's switch day (#2410)
+        ("MLCChat APK (May 2024)", False),
+        ("installed May 2024 (2024-05-28 build)", True),  # the most precise date wins
+        ("NanoLLM --api=mlc, Sep 2024", False),  # never MLCEngine
+        ("mlc_chat ChatModule (Python), Jun 2024", False),
+        ("mlc_llm serve --device opencl (Apr 2024)", True),  # serve: the engine throughout
     ):
         assert engine_era(parse_report({**base, "runtime_detail": detail})) is engine, detail
+    ios_day = {**base, "os": "iOS 17", "runtime_detail": "MLCChat built 2024-05-23"}
+    assert engine_era(parse_report(ios_day))  # iOS switched on 2024-05-22 (#2380)
+    assert not engine_era(parse_report({**ios_day, "os": "Android 14"}))
     assert engine_era(parse_report({**base, "runtime": "webllm", "runtime_detail": "May 2023"}))
     named = parse_report({**base, "device": {"name": "Samsung Galaxy S23", "ram_gb": 8}})
     assert devices(named, profiles) == (("galaxy-s23",), "profile", False)
@@ -389,6 +398,9 @@ BATCH5_DISAGREEMENTS: dict[str, str] = {
 BATCH6_DISAGREEMENTS: dict[str, str] = {}
 """Sixth-batch reports planner disagrees with (BENCHMARKS.md §4): recorded, not tuned away."""
 
+BATCH7_DISAGREEMENTS: dict[str, str] = {}
+"""Seventh-batch reports planner disagrees with: none (one scorable report)."""
+
 BATCHES: dict[str, tuple[list[dict[str, Any]], tuple[int, int, int, int], dict[str, str]]] = {
     "reports_batch2.yaml": (RAW2, (30, 21, 13, 9), BATCH2_DISAGREEMENTS),
     "reports_batch3.yaml": (
@@ -414,7 +426,7 @@ BATCHES: dict[str, tuple[list[dict[str, Any]], tuple[int, int, int, int], dict[s
     "reports_batch7.yaml": (
         yaml.safe_load((FIELD / "reports_batch7.yaml").read_text()),
         (7, 1, 1, 1),
-        {},
+        BATCH7_DISAGREEMENTS,
     ),
 }
 """Batches collected after the device model was frozen, in collection order: reports, (count,

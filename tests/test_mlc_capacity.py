@@ -193,3 +193,15 @@ def test_the_report_shows_the_budget_the_checks_read(device: Dev) -> None:
     r = check_device(spec, s, d)
     lmk = next(c for c in r.checks if c.id == "android-lmk")
     assert lmk.measured_bytes == r.budget.total_bytes > estimate(spec, s).total_bytes
+
+
+def test_a_batch_shares_the_pool_without_bounding_the_context(device: Dev) -> None:
+    # Interactive and local modes cap the pool at one context (config.cc): with batch 2 the two
+    # sequences share it. That is a note, not a limit: the largest context is still found.
+    spec = hf_spec("llama-3.2-1b")
+    d = device("jetson-agx-orin-64gb")
+    s = RuntimeSettings(Runtime.MLC, quantization="q4f16_1", context=2048, prefill=256, batch=2)
+    r = check_device(spec, s, d)
+    kv = next(c for c in r.checks if c.id == "mlc-kv-capacity")
+    assert kv.status is Status.INFO and "shared" in kv.message, kv.message
+    assert r.max_context is not None and r.max_context >= 2048

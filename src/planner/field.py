@@ -397,29 +397,51 @@ ENGINE_SINCE: dict[str, tuple[int, int, int]] = {
     "ios": (2024, 5, 22),  # mlc-ai/mlc-llm #2380 "[iOS] Switch MLC Chat to use MLCEngine"
     "ipados": (2024, 5, 22),
     "android": (2024, 5, 27),  # #2410 "[Android] Switch MLC Chat to use MLCEngine"
+    "other": (2024, 5, 22),  # #2375: `mlc_llm chat` on MLCEngine
 }
-"""When MLCChat moved from ChatModule (KV cache for the context, no engine budget) to MLCEngine;
-elsewhere (mlc_llm chat / serve) the Android date is taken."""
+"""When MLCChat (and ``mlc_llm chat``) moved from ChatModule (KV cache for the context, no engine
+budget) to MLCEngine."""
+_NO_ENGINE = re.compile(r"chatmodule|mlc_chat_cli|nano_?llm|local_llm", re.I)
+"""Runtimes that never used MLCEngine: ChatModule and its CLI, NanoLLM / local_llm (their own
+KV cache sized by the context, on TVM's VM)."""
+_ENGINE = re.compile(r"mlc_llm serve|MLCEngine\(", re.I)
+"""Explicit engine use: ``mlc_llm serve`` (the engine since it appeared) or the Python engine."""
+
+
+def _when(text: str) -> tuple[int, int, int] | None:
+    """The most precise date in ``text`` as (year, month, day), day 0 when only a month."""
+    best: tuple[int, int, int] | None = None
+    for m in _DATE.finditer(text):
+        if m.group(1):
+            when = (int(m.group(2)), _MONTHS.index(m.group(1)[:3].lower()) + 1, 0)
+        else:
+            when = (int(m.group(3)), int(m.group(4)), int(m.group(5)) if m.group(5) else 0)
+        if best is None or (best[2] == 0 and when[2] != 0):
+            best = when
+    return best
 
 
 def engine_era(report: FieldReport) -> bool:
-    """Whether an MLC report ran MLC's engine (which sizes the KV pool to the device): its
-    ``runtime_detail`` dates it on or after the switch (a month alone counts from the month
-    after it, May 2024 being mostly ChatModule's), or gives no date (planned as today's MLC)."""
+    """Whether an MLC report ran MLC's engine (which sizes the KV pool to the device): a runtime
+    named in ``runtime_detail`` that never used it (ChatModule, mlc_chat_cli, NanoLLM) or that
+    always did (``mlc_llm serve``, ``MLCEngine(``) decides; else its date, on or after the
+    switch (a month alone counts from the month after it, May 2024 being mostly ChatModule's);
+    an undated report is planned as today's MLC."""
     if report.runtime != "mlc":
         return True
-    found = _DATE.search(report.runtime_detail)
-    if found is None:
+    detail = report.runtime_detail
+    if _NO_ENGINE.search(detail):
+        return False
+    if _ENGINE.search(detail):
         return True
-    since = ENGINE_SINCE.get(_os_name(report) or "", ENGINE_SINCE["android"])
-    if found.group(1):
-        year, month, day = int(found.group(2)), _MONTHS.index(found.group(1)[:3].lower()) + 1, 0
-    else:
-        year, month = int(found.group(3)), int(found.group(4))
-        day = int(found.group(5)) if found.group(5) else 0
-    if day == 0:
-        return (year, month) > since[:2]
-    return (year, month, day) >= since
+    when = _when(detail)
+    if when is None:
+        return True
+    os_name = _os_name(report) or ""
+    since = ENGINE_SINCE.get(os_name, ENGINE_SINCE["other"])
+    if when[2] == 0:
+        return when[:2] > since[:2]
+    return when >= since
 
 
 def _without_engine(

@@ -17,7 +17,7 @@ from enum import Enum
 from planner.budget import MemoryBudget
 from planner.device import DeviceProfile
 from planner.runtimes import model_for
-from planner.runtimes.mlc.capacity import fit_tokens, pool_tokens, requested_tokens
+from planner.runtimes.mlc.capacity import fit_tokens, pool_tokens, span_tokens
 from planner.settings import CheckOptions
 
 MIB = 1024 * 1024
@@ -260,7 +260,8 @@ def mlc_kv_capacity(b: MemoryBudget, d: DeviceProfile, o: CheckOptions) -> Check
     budget, src, _ = found
     room = budget - b.engine.startup_bytes
     need = b.kv_cache_bytes
-    title, threshold = "MLC KV capacity", "KV for the context ≤ the pool the engine allocates"
+    title = "MLC KV capacity"
+    threshold = "KV for one sequence's context ≤ the pool the engine allocates"
     if room <= 0:
         return CheckResult(
             "mlc-kv-capacity",
@@ -274,29 +275,42 @@ def mlc_kv_capacity(b: MemoryBudget, d: DeviceProfile, o: CheckOptions) -> Check
         )
     pool, fit = pool_tokens(b, d), fit_tokens(b, d)
     per_token = max(b.kv_bytes_per_token, 1)
+    batch = max(b.settings.batch, 1)
     if pool is None or fit is None:  # several engines' budgets together: room after start-up
         pool = fit = room // per_token
-        want = need // per_token
+        span = need // (per_token * batch)
     else:
-        want = requested_tokens(b)
-    ok = pool >= want
+        span = span_tokens(b)
     fp32 = (
         "; the pool is fp32, which MLC's engine sizes as fp16: it takes twice the engine's estimate"
         if b.settings.kv_dtype == "float32"
         else ""
     )
+    if pool < span:
+        status = Status.WARN
+        message = (
+            f"the engine allocates a pool of only ~{pool} tokens, not {span}: conversations "
+            "will be cut"
+        )
+    elif pool < span * batch:
+        # The pool is shared by the batch's sequences (config.cc caps it at one context in
+        # interactive and local modes): a note, not a limit on the context.
+        status = Status.INFO
+        message = (
+            f"KV for {span} tokens fits; the pool of {pool} tokens is shared, so about "
+            f"{pool // span} of the {batch} sequences hold a full context at once"
+        )
+    else:
+        status = Status.PASS
+        message = (
+            f"KV for {span * batch} tokens fits ({_mb((fit - span * batch) * per_token)} to spare)"
+        )
     return CheckResult(
         "mlc-kv-capacity",
         title,
-        Status.PASS if ok else Status.WARN,
-        (
-            f"KV for {want} tokens fits ({_mb((fit - want) * per_token)} to spare)"
-            if ok
-            else f"the engine allocates a pool of only ~{pool} tokens, not {want}: "
-            "conversations will be cut"
-        )
-        + fp32,
-        want * per_token,
+        status,
+        message + fp32,
+        span * per_token,
         fit * per_token,  # the room, so a margin reads as before; mode ceilings only warn
         threshold,
         src + "; pool: min(fit, context), min(fit, context, 8192) in local mode, ≤ 32768 on Metal",

@@ -85,16 +85,13 @@ def engine_kv_bytes_per_token(b: MemoryBudget) -> float:
     return total
 
 
-def requested_tokens(b: MemoryBudget) -> int:
-    """Tokens of pool the plan needs: the context (a window's span under a sliding window) for
-    each sequence of the batch."""
+def span_tokens(b: MemoryBudget) -> int:
+    """Tokens of pool one sequence of the plan needs: the context (a window's span under a
+    sliding window)."""
     s = b.settings
-    span = (
-        s.context
-        if s.sliding_window is None
-        else min(s.context, s.sliding_window + s.attention_sink)
-    )
-    return span * max(s.batch, 1)
+    if s.sliding_window is None:
+        return s.context
+    return min(s.context, s.sliding_window + s.attention_sink)
 
 
 def fit_tokens(b: MemoryBudget, d: DeviceProfile) -> int | None:
