@@ -331,12 +331,15 @@ def test_ort_fault_around_touches_64k_windows() -> None:
 
 
 def test_draft_adds_to_the_mlc_engine_startup() -> None:
+    # One engine runs both: parameters and workspaces add up, the doubled temp buffer is the
+    # larger library's (config.cc InferForKVCache takes the max over every model's functions).
     big, small = hf_spec("llama-3.1-8b"), hf_spec("llama-3.2-1b")
     s = RuntimeSettings(Runtime.MLC, quantization="q4f16_1", context=2048, prefill=512)
     alone, both, d = estimate(big, s), estimate(big, s, draft=small), estimate(small, s)
     assert alone.engine and both.engine and d.engine
-    expected = alone.engine.startup_bytes + d.engine.startup_bytes
-    assert both.engine.startup_bytes == expected
+    smaller_temp = min(alone.engine.temp_buffer_bytes, d.engine.temp_buffer_bytes)
+    expected = alone.engine.startup_bytes + d.engine.startup_bytes - 2 * smaller_temp
+    assert both.engine.startup_bytes == expected > alone.engine.startup_bytes
 
 
 def test_sliding_window_rules() -> None:

@@ -205,3 +205,25 @@ def test_a_batch_shares_the_pool_without_bounding_the_context(device: Dev) -> No
     kv = next(c for c in r.checks if c.id == "mlc-kv-capacity")
     assert kv.status is Status.INFO and "shared" in kv.message, kv.message
     assert r.max_context is not None and r.max_context >= 2048
+
+
+def test_a_draft_shares_its_model_s_engine(device: Dev) -> None:
+    # One engine runs a model and its draft: parameters and workspaces add up, the temp buffer
+    # budgeted is the larger of the two libraries' (config.cc InferForKVCache); two models
+    # merely resident together reserve two of everything.
+    from planner.runtimes import combine
+
+    s = RuntimeSettings(Runtime.MLC, quantization="q4f16_1", context=2048, prefill=512)
+    main, draft = estimate(hf_spec("llama-3.1-8b"), s), estimate(hf_spec("llama-3.2-1b"), s)
+    assert main.engine is not None and draft.engine is not None
+    drafted = estimate(hf_spec("llama-3.1-8b"), s, hf_spec("llama-3.2-1b"))
+    assert drafted.engine is not None
+    assert drafted.engine.temp_buffer_bytes == max(
+        main.engine.temp_buffer_bytes, draft.engine.temp_buffer_bytes
+    )
+    assert drafted.engine.params_bytes == main.engine.params_bytes + draft.engine.params_bytes
+    two = combine(main, draft, "llama-3.2-1b", "co-resident")
+    assert two.engine is not None
+    assert two.engine.temp_buffer_bytes == (
+        main.engine.temp_buffer_bytes + draft.engine.temp_buffer_bytes
+    )

@@ -46,13 +46,22 @@ def default_runtime(spec: ModelSpec) -> Runtime:
     return Runtime.MLC
 
 
-def _sum_engines(a: EngineFigures | None, b: EngineFigures | None) -> EngineFigures | None:
+def _sum_engines(
+    a: EngineFigures | None, b: EngineFigures | None, one_engine: bool
+) -> EngineFigures | None:
     if a is None or b is None:
         return a
-    # Two model libraries, two engines' worth of parameters, temp buffers and workspaces.
+    # Two engines reserve two of everything. One engine running a model and its draft sums the
+    # parameters and workspaces but budgets the largest temp buffer of either library
+    # (config.cc InferForKVCache: temp_buffer_bytes = max over every model's functions).
+    temp = (
+        max(a.temp_buffer_bytes, b.temp_buffer_bytes)
+        if one_engine
+        else a.temp_buffer_bytes + b.temp_buffer_bytes
+    )
     return EngineFigures(
         a.params_bytes + b.params_bytes,
-        a.temp_buffer_bytes + b.temp_buffer_bytes,
+        temp,
         a.kv_aux_workspace_bytes + b.kv_aux_workspace_bytes,
         a.model_workspace_bytes + b.model_workspace_bytes,
         a.logit_processor_workspace_bytes + b.logit_processor_workspace_bytes,
@@ -84,12 +93,15 @@ def estimate(
         f"speculative decoding: draft model {draft.name} adds its weights, "
         "KV cache and buffers (weights are never shared between the two)"
     )
-    return combine(main, d, f"draft {draft.name}", note)
+    return combine(main, d, f"draft {draft.name}", note, one_engine=True)
 
 
-def combine(main: MemoryBudget, other: MemoryBudget, label: str, note: str) -> MemoryBudget:
+def combine(
+    main: MemoryBudget, other: MemoryBudget, label: str, note: str, *, one_engine: bool = False
+) -> MemoryBudget:
     """One process holding two models: ``main``'s settings, both models' components (``other``'s
-    labelled), both engines' start-up reservations, and ``note`` saying why."""
+    labelled), the start-up reservations of both engines (or of one engine running both: a
+    draft), and ``note`` saying why."""
     extra = tuple(replace(c, label=f"{label}: {c.label}") for c in other.components)
     return MemoryBudget(
         model=main.model,
@@ -97,7 +109,7 @@ def combine(main: MemoryBudget, other: MemoryBudget, label: str, note: str) -> M
         components=main.components + extra,
         kv_bytes_per_token=main.kv_bytes_per_token,
         gathered_bytes=main.gathered_bytes + other.gathered_bytes,
-        engine=_sum_engines(main.engine, other.engine),
+        engine=_sum_engines(main.engine, other.engine, one_engine),
         notes=(*main.notes, note),
         assumptions=main.assumptions,
     )
