@@ -280,3 +280,26 @@ def test_estimated_vram_is_what_the_engine_allocates_on_the_device(tmp_path: Pat
     pool = pool_tokens(planned, phone)
     assert pool is not None and pool > (p.sliding_window_size or 0)
     assert p.estimated_vram_bytes > planned.total_bytes
+
+
+def test_estimated_vram_covers_every_device_the_package_serves(tmp_path: Path) -> None:
+    """One package serves all the plan's Macs: its entry declares the largest pool the engine
+    fills among them (a 16 GB Mac's Metal working set holds more than an 8 GB one's)."""
+    from planner.runtimes.mlc.capacity import allocated
+
+    folder = tmp_path / "mistral"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps(CASES["mistral-v01"]))
+    spec = HfAdapter().read(folder)
+    small, large = (
+        next(d for d in DEVICES if d.id == i) for i in ("macbook-air-m2-8gb", "macbook-air-m2-16gb")
+    )
+    base = RuntimeSettings(
+        runtime=Runtime.MLC, quantization="q4f16_1", context=4096, prefill=128, sliding_window=512
+    )
+    plan = suggest(spec, base, [small, large])
+    assert plan.chosen is not None
+    per_device = [allocated(plan.chosen.budget, d).total_bytes for d in (small, large)]
+    assert per_device[1] > per_device[0]
+    for d in (small, large):
+        assert mlc_settings(plan, plan.chosen, d).estimated_vram_bytes == max(per_device)

@@ -117,8 +117,12 @@ def mlc_settings(plan: Plan, c: Candidate, device: DeviceProfile) -> mlc.MlcPlan
         sliding_window_size=window,
         attention_sink_size=sink,
         device_preset=preset,
-        # What the engine allocates on this device: a sliding window's pool fills what fits.
-        estimated_vram_bytes=model_for(Runtime.MLC).allocated(c.budget, device).total_bytes,
+        # What the engine allocates (a sliding window's pool fills what fits), on the hungriest
+        # of the plan's devices that one app package serves (same OS).
+        estimated_vram_bytes=max(
+            model_for(Runtime.MLC).allocated(c.budget, d).total_bytes
+            for d in (device, *(x for x in plan.devices if x.os == device.os))
+        ),
         conv_template=template,
         model_type=spec.architecture,
         device_name=device.id,
