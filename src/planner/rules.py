@@ -297,8 +297,8 @@ def mlc_kv_capacity(b: MemoryBudget, d: DeviceProfile, o: CheckOptions) -> Check
         # interactive and local modes): a note, not a limit on the context.
         status = Status.INFO
         message = (
-            f"KV for {span} tokens fits; the pool of {pool} tokens is shared, so about "
-            f"{pool // span} of the {batch} sequences hold a full context at once"
+            f"KV for {span} tokens fits; the pool of {pool} tokens is shared by the batch: "
+            f"room for {pool // span} of its {batch} sequences at full context"
         )
     else:
         status = Status.PASS
