@@ -158,9 +158,17 @@ def allocated(b: MemoryBudget, d: DeviceProfile) -> MemoryBudget:
         rounded.append(replace(c, bytes=ceil(extra * per_token[p])))
     if all(a.bytes == c.bytes for a, c in zip(rounded, b.components, strict=True)):
         return b
+    bounds = [f"what fits in {b.settings.gpu_memory_utilization} × device memory after start-up"]
+    if b.settings.sliding_window is None:
+        bounds.append("the context")
+    if d.os not in PHONE_OSES:
+        bounds.append("8192")
+    if d.gpu_api == "metal":
+        bounds.append("32768")
     note = (
         f"on {d.name}: MLC's engine allocates a KV pool of {pool} tokens "
-        f"(min(what fits in {b.settings.gpu_memory_utilization} × device memory after start-up, "
-        f"the context{'' if d.os in PHONE_OSES else ', 8192'}); mlc-llm cpp/serve/config.cc)"
+        f"(min({', '.join(bounds)})"
+        + ("; a sliding window lifts the context bound" if b.settings.sliding_window else "")
+        + "; mlc-llm cpp/serve/config.cc)"
     )
     return replace(b, components=tuple(rounded), notes=(*b.notes, note))
