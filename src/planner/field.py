@@ -17,7 +17,9 @@ Mapping (tests/field/README.md, "How planner checks a report"):
 * **runtime** — ``mlc`` and ``webllm`` are planned as MLC, ``onnxruntime-genai`` as onnxruntime;
   ``webllm`` on the device without MLC's engine figure: WebLLM's own
   engine allocates the KV pool for the context (or the window) and has no engine budget
-  (web-llm ``src/llm_chat.ts``), so MLC's engine rules and its pool sizing do not apply;
+  (web-llm ``src/llm_chat.ts``), so MLC's engine rules and its pool sizing do not apply; the
+  same for ``mlc`` reports of runtimes that never used MLCEngine or dated before MLCChat moved
+  to it (``engine_era``: ChatModule kept the KV cache for the context, with no engine budget);
   every other runtime is skipped: planner has no model of how it allocates (llama.cpp maps
   weights and offloads whole layers into single GPU buffers, MLX and Core ML allocate through
   their own Metal caches, ExecuTorch packs weights at load, TinyChat materialises a PyTorch
@@ -457,8 +459,10 @@ def _without_engine(
             for n in names
         )
         names, known = tuple(t.id for t in tiers), (*known, *tiers)
-    browser = tuple(replace(p, mlc_engine_memory_bytes=None) if p.id in names else p for p in known)
-    return names, browser
+    stripped = tuple(
+        replace(p, mlc_engine_memory_bytes=None) if p.id in names else p for p in known
+    )
+    return names, stripped
 
 
 def evaluate(

@@ -17,7 +17,7 @@ from enum import Enum
 from planner.budget import MemoryBudget
 from planner.device import DeviceProfile
 from planner.runtimes import model_for
-from planner.runtimes.mlc.capacity import fit_tokens, pool_tokens, span_tokens
+from planner.runtimes.mlc.capacity import KV_LABEL, fit_tokens, pool_for, span_tokens
 from planner.settings import CheckOptions
 
 MIB = 1024 * 1024
@@ -273,7 +273,8 @@ def mlc_kv_capacity(b: MemoryBudget, d: DeviceProfile, o: CheckOptions) -> Check
             threshold,
             src,
         )
-    pool, fit = pool_tokens(b, d), fit_tokens(b, d)
+    fit = fit_tokens(b, d)
+    pool = pool_for(fit, b, d)
     per_token = max(b.kv_bytes_per_token, 1)
     batch = max(b.settings.batch, 1)
     if pool is None or fit is None:  # several engines' budgets together: room after start-up
@@ -424,7 +425,7 @@ CEILINGS: tuple[str, ...] = tuple(r.id for r in RULES if r.ceiling)
 
 def _pool_note(alloc: MemoryBudget) -> str:
     tokens = next(
-        (dict(c.inputs).get("tokens") for c in alloc.components if c.label == "KV cache"), None
+        (dict(c.inputs).get("tokens") for c in alloc.components if c.label == KV_LABEL), None
     )
     return f" (KV pool as the engine allocates it here: {tokens} tokens)" if tokens else ""
 

@@ -13,9 +13,8 @@ A budget plans the KV cache for the requested context. MLC's engine does not all
 ``max_single_sequence_length`` is the context window, unbounded when the model has a sliding
 window (MLC then sets ``context_window_size`` to -1, and an override of the window leaves the
 model's own context): a windowed model's pool is all that fits (up to the mode's ceiling), not
-window + sink. The pool is the
-total over every sequence, not per sequence. TVM's paged cache then allocates
-``ceil(capacity / 16) + 1`` pages up front (``paged_kv_cache.cc``).
+window + sink. The pool is the total over every sequence, not per sequence. TVM's paged cache
+then allocates ``ceil(capacity / 16) + 1`` pages up front (``paged_kv_cache.cc``).
 
 So on a device the resident total is the start-up reservation plus the pool the engine chose:
 less than planned when the context does not fit (the engine shortens it: the
@@ -58,11 +57,8 @@ def _one_engine(b: MemoryBudget) -> bool:
     """The budget is one engine's: its own model and at most a draft model (one engine runs
     both). Models merely resident together each run their own engine, each sizing its own pool:
     not modelled, so such budgets are checked as planned."""
-    return all(
-        (p := _prefix(c.label, KV_LABEL)) in ("", None) or (p or "").startswith("draft ")
-        for c in b.components
-        if c.category == KV_CACHE
-    )
+    prefixes = (_prefix(c.label, KV_LABEL) for c in b.components if c.category == KV_CACHE)
+    return all(not p or p.startswith("draft ") for p in prefixes)
 
 
 def engine_kv_bytes_per_token(b: MemoryBudget) -> float:
@@ -110,7 +106,11 @@ def fit_tokens(b: MemoryBudget, d: DeviceProfile) -> int | None:
 def pool_tokens(b: MemoryBudget, d: DeviceProfile) -> int | None:
     """Tokens of KV the engine allocates on ``d``; None when it cannot tell (no engine, no
     device memory figure) or would refuse to start (the ``mlc-engine`` rule reports that)."""
-    fit = fit_tokens(b, d)
+    return pool_for(fit_tokens(b, d), b, d)
+
+
+def pool_for(fit: int | None, b: MemoryBudget, d: DeviceProfile) -> int | None:
+    """The pool for ``fit`` tokens (``fit_tokens``) under the ceilings that apply on ``d``."""
     if fit is None or fit <= 0:
         return None
     if d.gpu_api == "metal":
