@@ -10,7 +10,12 @@ from planner.checks import CheckOptions, Status, check_device
 from planner.device import DeviceProfile
 from planner.rules import run_rules
 from planner.runtimes import estimate, model_for
-from planner.runtimes.mlc.capacity import allocated, engine_kv_bytes_per_token, pool_tokens
+from planner.runtimes.mlc.capacity import (
+    allocated,
+    engine_kv_bytes_per_token,
+    fit_tokens,
+    pool_tokens,
+)
 from planner.settings import Runtime, RuntimeSettings
 from tests.conftest import hf_spec
 
@@ -84,8 +89,10 @@ def test_local_mode_caps_the_pool_at_8192_and_metal_at_32768(device: Dev) -> Non
     phone = device("iphone-16-pro-max")  # Metal, interactive mode: min(fit, context, 32768)
     fit_phone = pool_tokens(b, phone)
     assert fit_phone is not None and fit_phone <= 16384
+    assert fit_phone == 16384  # interactive mode: no 8192 ceiling, and 16384 tokens fit
     big = estimate(spec, replace(s, context=131072))
     assert (pool_tokens(big, phone) or 0) <= 32768
+    assert (fit_tokens(big, phone) or 0) > 32768 and pool_tokens(big, phone) == 32768
 
 
 def test_no_pool_when_the_engine_refuses_or_the_runtime_is_onnxruntime(device: Dev) -> None:
