@@ -200,6 +200,9 @@ def test_mapping_rules(profiles: tuple[DeviceProfile, ...]) -> None:
     assert quantization(parse_report({**base, "quantization": "not stated"}), Runtime.MLC) is None
     ios = {**base, "os": "iOS 17", "runtime_detail": "MLCChat from the App Store"}
     assert entitlement(parse_report(ios))
+    for spelling in ("MLC Chat iOS app built from source", "MLC-Chat (TestFlight)"):
+        assert entitlement(parse_report({**ios, "runtime_detail": spelling}))
+    assert not entitlement(parse_report({**ios, "runtime_detail": "an app using MLCSwift"}))
     assert not entitlement(parse_report({**ios, "os": "Android 14"}))
     assert not entitlement(
         parse_report({**ios, "runtime": "llama.cpp", "runtime_detail": "an app"})

@@ -282,15 +282,20 @@ def quantization(report: FieldReport, runtime: Runtime) -> str | None:
 
 def entitlement(report: FieldReport) -> bool:
     """Whether the iOS app carries ``increased-memory-limit``: MLCChat does (its entitlements
-    file since mlc-llm's first commit, cea09f2f); other apps when ``runtime_detail`` says so."""
+    file since mlc-llm's first commit, cea09f2f), built from source or not, however the report
+    spells its name; other apps when ``runtime_detail`` says so."""
     if _os_name(report) not in ("ios", "ipados"):
         return False
     detail = report.runtime_detail.lower()
     if "without increased-memory-limit" in detail:
         return False
     return "increased-memory-limit" in detail or (
-        "mlcchat" in detail and report.runtime in ("mlc",)
+        _MLC_CHAT.search(detail) is not None and report.runtime in ("mlc",)
     )
+
+
+_MLC_CHAT = re.compile(r"\bmlc[\s_-]?chat\b")
+"""MLCChat by any of its spellings: MLC's docs call the same app "MLC Chat" (deploy/ios)."""
 
 
 def _ram_tiers(report: FieldReport) -> tuple[tuple[str, ...], bool]:
