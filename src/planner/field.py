@@ -27,8 +27,9 @@ Mapping (tests/field/README.md, "How planner checks a report"):
 * **settings** — the report's stated values (``context_window_size``; MLC's old
   ``--max-seq-len`` and onnxruntime-genai's ``max_length`` as the context; ``prefill_chunk_size``;
   ``sliding_window_size``); a quantization named in the text (MLC's 2023 ``int4`` build mode is
-  q4f16_0: group 32, symmetric, fp16 scales, uint32 storage); everything else planner's own
-  defaults, as ``planner check`` without options. The iOS entitlement
+  q4f16_0: group 32, symmetric, fp16 scales, uint32 storage); an onnxruntime-genai run's unstated
+  ``max_length`` is 2048, what genai's examples set (``GENAI_EXAMPLE_MAX_LENGTH``); everything
+  else planner's own defaults, as ``planner check`` without options. The iOS entitlement
   ``increased-memory-limit`` is on for MLCChat (its entitlements file has carried it since the
   first commit) and for apps whose ``runtime_detail`` says they carry it.
 * **outcome** — ``ran`` expects a pass, ``oom`` and ``refused`` a failure; ``crash-unclear`` is
@@ -354,7 +355,7 @@ def requests(
                 model=folders[config],
                 runtime=runtime,
                 quantization=quantization(report, runtime),
-                context=report.context,
+                context=report.context or _default_context(runtime),
                 prefill=report.prefill,
                 sliding_window=report.sliding_window if runtime is Runtime.MLC else None,
                 runtime_version=(
@@ -367,6 +368,21 @@ def requests(
         )
         for config in report.configs
     ]
+
+
+GENAI_EXAMPLE_MAX_LENGTH = 2048
+"""The ``max_length`` onnxruntime-genai's own examples run with when the user sets none
+(examples/python/phi3-qa.py from v0.2 to v0.11, lines 19–22 at v0.5.2: "Set the max length to
+something sensible by default ... since otherwise it will be set to the entire context length"),
+as do the model cards of Microsoft's ONNX models. Without it genai preallocates the KV cache for
+the whole context (``search.max_length`` 0 → ``context_length``, src/config.cpp), which for a
+128K model is tens of GB: a report that ran without stating it ran with a set value."""
+
+
+def _default_context(runtime: Runtime) -> int | None:
+    """The context a report that states none ran with: genai's examples' ``max_length`` for
+    onnxruntime-genai; None (planner's own default) for MLC, whose apps take the model's."""
+    return GENAI_EXAMPLE_MAX_LENGTH if runtime is Runtime.ONNXRUNTIME else None
 
 
 def tightest(checks: Iterable[CheckResult]) -> CheckResult | None:
