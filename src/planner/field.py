@@ -49,6 +49,7 @@ from typing import Any
 from planner import api
 from planner.device import DeviceProfile
 from planner.errors import PlannerError
+from planner.field_apps import AppLib, app_lib
 from planner.quant import MLC_SCHEMES
 from planner.request import PlanRequest
 from planner.rules import ADVISORY, CheckResult, Status
@@ -129,6 +130,9 @@ class FieldReport:
     runtime_version: str | None = None
     """The runtime's version where the source states it (onnxruntime: version-dependent kernels
     and fixed terms)."""
+    family: str = ""
+    params_b: float | None = None
+    """``model.family`` and ``model.params_b``: which app library a ChatModule-era report ran."""
 
     @property
     def expected(self) -> bool | None:
@@ -169,7 +173,15 @@ def parse_report(raw: Mapping[str, Any]) -> FieldReport:
         prefill=_int(raw.get("prefill_chunk_size")),
         sliding_window=_int(raw.get("sliding_window_size")),
         runtime_version=str(raw["runtime_version"]) if raw.get("runtime_version") else None,
+        family=str(model.get("family") or ""),
+        params_b=_float(model.get("params_b")),
     )
+
+
+def _float(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
 
 
 def platform(report: FieldReport) -> str:
@@ -342,22 +354,70 @@ def devices(
     return (found[0].id,), "profile", False
 
 
+_APP_MODELS: tuple[tuple[str, frozenset[str], float, float], ...] = (
+    ("llama-7b", frozenset({"llama", "llama2", "vicuna", "codellama"}), 6.5, 7.0),
+    ("mistral-7b", frozenset({"mistral"}), 7.0, 7.5),
+    ("redpajama-3b", frozenset({"gpt_neox", "redpajama"}), 2.5, 3.0),
+    ("phi-2", frozenset({"phi", "phi2"}), 2.5, 3.0),
+    ("gemma-2b", frozenset({"gemma"}), 2.0, 2.7),
+)
+"""Report family and size → the architecture an MLCChat library served (``field_apps``)."""
+
+_SELF_COMPILED = re.compile(
+    r"compil|custom|own (?:app|lib|model)|build\.py|mlc_llm\.build|mlc_chat compile|gen_config",
+    re.I,
+)
+"""A ``runtime_detail`` saying the model library was not the app's own."""
+
+
+def app_model(report: FieldReport) -> str | None:
+    """The architecture of the MLCChat library the report's model ran on (None: not one)."""
+    family = report.family.strip().lower()
+    size = report.params_b
+    for name, families, low, high in _APP_MODELS:
+        if family in families and size is not None and low <= size <= high:
+            return name
+    return None
+
+
+def app_settings(report: FieldReport) -> AppLib | None:
+    """The library a ChatModule-era MLCChat report that states no settings ran (its settings
+    compiled in; ``field_apps``); None when the report states any, compiled its own library,
+    is undated or dated in MLCEngine's time, or the app carried none for the model."""
+    if report.runtime != "mlc" or engine_era(report):
+        return None
+    if (report.context, report.prefill, report.sliding_window) != (None, None, None):
+        return None
+    if _SELF_COMPILED.search(report.runtime_detail):
+        return None
+    os_name, model, when = _os_name(report), app_model(report), _when(report.runtime_detail)
+    if os_name is None or model is None or when is None:
+        return None
+    return app_lib(os_name, model, quantization(report, Runtime.MLC), when)
+
+
 def requests(
     report: FieldReport, folders: Mapping[str, Path], device_names: tuple[str, ...]
 ) -> list[tuple[str, PlanRequest]]:
     """One ``PlanRequest`` per model config of the report, for all its devices."""
     runtime = RUNTIMES[report.runtime]
     options = CheckOptions(entitlement=entitlement(report))
+    lib = app_settings(report)
+    window = report.sliding_window if runtime is Runtime.MLC else None
     return [
         (
             config,
             PlanRequest(
                 model=folders[config],
                 runtime=runtime,
-                quantization=quantization(report, runtime),
-                context=report.context or _default_context(runtime),
-                prefill=report.prefill,
-                sliding_window=report.sliding_window if runtime is Runtime.MLC else None,
+                quantization=(
+                    quantization(report, runtime) or lib.quantizations[0]
+                    if lib
+                    else quantization(report, runtime)
+                ),
+                context=lib.context if lib else report.context or _default_context(runtime),
+                prefill=lib.prefill if lib else report.prefill,
+                sliding_window=lib.sliding_window if lib else window,
                 runtime_version=(
                     _onnxruntime_version(report) if runtime is Runtime.ONNXRUNTIME else None
                 ),

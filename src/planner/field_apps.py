@@ -1,0 +1,255 @@
+"""The model libraries MLC's phone apps shipped before MLCEngine, and the settings compiled into
+them (pure data; ``planner.field`` reads it).
+
+Until late May 2024 MLCChat (iOS and Android) ran ChatModule, whose KV cache and temporary
+buffers were fixed when the model library was compiled: a model added by its Hugging Face URL ran
+on the app's own library for that architecture, and its chat config could lower the context, never
+raise it (``cpp/llm_chat.cc``: the lib's ``max_window_size`` metadata, later the minimum of the
+config's and the lib's). So a report of the prebuilt app that states no settings ran with the
+settings of the library the app carried for that model on that date. Those settings were read
+from the libraries themselves: every historical ``*-iphone.tar`` and ``*-android.tar`` of
+mlc-ai/binary-mlc-llm-libs, whose ``lib0.o`` embeds the compiled metadata
+(``"max_window_size": 768``, ``"context_window_size"``, ``"prefill_chunk_size"``,
+``"sliding_window_size"``), and for the Android libraries built locally before December 2023 from
+the build commands of MLC's docs and READMEs (``--target android --max-seq-len 768``; a maintainer
+in mlc-ai/mlc-llm#720: "for iOS and Android app we use 768 as the max sequence length ... to fit
+... tight-budget memory"). The app configs (``ios/MLCChat/app-config.json``,
+``android/.../app-config.json``, from May 2024 ``mlc-package-config.json``) say which library the
+app listed when.
+
+A library compiled before prefill chunking (``mlc_llm.build``) ran the whole prompt at once, up to
+its context: its prefill is the context. Windows and contexts are in tokens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["APP_LIBS", "AppLib", "app_lib"]
+
+Date = tuple[int, int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class AppLib:
+    """One library an MLCChat app carried for one architecture, and what was compiled into it."""
+
+    os: str
+    """``ios`` (iPadOS too) or ``android``."""
+    model: str
+    """The architecture the library serves (``planner.field.app_model`` names a report's)."""
+    quantizations: tuple[str, ...]
+    """The schemes shipped; the first is the one a report that names none ran."""
+    since: Date
+    until: Date
+    """Listed in the app from ``since`` up to (not including) ``until``."""
+    context: int | None
+    prefill: int | None
+    sliding_window: int | None
+    source: str
+
+
+_APPS_SINCE: Date = (2023, 5, 1)  # MLCChat's TestFlight and first APK (May 2023) onward
+_ENGINE_IOS: Date = (2024, 5, 22)  # mlc-ai/mlc-llm#2380: MLCChat iOS on MLCEngine
+_ENGINE_ANDROID: Date = (2024, 5, 27)  # mlc-ai/mlc-llm#2410: MLCChat Android on MLCEngine
+
+APP_LIBS: tuple[AppLib, ...] = (
+    # iOS ---------------------------------------------------------------------------------------
+    AppLib(
+        "ios",
+        "llama-7b",
+        ("q3f16_1", "q3f16_0"),
+        _APPS_SINCE,
+        (2024, 1, 26),
+        768,
+        768,
+        None,
+        "vicuna-v1-7b q3f16_0 (to 2023-07-18) and Llama-2-7b-chat q3f16_1 (60249d73 to "
+        '5dc3041e): embedded "max_window_size": 768 (binary-mlc-llm-libs bea68b3, aa1dc57, '
+        "1d7e1dd, 651479f, fa4479d); ios/README @5184eb82 --max-seq-len 768",
+    ),
+    AppLib(
+        "ios",
+        "redpajama-3b",
+        ("q4f16_0",),
+        _APPS_SINCE,
+        (2023, 8, 5),
+        768,
+        768,
+        None,
+        'RedPajama-INCITE-Chat-3B-v1 q4f16_0: embedded "max_window_size": 768',
+    ),
+    AppLib(
+        "ios",
+        "redpajama-3b",
+        ("q4f16_1",),
+        (2023, 8, 5),
+        (2024, 5, 8),
+        2048,
+        2048,
+        None,
+        'RedPajama q4f16_1 (fe27cf11 on): embedded "max_window_size": 2048 (7684db3); the '
+        "SLM-flow libs (13f18de, 2afc54f, c967f71) context 2048, prefill 2048",
+    ),
+    AppLib(
+        "ios",
+        "mistral-7b",
+        ("q3f16_1",),
+        (2023, 11, 19),
+        (2023, 11, 23),
+        None,
+        128,
+        4096,
+        "first Mistral-7B q3f16_1 iPhone lib (175274a): sliding_window 4096, chunk 128",
+    ),
+    AppLib(
+        "ios",
+        "mistral-7b",
+        ("q3f16_1",),
+        (2023, 11, 23),
+        (2024, 5, 8),
+        None,
+        128,
+        1024,
+        'Mistral-7B q3f16_1 "1k context" (48df4397, lib 5cee36c) and its v0.2 successors '
+        "(0fbafd5; SLM flow 661c316, 2afc54f): sliding window 1024, prefill 128",
+    ),
+    AppLib(
+        "ios",
+        "phi-2",
+        ("q4f16_1",),
+        (2024, 1, 26),
+        (2024, 5, 8),
+        2048,
+        2048,
+        None,
+        "phi-2 q4f16_1 (libs b1d43e4, 2afc54f): context 2048, prefill 2048",
+    ),
+    AppLib(
+        "ios",
+        "gemma-2b",
+        ("q4f16_1",),
+        (2024, 2, 22),
+        (2024, 5, 8),
+        8192,
+        1024,
+        None,
+        "gemma-2b-it q4f16_1 (3c6e6f0a, lib c967f71): context 8192, prefill 1024",
+    ),
+    # Android -----------------------------------------------------------------------------------
+    AppLib(
+        "android",
+        "llama-7b",
+        ("q4f16_1", "q4f16_0"),
+        _APPS_SINCE,
+        (2024, 5, 9),
+        768,
+        768,
+        None,
+        "vicuna-v1-7b and Llama-2-7b-chat: android/README @460884f8 and docs --target android "
+        "--max-seq-len 768 (libs built locally to Dec 2023); from f9a56cd7 (2023-12-28) "
+        "embedded context 768, prefill 768 (bb11721, d8b1ac1, b9736b2, e3b856d, 722fba0)",
+    ),
+    AppLib(
+        "android",
+        "llama-7b",
+        ("q4f16_1",),
+        (2024, 5, 9),
+        _ENGINE_ANDROID,
+        768,
+        256,
+        None,
+        "android/MLCChat/mlc-package-config.json @dbd13f41: context 768, prefill 256",
+    ),
+    AppLib(
+        "android",
+        "redpajama-3b",
+        ("q4f16_1", "q4f16_0"),
+        (2023, 6, 1),
+        (2024, 5, 9),
+        768,
+        768,
+        None,
+        "RedPajama: docs compile_models.rst --target android --max-seq-len 768; from 2023-12-28 "
+        "embedded context 768, prefill 768",
+    ),
+    AppLib(
+        "android",
+        "mistral-7b",
+        ("q4f16_1",),
+        (2024, 1, 24),
+        (2024, 5, 9),
+        None,
+        128,
+        1024,
+        "Mistral-7B-Instruct-v0.2 q4f16_1 (61effb27; libs 692e163 … 722fba0): sliding window "
+        "1024, prefill 128",
+    ),
+    AppLib(
+        "android",
+        "mistral-7b",
+        ("q4f16_1",),
+        (2024, 5, 9),
+        _ENGINE_ANDROID,
+        None,
+        256,
+        768,
+        "android/MLCChat/mlc-package-config.json @dbd13f41: sliding window 768, prefill 256",
+    ),
+    AppLib(
+        "android",
+        "phi-2",
+        ("q4f16_1",),
+        (2024, 1, 24),
+        (2024, 5, 9),
+        768,
+        768,
+        None,
+        "phi-2 q4f16_1 (d8b1ac1 on): embedded context 768, prefill 768",
+    ),
+    AppLib(
+        "android",
+        "gemma-2b",
+        ("q4f16_1",),
+        (2024, 2, 22),
+        (2024, 3, 18),
+        8192,
+        128,
+        None,
+        "gemma-2b-it q4f16_1 (0c693eff, lib e3b856d): context 8192, prefill 128",
+    ),
+    AppLib(
+        "android",
+        "gemma-2b",
+        ("q4f16_1",),
+        (2024, 3, 18),
+        (2024, 5, 9),
+        768,
+        768,
+        None,
+        "gemma-2b-it q4f16_1 (lib 722fba0): context 768, prefill 768",
+    ),
+)
+"""The libraries, with the binary-mlc-llm-libs / mlc-llm commits their settings were read from.
+Between 2024-05-08 (iOS) and the switch to MLCEngine the iOS app was packaged by
+``mlc_llm package`` with settings from Hugging Face configs that were not read: not listed."""
+
+_ENGINE_SINCE = {"ios": _ENGINE_IOS, "android": _ENGINE_ANDROID}
+
+
+def app_lib(os_name: str, model: str, quantization: str | None, when: Date) -> AppLib | None:
+    """The library MLCChat on ``os_name`` ran ``model`` with on ``when`` (a day of 0: the middle
+    of the month); None when it carried none for that architecture and scheme."""
+    os_key = "ios" if os_name in ("ios", "ipados") else os_name
+    day = when if when[2] else (when[0], when[1], 15)
+    if os_key not in _ENGINE_SINCE or day >= _ENGINE_SINCE[os_key]:
+        return None
+    for lib in APP_LIBS:
+        if (
+            lib.os == os_key
+            and lib.model == model
+            and lib.since <= day < lib.until
+            and (quantization is None or quantization in lib.quantizations)
+        ):
+            return lib
+    return None
