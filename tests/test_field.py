@@ -189,6 +189,9 @@ def test_mapping_rules(profiles: tuple[DeviceProfile, ...]) -> None:
     ios_day = {**base, "os": "iOS 17", "runtime_detail": "MLCChat built 2024-05-23"}
     assert engine_era(parse_report(ios_day))  # iOS switched on 2024-05-22 (#2380)
     assert not engine_era(parse_report({**ios_day, "os": "Android 14"}))
+    # a date only in ``os`` ("iOS (version not stated; Nov 2023)") dates the run too
+    os_dated = {**base, "os": "iOS (version not stated; Nov 2023)", "runtime_detail": "MLCChat"}
+    assert not engine_era(parse_report(os_dated))
     assert engine_era(parse_report({**base, "runtime": "webllm", "runtime_detail": "May 2023"}))
     named = parse_report({**base, "device": {"name": "Samsung Galaxy S23", "ram_gb": 8}})
     assert devices(named, profiles) == (("galaxy-s23",), "profile", False)

@@ -19,7 +19,8 @@ Mapping (tests/field/README.md, "How planner checks a report"):
   engine allocates the KV pool for the context (or the window) and has no engine budget
   (web-llm ``src/llm_chat.ts``), so MLC's engine rules and its pool sizing do not apply; the
   same for ``mlc`` reports of runtimes that never used MLCEngine or dated before MLCChat moved
-  to it (``engine_era``: ChatModule kept the KV cache for the context, with no engine budget);
+  to it (``engine_era``, dated by ``runtime_detail`` or else ``os``: ChatModule kept the KV
+  cache for the context, with no engine budget);
   every other runtime is skipped: planner has no model of how it allocates (llama.cpp maps
   weights and offloads whole layers into single GPU buffers, MLX and Core ML allocate through
   their own Metal caches, ExecuTorch packs weights at load, TinyChat materialises a PyTorch
@@ -390,7 +391,7 @@ def app_settings(report: FieldReport) -> AppLib | None:
         return None
     if _SELF_COMPILED.search(report.runtime_detail):
         return None
-    os_name, model, when = _os_name(report), app_model(report), _when(report.runtime_detail)
+    os_name, model, when = _os_name(report), app_model(report), report_date(report)
     if os_name is None or model is None or when is None:
         return None
     return app_lib(os_name, model, quantization(report, Runtime.MLC), when)
@@ -504,6 +505,12 @@ def _when(text: str) -> tuple[int, int, int] | None:
     return best
 
 
+def report_date(report: FieldReport) -> tuple[int, int, int] | None:
+    """When the report's run happened: the most precise date in ``runtime_detail``, else in
+    ``os`` (collectors write "iOS (version not stated; Nov 2023)" there)."""
+    return _when(report.runtime_detail) or _when(report.os)
+
+
 def engine_era(report: FieldReport) -> bool:
     """Whether an MLC report ran MLC's engine (which sizes the KV pool to the device): a runtime
     named in ``runtime_detail`` that never used it (ChatModule, mlc_chat_cli, NanoLLM) or that
@@ -517,7 +524,7 @@ def engine_era(report: FieldReport) -> bool:
         return False
     if _ENGINE.search(detail):
         return True
-    when = _when(detail)
+    when = report_date(report)
     if when is None:
         return True
     os_name = _os_name(report) or ""
