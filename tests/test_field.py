@@ -157,7 +157,15 @@ def test_mapping_rules(profiles: tuple[DeviceProfile, ...]) -> None:
     for text in ("8, 12 or 16 (?)", "8 or 12 or 16"):
         three = parse_report({**base, "device": {"name": "unnamed", "ram_gb": text}})
         assert devices(three, profiles) == (tiers, "tier", True), text
-    for text in ("1,024 or 2,048", "12GB or 16GB", "6 or 8, see notes"):
+    units = {
+        "8GB": (("android:8GB",), "tier", False),
+        "8 GB and 12 GB": (("android:8GB", "android:12GB"), "tier", False),
+        "12GB or 16GB": (("android:12GB", "android:16GB"), "tier", True),
+    }
+    for text, expected in units.items():
+        unit = parse_report({**base, "device": {"name": "unnamed", "ram_gb": text}})
+        assert devices(unit, profiles) == expected, text
+    for text in ("1,024 or 2,048", "6 or 8, see notes", "8 GB?"):
         odd = parse_report({**base, "device": {"name": "unnamed", "ram_gb": text}})
         assert devices(odd, profiles)[0] == (), text  # not a RAM list: the report is skipped
     for version, planned in (
@@ -203,6 +211,9 @@ def test_mapping_rules(profiles: tuple[DeviceProfile, ...]) -> None:
         "q3f16_1"
     )
     assert quantization(parse_report({**base, "quantization": "not stated"}), Runtime.MLC) is None
+    assert quantization(parse_report({**base, "quantization": "Q4F16_1"}), Runtime.MLC) == (
+        "q4f16_1"
+    )
     ios = {**base, "os": "iOS 17", "runtime_detail": "MLCChat from the App Store"}
     assert entitlement(parse_report(ios))
     for spelling in ("MLC Chat iOS app built from source", "MLC-Chat (TestFlight)"):

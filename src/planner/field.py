@@ -103,6 +103,15 @@ _RAM_EITHER = re.compile(
 known (nothing after the list but a parenthesis)."""
 
 
+_RAM_ONE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*$")
+_RAM_UNIT = re.compile(r"(?<=\d)\s*gi?b\b", re.I)
+
+
+def _ram_text(ram: object) -> str:
+    """``ram_gb`` as text without units: "8GB", "8 GB and 12 GB" read as "8", "8 and 12"."""
+    return _RAM_UNIT.sub("", str(ram))
+
+
 def _either(text: str) -> tuple[str, ...]:
     """The RAM variants of an ``either`` value (empty when it is not one)."""
     m = _RAM_EITHER.match(text)
@@ -273,7 +282,7 @@ class Verdict:
 
 
 def _mlc_quantization(text: str) -> str | None:
-    for found in _MLC_NAME.finditer(text):
+    for found in _MLC_NAME.finditer(text.lower()):
         if found.group(1) in MLC_SCHEMES:
             return found.group(1)
     for mode, scheme in MLC_BUILD_MODES.items():
@@ -320,7 +329,9 @@ def _ram_tiers(report: FieldReport) -> tuple[tuple[str, ...], bool]:
         return (), False
     if isinstance(ram, int | float):
         return (f"{os_name}:{ram:g}GB",), False
-    text = str(ram)
+    text = _ram_text(ram)
+    if single := _RAM_ONE.match(text):
+        return (f"{os_name}:{float(single.group(1)):g}GB",), False
     if both := _RAM_BOTH.match(text):
         return tuple(f"{os_name}:{float(g):g}GB" for g in both.groups()), False
     if either := _either(text):
@@ -344,7 +355,7 @@ def devices(
 ) -> tuple[tuple[str, ...], str, bool]:
     """(``--device`` values, ``profile`` or ``tier``, alternatives?) for the report; no values:
     the device cannot be placed (RAM unknown)."""
-    either = bool(_either(str(report.ram_gb or "")))
+    either = bool(_either(_ram_text(report.ram_gb or "")))
     if report.profiles:
         return report.profiles, "profile", either
     try:
