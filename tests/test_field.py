@@ -226,6 +226,9 @@ def test_mapping_rules(profiles: tuple[DeviceProfile, ...]) -> None:
     assert not entitlement(
         parse_report({**ios, "runtime_detail": "app without increased-memory-limit"})
     )
+    for spelling, name in (("MLC-LLM", "mlc"), ("web-llm", "webllm"), ("MLC", "mlc")):
+        assert parse_report({**base, "runtime": spelling}).runtime == name
+    assert parse_report({**base, "runtime": "llama.cpp"}).runtime == "llama.cpp"
     assert RUNTIMES == {
         "mlc": Runtime.MLC,
         "webllm": Runtime.MLC,

@@ -171,7 +171,7 @@ def parse_report(raw: Mapping[str, Any]) -> FieldReport:
         split=str(raw["split"]),
         clarity=str(raw["clarity"]),
         outcome=str(raw["outcome"]),
-        runtime=str(raw["runtime"]),
+        runtime=_runtime(raw["runtime"]),
         runtime_detail=str(raw.get("runtime_detail") or ""),
         os=str(raw.get("os") or ""),
         device_name=str(device.get("name") or ""),
@@ -186,6 +186,25 @@ def parse_report(raw: Mapping[str, Any]) -> FieldReport:
         family=str(model.get("family") or ""),
         params_b=_float(model.get("params_b")),
     )
+
+
+RUNTIME_ALIASES: dict[str, str] = {
+    "mlc-llm": "mlc",
+    "mlc_llm": "mlc",
+    "mlc llm": "mlc",
+    "mlcchat": "mlc",
+    "web-llm": "webllm",
+    "web_llm": "webllm",
+    "onnxruntime_genai": "onnxruntime-genai",
+    "onnxruntime genai": "onnxruntime-genai",
+    "ort-genai": "onnxruntime-genai",
+}
+"""Other spellings of the schema's runtime names (the schema's own pass unchanged)."""
+
+
+def _runtime(value: object) -> str:
+    name = str(value).strip()
+    return RUNTIME_ALIASES.get(name.lower(), name.lower() if name.lower() in RUNTIMES else name)
 
 
 def _float(value: object) -> float | None:
