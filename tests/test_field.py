@@ -162,6 +162,9 @@ def test_mapping_rules(profiles: tuple[DeviceProfile, ...]) -> None:
         "8 GB and 12 GB": (("android:8GB", "android:12GB"), "tier", False),
         "12GB or 16GB": (("android:12GB", "android:16GB"), "tier", True),
     }
+    for os_text, tier in (("macOS 14.4", "macos:16GB"), ("Windows 11", "windows:16GB")):
+        desk = parse_report({**base, "os": os_text, "device": {"name": "laptop", "ram_gb": 16}})
+        assert devices(desk, profiles) == ((tier,), "tier", False), os_text
     for text, expected in units.items():
         unit = parse_report({**base, "device": {"name": "unnamed", "ram_gb": text}})
         assert devices(unit, profiles) == expected, text
@@ -464,8 +467,12 @@ BATCH6_DISAGREEMENTS: dict[str, str] = {}
 BATCH7_DISAGREEMENTS: dict[str, str] = {}
 """Seventh-batch reports planner disagrees with: none (one scorable report)."""
 
+BATCH8_DISAGREEMENTS: dict[str, str] = {}
+"""Eighth-batch reports planner disagrees with: none (4 of 4 at import; 6 of 6 once macOS
+reports were placed on their tier, before any of those two verdicts had been seen)."""
+
 BATCHES: dict[str, tuple[list[dict[str, Any]], tuple[int, int, int, int], dict[str, str]]] = {
-    "reports_batch2.yaml": (RAW2, (30, 21, 13, 10), BATCH2_DISAGREEMENTS),
+    "reports_batch2.yaml": (RAW2, (30, 21, 16, 13), BATCH2_DISAGREEMENTS),
     "reports_batch3.yaml": (
         yaml.safe_load((FIELD / "reports_batch3.yaml").read_text()),
         (31, 21, 15, 13),
@@ -490,6 +497,11 @@ BATCHES: dict[str, tuple[list[dict[str, Any]], tuple[int, int, int, int], dict[s
         yaml.safe_load((FIELD / "reports_batch7.yaml").read_text()),
         (7, 1, 1, 1),
         BATCH7_DISAGREEMENTS,
+    ),
+    "reports_batch8.yaml": (
+        yaml.safe_load((FIELD / "reports_batch8.yaml").read_text()),
+        (13, 7, 6, 6),
+        BATCH8_DISAGREEMENTS,
     ),
 }
 """Batches collected after the device model was frozen, in collection order: reports, (count,

@@ -91,6 +91,9 @@ _OS_PREFIX: tuple[tuple[str, str], ...] = (
     ("ipados", "ipados"),
     ("ios", "ios"),
     ("linux", "linux"),
+    ("macos", "macos"),
+    ("mac os", "macos"),
+    ("windows", "windows"),
 )
 _MLC_NAME = re.compile(r"\b(q\d+b?f\d+(?:_\d|_autoawq|_ft)?)\b")
 _ORT_NAME = re.compile(r"\b(fp32|fp16|int8|int4)\b", re.IGNORECASE)
