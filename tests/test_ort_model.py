@@ -121,6 +121,25 @@ def test_glibc_leftover_only_on_x86_linux() -> None:
     assert not any(c.label.startswith("lm_head scale copy") for c in android.components)
 
 
+def test_glibc_keeps_one_layers_int8_workspaces_through_the_prompt() -> None:
+    """int8 compute (accuracy 4) on glibc: one layer's hidden-input workspaces (QKV, gate, up)
+    and the attention output's, tokens × K × (1 + 8 / 32) each, besides the down projection's
+    in the arena; nothing on an allocator that returns them, nor for fp32, nor at accuracy 1."""
+    spec = hf_spec("llama-3.2-1b")  # hidden 2048, 32 × 64 attention output, gated MLP
+    tokens = 1024
+    held = comp(ort(spec, platform="linux-x86_64", prefill=tokens), "int8 workspaces kept")
+    assert held == 4 * tokens * 2048 * (1 + 8 / 32)
+    for kw in (
+        {"platform": "linux-x86_64-fixedheap"},
+        {"platform": "android-arm64"},
+        {"platform": "linux-x86_64", "quantization": "fp32"},
+    ):
+        assert comp(ort(spec, prefill=tokens, **kw), "int8 workspaces kept") == 0, kw  # type: ignore[arg-type]
+    # a workspace of 32 MiB or more is mapped per call, not kept
+    long = comp(ort(spec, platform="linux-x86_64", prefill=16384, context=16384), "int8 work")
+    assert long == 0  # 16384 × 2048 × 1.25 = 40 MiB per call
+
+
 def test_without_glibcs_retention_the_scale_copy_is_live_while_the_lm_head_packs() -> None:
     """x86 int8 compute: ComputePackBlkSum's copy of the lm_head's scales exists while that
     node packs; glibc keeps it afterwards, an allocator that returns it (-fixedheap) does not,

@@ -44,6 +44,8 @@ from planner.runtimes.onnxruntime.prompt import (
     layer_windows,
     logits_buffers,
     prompt_shape,
+    workspace_components,
+    workspace_heap,
 )
 from planner.runtimes.onnxruntime.rerun import pattern_off, phi3_rewind_threshold, rerun_note
 from planner.runtimes.onnxruntime.versions import VersionTerms, parse_version
@@ -511,7 +513,8 @@ def ort_components(
         rerun = second_pass_growth(
             shape, rs.prefill, threshold, b, pattern=not off, page=plat.page_bytes
         )
-    prompt = logits + arena + rerun + scores + pk.dequant
+    held = workspace_heap(spec, b * t, int8_block, plat.glibc)
+    prompt = logits + arena + rerun + scores + pk.dequant + held
     if prealloc:
         kv_term = kv_bytes
     else:
@@ -591,6 +594,7 @@ def ort_components(
             source="MECHANISMS.md §7; bfc_arena.cc; benchmarks/ort_arena_probe.py",
         )
     )
+    comps.extend(workspace_components(held, b * t, int8_block))
     if rerun:
         comps.append(
             Component(

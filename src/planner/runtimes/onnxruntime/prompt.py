@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from math import ceil, isfinite
 
-from planner.budget import ResolvedSettings
+from planner.budget import ACTIVATIONS, Component, ResolvedSettings
 from planner.families import fact, fact_float, fact_int, family
 from planner.runtimes.onnxruntime.arena import PromptShape
 from planner.spec import ModelSpec
@@ -296,3 +296,51 @@ def _nbits_lm_head(spec: ModelSpec) -> bool:
     """The lm_head is a MatMulNBits (a quantized ONNX model that leaves it quantized)."""
     q = spec.quantization
     return dict(q.details).get("op") == "MatMulNBits" and "lm_head" not in q.unquantized
+
+
+GLIBC_MMAP_MAX = 32 << 20
+"""glibc's dynamic mmap threshold stops rising at 32 MiB (64-bit): larger workspaces are
+mapped and unmapped on every call (``dequant.GLIBC_MMAP_THRESHOLD_MAX``)."""
+
+
+def workspace_heap(spec: ModelSpec, tokens: int, int8_block: int | None, glibc: bool) -> int:
+    """Bytes of int8-compute input workspaces glibc's heap holds through a prompt besides the
+    down projection's, which the arena live set counts (``block_live_floats``).
+
+    Each MatMulNBits at accuracy level 4 quantizes its input into a tokens × K × (1 + 8 / block)
+    workspace ``posix_memalign``ed outside the arena and freed after the call (MLAS
+    ``MlasQNBitGemmBatchWorkspaceSize``). Under glibc's dynamic mmap threshold those below 32 MiB
+    come from the heap once a larger one has been freed, and the heap keeps about one layer's
+    set of them: the first calls' chunks are pushed up by the prompt's growing buffers before the
+    threshold reaches the largest workspace, and later calls reuse one slot above them (heap
+    traces of llama-gqa-int4 at 1024 and 2048 tokens, ``heap_trace.py --placements``: three to
+    five hidden-size chunks below the slot; MECHANISMS.md §7). Counted as one layer's
+    hidden-input calls (the fused QKV, gate and up, or a plain MLP's first projection) and the
+    attention output's, as for the per-call dequantization buffers (``dequant.layer_heap_kn``).
+    How many chunks the placement leaves varies by run; allocators that return large blocks
+    (Scudo, Apple's malloc) and a fixed threshold keep none."""
+    if not (glibc and int8_block and tokens > 0):
+        return 0
+    fam = family(spec.architecture)
+    gated = fam.layout.gated_mlp if fam.layout is not None else True
+    factor = 1 + 8 / int8_block
+    sizes = [spec.hidden_size] * (3 if gated else 2)
+    sizes.append(spec.num_attention_heads * spec.head_dim)
+    held = (ceil(tokens * k * factor) for k in sizes)
+    return sum(b for b in held if b < GLIBC_MMAP_MAX)
+
+
+def workspace_components(held: int, tokens: int, int8_block: int | None) -> list[Component]:
+    """The budget line for ``workspace_heap`` (none when it is 0)."""
+    if not held:
+        return []
+    return [
+        Component(
+            ACTIVATIONS,
+            "int8 workspaces kept by glibc (heap)",
+            held,
+            "tokens × (one layer's hidden-input calls + attention output) K × (1 + 8 / block)",
+            (("tokens", str(tokens)), ("block", str(int8_block))),
+            source="MLAS MlasQNBitGemmBatchWorkspaceSize; heap_trace.py; MECHANISMS.md §7",
+        )
+    ]
