@@ -54,6 +54,10 @@ FROZEN_AT = "2026-12-01T20:45:00+0000"
 """When the onnxruntime model's last change was committed: v2 records measured after it (set
 ``v2-after``: builds of families the model had never been run against) cannot have shaped it."""
 EVICTED_SETS = ("v2-evicted", "v2-unseen", "v2-ort130")
+NEWSHAPES = "ort_measured_v2_newshapes.json"
+"""Two shapes no build had run (768 / 4096 and 2560 / 6144) on every int8-compute build,
+onnxruntime 1.32 and 1.31, evicted state, measured after commit d5975b6 (glibc's int8
+workspaces) was committed: set ``v2-newshapes``, the out-of-sample check of that term."""
 """The sets measured with the model's files and the runtime's libraries evicted first."""
 UNSEEN_AFTER = "2026-12-01T23:11:12+0000"
 """The commit after which the 30 v2 builds never measured before were run (evicted state, set
@@ -94,6 +98,9 @@ def load_cases(files: list[Path], root: Path) -> list[Case]:
         data = json.loads(path.read_text())
         data = data["cases"] if isinstance(data, dict) else data
         name = "v2" if any("ort_version" in r for r in data) else "v1"
+        if "newshapes" in path.name:
+            records += [("v2-newshapes", r) for r in data]  # measured after d5975b6
+            continue
         if all(str(r.get("ort_version", "")).startswith("1.30") for r in data):
             records += [("v2-ort130", r) for r in data]  # a version the model never saw
             continue
@@ -367,6 +374,7 @@ def main(argv: list[str] | None = None) -> int:
         RESULTS / "ort_measured_v2.json",
         RESULTS / "ort_measured_v2_evicted.json",
         RESULTS / "ort_measured_v2_ort130-evicted.json",
+        RESULTS / NEWSHAPES,
     ]
     cases = [c for c in load_cases(files, args.root) if not args.split or c.split == args.split]
     cases = run(cases)

@@ -315,17 +315,19 @@ def workspace_heap(spec: ModelSpec, tokens: int, int8_block: int | None, glibc: 
     threshold reaches the largest workspace, and later calls reuse one slot above them (heap
     traces of llama-gqa-int4 at 1024 and 2048 tokens, ``heap_trace.py --placements``: three to
     five hidden-size chunks below the slot; MECHANISMS.md §7). Counted as one layer's
-    hidden-input calls (the fused QKV, gate and up, or a plain MLP's first projection) and the
-    attention output's, as for the per-call dequantization buffers (``dequant.layer_heap_kn``).
+    hidden-input calls (the fused QKV, gate and up, or a plain MLP's first projection; an MoE
+    layer's experts run in QMoE, which takes no such workspace) and the attention output's, as
+    for the per-call dequantization buffers (``dequant.layer_heap_kn``).
     How many chunks the placement leaves varies by run; allocators that return large blocks
     (Scudo, Apple's malloc) and a fixed threshold keep none."""
     if not (glibc and int8_block and tokens > 0):
         return 0
-    fam = family(spec.architecture)
-    gated = fam.layout.gated_mlp if fam.layout is not None else True
+    lay = family(spec.architecture).layout
     factor = 1 + 8 / int8_block
-    sizes = [spec.hidden_size] * (3 if gated else 2)
-    sizes.append(spec.num_attention_heads * spec.head_dim)
+    sizes = [spec.hidden_size, spec.num_attention_heads * spec.head_dim]  # QKV, attention output
+    moe = fact_int(spec, "moe_nodes") > 0 or (lay is not None and lay.moe is not None)
+    if not moe:  # an MoE MLP runs its experts in QMoE, not MatMulNBits
+        sizes += [spec.hidden_size] * (2 if lay is None or lay.gated_mlp else 1)
     held = (ceil(tokens * k * factor) for k in sizes)
     return sum(b for b in held if b < GLIBC_MMAP_MAX)
 
