@@ -54,11 +54,11 @@ FROZEN_AT = "2026-12-01T20:45:00+0000"
 """When the onnxruntime model's last change was committed: v2 records measured after it (set
 ``v2-after``: builds of families the model had never been run against) cannot have shaped it."""
 EVICTED_SETS = ("v2-evicted", "v2-unseen", "v2-ort130")
+"""The sets measured with the model's files and the runtime's libraries evicted first."""
 NEWSHAPES = "ort_measured_v2_newshapes.json"
 """Two shapes no build had run (768 / 4096 and 2560 / 6144) on every int8-compute build,
 onnxruntime 1.32 and 1.31, evicted state, measured after commit d5975b6 (glibc's int8
 workspaces) was committed: set ``v2-newshapes``, the out-of-sample check of that term."""
-"""The sets measured with the model's files and the runtime's libraries evicted first."""
 UNSEEN_AFTER = "2026-12-01T23:11:12+0000"
 """The commit after which the 30 v2 builds never measured before were run (evicted state, set
 ``v2-unseen``): no modelling had seen any of their numbers (commit 4b99301 counted Gemma-2's

@@ -135,6 +135,29 @@ def test_glibc_keeps_one_layers_int8_workspaces_through_the_prompt() -> None:
         {"platform": "linux-x86_64", "quantization": "fp32"},
     ):
         assert comp(ort(spec, prefill=tokens, **kw), "int8 workspaces kept") == 0, kw  # type: ignore[arg-type]
+    # the attention output's K is heads × head_dim (Qwen3-0.6B: 2048 beside a hidden of 1024);
+    # a plain MLP has one hidden-input projection; a batch multiplies the tokens
+    qwen = comp(ort(hf_spec("qwen3-0.6b"), platform="linux-x86_64", prefill=tokens), "int8 work")
+    assert qwen == tokens * (3 * 1024 + 2048) * (1 + 8 / 32)
+    phi = spec_from_hf_config(
+        {
+            "architectures": ["PhiForCausalLM"],
+            "model_type": "phi",
+            "hidden_size": 2560,
+            "intermediate_size": 10240,
+            "num_attention_heads": 32,
+            "num_hidden_layers": 32,
+            "vocab_size": 51200,
+            "max_position_embeddings": 2048,
+        },
+        source="phi-2",
+        path=Path("phi-2/config.json"),
+        name="phi-2",
+    )
+    plain = comp(ort(phi, platform="linux-x86_64", prefill=tokens, context=2048), "int8 work")
+    assert plain == tokens * (2 * 2560 + 2560) * (1 + 8 / 32)
+    two = comp(ort(spec, platform="linux-x86_64", prefill=tokens, batch=2), "int8 workspaces")
+    assert two == 2 * held
     # a workspace of 32 MiB or more is mapped per call, not kept
     long = comp(ort(spec, platform="linux-x86_64", prefill=16384, context=16384), "int8 work")
     assert long == 0  # 16384 × 2048 × 1.25 = 40 MiB per call

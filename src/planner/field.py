@@ -50,7 +50,7 @@ from typing import Any
 from planner import api
 from planner.device import DeviceProfile
 from planner.errors import PlannerError
-from planner.field_apps import AppLib, app_lib
+from planner.field_apps import ENGINE_SINCE, AppLib, app_lib
 from planner.quant import MLC_SCHEMES
 from planner.request import PlanRequest
 from planner.rules import ADVISORY, CheckResult, Status
@@ -196,6 +196,8 @@ RUNTIME_ALIASES: dict[str, str] = {
     "mlc_llm": "mlc",
     "mlc llm": "mlc",
     "mlcchat": "mlc",
+    "mlc chat": "mlc",
+    "mlc-chat": "mlc",
     "web-llm": "webllm",
     "web_llm": "webllm",
     "onnxruntime_genai": "onnxruntime-genai",
@@ -308,7 +310,7 @@ def _mlc_quantization(text: str) -> str | None:
         if found.group(1) in MLC_SCHEMES:
             return found.group(1)
     for mode, scheme in MLC_BUILD_MODES.items():
-        if re.search(rf"\b{mode}\b", text):
+        if re.search(rf"\b{mode}\b", text.lower()):
             return scheme
     return None
 
@@ -339,7 +341,7 @@ def entitlement(report: FieldReport) -> bool:
     )
 
 
-_MLC_CHAT = re.compile(r"\bmlc[\s_-]?chat\b")
+_MLC_CHAT = re.compile(r"\bmlc[ -]?chat\b")
 """MLCChat by any of its spellings: MLC's docs call the same app "MLC Chat" (deploy/ios)."""
 
 
@@ -398,10 +400,15 @@ _APP_MODELS: tuple[tuple[str, frozenset[str], float, float], ...] = (
 """Report family and size → the architecture an MLCChat library served (``field_apps``)."""
 
 _SELF_COMPILED = re.compile(
-    r"compil|custom|own (?:app|lib|model)|build\.py|mlc_llm\.build|mlc_chat compile|gen_config",
+    r"(?<!pre)(?<!pre-)\bcompiled?\b(?! by mlc)|self-?compiled|custom-compiled"
+    r"|custom (?:lib|model lib)|own (?:app|lib|model lib)|build\.py|mlc_llm\.build"
+    r"|mlc_(?:chat|llm) compile|gen_config",
     re.I,
 )
-"""A ``runtime_detail`` saying the model library was not the app's own."""
+"""A ``runtime_detail`` saying the model library was the reporter's, not the app's: compiled
+(not "precompiled"), a custom or own library or app, the build commands. "Built from source"
+alone is the app built as MLC's docs say, with MLC's prebuilt libraries (ios.rst: clone
+binary-mlc-llm-libs into dist/prebuilt/lib)."""
 
 
 def app_model(report: FieldReport) -> str | None:
@@ -438,18 +445,15 @@ def requests(
     options = CheckOptions(entitlement=entitlement(report))
     lib = app_settings(report)
     window = report.sliding_window if runtime is Runtime.MLC else None
+    scheme = quantization(report, runtime) or (lib.quantizations[0] if lib else None)
     return [
         (
             config,
             PlanRequest(
                 model=folders[config],
                 runtime=runtime,
-                quantization=(
-                    quantization(report, runtime) or lib.quantizations[0]
-                    if lib
-                    else quantization(report, runtime)
-                ),
-                context=lib.context if lib else report.context or _default_context(runtime),
+                quantization=scheme,
+                context=lib.context if lib else report.context or _default_context(report, runtime),
                 prefill=lib.prefill if lib else report.prefill,
                 sliding_window=lib.sliding_window if lib else window,
                 runtime_version=(
@@ -473,10 +477,12 @@ the whole context (``search.max_length`` 0 → ``context_length``, src/config.cp
 128K model is tens of GB: a report that ran without stating it ran with a set value."""
 
 
-def _default_context(runtime: Runtime) -> int | None:
+def _default_context(report: FieldReport, runtime: Runtime) -> int | None:
     """The context a report that states none ran with: genai's examples' ``max_length`` for
-    onnxruntime-genai; None (planner's own default) for MLC, whose apps take the model's."""
-    return GENAI_EXAMPLE_MAX_LENGTH if runtime is Runtime.ONNXRUNTIME else None
+    onnxruntime-genai (at least the stated prompt); None (planner's own default) for MLC."""
+    if runtime is not Runtime.ONNXRUNTIME:
+        return None
+    return max(GENAI_EXAMPLE_MAX_LENGTH, report.prefill or 0)
 
 
 def tightest(checks: Iterable[CheckResult]) -> CheckResult | None:
@@ -510,14 +516,6 @@ _DATE = re.compile(
     r"\b(?:(" + "|".join(_MONTHS) + r")[a-z]*\.?\s+(20\d\d)|(20\d\d)-(\d\d)(?:-(\d\d))?)\b",
     re.I,
 )
-ENGINE_SINCE: dict[str, tuple[int, int, int]] = {
-    "ios": (2024, 5, 22),  # mlc-ai/mlc-llm #2380 "[iOS] Switch MLC Chat to use MLCEngine"
-    "ipados": (2024, 5, 22),
-    "android": (2024, 5, 27),  # #2410 "[Android] Switch MLC Chat to use MLCEngine"
-    "other": (2024, 5, 22),  # #2375: `mlc_llm chat` on MLCEngine
-}
-"""When MLCChat (and ``mlc_llm chat``) moved from ChatModule (KV cache for the context, no engine
-budget) to MLCEngine."""
 _NO_ENGINE = re.compile(r"chatmodule|mlc_chat_cli|nano_?llm|local_llm", re.I)
 """Runtimes that never used MLCEngine: ChatModule and its CLI, NanoLLM / local_llm (their own
 KV cache sized by the context, on TVM's VM)."""

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["APP_LIBS", "AppLib", "app_lib"]
+__all__ = ["APP_LIBS", "ENGINE_SINCE", "AppLib", "app_lib"]
 
 Date = tuple[int, int, int]
 
@@ -50,24 +50,46 @@ class AppLib:
 
 
 _APPS_SINCE: Date = (2023, 5, 1)  # MLCChat's TestFlight and first APK (May 2023) onward
-_ENGINE_IOS: Date = (2024, 5, 22)  # mlc-ai/mlc-llm#2380: MLCChat iOS on MLCEngine
-_ENGINE_ANDROID: Date = (2024, 5, 27)  # mlc-ai/mlc-llm#2410: MLCChat Android on MLCEngine
+_ENGINE_IOS: Date = (2024, 5, 22)  # mlc-ai/mlc-llm#2380 "[iOS] Switch MLC Chat to use MLCEngine"
+_ENGINE_ANDROID: Date = (2024, 5, 27)  # #2410 "[Android] Switch MLC Chat to use MLCEngine"
+
+ENGINE_SINCE: dict[str, Date] = {
+    "ios": _ENGINE_IOS,
+    "ipados": _ENGINE_IOS,
+    "android": _ENGINE_ANDROID,
+    "other": _ENGINE_IOS,  # #2375: `mlc_llm chat` on MLCEngine
+}
+"""When MLCChat (and ``mlc_llm chat``) moved from ChatModule (KV cache for the context, no engine
+budget) to MLCEngine."""
 
 APP_LIBS: tuple[AppLib, ...] = (
     # iOS --------------------------------------------------------------------------------
     AppLib(
         os="ios",
         model="llama-7b",
-        quantizations=("q3f16_1", "q3f16_0"),
+        quantizations=("q3f16_0",),
         since=_APPS_SINCE,
+        until=(2023, 7, 18),
+        context=768,
+        prefill=768,
+        sliding_window=None,
+        source=(
+            'vicuna-v1-7b q3f16_0 (de7b5ab7 to 60249d73): embedded "max_window_size": 768 '
+            "(binary-mlc-llm-libs bea68b3, aa1dc57); ios/README @5184eb82 --max-seq-len 768"
+        ),
+    ),
+    AppLib(
+        os="ios",
+        model="llama-7b",
+        quantizations=("q3f16_1",),
+        since=(2023, 7, 18),
         until=(2024, 1, 26),
         context=768,
         prefill=768,
         sliding_window=None,
         source=(
-            "vicuna-v1-7b q3f16_0 (to 2023-07-18) and Llama-2-7b-chat q3f16_1 (60249d73 to "
-            '5dc3041e): embedded "max_window_size": 768 (binary-mlc-llm-libs bea68b3, '
-            "aa1dc57, 1d7e1dd, 651479f, fa4479d); ios/README @5184eb82 --max-seq-len 768"
+            'Llama-2-7b-chat q3f16_1 (60249d73 to 5dc3041e): embedded "max_window_size": 768 '
+            "(binary-mlc-llm-libs 1d7e1dd, 651479f, fa4479d)"
         ),
     ),
     AppLib(
@@ -146,14 +168,28 @@ APP_LIBS: tuple[AppLib, ...] = (
     AppLib(
         os="android",
         model="llama-7b",
-        quantizations=("q4f16_1", "q4f16_0"),
+        quantizations=("q4f16_0",),
         since=_APPS_SINCE,
+        until=(2023, 7, 30),
+        context=768,
+        prefill=768,
+        sliding_window=None,
+        source=(
+            "vicuna-v1-7b int4 (q4f16_0): android/README @460884f8 --target android "
+            "--max-seq-len 768 (libs built locally)"
+        ),
+    ),
+    AppLib(
+        os="android",
+        model="llama-7b",
+        quantizations=("q4f16_1", "q4f16_0"),
+        since=(2023, 9, 5),
         until=(2024, 5, 9),
         context=768,
         prefill=768,
         sliding_window=None,
         source=(
-            "vicuna-v1-7b and Llama-2-7b-chat: android/README @460884f8 and docs --target "
+            "Llama-2-7b-chat q4f16_1 (b2fbc3c7 on; q4f16_0 too): f3ea48a1 and docs --target "
             "android --max-seq-len 768 (libs built locally to Dec 2023); from f9a56cd7 "
             "(2023-12-28) embedded context 768, prefill 768 (bb11721, d8b1ac1, b9736b2, "
             "e3b856d, 722fba0)"
@@ -249,22 +285,33 @@ APP_LIBS: tuple[AppLib, ...] = (
 Between 2024-05-08 (iOS) and the switch to MLCEngine the iOS app was packaged by
 ``mlc_llm package`` with settings from Hugging Face configs that were not read: not listed."""
 
-_ENGINE_SINCE = {"ios": _ENGINE_IOS, "android": _ENGINE_ANDROID}
-
 
 def app_lib(os_name: str, model: str, quantization: str | None, when: Date) -> AppLib | None:
-    """The library MLCChat on ``os_name`` ran ``model`` with on ``when`` (a day of 0: the middle
-    of the month); None when it carried none for that architecture and scheme."""
+    """The library MLCChat on ``os_name`` ran ``model`` with on ``when``; None when it carried
+    none for that architecture and scheme then. A month alone (day 0) names a library only when
+    the app carried it, and nothing else, for the whole month (no change inside it)."""
     os_key = "ios" if os_name in ("ios", "ipados") else os_name
-    day = when if when[2] else (when[0], when[1], 15)
-    if os_key not in _ENGINE_SINCE or day >= _ENGINE_SINCE[os_key]:
+    if os_key not in ("ios", "android"):
         return None
-    for lib in APP_LIBS:
-        if (
-            lib.os == os_key
-            and lib.model == model
-            and lib.since <= day < lib.until
-            and (quantization is None or quantization in lib.quantizations)
-        ):
-            return lib
-    return None
+    first = (when[0], when[1], when[2] or 1)
+    last = when if when[2] else (when[0], when[1], 31)
+    if last >= ENGINE_SINCE[os_key]:
+        return None
+    found = {
+        lib
+        for day in (first, last)
+        for lib in APP_LIBS
+        if lib.os == os_key
+        and lib.model == model
+        and lib.since <= day < lib.until
+        and (quantization is None or quantization in lib.quantizations)
+    }
+    inside = any(
+        first < edge <= last
+        for lib in APP_LIBS
+        if lib.os == os_key and lib.model == model
+        for edge in (lib.since, lib.until)
+    )
+    if len(found) != 1 or inside:
+        return None
+    return found.pop()

@@ -10,6 +10,7 @@ from math import ceil, isfinite
 from planner.budget import ACTIVATIONS, Component, ResolvedSettings
 from planner.families import fact, fact_float, fact_int, family
 from planner.runtimes.onnxruntime.arena import PromptShape
+from planner.runtimes.onnxruntime.dequant import GLIBC_MMAP_THRESHOLD_MAX
 from planner.spec import ModelSpec
 
 CONV_FAMILIES = frozenset({"lfm2", "lfm2_moe"})
@@ -298,11 +299,6 @@ def _nbits_lm_head(spec: ModelSpec) -> bool:
     return dict(q.details).get("op") == "MatMulNBits" and "lm_head" not in q.unquantized
 
 
-GLIBC_MMAP_MAX = 32 << 20
-"""glibc's dynamic mmap threshold stops rising at 32 MiB (64-bit): larger workspaces are
-mapped and unmapped on every call (``dequant.GLIBC_MMAP_THRESHOLD_MAX``)."""
-
-
 def workspace_heap(spec: ModelSpec, tokens: int, int8_block: int | None, glibc: bool) -> int:
     """Bytes of int8-compute input workspaces glibc's heap holds through a prompt besides the
     down projection's, which the arena live set counts (``block_live_floats``).
@@ -316,8 +312,10 @@ def workspace_heap(spec: ModelSpec, tokens: int, int8_block: int | None, glibc: 
     traces of llama-gqa-int4 at 1024 and 2048 tokens, ``heap_trace.py --placements``: three to
     five hidden-size chunks below the slot; MECHANISMS.md §7). Counted as one layer's
     hidden-input calls (the fused QKV, gate and up, or a plain MLP's first projection; an MoE
-    layer's experts run in QMoE, which takes no such workspace) and the attention output's, as
-    for the per-call dequantization buffers (``dequant.layer_heap_kn``).
+    graph counts its attention and convolution projections only: its experts run in QMoE, which
+    takes no such workspace, though a leading dense layer's MLP may make the first calls) and
+    the attention output's, as for the per-call dequantization buffers
+    (``dequant.layer_heap_kn``).
     How many chunks the placement leaves varies by run; allocators that return large blocks
     (Scudo, Apple's malloc) and a fixed threshold keep none."""
     if not (glibc and int8_block and tokens > 0):
@@ -329,7 +327,7 @@ def workspace_heap(spec: ModelSpec, tokens: int, int8_block: int | None, glibc: 
     if not moe:  # an MoE MLP runs its experts in QMoE, not MatMulNBits
         sizes += [spec.hidden_size] * (2 if lay is None or lay.gated_mlp else 1)
     held = (ceil(tokens * k * factor) for k in sizes)
-    return sum(b for b in held if b < GLIBC_MMAP_MAX)
+    return sum(b for b in held if b < GLIBC_MMAP_THRESHOLD_MAX)
 
 
 def workspace_components(held: int, tokens: int, int8_block: int | None) -> list[Component]:
