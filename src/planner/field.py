@@ -219,9 +219,10 @@ def _float(value: object) -> float | None:
 
 
 def platform(report: FieldReport) -> str:
-    """Android, iPhone, iPad or board (the README's count table)."""
+    """Android, iPhone, iPad, Mac, PC or board (the README's count table)."""
     os_name = _os_name(report)
-    return {"android": "Android", "ios": "iPhone", "ipados": "iPad"}.get(os_name or "", "board")
+    labels = {"android": "Android", "ios": "iPhone", "ipados": "iPad", "macos": "Mac"}
+    return labels.get(os_name or "", "PC" if os_name == "windows" else "board")
 
 
 def _os_name(report: FieldReport) -> str | None:
