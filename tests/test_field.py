@@ -512,6 +512,9 @@ BATCH6_DISAGREEMENTS: dict[str, str] = {}
 BATCH7_DISAGREEMENTS: dict[str, str] = {}
 """Seventh-batch reports planner disagrees with: none (one scorable report)."""
 
+BATCH9_DISAGREEMENTS: dict[str, str] = {}
+"""Ninth-batch reports planner disagrees with: none (3 of 3 at import, one clear)."""
+
 BATCH8_DISAGREEMENTS: dict[str, str] = {}
 """Eighth-batch reports planner disagrees with: none (4 of 4 at import; 6 of 6 once macOS
 reports were placed on their tier, before any of those two verdicts had been seen)."""
@@ -547,6 +550,11 @@ BATCHES: dict[str, tuple[list[dict[str, Any]], tuple[int, int, int, int], dict[s
         yaml.safe_load((FIELD / "reports_batch8.yaml").read_text()),
         (13, 7, 6, 6),
         BATCH8_DISAGREEMENTS,
+    ),
+    "reports_batch9.yaml": (
+        yaml.safe_load((FIELD / "reports_batch9.yaml").read_text()),
+        (8, 5, 3, 3),
+        BATCH9_DISAGREEMENTS,
     ),
 }
 """Batches collected after the device model was frozen, in collection order: reports, (count,
