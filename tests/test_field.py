@@ -160,6 +160,8 @@ def test_mapping_rules(profiles: tuple[DeviceProfile, ...]) -> None:
         assert devices(three, profiles) == (tiers, "tier", True), text
     units = {
         "8GB": (("android:8GB",), "tier", False),
+        "8 GB RAM": (("android:8GB",), "tier", False),
+        "16GB unified memory": (("android:16GB",), "tier", False),
         "8 GB and 12 GB": (("android:8GB", "android:12GB"), "tier", False),
         "12GB or 16GB": (("android:12GB", "android:16GB"), "tier", True),
     }

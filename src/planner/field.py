@@ -107,11 +107,14 @@ known (nothing after the list but a parenthesis)."""
 
 
 _RAM_ONE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*$")
-_RAM_UNIT = re.compile(r"(?<=\d)\s*gi?b\b", re.I)
+_RAM_UNIT = re.compile(
+    r"(?<=\d)\s*gi?b\b(?:\s+(?:of\s+)?(?:lpddr\w*\s+)?(?:ram|unified memory|memory))?", re.I
+)
 
 
 def _ram_text(ram: object) -> str:
-    """``ram_gb`` as text without units: "8GB", "8 GB and 12 GB" read as "8", "8 and 12"."""
+    """``ram_gb`` as text without units: "8GB", "8 GB RAM", "8 GB and 12 GB" read as "8", "8",
+    "8 and 12"."""
     return _RAM_UNIT.sub("", str(ram))
 
 
