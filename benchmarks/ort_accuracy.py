@@ -293,6 +293,31 @@ def print_sign(cases: list[Case]) -> None:
     print()
 
 
+def print_workspaces(cases: list[Case]) -> None:
+    """What sized glibc's int8-workspace term (``prompt.workspace_heap``): on the fit split's
+    int8-compute builds of the evicted sets, the residual the estimate leaves without that term
+    (measured − (estimate − the term)) in hidden-size workspaces S_h = prompt × hidden ×
+    (1 + 8 / block), median per onnxruntime version over the cases where S_h > 0.2 MiB."""
+    builds = json.loads((RESULTS / "ort_builds_v2.json").read_text())
+    ratios: dict[str, list[float]] = defaultdict(list)
+    for c in cases:
+        rec = builds.get(c.build, {})
+        if c.set not in EVICTED_SETS or c.split != "fit" or rec.get("accuracy_level") != 4:
+            continue
+        if rec.get("precision") == "fp32" or c.estimate is None:
+            continue
+        s_h = c.prefill * rec["hf_config"]["hidden_size"] * (1 + 8 / (rec.get("block_size") or 32))
+        if s_h <= 0.2 * MIB:
+            continue
+        held = sum(x.bytes for x in c.estimate.components if x.label.startswith("int8 workspaces"))
+        ratios[_minor(c.version)].append((c.measured - c.estimate.total_bytes + held) / s_h)
+    print("| onnxruntime | cases | median residual without the term, in S_h |")
+    print("|---|---:|---:|")
+    for version, rs in sorted(ratios.items()):
+        print(f"| {version} | {len(rs)} | {statistics.median(rs):.2f} |")
+    print()
+
+
 def print_spread(top: int = 12) -> None:
     """Run-to-run spread of the measurement itself: every case measured three times or more
     (the per-run logs beside the median files), max − min over the median."""
@@ -355,6 +380,12 @@ def main(argv: list[str] | None = None) -> int:
         "accuracy level 1)",
     )
     ap.add_argument(
+        "--workspaces",
+        action="store_true",
+        help="the int8-compute residuals without glibc's workspace term, in hidden-size "
+        "workspaces (what sized that term)",
+    )
+    ap.add_argument(
         "--builds",
         action="store_true",
         help="a row per build of the evicted sets (v2-evicted, v2-unseen, v2-ort130): median and "
@@ -402,6 +433,8 @@ def main(argv: list[str] | None = None) -> int:
         print_builds(cases)
     if args.sign:
         print_sign(cases)
+    if args.workspaces:
+        print_workspaces(cases)
     print(
         "| set | split | onnxruntime | cases | median abs % | p90 abs % | worst abs % | "
         "mean signed % | under / over |"

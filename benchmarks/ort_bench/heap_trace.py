@@ -9,7 +9,7 @@ Research tool behind MECHANISMS.md §7's note on int8-compute workspaces: run a 
         benchmarks/ort_bench/heap_trace.py --child MODEL_DIR 2048 4096
     python3 benchmarks/ort_bench/heap_trace.py /tmp/t.log \
         [--workspaces HIDDEN INTERMEDIATE BLOCK PROMPT]   # growth in int8-compute workspaces
-    python3 benchmarks/ort_bench/heap_trace.py --placements /tmp/t.log   # where large requests went
+    python3 benchmarks/ort_bench/heap_trace.py --placements [--min-mib 1] /tmp/t.log   # where large requests went
 
 Standard library only (the child needs onnxruntime-genai).
 """
@@ -137,7 +137,13 @@ def main() -> int:
     ap.add_argument(
         "--placements",
         action="store_true",
-        help="list where every phase placed its requests of 4 MiB or more instead",
+        help="list where every phase placed its requests of --min-mib or more instead",
+    )
+    ap.add_argument(
+        "--min-mib",
+        type=float,
+        default=4.0,
+        help="with --placements: the smallest request listed (default 4 MiB)",
     )
     ap.add_argument(
         "--workspaces",
@@ -153,7 +159,10 @@ def main() -> int:
             return 2
         os.execv(sys.executable, [sys.executable, "-c", CHILD, *args.child])
     for path in args.traces:
-        print(placements(path) if args.placements else summarise(path, workspaces=args.workspaces))
+        if args.placements:
+            print(placements(path, min_bytes=round(args.min_mib * MIB)))
+        else:
+            print(summarise(path, workspaces=args.workspaces))
     return 0
 
 

@@ -309,8 +309,8 @@ def workspace_heap(spec: ModelSpec, tokens: int, int8_block: int | None, glibc: 
     come from the heap once a larger one has been freed, and the heap keeps about one layer's
     set of them: the first calls' chunks are pushed up by the prompt's growing buffers before the
     threshold reaches the largest workspace, and later calls reuse one slot above them (heap
-    traces of llama-gqa-int4 at 1024 and 2048 tokens, ``heap_trace.py --placements``: three to
-    five hidden-size chunks below the slot; MECHANISMS.md §7). Counted as one layer's
+    traces of llama-gqa-int4 at 1024 and 2048 tokens, ``heap_trace.py --placements --min-mib 1``:
+    four and three hidden-size chunks below the slot; MECHANISMS.md §7). Counted as one layer's
     hidden-input calls (the fused QKV, gate and up, or a plain MLP's first projection; an MoE
     graph counts its attention and convolution projections only: its experts run in QMoE, which
     takes no such workspace, though a leading dense layer's MLP may make the first calls) and
