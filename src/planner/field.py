@@ -212,7 +212,8 @@ RUNTIME_ALIASES: dict[str, str] = {
 
 def _runtime(value: object) -> str:
     name = str(value).strip()
-    return RUNTIME_ALIASES.get(name.lower(), name.lower() if name.lower() in RUNTIMES else name)
+    key = name.lower()
+    return RUNTIME_ALIASES.get(key, key if key in RUNTIMES else name)
 
 
 def _float(value: object) -> float | None:
@@ -310,11 +311,12 @@ class Verdict:
 
 
 def _mlc_quantization(text: str) -> str | None:
-    for found in _MLC_NAME.finditer(text.lower()):
+    text = text.lower()
+    for found in _MLC_NAME.finditer(text):
         if found.group(1) in MLC_SCHEMES:
             return found.group(1)
     for mode, scheme in MLC_BUILD_MODES.items():
-        if re.search(rf"\b{mode}\b", text.lower()):
+        if re.search(rf"\b{mode}\b", text):
             return scheme
     return None
 
@@ -331,6 +333,10 @@ def quantization(report: FieldReport, runtime: Runtime) -> str | None:
     return _ort_quantization(report.quantization)
 
 
+_MLC_CHAT = re.compile(r"\bmlc[ -]?chat\b")
+"""MLCChat by any of its spellings: MLC's docs call the same app "MLC Chat" (deploy/ios)."""
+
+
 def entitlement(report: FieldReport) -> bool:
     """Whether the iOS app carries ``increased-memory-limit``: MLCChat does (its entitlements
     file since mlc-llm's first commit, cea09f2f), built from source or not, however the report
@@ -343,10 +349,6 @@ def entitlement(report: FieldReport) -> bool:
     return "increased-memory-limit" in detail or (
         _MLC_CHAT.search(detail) is not None and report.runtime in ("mlc",)
     )
-
-
-_MLC_CHAT = re.compile(r"\bmlc[ -]?chat\b")
-"""MLCChat by any of its spellings: MLC's docs call the same app "MLC Chat" (deploy/ios)."""
 
 
 def _ram_tiers(report: FieldReport) -> tuple[tuple[str, ...], bool]:
@@ -404,7 +406,7 @@ _APP_MODELS: tuple[tuple[str, frozenset[str], float, float], ...] = (
 """Report family and size → the architecture an MLCChat library served (``field_apps``)."""
 
 _SELF_COMPILED = re.compile(
-    r"(?<!pre)(?<!pre-)\bcompiled?\b(?! by mlc)|self-?compiled|custom-compiled"
+    r"(?<!pre-)\bcompiled?\b(?! by mlc)|self-?compiled|custom-compiled"
     r"|custom (?:lib|model lib)|own (?:app|lib|model lib)|build\.py|mlc_llm\.build"
     r"|mlc_(?:chat|llm) compile|gen_config",
     re.I,
